@@ -1,0 +1,3 @@
+"""opsbook: an operations runbook as software."""
+
+__version__ = "0.1.0"

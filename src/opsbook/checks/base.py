@@ -1,0 +1,89 @@
+"""What every check returns, and the threshold rules they share."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from opsbook.config.checks import CheckKind
+from opsbook.status import Status
+
+
+class Unit(enum.StrEnum):
+    SECONDS = "s"
+    PERCENT = "%"
+    BYTES = "B"
+    DAYS = "days"
+    COUNT = ""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured number, as Nagios perfdata and later Prometheus samples carry it."""
+
+    name: str
+    value: float
+    unit: Unit
+    warning: float | None = None
+    critical: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A check module's answer: status, main value, one human line, and detail."""
+
+    status: Status
+    message: str
+    value: float | None = None
+    unit: Unit = Unit.COUNT
+    metrics: tuple[Metric, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A Reading with who, what and when: the unit every output format renders."""
+
+    name: str
+    kind: CheckKind
+    target: str  # masked, safe to print
+    status: Status
+    message: str
+    value: float | None
+    unit: Unit
+    duration: float  # seconds
+    started_at: datetime
+    metrics: tuple[Metric, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Probe:
+    """Progress of one running check, so a timeout can say what it was waiting for."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+
+    def at(self, phase: str) -> None:
+        self.phase = phase
+
+
+def rising(value: float, warning: float | None, critical: float | None) -> Status:
+    """Status where higher is worse: at or above a threshold trips it."""
+    if critical is not None and value >= critical:
+        return Status.CRITICAL
+    if warning is not None and value >= warning:
+        return Status.WARNING
+    return Status.OK
+
+
+def falling(value: float, warning: float | None, critical: float | None) -> Status:
+    """Status where lower is worse (time left before expiry): below a threshold trips it."""
+    if critical is not None and value < critical:
+        return Status.CRITICAL
+    if warning is not None and value < warning:
+        return Status.WARNING
+    return Status.OK

@@ -1,0 +1,79 @@
+"""The ``opsbook`` command: a thin face over the domain packages.
+
+Only this package turns errors into messages and exit codes. Exit codes follow the Nagios
+plugin rules so cron, CI and monitors can read them: 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN, which is also what a bad config or a bad argument gives. Commands import their
+heavy dependencies inside the function, so ``opsbook --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from opsbook import __version__
+from opsbook.cli.options import config_option
+from opsbook.errors import ConfigError, OpsbookError
+
+USAGE_EXIT = 3
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="opsbook")
+@config_option
+def cli() -> None:
+    """opsbook: your operations runbook as software.
+
+    Describe the stack once in opsbook.yaml; opsbook checks it, and (as the project grows)
+    watches it, pages the right person, records incidents and keeps backups honest.
+    """
+
+
+def _register() -> None:
+    from opsbook.cli import check, config, init
+
+    cli.add_command(check.check)
+    cli.add_command(init.init)
+    cli.add_command(config.config)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, print errors as one line each, exit with their code."""
+    try:
+        code = cli.main(args=argv, prog_name="opsbook", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("opsbook: aborted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        command = exc.ctx.command_path if getattr(exc, "ctx", None) else "opsbook"  # type: ignore[attr-defined]
+        hint = f" (see '{command} --help')" if isinstance(exc, click.UsageError) else ""
+        message = " ".join(exc.format_message().split())
+        click.echo(f"{command}: {message}{hint}", err=True)
+        code = USAGE_EXIT if isinstance(exc, click.UsageError) else exc.exit_code
+    except ConfigError as exc:
+        for line in exc.lines:
+            click.echo(f"opsbook: {line}", err=True)
+        code = exc.exit_code
+    except OpsbookError as exc:
+        click.echo(f"opsbook: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("opsbook: interrupted", err=True)
+        code = 130
+    except Exception as exc:  # a bug: still one line, and the traceback on request
+        if os.environ.get("OPSBOOK_DEBUG"):
+            raise
+        click.echo(
+            f"opsbook: internal error: {type(exc).__name__}: {exc} "
+            "(set OPSBOOK_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        code = USAGE_EXIT
+    sys.exit(code if isinstance(code, int) else 0)

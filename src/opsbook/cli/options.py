@@ -1,0 +1,52 @@
+"""Options every command shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json")
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    # Accepted before or after the command name: `opsbook --config f check` or
+    # `opsbook check --config f`; the one nearest the command wins.
+    root = ctx.find_root()
+    root.meta.setdefault("opsbook.config", None)
+    if value is not None:
+        root.meta["opsbook.config"] = value
+    return value
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "-c",
+        metavar="FILE",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_config,
+        help="opsbook.yaml to use (default: $OPSBOOK_CONFIG, then ./opsbook.yaml, "
+        "then the embedded defaults).",
+    )(func)
+
+
+def config_path(ctx: click.Context) -> str | None:
+    value = ctx.find_root().meta.get("opsbook.config")
+    return value if isinstance(value, str) else None
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(choices or FORMATS),
+        default=(choices or FORMATS)[0],
+        show_default=True,
+        help="Output format.",
+    )

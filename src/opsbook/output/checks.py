@@ -1,0 +1,136 @@
+"""Rendering check results: table (for people), JSON (for scripts), Nagios (for monitors).
+
+The JSON shape is documented in docs/checks.md and is stable: keys may be added, never
+renamed or removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from opsbook.checks.base import Result, Unit
+from opsbook.nagios import format_perfdata
+from opsbook.status import Status, worst
+from opsbook.units import format_bytes, format_duration
+
+SCHEMA_VERSION = 1
+_STYLE = {
+    Status.OK: "green",
+    Status.WARNING: "yellow",
+    Status.CRITICAL: "bold red",
+    Status.UNKNOWN: "magenta",
+}
+
+
+def format_value(value: float | None, unit: Unit) -> str:
+    if value is None:
+        return ""
+    if unit is Unit.SECONDS:
+        return format_duration(value)
+    if unit is Unit.PERCENT:
+        return f"{value:.1f}%"
+    if unit is Unit.BYTES:
+        return format_bytes(value)
+    if unit is Unit.DAYS:
+        return f"{value:.1f} days" if abs(value) < 10 else f"{value:.0f} days"
+    return f"{value:g}"
+
+
+def summary(results: Sequence[Result]) -> str:
+    counts = Counter(r.status for r in results)
+    order = (Status.CRITICAL, Status.UNKNOWN, Status.WARNING, Status.OK)
+    parts = []
+    for status in order:
+        if counts[status]:
+            names = [r.name for r in results if r.status is status]
+            shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+            parts.append(
+                f"{counts[status]} {status.name.lower()}"
+                + (f" ({shown})" if status is not Status.OK else "")
+            )
+    return ", ".join(parts) if parts else "no checks configured"
+
+
+def to_json(results: Sequence[Result], *, service: str, source: str) -> str:
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "service": service,
+        "config": source,
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": worst(r.status for r in results).name,
+        "summary": summary(results),
+        "checks": [result_dict(r) for r in results],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def result_dict(r: Result) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "type": r.kind.value,
+        "target": r.target,
+        "status": r.status.name,
+        "value": r.value,
+        "unit": r.unit.value,
+        "message": r.message,
+        "duration_ms": round(r.duration * 1000, 1),
+        "started_at": r.started_at.isoformat(timespec="milliseconds"),
+        "metrics": [
+            {
+                "name": m.name,
+                "value": m.value,
+                "unit": m.unit.value,
+                "warning": m.warning,
+                "critical": m.critical,
+                "min": m.min,
+                "max": m.max,
+            }
+            for m in r.metrics
+        ],
+        "details": r.details,
+    }
+
+
+def to_nagios(results: Sequence[Result], *, service: str) -> str:
+    """``STATUS: summary | perfdata`` then one line per check (plugin guidelines, 2.3)."""
+    status = worst(r.status for r in results)
+    perf = " ".join(format_perfdata(f"{r.name}_{m.name}", m) for r in results for m in r.metrics)
+    first = f"{service.upper()} {status.name}: {summary(results)}"
+    lines = [f"{first} | {perf}" if perf else first]
+    lines += [f"[{r.status.name}] {r.name}: {r.message}" for r in results]
+    return "\n".join(line.replace("|", "/") if i else line for i, line in enumerate(lines))
+
+
+def print_table(results: Sequence[Result], *, service: str, notes: Sequence[str] = ()) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    for note in notes:
+        console.print(Text(note, style="dim"), soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("CHECK", no_wrap=True)
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("VALUE", justify="right", no_wrap=True)
+    table.add_column("MESSAGE", overflow="fold")
+    table.add_column("TIME", justify="right", no_wrap=True)
+    for r in results:
+        style = _STYLE[r.status]
+        table.add_row(
+            Text(r.name),
+            Text(r.status.name, style=style),
+            format_value(r.value, r.unit),
+            Text(r.message),
+            format_duration(r.duration),
+        )
+    console.print(table)
+    status = worst(r.status for r in results)
+    console.print(
+        Text.assemble(f"{service}: ", (status.name, _STYLE[status]), f" — {summary(results)}")
+    )

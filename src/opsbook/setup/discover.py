@@ -1,0 +1,62 @@
+"""What of the runbook's stack answers on this machine, on its default ports."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+from dataclasses import dataclass
+
+from opsbook.checks.base import Probe
+from opsbook.clients.http import request
+from opsbook.clients.net import open_connection
+from opsbook.errors import CheckError
+
+APP_PORTS = (8000, 8080, 3000, 5000, 80)
+PROBE_TIMEOUT = 1.0
+CERT_GLOB = "/etc/letsencrypt/live/*/cert.pem"
+
+
+@dataclass(frozen=True)
+class Discovery:
+    postgres: str | None  # host:port that accepted a connection
+    redis: str | None
+    app_url: str | None  # a /health URL that answered
+    app_status: int | None
+    cert_file: str | None
+
+
+async def _port_open(host: str, port: int) -> bool:
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            conn = await open_connection(host, port, Probe())
+            await conn.close()
+            return True
+    except (TimeoutError, CheckError):
+        return False
+
+
+async def _health(port: int) -> tuple[str, int] | None:
+    url = f"http://127.0.0.1:{port}/health"
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            response = await request(url, Probe())
+    except (TimeoutError, CheckError):
+        return None
+    return url, response.status
+
+
+async def discover(host: str = "127.0.0.1") -> Discovery:
+    pg, redis = await asyncio.gather(_port_open(host, 5432), _port_open(host, 6379))
+    apps = await asyncio.gather(*(_health(p) for p in APP_PORTS))
+    answered = [a for a in apps if a is not None]
+    # Prefer an endpoint that says it is healthy; any answer beats none.
+    answered.sort(key=lambda a: not 200 <= a[1] < 300)
+    app = answered[0] if answered else None
+    certs = sorted(glob.glob(CERT_GLOB))
+    return Discovery(
+        postgres=f"{host}:5432" if pg else None,
+        redis=f"{host}:6379" if redis else None,
+        app_url=app[0] if app else None,
+        app_status=app[1] if app else None,
+        cert_file=certs[0] if certs else None,
+    )

@@ -1,0 +1,297 @@
+"""Real servers the suite owns: a private PostgreSQL cluster, a private redis-server, a
+local HTTP(S) app, and a port that accepts connections and never answers.
+
+Used by the test fixtures and by bench/. PostgreSQL refuses to run as root, so when the
+suite runs as root (CI does) the cluster runs as the ``postgres`` OS user in a directory
+that user owns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+SUPERUSER_PASSWORD = "pg-super-Secr3t"
+
+
+class ServerMissing(RuntimeError):
+    """A server binary is not installed; scripts/test installs them."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def pg_bindir() -> Path:
+    """The newest installed PostgreSQL server's bin directory."""
+    env = os.environ.get("OPSBOOK_PG_BIN")
+    if env:
+        return Path(env)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise ServerMissing("PostgreSQL server binaries not found; run scripts/test to install them")
+
+
+def _as_postgres() -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _chown_to_postgres(path: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    pw = pwd.getpwnam("postgres")
+    for root, dirs, files in os.walk(path):
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        for name in dirs + files:
+            os.lchown(Path(root) / name, pw.pw_uid, pw.pw_gid)
+
+
+class PostgresServer:
+    """One cluster in its own directory, on its own port."""
+
+    def __init__(self, base: Path, *, max_connections: int = 40) -> None:
+        self.base = base
+        self.data = base / "data"
+        self.sockets = base / "sockets"
+        self.port = free_port()
+        self.bindir = pg_bindir()
+        self.max_connections = max_connections
+
+    @classmethod
+    def create(cls, template: Path | None = None, **kwargs: int) -> PostgresServer:
+        base = Path(tempfile.mkdtemp(prefix="opsbook-pg-"))
+        base.chmod(0o755)
+        server = cls(base, **kwargs)
+        server.sockets.mkdir()
+        if template is not None:
+            shutil.copytree(template, server.data, symlinks=True)
+            server.data.chmod(0o700)
+        else:
+            server._initdb()
+        _chown_to_postgres(base)
+        return server
+
+    def _initdb(self) -> None:
+        pwfile = self.base / "pw"
+        pwfile.write_text(SUPERUSER_PASSWORD)
+        _chown_to_postgres(self.base)
+        subprocess.run(
+            [*_as_postgres(), str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
+             "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+             "--no-sync", "-E", "UTF8", "--locale=C"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        pwfile.unlink()
+
+    def start(self) -> None:
+        options = " ".join([
+            f"-p {self.port}",
+            f"-k {self.sockets}",
+            "-c listen_addresses=127.0.0.1",
+            f"-c max_connections={self.max_connections}",
+            "-c superuser_reserved_connections=3",
+            "-c shared_preload_libraries=pg_stat_statements",
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        ])  # fmt: skip
+        subprocess.run(
+            [*_as_postgres(), str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
+             str(self.base / "log"), "-o", options, "-w", "-t", "60", "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            [*_as_postgres(), str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode,
+             "-w", "stop"],
+            check=False, capture_output=True,
+        )  # fmt: skip
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        out = subprocess.run(
+            [str(self.bindir / "psql"), "-h", str(self.sockets), "-p", str(self.port), "-U",
+             "postgres", "-d", db, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    def dsn(self, user: str = "postgres", password: str = SUPERUSER_PASSWORD,
+            db: str = "postgres") -> str:  # fmt: skip
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{db}"
+
+
+# ---------------------------------------------------------------- Redis
+
+
+class RedisServer:
+    def __init__(self, *, password: str | None = None, extra: tuple[str, ...] = ()) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServerMissing("redis-server not found; run scripts/test to install it")
+        self.binary = binary
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="opsbook-redis-"))
+        self.password = password
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.dir), "--daemonize", "no",
+                "--logfile", str(self.dir / "log"), *self.extra]  # fmt: skip
+        if self.password:
+            args += ["--requirepass", self.password]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cli(self, *args: str) -> str:
+        auth = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        out = subprocess.run(
+            ["redis-cli", "-p", str(self.port), *auth, *args],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    def url(self, db: int = 0) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+
+
+# ---------------------------------------------------------------- HTTP app
+
+
+class _AppHandler(BaseHTTPRequestHandler):
+    """/health, /degraded, /slow?s=N, /status/NNN, /redirect, /echo-headers."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/json",
+              extra: dict[str, str] | None = None) -> None:  # fmt: skip
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/health":
+            self._send(200, json.dumps({"status": "ok", "checks": {"db": "ok"}}).encode())
+        elif url.path == "/degraded":
+            self._send(200, json.dumps({"status": "degraded", "checks": {"db": "down"}}).encode())
+        elif url.path == "/slow":
+            time.sleep(float(query.get("s", ["1"])[0]))
+            self._send(200, b'{"status": "ok"}')
+        elif url.path.startswith("/status/"):
+            self._send(int(url.path.rsplit("/", 1)[1]), b'{"error": "as requested"}')
+        elif url.path == "/redirect":
+            self._send(302, b"", "text/plain", {"Location": "/health"})
+        elif url.path == "/echo-headers":
+            self._send(200, json.dumps(dict(self.headers.items())).encode())
+        elif url.path == "/text":
+            self._send(200, b"all systems go", "text/plain")
+        else:
+            self._send(404, b'{"error": "not found"}')
+
+
+class HttpApp:
+    """The app the runbook's /health check talks to, optionally over TLS."""
+
+    def __init__(self, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _AppHandler)
+        self.server.daemon_threads = True
+        self.scheme = "http"
+        if certfile is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.port = int(self.server.server_address[1])
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> HttpApp:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def url(self, path: str = "/health", host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+
+@contextlib.contextmanager
+def silent_port() -> Iterator[int]:
+    """A port whose backlog accepts connections (the kernel completes the handshake) but
+    nothing ever reads or answers: the classic hung server."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
+
+
+def closed_port() -> int:
+    """A port nothing listens on (connections are refused)."""
+    return free_port()
