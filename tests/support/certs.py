@@ -79,7 +79,7 @@ def server_files(
     """(chain file with leaf + intermediate, key file, CA file) for a TLS test server."""
     root = issue("opsbook test root", days=3650, ca=True)
     inter = issue("opsbook test intermediate", days=intermediate_days or 1800, ca=True, issuer=root)
-    leaf = issue("localhost", days=days, issuer=inter, sans=("localhost", "127.0.0.1"))
+    leaf = issue("localhost", days=days, issuer=inter, sans=("localhost",))
     chain = write(directory / "chain.pem", leaf, inter)
     key = directory / "key.pem"
     key.write_bytes(leaf.key_pem())

@@ -43,6 +43,7 @@ async def run(check: CommandCheck, probe: Probe) -> Reading:
     except asyncio.CancelledError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()  # reap it: no zombie, no dangling pipes
         raise
     return reading_from_plugin(proc.returncode, output[:MAX_OUTPUT].decode(errors="replace"))
 

@@ -100,8 +100,10 @@ class RedisClient:
 
     async def _read(self) -> Reply:
         line = await self._reader.readline()
-        if not line.endswith(b"\r\n"):
+        if not line:
             raise TargetUnreachable("connection closed by the Redis server")
+        if not line.endswith(b"\r\n"):
+            raise TargetUnreachable(f"not a Redis server (unexpected reply {line[:40]!r})")
         kind, rest = line[:1], line[1:-2]
         if kind == b"+":
             return rest

@@ -84,7 +84,8 @@ class LinedDocument:
             line = node.start_mark.line + 1
             raise ConfigError(f"{self.filename}:{line}: {dotted(path)}: {exc.problem}") from None
         out: dict[str, Any] = {}
-        merged = 0 if not node.value else _merged_count(node)
+        own: set[str] = set()
+        merged = _merged_count(node)
         for position, (key_node, value_node) in enumerate(node.value):
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
@@ -93,12 +94,14 @@ class LinedDocument:
                 )
             key = str(key_node.value)
             # Merged keys come first and may be overridden; a key written twice is a mistake.
-            if key in out and position >= merged:
+            if position >= merged and key in own:
                 first = self.lines.get((*path, key), line)
                 raise ConfigError(
                     f"{self.filename}:{line}: {dotted((*path, key))}: key given twice "
                     f"(first at line {first}); remove one"
                 )
+            if position >= merged:
+                own.add(key)
             self.lines[(*path, key)] = line
             out[key] = self._convert(value_node, (*path, key))
         return out
@@ -129,10 +132,9 @@ class LinedDocument:
 def _merged_count(node: yaml.MappingNode) -> int:
     """How many leading pairs flatten_mapping put in front from ``<<`` merges."""
     count = 0
-    seen_lines = [k.start_mark.line for k, _ in node.value]
     # Merged pairs keep the marks of the anchor they came from, which precede the mapping.
-    for line in seen_lines:
-        if line < node.start_mark.line:
+    for key_node, _ in node.value:
+        if key_node.start_mark.line < node.start_mark.line:
             count += 1
         else:
             break
