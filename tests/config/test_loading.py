@@ -140,9 +140,9 @@ def test_thresholds_in_the_wrong_order_are_rejected() -> None:
 
 
 def test_several_problems_are_all_reported_in_file_order() -> None:
-    lines = errors_of(
-        "checks:\n  a:\n    type: memory\n    warning: lots\n  b:\n    type: disk\n    critcal: 1%\n"
-    )
+    text = "checks:\n  a:\n    type: memory\n    warning: lots\n"
+    text += "  b:\n    type: disk\n    critcal: 1%\n"
+    lines = errors_of(text)
     assert [line.split(":")[1] for line in lines] == ["4", "7"]
 
 
