@@ -1,6 +1,6 @@
 """Every error opsbook raises on purpose.
 
-Library errors (psycopg, ssl, socket, YAML, pydantic) are translated into these at the
+Library errors (psycopg, ssl, socket, YAML, msgspec) are translated into these at the
 seam where they happen (``raise TargetUnreachable(...) from exc``); only the CLI turns
 them into messages and exit codes.
 

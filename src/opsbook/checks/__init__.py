@@ -25,7 +25,7 @@ def module_for(kind: CheckKind) -> CheckModule:
 
 
 def kind_of(check: CheckBase) -> CheckKind:
-    return CheckKind(check.type)  # type: ignore[attr-defined]
+    return check.kind
 
 
 Runner = Callable[[CheckBase, Probe], Awaitable[Reading]]

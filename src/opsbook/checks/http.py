@@ -57,13 +57,10 @@ def assess(check: HttpCheck, response: HttpResponse) -> Reading:
     head = f"HTTP {response.status}"
     if response.reason:
         head += f" {response.reason}"
-    status_ok = (
-        response.status in check.expect_status
-        if check.expect_status
-        else 200 <= response.status < 300
-    )
+    expected = check.expected_statuses
+    status_ok = response.status in expected if expected else 200 <= response.status < 300
     if not status_ok:
-        wanted = " or ".join(str(s) for s in check.expect_status) if check.expect_status else "2xx"
+        wanted = " or ".join(str(s) for s in expected) if expected else "2xx"
         location = dict(response.headers).get("location")
         extra = f" to {mask_url(location)}" if location and 300 <= response.status < 400 else ""
         message = f"{head}{extra}, expected {wanted} ({format_duration(took)})"

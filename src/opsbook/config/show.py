@@ -3,16 +3,15 @@ durations and percentages written back the way the file spells them."""
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from opsbook.config import types
-from opsbook.config.loader import LoadedConfig
+from opsbook.config.checks import CheckBase
+from opsbook.config.loader import LoadedConfig, is_secret_header
+from opsbook.config.types import Duration, Percent
 from opsbook.secrets import MASK, mask_dsn, mask_url
 from opsbook.units import format_config_duration
-
-_SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "cookie", "password", "session")
 
 
 def understood(loaded: LoadedConfig) -> dict[str, Any]:
@@ -20,36 +19,32 @@ def understood(loaded: LoadedConfig) -> dict[str, Any]:
     return {
         "source": loaded.source,
         "service": config.service,
-        "checks": {name: _model(check) for name, check in config.checks.items()},
+        "checks": {name: _check(check) for name, check in config.checks.items()},
     }
 
 
-def _model(model: BaseModel) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, field in type(model).model_fields.items():
-        value = getattr(model, name)
-        funcs = {getattr(m, "func", None) for m in field.metadata}
-        if value is None:
-            out[name] = None
-        elif types._duration in funcs:
-            out[name] = format_config_duration(value)
-        elif types._percent in funcs:
-            out[name] = f"{value:g}%"
-        elif name == "dsn":
-            out[name] = mask_dsn(value)
-        elif name == "url":
-            out[name] = mask_url(value)
-        elif name == "headers":
-            out[name] = {
-                k: MASK if any(w in k.lower() for w in _SECRET_HEADER_WORDS) else v
-                for k, v in value.items()
-            }
-        elif isinstance(value, tuple):
-            out[name] = list(value)
-        elif hasattr(value, "value"):  # enums
-            out[name] = value.value
-        elif isinstance(value, int | float | bool | str | dict | list):
-            out[name] = value
-        else:
-            out[name] = str(value)
+def _check(check: CheckBase) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": check.kind.value}
+    for name in check.__struct_fields__:
+        out[name] = _value(name, getattr(check, name))
     return out
+
+
+def _value(name: str, value: Any) -> Any:
+    if isinstance(value, Duration):
+        return format_config_duration(value)
+    if isinstance(value, Percent):
+        return f"{value:g}%"
+    if name == "dsn":
+        return mask_dsn(value)
+    if name == "url":
+        return mask_url(value)
+    if name == "headers":
+        return {k: MASK if is_secret_header(k) else v for k, v in value.items()}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value

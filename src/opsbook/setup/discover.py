@@ -35,8 +35,8 @@ async def _port_open(host: str, port: int) -> bool:
         return False
 
 
-async def _health(port: int) -> tuple[str, int] | None:
-    url = f"http://127.0.0.1:{port}/health"
+async def _health(host: str, port: int) -> tuple[str, int] | None:
+    url = f"http://{host}:{port}/health"
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
             response = await request(url, Probe())
@@ -45,17 +45,24 @@ async def _health(port: int) -> tuple[str, int] | None:
     return url, response.status
 
 
-async def discover(host: str = "127.0.0.1") -> Discovery:
-    pg, redis = await asyncio.gather(_port_open(host, 5432), _port_open(host, 6379))
-    apps = await asyncio.gather(*(_health(p) for p in APP_PORTS))
+async def discover(
+    host: str = "127.0.0.1",
+    *,
+    postgres_port: int = 5432,
+    redis_port: int = 6379,
+    app_ports: tuple[int, ...] = APP_PORTS,
+    cert_glob: str = CERT_GLOB,
+) -> Discovery:
+    pg, redis = await asyncio.gather(_port_open(host, postgres_port), _port_open(host, redis_port))
+    apps = await asyncio.gather(*(_health(host, p) for p in app_ports))
     answered = [a for a in apps if a is not None]
     # Prefer an endpoint that says it is healthy; any answer beats none.
     answered.sort(key=lambda a: not 200 <= a[1] < 300)
     app = answered[0] if answered else None
-    certs = sorted(glob.glob(CERT_GLOB))
+    certs = sorted(glob.glob(cert_glob))
     return Discovery(
-        postgres=f"{host}:5432" if pg else None,
-        redis=f"{host}:6379" if redis else None,
+        postgres=f"{host}:{postgres_port}" if pg else None,
+        redis=f"{host}:{redis_port}" if redis else None,
         app_url=app[0] if app else None,
         app_status=app[1] if app else None,
         cert_file=certs[0] if certs else None,

@@ -1,0 +1,112 @@
+"""``opsbook init`` and ``opsbook config validate``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from opsbook import aio
+from opsbook.config.checks import HttpCheck, PostgresCheck, RedisCheck, TlsCheck
+from opsbook.config.loader import parse_config
+from opsbook.setup.discover import discover
+from opsbook.setup.template import render
+from tests.conftest import CliResult, Write
+from tests.support import certs
+from tests.support.servers import HttpApp, PostgresServer, RedisServer, closed_port
+
+Cli = Callable[..., CliResult]
+
+
+def test_init_enables_what_it_finds_listening(
+    tmp_path: Path, pg: PostgresServer, redis: RedisServer, app: HttpApp
+) -> None:
+    live = tmp_path / "live" / "example.com"
+    live.mkdir(parents=True)
+    certs.write(live / "cert.pem", certs.issue("example.com", days=60))
+    found = aio.run(
+        discover(postgres_port=pg.port, redis_port=redis.port,
+                 app_ports=(closed_port(), app.port), cert_glob=str(tmp_path / "live/*/cert.pem"))
+    )  # fmt: skip
+    assert found.app_url == app.url()
+    text = render(found, service="fraiseql", host="test")
+    checks = parse_config(text, "opsbook.yaml", env={}).config.checks
+    assert list(checks) == ["app", "db", "cache", "disk", "memory", "cert"]
+    db = checks["db"]
+    assert isinstance(db, PostgresCheck)
+    assert db.dsn == f"postgresql://postgres@127.0.0.1:{pg.port}/postgres"
+    assert isinstance(checks["cache"], RedisCheck)
+    assert isinstance(checks["app"], HttpCheck)
+    assert isinstance(checks["cert"], TlsCheck)
+    # ${VAR:-default}: the environment still wins when set
+    env_checks = parse_config(text, "f", env={"DATABASE_URL": "postgresql://x@h/d"}).config.checks
+    assert env_checks["db"].dsn == "postgresql://x@h/d"  # type: ignore[union-attr]
+
+
+def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
+    found = aio.run(
+        discover(postgres_port=closed_port(), redis_port=closed_port(),
+                 app_ports=(closed_port(),), cert_glob=str(tmp_path / "none/*.pem"))
+    )  # fmt: skip
+    text = render(found, service="svc", host="test")
+    checks = parse_config(text, "opsbook.yaml", env={}).config.checks
+    assert list(checks) == ["disk", "memory"]
+    assert "# db:" in text
+    assert "nothing listening on its default port" in text
+
+
+def test_init_writes_a_valid_file_and_never_overwrites(cli: Cli, tmp_path: Path) -> None:
+    first = cli("init", "--service", "fraiseql")
+    assert first.code == 0, first.err
+    written = tmp_path / "opsbook.yaml"
+    content = written.read_text()
+    assert "service: fraiseql" in content
+    assert cli("config", "validate").code == 0
+    again = cli("init")
+    assert again.code == 1
+    assert "already exists; not overwriting it" in again.err
+    assert written.read_text() == content
+
+
+def test_init_to_stdout(cli: Cli) -> None:
+    result = cli("init", "-o", "-")
+    assert result.code == 0
+    assert result.out.startswith("# opsbook.yaml, written by `opsbook init`")
+
+
+def test_validate_prints_what_it_understood_with_secrets_masked(
+    cli: Cli, write_config: Write
+) -> None:
+    path = write_config(
+        """
+        service: fraiseql
+        checks:
+          db:
+            type: postgres
+            dsn: ${DATABASE_URL}
+          app:
+            type: http
+            url: http://127.0.0.1:8000/health
+            headers: {Authorization: Bearer tok-XYZ-123}
+            timeout: 5s
+        """
+    )
+    env = {"DATABASE_URL": "postgresql://app:pw-ABC-987@db:5432/app"}
+    result = cli("config", "validate", "-c", str(path), env=env)
+    assert result.code == 0
+    assert f"{path}: valid, 2 checks" in result.out
+    assert "dsn: postgresql://app:***@db:5432/app" in result.out
+    assert "warning: 80%" in result.out  # a default, filled in
+    assert "timeout: 5s" in result.out
+    assert "pw-ABC-987" not in result.out
+    assert "tok-XYZ-123" not in result.out
+    doc = json.loads(cli("config", "validate", "-c", str(path), "-f", "json", env=env).out)
+    assert doc["valid"] is True
+    assert doc["checks"]["app"]["headers"] == {"Authorization": "***"}
+
+
+def test_validate_reports_errors_with_exit_3(cli: Cli, write_config: Write) -> None:
+    path = write_config("checks:\n  x:\n    type: nope\n")
+    result = cli("config", "validate", "-c", str(path))
+    assert result.code == 3
+    assert result.err.startswith(f"opsbook: {path}:2: checks.x: unknown check type 'nope'")

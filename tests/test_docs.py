@@ -1,0 +1,56 @@
+"""The docs are part of the interface: every config key and every command is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from opsbook.cli import cli
+from opsbook.config.checks import CHECK_MODELS, CheckBase
+from opsbook.config.model import TOP_LEVEL_KEYS
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _sections(text: str) -> dict[str, str]:
+    """``### `kind` ...`` sections of configuration.md, by kind."""
+    parts = re.split(r"^### `([a-z]+)`.*$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _documented_keys(section: str) -> set[str]:
+    return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+
+
+def test_every_config_key_is_documented() -> None:
+    text = (DOCS / "configuration.md").read_text()
+    sections = _sections(text)
+    common = set(CheckBase.__struct_fields__) | {"type"}
+    top = text.split("## Checks")[0]
+    assert set(TOP_LEVEL_KEYS) <= _documented_keys(top)
+    checks_intro = text.split("## Checks")[1].split("### ")[0]
+    assert common <= _documented_keys(checks_intro)
+    for kind, model in CHECK_MODELS.items():
+        assert kind.value in sections, f"no section for check type {kind.value}"
+        own = set(model.__struct_fields__) - common
+        missing = own - _documented_keys(sections[kind.value])
+        assert not missing, f"{kind.value}: undocumented keys {sorted(missing)}"
+
+
+def _commands(group: click.Group, prefix: str = "opsbook") -> list[str]:
+    names = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            names += _commands(command, f"{prefix} {name}")
+        else:
+            names.append(f"{prefix} {name}")
+    return names
+
+
+def test_every_command_is_documented() -> None:
+    text = (DOCS / "cli.md").read_text()
+    headings = re.findall(r"^## `([^`]+)`", text, flags=re.MULTILINE)
+    for command in _commands(cli):
+        assert any(h == command or h.startswith(command + " ") for h in headings), command
