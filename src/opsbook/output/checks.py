@@ -14,14 +14,15 @@ from typing import Any
 
 from opsbook.checks.base import Result, Unit
 from opsbook.nagios import format_perfdata
+from opsbook.output.table import Style
 from opsbook.status import Status, worst
 from opsbook.units import format_bytes, format_duration
 
 SCHEMA_VERSION = 1
-_STYLE = {
+_STYLE: dict[Status, Style] = {
     Status.OK: "green",
     Status.WARNING: "yellow",
-    Status.CRITICAL: "bold red",
+    Status.CRITICAL: "red",
     Status.UNKNOWN: "magenta",
 }
 
@@ -106,31 +107,29 @@ def to_nagios(results: Sequence[Result], *, service: str) -> str:
 
 
 def print_table(results: Sequence[Result], *, service: str, notes: Sequence[str] = ()) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    import click
 
-    console = Console(highlight=False)
+    from opsbook.output.table import Cell, Column, render, styled
+
     for note in notes:
-        console.print(Text(note, style="dim"), soft_wrap=True)
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("CHECK", no_wrap=True)
-    table.add_column("STATUS", no_wrap=True)
-    table.add_column("VALUE", justify="right", no_wrap=True)
-    table.add_column("MESSAGE", overflow="fold")
-    table.add_column("TIME", justify="right", no_wrap=True)
-    for r in results:
-        style = _STYLE[r.status]
-        table.add_row(
-            Text(r.name),
-            Text(r.status.name, style=style),
+        click.echo(styled(note, "dim"))
+    columns = [
+        Column("CHECK"),
+        Column("STATUS"),
+        Column("VALUE", align="right"),
+        Column("MESSAGE", wrap=True),
+        Column("TIME", align="right"),
+    ]
+    rows = [
+        [
+            r.name,
+            Cell(r.status.name, _STYLE[r.status]),
             format_value(r.value, r.unit),
-            Text(r.message),
+            r.message,
             format_duration(r.duration),
-        )
-    console.print(table)
+        ]
+        for r in results
+    ]
+    click.echo(render(columns, rows))
     status = worst(r.status for r in results)
-    console.print(
-        Text.assemble(f"{service}: ", (status.name, _STYLE[status]), f" — {summary(results)}")
-    )
+    click.echo(f"{service}: {styled(status.name, _STYLE[status])} — {summary(results)}")

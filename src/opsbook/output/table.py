@@ -1,0 +1,79 @@
+"""Plain terminal tables: aligned columns, one column wrapped to the terminal width, colour
+by status when the output is a terminal.
+
+Why not Rich: importing rich.console and rich.table costs ~60 ms on the reference machine,
+a fifth of what `opsbook check` may take in total (bench/check_vs_bash.py), for a table this
+small. Colour follows click: stripped when not a terminal, and NO_COLOR is honoured.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import click
+
+Style = Literal["", "green", "yellow", "red", "magenta", "dim"]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    align: Literal["left", "right"] = "left"
+    wrap: bool = False  # this column takes the remaining width and wraps
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    style: Style = ""
+
+
+def styled(text: str, style: Style) -> str:
+    if not style or os.environ.get("NO_COLOR"):
+        return text
+    if style == "dim":
+        return click.style(text, dim=True)
+    return click.style(text, fg=style, bold=style == "red")
+
+
+def render(columns: Sequence[Column], rows: Sequence[Sequence[Cell | str]]) -> str:
+    cells = [[c if isinstance(c, Cell) else Cell(c) for c in row] for row in rows]
+    widths = [len(col.header) for col in columns]
+    for row in cells:
+        for i, cell in enumerate(row):
+            if not columns[i].wrap:
+                widths[i] = max(widths[i], len(cell.text))
+    gap = 2
+    total = shutil.get_terminal_size((100, 24)).columns
+    for i, col in enumerate(columns):
+        if col.wrap:
+            others = sum(w for j, w in enumerate(widths) if j != i) + gap * (len(columns) - 1)
+            longest = max((len(r[i].text) for r in cells), default=0)
+            widths[i] = max(20, min(longest, total - others), len(col.header))
+    lines = [_line([Cell(c.header) for c in columns], columns, widths, gap)]
+    lines.append(styled("─" * min(total, sum(widths) + gap * (len(columns) - 1)), "dim"))
+    for row in cells:
+        wrapped = [
+            textwrap.wrap(cell.text, widths[i]) or [""] if columns[i].wrap else [cell.text]
+            for i, cell in enumerate(row)
+        ]
+        for n in range(max(len(w) for w in wrapped)):
+            parts = [
+                Cell(w[n] if n < len(w) else "", row[i].style) for i, w in enumerate(wrapped)
+            ]
+            lines.append(_line(parts, columns, widths, gap))
+    return "\n".join(lines)
+
+
+def _line(cells: Sequence[Cell], columns: Sequence[Column], widths: list[int], gap: int) -> str:
+    out = []
+    for i, cell in enumerate(cells):
+        pad = widths[i] - len(cell.text)
+        text = styled(cell.text, cell.style)
+        out.append(" " * pad + text if columns[i].align == "right" else text + " " * pad)
+    return (" " * gap).join(out).rstrip()
