@@ -36,6 +36,9 @@ from tests.support.servers import (  # noqa: E402
 )
 
 BASH_SCRIPT = ROOT / "bench" / "runbook_health_check.sh"
+FLOOR_IMPORTS = (
+    "import asyncio, ssl, json, socket, click, yaml, msgspec, h11, psycopg, cryptography.x509"
+)
 
 
 def opsbook_command() -> list[str]:
@@ -144,6 +147,10 @@ def main() -> None:
             args.runs, ["bash", str(BASH_SCRIPT)], [one_bash],
             [*ops, "check", "-c", str(one_cfg)], dict(os.environ),
         )  # fmt: skip
+        # The floor: only importing the libraries those six checks need, doing nothing.
+        floor = statistics.median(
+            timed([sys.executable, "-c", FLOOR_IMPORTS], dict(os.environ)) for _ in range(args.runs)
+        )
 
         slow = set(range(args.slow))
         many_cfg = work / "many.yaml"
@@ -161,6 +168,8 @@ def main() -> None:
         print(f"one service, 6 checks:   bash {bash1 * 1000:7.0f} ms   "
               f"opsbook {ops1 * 1000:7.0f} ms   opsbook/bash = {ops1 / bash1:.2f}x "
               f"(target: <= 3x)")  # fmt: skip
+        print(f"  of which importing the libraries alone (python -c 'import …'): "
+              f"{floor * 1000:.0f} ms = {floor / bash1:.2f}x bash")  # fmt: skip
         print(f"{args.services} services, {args.services * 6} checks, {args.slow} slow "
               f"(/health {args.slow_seconds:g} s):")  # fmt: skip
         print(f"                         bash {bash10 * 1000:7.0f} ms   "

@@ -252,12 +252,16 @@ class _AppHandler(BaseHTTPRequestHandler):
             self._send(404, b'{"error": "not found"}')
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's default of 5 drops SYNs under concurrent probes
+
+
 class HttpApp:
     """The app the runbook's /health check talks to, optionally over TLS."""
 
     def __init__(self, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _AppHandler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), _AppHandler)
         self.scheme = "http"
         if certfile is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

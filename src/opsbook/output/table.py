@@ -63,9 +63,7 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[Cell | str]]) -> s
             for i, cell in enumerate(row)
         ]
         for n in range(max(len(w) for w in wrapped)):
-            parts = [
-                Cell(w[n] if n < len(w) else "", row[i].style) for i, w in enumerate(wrapped)
-            ]
+            parts = [Cell(w[n] if n < len(w) else "", row[i].style) for i, w in enumerate(wrapped)]
             lines.append(_line(parts, columns, widths, gap))
     return "\n".join(lines)
 
