@@ -120,7 +120,7 @@ def print_table(results: Sequence[Result], *, service: str, notes: Sequence[str]
         Column("MESSAGE", wrap=True),
         Column("TIME", align="right"),
     ]
-    rows = [
+    rows: list[list[Cell | str]] = [
         [
             r.name,
             Cell(r.status.name, _STYLE[r.status]),
