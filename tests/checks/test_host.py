@@ -95,7 +95,13 @@ def test_load_is_per_cpu() -> None:
     assert ok.status is Status.OK
     assert ok.value == pytest.approx(load5 / cpus, abs=0.5)
     assert f"on {cpus} CPU" in ok.message
-    tiny = run({"type": "load", "period": "1m", "warning": 0.0001, "critical": 1000})
-    # Any running machine has some load: the suite itself is running.
-    assert tiny.status in (Status.WARNING, Status.OK)
-    assert tiny.status is Status.WARNING or os.getloadavg()[0] < 0.0001 * cpus
+
+
+def test_load_thresholds_warn_and_go_critical() -> None:
+    # At or above a threshold trips it, so 0 trips on any machine; the value is still real.
+    warn = run({"type": "load", "period": "15m", "warning": 0, "critical": 1000})
+    assert warn.status is Status.WARNING
+    crit = run({"type": "load", "period": "15m", "warning": 0, "critical": 0})
+    assert crit.status is Status.CRITICAL
+    assert "(15m)" in crit.message
+    assert crit.value == pytest.approx(os.getloadavg()[2] / len(os.sched_getaffinity(0)), abs=0.5)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from opsbook.status import Status
 from tests.support.servers import HttpApp, RedisServer, closed_port, silent_port
 
@@ -98,3 +100,15 @@ def test_something_that_is_not_redis_is_critical(app: HttpApp) -> None:
     result = run({"type": "redis", "url": f"redis://127.0.0.1:{app.port}/0"})
     assert result.status is Status.CRITICAL
     assert result.message.startswith("not a Redis server")
+
+
+def test_a_unix_socket_url_works(tmp_path: Path) -> None:
+    sock = tmp_path / "redis.sock"
+    server = RedisServer(extra=("--unixsocket", str(sock)))
+    server.start()
+    try:
+        result = run({"type": "redis", "url": f"unix://{sock}"})
+    finally:
+        server.destroy()
+    assert result.status is Status.OK
+    assert result.target == f"unix://{sock}"

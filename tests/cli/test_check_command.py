@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import APP_PASSWORD, CliResult, Write, run_opsbook
 from tests.support.servers import HttpApp, PostgresServer, RedisServer, closed_port
 
@@ -197,6 +199,32 @@ def test_embedded_defaults_pick_up_the_stack_from_the_environment(
     assert statuses["app"] == statuses["db"] == statuses["cache"] == "OK"
     assert doc["config"] == "embedded defaults"
     assert "$DATABASE_URL" in result.err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("checks:\n  db:\n    type: postgres\n   dsn: x\n", ":4: YAML syntax error"),
+        ("checks:\n  m:\n    type: memory\n    warn: 5%\n", ":4: checks.m.warn: unknown key"),
+        ("checks:\n  m:\n    type: memory\n    warning: [1]\n", ":4: checks.m.warning: expected"),
+        ("checks:\n  h:\n    type: http\n    url: http://x/\n    timeout: 5\n",
+         ":5: checks.h.timeout: expected a duration"),
+        ("checks:\n  c:\n    type: redsi\n", ":2: checks.c: unknown check type 'redsi'"),
+        ("checks:\n  d:\n    type: postgres\n    dsn: ${NO_SUCH_VAR_X}\n",
+         ":4: checks.d.dsn: environment variable NO_SUCH_VAR_X is not set"),
+    ],
+    ids=["yaml-syntax", "unknown-key", "wrong-type", "bad-duration", "unknown-type", "missing-env"],
+)  # fmt: skip
+def test_every_config_error_class_exits_3_with_one_line(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "opsbook.yaml"
+    path.write_text(text)
+    proc = run_opsbook("check", "--config", str(path))
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"opsbook: {path}{expected}"), line
 
 
 def test_bad_config_exits_3_with_file_and_line_and_no_traceback(tmp_path: Path) -> None:

@@ -159,8 +159,8 @@ class MemoryCheck(CheckBase, frozen=True, tag="memory"):
 class LoadCheck(CheckBase, frozen=True, tag="load"):
     kind = CheckKind.LOAD
     period: Literal["1m", "5m", "15m"] = "5m"
-    warning: Annotated[float, msgspec.Meta(gt=0)] = 1.5  # load average per CPU
-    critical: Annotated[float, msgspec.Meta(gt=0)] = 3.0
+    warning: Annotated[float, msgspec.Meta(ge=0)] = 1.5  # load average per CPU
+    critical: Annotated[float, msgspec.Meta(ge=0)] = 3.0
 
     def __post_init__(self) -> None:
         self._base_checks()
