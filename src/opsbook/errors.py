@@ -7,6 +7,8 @@ them into messages and exit codes.
     OpsbookError                  anything opsbook knows how to explain in one line
     ├── ConfigError               opsbook.yaml is missing, unreadable or invalid (exit 3)
     ├── UsageError                a command-line argument is wrong (exit 3)
+    ├── StoreError                the store cannot be opened or migrated (exit 1)
+    ├── IncidentError             an illegal move or an unknown incident; nothing changed (exit 1)
     └── CheckError                a check ran and got a bad answer; carries its Status
         ├── TargetUnreachable     CRITICAL: refused, timed out, DNS failure, TLS error,
         │                         auth failed, protocol error
@@ -43,6 +45,14 @@ class UsageError(OpsbookError):
     """A command-line argument is wrong; the message says what would be right."""
 
     exit_code = 3
+
+
+class StoreError(OpsbookError):
+    """The database cannot be reached, or its schema is not one this opsbook can use."""
+
+
+class IncidentError(OpsbookError):
+    """A move the incident's state does not allow, or an ID that does not exist."""
 
 
 class CheckError(OpsbookError):

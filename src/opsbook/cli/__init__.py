@@ -32,11 +32,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from opsbook.cli import check, config, init
+    from opsbook.cli import check, config, incident, init, severity, store
 
     cli.add_command(check.check)
     cli.add_command(init.init)
     cli.add_command(config.config)
+    cli.add_command(incident.incident)
+    cli.add_command(severity.severity)
+    cli.add_command(store.store)
 
 
 _register()

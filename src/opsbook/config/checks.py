@@ -235,8 +235,3 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.TCP: TcpCheck,
     CheckKind.COMMAND: CommandCheck,
 }
-
-
-def field_names(model: type[CheckBase]) -> list[str]:
-    """The keys a check kind accepts, ``type`` included."""
-    return ["type", *model.__struct_fields__]

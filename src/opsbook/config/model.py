@@ -14,16 +14,21 @@ from typing import Any
 
 import msgspec
 
-from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind, field_names
+from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
+from opsbook.config.severities import SEVERITY_KEYS, SeverityConfig
 from opsbook.config.types import decode_hook, is_check_name
 
 Path_ = tuple[str | int, ...]
-TOP_LEVEL_KEYS = ("service", "checks")
+TOP_LEVEL_KEYS = ("service", "timezone", "store", "severities", "checks")
+STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
 
 
 @dataclass(frozen=True)
 class Config:
     service: str = "service"
+    timezone: str | None = None  # IANA name for human output; None: this machine's zone
+    store: str | None = None  # database URL; None: SQLite in the data directory
+    severities: dict[int, SeverityConfig] = field(default_factory=dict)  # overrides, by level
     checks: dict[str, CheckBase] = field(default_factory=dict)
 
 
@@ -65,9 +70,67 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
             problems.append(problem)
         elif check is not None:
             checks[str(name)] = check
+    timezone = _timezone(data.get("timezone"), problems)
+    store = data.get("store")
+    if store is not None and not (isinstance(store, str) and store.startswith(STORE_SCHEMES)):
+        problems.append(
+            Problem(
+                ("store",),
+                "expected a database URL: sqlite:////path/to/opsbook.db or "
+                f"postgresql://user:password@host/db, got {_short(store)}",
+            )
+        )
+    severities = _severities(data.get("severities"), problems)
     if problems:
         return None, problems
-    return Config(service=str(service), checks=checks), []
+    return Config(
+        service=str(service),
+        timezone=timezone,
+        store=store,
+        severities=severities,
+        checks=checks,
+    ), []
+
+
+def _timezone(value: Any, problems: list[Problem]) -> str | None:
+    if value is None:
+        return None
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(str(value))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            Problem(
+                ("timezone",),
+                f"unknown time zone {value!r}; expected a name such as "
+                "Europe/Paris, America/New_York or UTC",
+            )
+        )
+        return None
+    return str(value)
+
+
+def _severities(value: Any, problems: list[Problem]) -> dict[int, SeverityConfig]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(("severities",), "expected a mapping of SEV-1 … SEV-4"))
+        return {}
+    out: dict[int, SeverityConfig] = {}
+    for key, spec in value.items():
+        path: Path_ = ("severities", key)
+        level = SEVERITY_KEYS.get(str(key).upper())
+        if level is None:
+            problems.append(
+                Problem(path, f"unknown severity {key!r}; expected SEV-1, SEV-2, SEV-3 or SEV-4")
+            )
+            continue
+        try:
+            out[level] = msgspec.convert(spec or {}, SeverityConfig, dec_hook=decode_hook)
+        except msgspec.ValidationError as exc:
+            problems.append(_translate(str(exc), spec, path, SeverityConfig))
+    return out
 
 
 def _check(spec: Any, path: Path_) -> tuple[CheckBase | None, Problem | None]:
@@ -99,18 +162,21 @@ _TYPE_WORDS = {
 }
 
 
-def _translate(text: str, spec: dict[str, Any], base: Path_, model: type[CheckBase]) -> Problem:
+def _translate(
+    text: str, spec: dict[str, Any], base: Path_, model: type[msgspec.Struct]
+) -> Problem:
     """msgspec's message into ``key.path: what was expected`` in opsbook's words."""
     match = _AT.match(text)
     assert match is not None
     message, sub = match.group("msg"), match.group("path") or ""
     path: Path_ = base + tuple(
-        m.group(1) if m.group(1) else int(m.group(2)) for m in _SEGMENT.finditer(sub)
+        m.group(1) if m.group(1) else int(m.group(2))
+        for m in _SEGMENT.finditer(sub)
         if m.group(0) != "[...]"
-    )  # fmt: skip
+    )
     if unknown := re.match(r"Object contains unknown field `(.+)`", message):
         key = unknown.group(1)
-        return Problem((*path, key), _unknown_key(key, field_names(model)))
+        return Problem((*path, key), _unknown_key(key, _field_names(model)))
     if missing := re.match(r"Object missing required field `(.+)`", message):
         return Problem(path, f"required key '{missing.group(1)}' is missing")
     if expected := re.match(r"Expected `(.+?)`, got `(.+?)`", message):
@@ -129,7 +195,12 @@ def _translate(text: str, spec: dict[str, Any], base: Path_, model: type[CheckBa
     return Problem(path, message[0].lower() + message[1:] if message else "invalid value")
 
 
-def _field_choices(model: type[CheckBase], name: object) -> str:
+def _field_names(model: type[msgspec.Struct]) -> list[str]:
+    tagged = model.__struct_config__.tag_field is not None
+    return (["type"] if tagged else []) + list(model.__struct_fields__)
+
+
+def _field_choices(model: type[msgspec.Struct], name: object) -> str:
     for info in msgspec.structs.fields(model):
         if info.name == name:
             args = getattr(info.type, "__args__", None)

@@ -1,0 +1,81 @@
+"""What incident commands share: config, store, services, the actor, the time zone."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from opsbook.cli.options import config_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    from opsbook.config.loader import LoadedConfig
+    from opsbook.incidents.records import ActionItems
+    from opsbook.incidents.service import IncidentService
+    from opsbook.incidents.severity import SeverityPolicy
+
+
+def actor(as_: str | None) -> str:
+    """Who is acting: --as, else $OPSBOOK_USER, else the OS user."""
+    if as_ and as_.strip():
+        return as_.strip()
+    if os.environ.get("OPSBOOK_USER"):
+        return os.environ["OPSBOOK_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid{os.getuid()}"
+
+
+def as_option(func: F) -> F:
+    return click.option(
+        "--as",
+        "as_",
+        metavar="PERSON",
+        help="Who is doing this (default: $OPSBOOK_USER, else the OS user).",
+    )(func)
+
+
+@dataclass(frozen=True)
+class IncidentContext:
+    loaded: LoadedConfig
+    policy: SeverityPolicy
+    incidents: IncidentService
+    actions: ActionItems
+    tz: tzinfo
+
+    def now(self) -> datetime:
+        return self.incidents.clock()
+
+
+def policy_for(ctx: click.Context) -> tuple[LoadedConfig, SeverityPolicy]:
+    from opsbook.config.loader import load_config
+    from opsbook.incidents.severity import SeverityPolicy
+
+    loaded = load_config(config_path(ctx))
+    return loaded, SeverityPolicy.from_config(loaded.config.severities)
+
+
+def incident_context(ctx: click.Context) -> IncidentContext:
+    from opsbook.incidents.records import ActionItems
+    from opsbook.incidents.service import IncidentService
+    from opsbook.store.open import open_store
+    from opsbook.timefmt import zone
+
+    loaded, policy = policy_for(ctx)
+    store = open_store(loaded.config.store)
+    service = IncidentService(store.engine, policy)
+    return IncidentContext(
+        loaded=loaded,
+        policy=policy,
+        incidents=service,
+        actions=ActionItems(store.engine, clock=service.clock),
+        tz=zone(loaded.config.timezone),
+    )

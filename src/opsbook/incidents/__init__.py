@@ -1,0 +1,1 @@
+"""Incidents: severities with response clocks, an append-only timeline, reports."""

@@ -1,0 +1,448 @@
+"""The incident lifecycle: every change is a row update plus a timeline entry, in one
+transaction, on a locked row.
+
+Each write loads the incident ``FOR UPDATE`` (PostgreSQL; on SQLite the store's BEGIN
+IMMEDIATE already serialises writers), checks the move is legal, then updates and appends.
+An illegal move raises IncidentError inside the transaction, so nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, insert, select, update
+
+from opsbook.errors import IncidentError, UsageError
+from opsbook.incidents.model import (
+    ACTIVE_PHASES,
+    HUMAN_FIELDS,
+    ActionKind,
+    EntryKind,
+    Incident,
+    Phase,
+    severity_label,
+)
+from opsbook.incidents.severity import SeverityPolicy
+from opsbook.store.tables import action_items, incident_counters, incidents, timeline
+from opsbook.units import format_duration
+
+Clock = Callable[[], datetime]
+RUNBOOK_ACTION_DAYS = 7
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class IncidentService:
+    def __init__(self, engine: Engine, policy: SeverityPolicy, *, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.clock = clock
+
+    # ------------------------------------------------------------------ opening
+
+    def open(
+        self,
+        *,
+        title: str,
+        severity: int,
+        service: str,
+        actor: str,
+        summary: str | None = None,
+    ) -> Incident:
+        title = title.strip()
+        if not title:
+            raise UsageError("an incident needs a title: --title 'what is wrong'")
+        level = self.policy.get(severity)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            number = _next_number(conn, now.strftime("%Y-%m-%d"))
+            incident_id = f"INC-{now:%Y-%m-%d}-{number}"
+            conn.execute(
+                insert(incidents).values(
+                    id=incident_id,
+                    title=title,
+                    service=service,
+                    severity=severity,
+                    phase=Phase.TRIAGE.value,
+                    opened_at=now,
+                    opened_by=actor,
+                    response_due_at=now + timedelta(seconds=level.response),
+                    summary=summary,
+                )
+            )
+            body = f"{level.label} opened: {title}"
+            data = {"severity": severity, "title": title, "service": service}
+            append_entry(conn, incident_id, now, actor, EntryKind.OPENED, body, data)
+            if summary:
+                append_entry(
+                    conn,
+                    incident_id,
+                    now,
+                    actor,
+                    EntryKind.EDITED,
+                    "summary set",
+                    {"field": "summary", "value": summary},
+                )
+        return self.get(incident_id)
+
+    # ------------------------------------------------------------------ moves
+
+    def acknowledge(self, incident_id: str, actor: str) -> Incident:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            if row.acknowledged_at is not None:
+                raise IncidentError(
+                    f"{incident_id} was already acknowledged by {row.acknowledged_by} "
+                    f"at {_when(row.acknowledged_at)}"
+                )
+            _require_open(row, "acknowledged")
+            self._ack(conn, row, now, actor, "acknowledged")
+        return self.get(incident_id)
+
+    def note(self, incident_id: str, text: str, actor: str) -> None:
+        text = text.strip()
+        if not text:
+            raise UsageError("a note needs text: opsbook incident note ID 'what happened'")
+        with self.engine.begin() as conn:
+            lock_incident(conn, incident_id)
+            append_entry(conn, incident_id, self.clock(), actor, EntryKind.NOTE, text, {})
+
+    def change_severity(self, incident_id: str, level: int, why: str, actor: str) -> Incident:
+        new = self.policy.get(level)
+        if not why.strip():
+            raise UsageError("say why the severity changes: --why '…'")
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            _require_open(row, "re-graded")
+            if row.severity == level:
+                raise IncidentError(f"{incident_id} is already {new.label}")
+            raised = level < row.severity
+            # A raise restarts the response clock now; a lowering keeps the clock's start
+            # (the opening, or the last raise) and applies the new, longer target.
+            start = now if raised else self._clock_start(conn, row)
+            due = start + timedelta(seconds=new.response)
+            conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(severity=level, response_due_at=due)
+            )
+            verb = "raised" if raised else "lowered"
+            body = f"{verb} {severity_label(row.severity)} → {new.label}: {why.strip()}"
+            data = {
+                "from": row.severity,
+                "to": level,
+                "why": why.strip(),
+                "response_due_at": due.isoformat(),
+            }
+            append_entry(conn, incident_id, now, actor, EntryKind.SEVERITY, body, data)
+        return self.get(incident_id)
+
+    def set_phase(self, incident_id: str, phase: Phase, actor: str) -> Incident:
+        if phase is Phase.RESOLVED:
+            raise UsageError(f"resolve with: opsbook incident resolve {incident_id} --why '…'")
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            current = Phase(row.phase)
+            if current is phase:
+                raise IncidentError(f"{incident_id} is already {phase.value}")
+            values: dict[str, Any] = {"phase": phase.value}
+            if phase is Phase.REVIEWED:
+                if current is not Phase.RESOLVED:
+                    raise IncidentError(
+                        f"{incident_id} is {current.value}; only a resolved incident is reviewed"
+                    )
+                values["reviewed_at"] = now
+            else:
+                _require_open(row, f"moved to {phase.value}")
+                if row.acknowledged_at is None:  # working on it is responding to it
+                    self._ack(conn, row, now, actor, f"acknowledged (moved to {phase.value})")
+            conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+            body = f"{current.value} → {phase.value}"
+            data = {"from": current.value, "to": phase.value}
+            append_entry(conn, incident_id, now, actor, EntryKind.PHASE, body, data)
+        return self.get(incident_id)
+
+    def resolve(self, incident_id: str, why: str, actor: str) -> Incident:
+        if not why.strip():
+            raise UsageError("say how it was resolved: --why '…'")
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            if row.resolved_at is not None:
+                raise IncidentError(
+                    f"{incident_id} was already resolved at {_when(row.resolved_at)}"
+                    f" (reopen it first if it is back)"
+                )
+            _require_open(row, "resolved")
+            if row.acknowledged_at is None:
+                self._ack(conn, row, now, actor, "acknowledged (resolved)")
+            conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(phase=Phase.RESOLVED.value, resolved_at=now)
+            )
+            took = format_duration((now - row.opened_at).total_seconds())
+            data = {
+                "from": row.phase,
+                "why": why.strip(),
+                "duration_s": (now - row.opened_at).total_seconds(),
+            }
+            append_entry(
+                conn,
+                incident_id,
+                now,
+                actor,
+                EntryKind.RESOLVED,
+                f"resolved after {took}: {why.strip()}",
+                data,
+            )
+            self._ensure_runbook_action(conn, row, now, actor)
+        return self.get(incident_id)
+
+    def reopen(self, incident_id: str, actor: str, why: str = "") -> Incident:
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            if Phase(row.phase).is_open:
+                raise IncidentError(f"{incident_id} is open ({row.phase}); nothing to reopen")
+            conn.execute(
+                update(incidents)
+                .where(incidents.c.id == incident_id)
+                .values(phase=Phase.INVESTIGATING.value, resolved_at=None, reviewed_at=None)
+            )
+            body = "reopened" + (f": {why.strip()}" if why.strip() else "")
+            data = {"from": row.phase, "why": why.strip()}
+            append_entry(conn, incident_id, now, actor, EntryKind.REOPENED, body, data)
+        return self.get(incident_id)
+
+    def assign(self, incident_id: str, person: str, actor: str) -> Incident:
+        person = person.strip()
+        if not person:
+            raise UsageError("assign to whom? opsbook incident assign ID PERSON")
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            if row.commander == person:
+                raise IncidentError(f"{incident_id} is already assigned to {person}")
+            conn.execute(
+                update(incidents).where(incidents.c.id == incident_id).values(commander=person)
+            )
+            body = f"assigned to {person}" + (f" (was {row.commander})" if row.commander else "")
+            data = {"from": row.commander, "to": person}
+            append_entry(conn, incident_id, self.clock(), actor, EntryKind.ASSIGNED, body, data)
+        return self.get(incident_id)
+
+    def edit(self, incident_id: str, changes: dict[str, str], actor: str) -> list[str]:
+        """Set report fields; returns the fields that changed (unchanged ones are skipped)."""
+        unknown = set(changes) - set(HUMAN_FIELDS)
+        if unknown:
+            raise UsageError(f"unknown report field(s): {', '.join(sorted(unknown))}")
+        now = self.clock()
+        changed = []
+        with self.engine.begin() as conn:
+            row = lock_incident(conn, incident_id)
+            for field, raw in changes.items():
+                value = raw.strip()
+                if (getattr(row, field) or "") == value:
+                    continue
+                conn.execute(
+                    update(incidents)
+                    .where(incidents.c.id == incident_id)
+                    .values({field: value or None})
+                )
+                heading = HUMAN_FIELDS[field]
+                body = f"{heading} {'cleared' if not value else 'set'}"
+                append_entry(
+                    conn,
+                    incident_id,
+                    now,
+                    actor,
+                    EntryKind.EDITED,
+                    body,
+                    {"field": field, "value": value},
+                )
+                changed.append(field)
+            if not changed:
+                raise IncidentError(f"{incident_id}: nothing changed (the fields already say that)")
+        return changed
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, incident_id: str) -> Incident:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        if row is None:
+            raise IncidentError(_unknown(incident_id))
+        return to_incident(row)
+
+    def list(
+        self,
+        *,
+        open_only: bool = False,
+        severities: Sequence[int] = (),
+        since: datetime | None = None,
+    ) -> list[Incident]:
+        query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+        if open_only:
+            query = query.where(incidents.c.phase.in_([p.value for p in ACTIVE_PHASES]))
+        if severities:
+            query = query.where(incidents.c.severity.in_(list(severities)))
+        if since is not None:
+            query = query.where(incidents.c.opened_at >= since)
+        with self.engine.connect() as conn:
+            return [to_incident(row) for row in conn.execute(query)]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _ack(self, conn: Connection, row: Row[Any], now: datetime, actor: str, body: str) -> None:
+        conn.execute(
+            update(incidents)
+            .where(incidents.c.id == row.id)
+            .values(acknowledged_at=now, acknowledged_by=actor)
+        )
+        late = now > row.response_due_at
+        data = {"response_s": (now - row.opened_at).total_seconds(), "within_target": not late}
+        append_entry(conn, row.id, now, actor, EntryKind.ACKNOWLEDGED, body, data)
+
+    def _clock_start(self, conn: Connection, row: Row[Any]) -> datetime:
+        """When the response clock last started: the opening, or the latest raise."""
+        start: datetime = row.opened_at
+        entries = conn.execute(
+            select(timeline.c.at, timeline.c.data).where(
+                timeline.c.incident_id == row.id, timeline.c.kind == EntryKind.SEVERITY.value
+            )
+        )
+        for at, data in entries:
+            if data and data.get("to", 9) < data.get("from", 0):
+                start = max(start, at)
+        return start
+
+    def _ensure_runbook_action(
+        self, conn: Connection, row: Row[Any], now: datetime, actor: str
+    ) -> None:
+        """The runbook: "update it after every incident". One open item per incident."""
+        exists = conn.execute(
+            select(action_items.c.id).where(
+                action_items.c.incident_id == row.id,
+                action_items.c.kind == ActionKind.RUNBOOK.value,
+            )
+        ).first()
+        if exists:
+            return
+        owner = row.commander or actor
+        due: date = (now + timedelta(days=RUNBOOK_ACTION_DAYS)).date()
+        text = f"Update the runbook with what {row.id} taught"
+        new_id = conn.execute(
+            insert(action_items)
+            .values(
+                incident_id=row.id,
+                text=text,
+                kind=ActionKind.RUNBOOK.value,
+                owner=owner,
+                due=due,
+                created_at=now,
+                created_by=actor,
+            )
+            .returning(action_items.c.id)
+        ).scalar_one()
+        append_entry(
+            conn,
+            row.id,
+            now,
+            actor,
+            EntryKind.ACTION_ADDED,
+            f"action #{new_id} ({ActionKind.RUNBOOK.value}): {text}, owner {owner}, due {due}",
+            {"action_id": new_id, "kind": ActionKind.RUNBOOK.value},
+        )
+
+
+def _next_number(conn: Connection, day: str) -> int:
+    """Claim the next number of ``day`` atomically (an upsert with RETURNING)."""
+    bump = {"last": incident_counters.c.last + 1}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(incident_counters).values(day=day, last=1)
+        claimed = conn.execute(
+            pg.on_conflict_do_update(index_elements=["day"], set_=bump).returning(
+                incident_counters.c.last
+            )
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(incident_counters).values(day=day, last=1)
+        claimed = conn.execute(
+            lite.on_conflict_do_update(index_elements=["day"], set_=bump).returning(
+                incident_counters.c.last
+            )
+        )
+    return int(claimed.scalar_one())
+
+
+def lock_incident(conn: Connection, incident_id: str) -> Row[Any]:
+    row = conn.execute(
+        select(incidents).where(incidents.c.id == incident_id).with_for_update()
+    ).first()
+    if row is None:
+        raise IncidentError(_unknown(incident_id))
+    return row
+
+
+def _unknown(incident_id: str) -> str:
+    return (
+        f"no incident {incident_id!r} (IDs look like INC-2026-11-28-1; see opsbook incident list)"
+    )
+
+
+def _require_open(row: Row[Any], verb: str) -> None:
+    if not Phase(row.phase).is_open:
+        raise IncidentError(
+            f"{row.id} is {row.phase}; it cannot be {verb} (reopen it first: "
+            f"opsbook incident reopen {row.id})"
+        )
+
+
+def append_entry(
+    conn: Connection,
+    incident_id: str,
+    at: datetime,
+    actor: str,
+    kind: EntryKind,
+    body: str,
+    data: dict[str, Any],
+) -> None:
+    conn.execute(
+        insert(timeline).values(
+            incident_id=incident_id, at=at, actor=actor, kind=kind.value, body=body, data=data
+        )
+    )
+
+
+def to_incident(row: Row[Any]) -> Incident:
+    return Incident(
+        id=row.id,
+        title=row.title,
+        service=row.service,
+        severity=row.severity,
+        phase=Phase(row.phase),
+        commander=row.commander,
+        opened_at=row.opened_at,
+        opened_by=row.opened_by,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        response_due_at=row.response_due_at,
+        resolved_at=row.resolved_at,
+        reviewed_at=row.reviewed_at,
+        fields={name: getattr(row, name) for name in HUMAN_FIELDS},
+    )

@@ -1,0 +1,86 @@
+"""The schema, as SQLAlchemy Core tables. Changes go through a new Alembic migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+from opsbook.store.types import UTCDateTime
+
+metadata = MetaData()
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(32), primary_key=True),  # INC-YYYY-MM-DD-N
+    Column("title", Text, nullable=False),
+    Column("service", String(200), nullable=False),
+    Column("severity", SmallInteger, nullable=False),  # 1..4
+    Column("phase", String(20), nullable=False),
+    Column("commander", String(200)),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(200)),
+    Column("response_due_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("reviewed_at", UTCDateTime),
+    # What only a human can write for the post-incident report.
+    Column("summary", Text),
+    Column("users_affected", Text),
+    Column("business_impact", Text),
+    Column("root_cause", Text),
+    Column("resolution", Text),
+    Column("prevention", Text),
+    Column("lessons", Text),
+    Index("ix_incidents_opened_at", "opened_at"),
+)
+
+# Append-only: triggers in the migration refuse UPDATE and DELETE.
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(32), ForeignKey("incidents.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("data", JSON),
+    Index("ix_timeline_incident", "incident_id", "id"),
+)
+
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(32), ForeignKey("incidents.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("owner", String(200)),
+    Column("due", Date),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("done_at", UTCDateTime),
+    Column("done_by", String(200)),
+    Index("ix_action_items_incident", "incident_id"),
+)
+
+# Per-day incident numbers: INC-2026-11-28-1, -2, … claimed with an atomic upsert.
+incident_counters = Table(
+    "incident_counters",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("last", Integer, nullable=False),
+)

@@ -1,0 +1,59 @@
+"""Times for people: the operator's time zone (``timezone:`` in opsbook.yaml, else this
+machine's) in human output; UTC ISO 8601 in JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from opsbook.errors import UsageError
+from opsbook.units import parse_duration
+
+
+def zone(name: str | None) -> tzinfo:
+    if name:
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(name)
+    local = datetime.now().astimezone().tzinfo
+    return local or UTC
+
+
+def human(at: datetime | None, tz: tzinfo, *, seconds: bool = False) -> str:
+    if at is None:
+        return ""
+    local = at.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat() if at is not None else None
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``90d`` / ``12h`` back from now, or a date (``2026-11-01``) or ISO time."""
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r}: expected a duration back from now (90d, 12h) or a date "
+            "(2026-11-01) or time (2026-11-01T09:00)"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def parse_due(text: str, today: date) -> date:
+    """``2026-12-15``, or a duration from today (``7d``)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return today + timedelta(seconds=parse_duration(text))
+    except ValueError:
+        raise UsageError(
+            f"--due {text!r}: expected a date (2026-12-15) or a time from today (7d)"
+        ) from None
