@@ -71,6 +71,7 @@ def incident_context(ctx: click.Context) -> IncidentContext:
 
     loaded, policy = policy_for(ctx)
     store = open_store(loaded.config.store)
+    ctx.call_on_close(store.engine.dispose)  # close pooled connections when the command ends
     service = IncidentService(store.engine, policy)
     return IncidentContext(
         loaded=loaded,

@@ -24,7 +24,9 @@ def upgrade(ctx: click.Context) -> None:
     from opsbook.store.migrate import upgrade as run_upgrade
 
     url = store_url(load_config(config_path(ctx)).config.store)
-    before, after = run_upgrade(make_engine(url), describe=describe(url))
+    engine = make_engine(url)
+    ctx.call_on_close(engine.dispose)
+    before, after = run_upgrade(engine, describe=describe(url))
     if before == after:
         click.echo(f"{describe(url)}: already at schema revision {after}")
     else:
@@ -45,8 +47,10 @@ def status(ctx: click.Context, fmt: str) -> None:
     from opsbook.store.migrate import HEAD, current_revision
 
     url = store_url(load_config(config_path(ctx)).config.store)
+    engine = make_engine(url)
+    ctx.call_on_close(engine.dispose)
     try:
-        with make_engine(url).connect() as conn:
+        with engine.connect() as conn:
             revision = current_revision(conn)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open the store {describe(url)}: {exc.__cause__ or exc}") from None
