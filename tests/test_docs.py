@@ -10,6 +10,7 @@ import click
 from opsbook.cli import cli
 from opsbook.config.checks import CHECK_MODELS, CheckBase
 from opsbook.config.model import TOP_LEVEL_KEYS
+from opsbook.config.severities import SeverityConfig
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -30,6 +31,8 @@ def test_every_config_key_is_documented() -> None:
     common = set(CheckBase.__struct_fields__) | {"type"}
     top = text.split("## Checks")[0]
     assert set(TOP_LEVEL_KEYS) <= _documented_keys(top)
+    severities = text.split("## Severities")[1].split("## Checks")[0]
+    assert set(SeverityConfig.__struct_fields__) <= _documented_keys(severities)
     checks_intro = text.split("## Checks")[1].split("### ")[0]
     assert common <= _documented_keys(checks_intro)
     for kind, model in CHECK_MODELS.items():
