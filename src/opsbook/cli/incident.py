@@ -110,13 +110,14 @@ def ack(ctx: click.Context, incident_id: str, as_: str | None, fmt: str) -> None
 @click.argument("incident_id", metavar="ID")
 @click.argument("text")
 @as_option
+@format_option()
 @config_option
 @click.pass_context
-def note(ctx: click.Context, incident_id: str, text: str, as_: str | None) -> None:
+def note(ctx: click.Context, incident_id: str, text: str, as_: str | None, fmt: str) -> None:
     """Add a note to the timeline."""
     c = incident_context(ctx)
     c.incidents.note(incident_id, text, actor(as_))
-    click.echo(f"{incident_id}: note added")
+    _done(c, incident_id, fmt, f"{incident_id}: note added")
 
 
 @incident.command()

@@ -67,13 +67,19 @@ def add(
 @action.command()
 @click.argument("action_id", metavar="ACTION", type=int)
 @as_option
+@format_option()
 @config_option
 @click.pass_context
-def done(ctx: click.Context, action_id: int, as_: str | None) -> None:
+def done(ctx: click.Context, action_id: int, as_: str | None, fmt: str) -> None:
     """Mark action item #ACTION done."""
+    from opsbook.output.incidents import action_dict
+
     c = incident_context(ctx)
     item = c.actions.done(action_id, actor(as_))
-    click.echo(f"action #{item.id} done ({item.incident_id})")
+    if fmt == "json":
+        click.echo(json.dumps(action_dict(item, c.now().date()), indent=2))
+    else:
+        click.echo(f"action #{item.id} done ({item.incident_id})")
 
 
 @action.command("list")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from opsbook.cli.context import actor, as_option, incident_context
-from opsbook.cli.options import config_option
+from opsbook.cli.options import config_option, format_option
 from opsbook.errors import UsageError
 
 _HEADER = """\
@@ -25,6 +27,7 @@ _HEADER = """\
 @click.option("--prevention", help="What will prevent a recurrence.")
 @click.option("--lessons", help="Key takeaways.")
 @as_option
+@format_option()
 @config_option
 @click.pass_context
 def edit(
@@ -38,6 +41,7 @@ def edit(
     prevention: str | None,
     lessons: str | None,
     as_: str | None,
+    fmt: str,
 ) -> None:
     """Fill the report's human fields; with no field options, edit them all in $EDITOR.
 
@@ -71,7 +75,10 @@ def edit(
             click.echo(f"{incident_id}: nothing changed", err=True)
             return
     changed = c.incidents.edit(incident_id, changes, actor(as_))
-    click.echo(f"{incident_id}: updated {', '.join(changed)}")
+    if fmt == "json":
+        click.echo(json.dumps({"id": incident_id, "changed": changed}))
+    else:
+        click.echo(f"{incident_id}: updated {', '.join(changed)}")
 
 
 def _parse(text: str, names: list[str]) -> dict[str, str]:
