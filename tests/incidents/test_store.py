@@ -20,6 +20,7 @@ from opsbook.store.migrate import HEAD, MIGRATIONS, current_revision, ensure_sch
 from opsbook.store.open import open_store
 from opsbook.store.tables import incidents, timeline
 from tests.conftest import run_opsbook
+from tests.support.servers import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -160,3 +161,17 @@ def test_concurrent_writers_lose_nothing(store_url: str) -> None:
     numbers = sorted(int(i.rsplit("-", 1)[1]) for i in ids)
     assert numbers == list(range(1, len(ids) + 1))  # no gaps, no duplicates
     assert Counter(i.rsplit("-", 1)[0] for i in ids).most_common(1)[0][1] == len(ids)
+
+
+def test_a_stopped_database_is_one_clear_line(pg_fresh: PostgresServer, tmp_path: Path) -> None:
+    url = pg_fresh.dsn()
+    env = {"OPSBOOK_STORE": url, "OPSBOOK_USER": "alice"}
+    opened = run_opsbook("incident", "open", "--sev", "2", "--title", "x", env=env)
+    assert opened.returncode == 0, opened.stderr
+    pg_fresh.stop()
+    proc = run_opsbook("incident", "list", env=env)
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("opsbook: cannot open the store postgresql://postgres:***@127.0.0.1:")
+    assert "Connection refused" in line or "connection refused" in line
+    assert "pg-super-Secr3t" not in proc.stderr

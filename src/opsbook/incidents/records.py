@@ -12,6 +12,7 @@ from opsbook.errors import IncidentError, UsageError
 from opsbook.incidents.model import ActionItem, ActionKind, Entry, EntryKind
 from opsbook.incidents.service import Clock, append_entry, lock_incident, utcnow
 from opsbook.store.tables import action_items, timeline
+from opsbook.store.tx import begin, read
 
 
 def read_timeline(engine: Engine, incident_ids: Sequence[str]) -> dict[str, list[Entry]]:
@@ -24,7 +25,7 @@ def read_timeline(engine: Engine, incident_ids: Sequence[str]) -> dict[str, list
         .where(timeline.c.incident_id.in_(list(incident_ids)))
         .order_by(timeline.c.at, timeline.c.id)
     )
-    with engine.connect() as conn:
+    with read(engine) as conn:
         for row in conn.execute(query):
             out[row.incident_id].append(
                 Entry(
@@ -59,7 +60,7 @@ class ActionItems:
         if not text:
             raise UsageError("an action item needs text: opsbook incident action add ID '…'")
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             lock_incident(conn, incident_id)
             new_id = conn.execute(
                 insert(action_items)
@@ -90,7 +91,7 @@ class ActionItems:
 
     def done(self, action_id: int, actor: str) -> ActionItem:
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = conn.execute(
                 select(action_items).where(action_items.c.id == action_id).with_for_update()
             ).first()
@@ -120,7 +121,7 @@ class ActionItems:
         return self.get(action_id)
 
     def get(self, action_id: int) -> ActionItem:
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             row = conn.execute(select(action_items).where(action_items.c.id == action_id)).first()
         if row is None:
             raise IncidentError(f"no action item #{action_id}")
@@ -140,7 +141,7 @@ class ActionItems:
             query = query.where(action_items.c.due.is_not(None), action_items.c.due < overdue_on)
         if incident_id is not None:
             query = query.where(action_items.c.incident_id == incident_id)
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return [_item(row) for row in conn.execute(query)]
 
 

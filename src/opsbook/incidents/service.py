@@ -26,6 +26,7 @@ from opsbook.incidents.model import (
 )
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.store.tables import action_items, incident_counters, incidents, timeline
+from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
 
 Clock = Callable[[], datetime]
@@ -62,7 +63,7 @@ class IncidentService:
             raise UsageError("an incident needs a title: --title 'what is wrong'")
         level = self.policy.get(severity)
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             number = _next_number(conn, now.strftime("%Y-%m-%d"))
             incident_id = f"INC-{now:%Y-%m-%d}-{number}"
             conn.execute(
@@ -97,7 +98,7 @@ class IncidentService:
 
     def acknowledge(self, incident_id: str, actor: str) -> Incident:
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             if row.acknowledged_at is not None:
                 raise IncidentError(
@@ -112,7 +113,7 @@ class IncidentService:
         text = text.strip()
         if not text:
             raise UsageError("a note needs text: opsbook incident note ID 'what happened'")
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             lock_incident(conn, incident_id)
             append_entry(conn, incident_id, self.clock(), actor, EntryKind.NOTE, text, {})
 
@@ -121,7 +122,7 @@ class IncidentService:
         if not why.strip():
             raise UsageError("say why the severity changes: --why '…'")
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             _require_open(row, "re-graded")
             if row.severity == level:
@@ -151,7 +152,7 @@ class IncidentService:
         if phase is Phase.RESOLVED:
             raise UsageError(f"resolve with: opsbook incident resolve {incident_id} --why '…'")
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             current = Phase(row.phase)
             if current is phase:
@@ -177,7 +178,7 @@ class IncidentService:
         if not why.strip():
             raise UsageError("say how it was resolved: --why '…'")
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             if row.resolved_at is not None:
                 raise IncidentError(
@@ -212,7 +213,7 @@ class IncidentService:
 
     def reopen(self, incident_id: str, actor: str, why: str = "") -> Incident:
         now = self.clock()
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             if Phase(row.phase).is_open:
                 raise IncidentError(f"{incident_id} is open ({row.phase}); nothing to reopen")
@@ -230,7 +231,7 @@ class IncidentService:
         person = person.strip()
         if not person:
             raise UsageError("assign to whom? opsbook incident assign ID PERSON")
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             if row.commander == person:
                 raise IncidentError(f"{incident_id} is already assigned to {person}")
@@ -249,7 +250,7 @@ class IncidentService:
             raise UsageError(f"unknown report field(s): {', '.join(sorted(unknown))}")
         now = self.clock()
         changed = []
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             for field, raw in changes.items():
                 value = raw.strip()
@@ -279,7 +280,7 @@ class IncidentService:
     # ------------------------------------------------------------------ reading
 
     def get(self, incident_id: str) -> Incident:
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
             raise IncidentError(_unknown(incident_id))
@@ -299,7 +300,7 @@ class IncidentService:
             query = query.where(incidents.c.severity.in_(list(severities)))
         if since is not None:
             query = query.where(incidents.c.opened_at >= since)
-        with self.engine.connect() as conn:
+        with read(self.engine) as conn:
             return [to_incident(row) for row in conn.execute(query)]
 
     # ------------------------------------------------------------------ helpers

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from opsbook.errors import StoreError
+from opsbook.store.tx import reason
 
 # Every revision, oldest first. A test checks the last one is Alembic's head.
 REVISIONS = ("0001",)
@@ -34,7 +35,7 @@ def ensure_schema(engine: Engine, *, describe: str) -> None:
         with engine.connect() as conn:
             revision = current_revision(conn)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the store {describe}: {_reason(exc)}") from None
+        raise StoreError(f"cannot open the store {describe}: {reason(exc)}") from None
     if revision == HEAD:
         return
     if revision is not None and revision not in REVISIONS:
@@ -67,12 +68,6 @@ def upgrade(engine: Engine, *, describe: str) -> tuple[str | None, str]:
             after = current_revision(conn)
     except SQLAlchemyError as exc:
         raise StoreError(
-            f"migrating the store {describe} failed and was rolled back: {_reason(exc)}"
+            f"migrating the store {describe} failed and was rolled back: {reason(exc)}"
         ) from None
     return before, after or HEAD
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    text_ = str(orig if orig is not None else exc).strip().splitlines()
-    return text_[0] if text_ else type(exc).__name__
