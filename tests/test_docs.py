@@ -6,13 +6,19 @@ import re
 from pathlib import Path
 
 import click
+import msgspec
 
 from opsbook.cli import cli
 from opsbook.config.checks import CHECK_MODELS, CheckBase
+from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
 from opsbook.config.severities import SeverityConfig
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _keys(model: type[msgspec.Struct]) -> set[str]:
+    return {f.encode_name for f in msgspec.structs.fields(model)}
 
 
 def _sections(text: str) -> dict[str, str]:
@@ -28,16 +34,20 @@ def _documented_keys(section: str) -> set[str]:
 def test_every_config_key_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
     sections = _sections(text)
-    common = set(CheckBase.__struct_fields__) | {"type"}
+    common = _keys(CheckBase) | {"type"}
     top = text.split("## Checks")[0]
     assert set(TOP_LEVEL_KEYS) <= _documented_keys(top)
     severities = text.split("## Severities")[1].split("## Checks")[0]
-    assert set(SeverityConfig.__struct_fields__) <= _documented_keys(severities)
+    assert _keys(SeverityConfig) <= _documented_keys(severities)
+    for section, model in (("server", ServerConfig), ("intake", IntakeConfig),
+                           ("retention", RetentionConfig)):  # fmt: skip
+        part = text.split(f"## `{section}:`")[1].split("\n## ")[0]
+        assert _keys(model) <= _documented_keys(part), section
     checks_intro = text.split("## Checks")[1].split("### ")[0]
     assert common <= _documented_keys(checks_intro)
     for kind, model in CHECK_MODELS.items():
         assert kind.value in sections, f"no section for check type {kind.value}"
-        own = set(model.__struct_fields__) - common
+        own = _keys(model) - common
         missing = own - _documented_keys(sections[kind.value])
         assert not missing, f"{kind.value}: undocumented keys {sorted(missing)}"
 

@@ -16,9 +16,21 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from opsbook.config.types import Duration, HostPort, Percent, split_host_port
+from opsbook.config.types import (
+    DEFAULT_ALERT_SEVERITY,
+    AlertSeverity,
+    Duration,
+    HostPort,
+    Percent,
+    split_host_port,
+)
 
 DEFAULT_TIMEOUT = Duration(5.0)
+DEFAULT_INTERVAL = Duration(30.0)
+# How long a bad state must hold before it fires, when `for:` is not given: at once for a
+# target that stops answering, a minute for thresholds that may dip and recover.
+CONNECTIVITY_FOR = Duration(0.0)
+THRESHOLD_FOR = Duration(60.0)
 
 
 class CheckKind(enum.StrEnum):
@@ -45,12 +57,28 @@ class CheckBase(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type"
 ):
     kind: ClassVar[CheckKind]
+    connectivity: ClassVar[bool] = False  # whether its failures are "cannot reach it"
     timeout: Duration = DEFAULT_TIMEOUT
     description: str | None = None
+    # opsbook serve: how often, and when a bad state becomes an alert and an incident
+    interval: Duration = DEFAULT_INTERVAL
+    for_: Duration | None = msgspec.field(default=None, name="for")
+    keep_firing_for: Duration = Duration(0.0)
+    severity: AlertSeverity = DEFAULT_ALERT_SEVERITY
+    auto_resolve: Duration | None = None
+
+    @property
+    def pending_for(self) -> float:
+        """``for:``, or its default for the kind."""
+        if self.for_ is not None:
+            return float(self.for_)
+        return float(CONNECTIVITY_FOR if self.connectivity else THRESHOLD_FOR)
 
     def _base_checks(self) -> None:
         if self.timeout <= 0:
             raise ValueError("timeout: expected a duration greater than zero")
+        if self.interval < 1:
+            raise ValueError("interval: expected 1s or more")
 
     @staticmethod
     def _rising(warning: float | None, critical: float | None, what: str) -> None:
@@ -63,6 +91,7 @@ class CheckBase(
 
 class HttpCheck(CheckBase, frozen=True, tag="http"):
     kind = CheckKind.HTTP
+    connectivity = True
     url: str
     method: Literal["GET", "HEAD", "POST", "PUT", "OPTIONS"] = "GET"
     headers: dict[str, str] = {}
@@ -98,6 +127,7 @@ class HttpCheck(CheckBase, frozen=True, tag="http"):
 
 class PostgresCheck(CheckBase, frozen=True, tag="postgres"):
     kind = CheckKind.POSTGRES
+    connectivity = True
     dsn: str
     warning: Percent = Percent(80)  # connections in use, of those available to clients
     critical: Percent = Percent(95)
@@ -110,6 +140,7 @@ class PostgresCheck(CheckBase, frozen=True, tag="postgres"):
 
 class RedisCheck(CheckBase, frozen=True, tag="redis"):
     kind = CheckKind.REDIS
+    connectivity = True
     url: str
     warning: Percent = Percent(80)  # used memory, of maxmemory (or of system memory when unset)
     critical: Percent = Percent(90)
@@ -195,6 +226,7 @@ class TlsCheck(CheckBase, frozen=True, tag="tls"):
 
 class TcpCheck(CheckBase, frozen=True, tag="tcp"):
     kind = CheckKind.TCP
+    connectivity = True
     host: HostPort
     warning: Duration | None = None  # connect time
     critical: Duration | None = None

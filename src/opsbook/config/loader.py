@@ -109,6 +109,10 @@ def redactor_for(config: Config) -> Redactor:
     found: list[str] = []
     for check in config.checks.values():
         found.extend(_check_secrets(check))
+    if config.intake.token:
+        found.append(config.intake.token)
+    if config.store:
+        found.extend(secrets_in(config.store))
     return Redactor(found)
 
 

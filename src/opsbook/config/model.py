@@ -7,19 +7,34 @@ exact key path, and one bad check does not hide the problems of the others.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
+from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.problems import (
+    Path_,
+    Problem,
+    convert_section,
+    short,
+    translate,
+    unknown_key,
+)
 from opsbook.config.severities import SEVERITY_KEYS, SeverityConfig
 from opsbook.config.types import decode_hook, is_check_name
 
-Path_ = tuple[str | int, ...]
-TOP_LEVEL_KEYS = ("service", "timezone", "store", "severities", "checks")
+TOP_LEVEL_KEYS = (
+    "service",
+    "timezone",
+    "store",
+    "server",
+    "intake",
+    "retention",
+    "severities",
+    "checks",
+)
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
 
 
@@ -28,23 +43,18 @@ class Config:
     service: str = "service"
     timezone: str | None = None  # IANA name for human output; None: this machine's zone
     store: str | None = None  # database URL; None: SQLite in the data directory
+    server: ServerConfig = field(default_factory=ServerConfig)
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     severities: dict[int, SeverityConfig] = field(default_factory=dict)  # overrides, by level
     checks: dict[str, CheckBase] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the file: where (a key path) and what was expected."""
-
-    path: Path_
-    message: str
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     problems: list[Problem] = []
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            problems.append(Problem((key,), _unknown_key(key, TOP_LEVEL_KEYS)))
+            problems.append(Problem((key,), unknown_key(key, TOP_LEVEL_KEYS)))
     service = data.get("service", "service")
     if not isinstance(service, str | int) or isinstance(service, bool) or service == "":
         problems.append(Problem(("service",), f"expected a name, got {service!r}"))
@@ -77,16 +87,22 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
             Problem(
                 ("store",),
                 "expected a database URL: sqlite:////path/to/opsbook.db or "
-                f"postgresql://user:password@host/db, got {_short(store)}",
+                f"postgresql://user:password@host/db, got {short(store)}",
             )
         )
     severities = _severities(data.get("severities"), problems)
+    server = convert_section(data.get("server"), ServerConfig, ("server",), problems)
+    intake = convert_section(data.get("intake"), IntakeConfig, ("intake",), problems)
+    retention = convert_section(data.get("retention"), RetentionConfig, ("retention",), problems)
     if problems:
         return None, problems
     return Config(
         service=str(service),
         timezone=timezone,
         store=store,
+        server=server,
+        intake=intake,
+        retention=retention,
         severities=severities,
         checks=checks,
     ), []
@@ -129,7 +145,7 @@ def _severities(value: Any, problems: list[Problem]) -> dict[int, SeverityConfig
         try:
             out[level] = msgspec.convert(spec or {}, SeverityConfig, dec_hook=decode_hook)
         except msgspec.ValidationError as exc:
-            problems.append(_translate(str(exc), spec, path, SeverityConfig))
+            problems.append(translate(str(exc), spec, path, SeverityConfig))
     return out
 
 
@@ -145,89 +161,5 @@ def _check(spec: Any, path: Path_) -> tuple[CheckBase | None, Problem | None]:
     try:
         check = msgspec.convert(spec, CheckConfig, dec_hook=decode_hook)
     except msgspec.ValidationError as exc:
-        return None, _translate(str(exc), spec, path, CHECK_MODELS[CheckKind(kind)])
+        return None, translate(str(exc), spec, path, CHECK_MODELS[CheckKind(kind)])
     return check, None
-
-
-_AT = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
-_SEGMENT = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\.\.\.\]")
-_TYPE_WORDS = {
-    "int": "an integer",
-    "float": "a number",
-    "str": "a string",
-    "bool": "true or false",
-    "array": "a list (such as [a, b])",
-    "object": "a mapping (key: value)",
-    "null": "nothing",
-}
-
-
-def _translate(
-    text: str, spec: dict[str, Any], base: Path_, model: type[msgspec.Struct]
-) -> Problem:
-    """msgspec's message into ``key.path: what was expected`` in opsbook's words."""
-    match = _AT.match(text)
-    assert match is not None
-    message, sub = match.group("msg"), match.group("path") or ""
-    path: Path_ = base + tuple(
-        m.group(1) if m.group(1) else int(m.group(2))
-        for m in _SEGMENT.finditer(sub)
-        if m.group(0) != "[...]"
-    )
-    if unknown := re.match(r"Object contains unknown field `(.+)`", message):
-        key = unknown.group(1)
-        return Problem((*path, key), _unknown_key(key, _field_names(model)))
-    if missing := re.match(r"Object missing required field `(.+)`", message):
-        return Problem(path, f"required key '{missing.group(1)}' is missing")
-    if expected := re.match(r"Expected `(.+?)`, got `(.+?)`", message):
-        wanted = " or ".join(_TYPE_WORDS.get(t.strip(), t) for t in expected.group(1).split("|"))
-        return Problem(path, f"expected {wanted}, got {_short(_value_at(spec, path[len(base) :]))}")
-    if re.match(r"Invalid enum value", message):
-        field_type = _field_choices(model, path[len(base)] if len(path) > len(base) else "")
-        got = _short(_value_at(spec, path[len(base) :]))
-        return Problem(path, f"expected one of: {field_type}, got {got}")
-    if "length >=" in message:
-        return Problem(path, message[0].lower() + message[1:].replace("`array`", "a list"))
-    # Our own checks (decode hooks, __post_init__) name the key first: "url: expected …".
-    own = re.match(r"^([a-z_]+): (.*)$", message, re.DOTALL)
-    if own and own.group(1) in model.__struct_fields__ and len(path) == len(base):
-        return Problem((*path, own.group(1)), own.group(2))
-    return Problem(path, message[0].lower() + message[1:] if message else "invalid value")
-
-
-def _field_names(model: type[msgspec.Struct]) -> list[str]:
-    tagged = model.__struct_config__.tag_field is not None
-    return (["type"] if tagged else []) + list(model.__struct_fields__)
-
-
-def _field_choices(model: type[msgspec.Struct], name: object) -> str:
-    for info in msgspec.structs.fields(model):
-        if info.name == name:
-            args = getattr(info.type, "__args__", None)
-            if args:
-                return ", ".join(str(a) for a in args)
-            members = getattr(info.type, "__members__", None)
-            if members:
-                return ", ".join(m.value for m in members.values())
-    return "the documented values"
-
-
-def _value_at(spec: Any, path: Path_) -> Any:
-    node = spec
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
-def _unknown_key(key: str, allowed: tuple[str, ...] | list[str]) -> str:
-    hint = difflib.get_close_matches(key, allowed, n=1)
-    suggestion = f"did you mean {hint[0]!r}? " if hint else ""
-    return f"unknown key {key!r}; {suggestion}expected one of: {', '.join(sorted(allowed))}"

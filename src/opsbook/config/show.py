@@ -9,7 +9,7 @@ from typing import Any
 
 from opsbook.config.checks import CheckBase
 from opsbook.config.loader import LoadedConfig, is_secret_header
-from opsbook.config.types import Duration, Percent
+from opsbook.config.types import AlertSeverity, Duration, Percent
 from opsbook.secrets import MASK, mask_dsn, mask_url
 from opsbook.units import format_config_duration
 
@@ -24,13 +24,19 @@ def understood(loaded: LoadedConfig) -> dict[str, Any]:
 
 
 def _check(check: CheckBase) -> dict[str, Any]:
+    import msgspec
+
     out: dict[str, Any] = {"type": check.kind.value}
-    for name in check.__struct_fields__:
-        out[name] = _value(name, getattr(check, name))
+    for info in msgspec.structs.fields(check):
+        out[info.encode_name] = _value(info.name, getattr(check, info.name))
+    if check.for_ is None:
+        out["for"] = format_config_duration(check.pending_for)  # the kind's default
     return out
 
 
 def _value(name: str, value: Any) -> Any:
+    if isinstance(value, AlertSeverity):
+        return {"critical": f"SEV-{value.critical}", "warning": f"SEV-{value.warning}"}
     if isinstance(value, Duration):
         return format_config_duration(value)
     if isinstance(value, Percent):

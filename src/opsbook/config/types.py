@@ -28,6 +28,56 @@ class HostPort(str):
     __slots__ = ()
 
 
+class AlertSeverity:
+    """The incident severity an alert opens at: one for CRITICAL, one for WARNING/UNKNOWN.
+
+    Written ``severity: SEV-1`` (CRITICAL opens SEV-1, WARNING SEV-3, or the same level if
+    that is milder) or ``severity: {critical: SEV-1, warning: SEV-2}``.
+    """
+
+    __slots__ = ("critical", "warning")
+    DEFAULT_WARNING = 3
+
+    def __init__(self, critical: int, warning: int) -> None:
+        self.critical = critical
+        self.warning = warning
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AlertSeverity) and (self.critical, self.warning) == (
+            other.critical,
+            other.warning,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.critical, self.warning))
+
+    def __repr__(self) -> str:
+        return f"AlertSeverity(critical=SEV-{self.critical}, warning=SEV-{self.warning})"
+
+
+DEFAULT_ALERT_SEVERITY = AlertSeverity(2, 3)
+_SEVERITY_HINT = "SEV-1 … SEV-4, or {critical: SEV-1, warning: SEV-3}"
+
+
+def severity_level(obj: Any) -> int:
+    text = str(obj).strip().upper().removeprefix("SEV").lstrip("-")
+    if text in {"1", "2", "3", "4"} and not isinstance(obj, bool):
+        return int(text)
+    raise ValueError(f"expected {_SEVERITY_HINT}, got {obj!r}")
+
+
+def _alert_severity(obj: Any) -> AlertSeverity:
+    if isinstance(obj, dict):
+        unknown = set(obj) - {"critical", "warning"}
+        if unknown or "critical" not in obj:
+            raise ValueError(f"expected {_SEVERITY_HINT}, got {obj!r}")
+        critical = severity_level(obj["critical"])
+        warning = severity_level(obj.get("warning", max(critical, AlertSeverity.DEFAULT_WARNING)))
+        return AlertSeverity(critical, warning)
+    critical = severity_level(obj)
+    return AlertSeverity(critical, max(critical, AlertSeverity.DEFAULT_WARNING))
+
+
 _CHECK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -69,7 +119,13 @@ def _path(obj: Any) -> Path:
     raise ValueError(f"expected a file path, got {obj!r}")
 
 
-_DECODERS = {Duration: _duration, Percent: _percent, HostPort: _host_port, Path: _path}
+_DECODERS: dict[type, Any] = {
+    Duration: _duration,
+    Percent: _percent,
+    HostPort: _host_port,
+    Path: _path,
+    AlertSeverity: _alert_severity,
+}
 
 
 def decode_hook(kind: type, obj: Any) -> Any:
