@@ -1,0 +1,1 @@
+"""Alerts: a check's bad state held long enough, with pending, firing, flapping and resolving."""
