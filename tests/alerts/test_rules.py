@@ -58,7 +58,7 @@ def test_warning_uses_the_warning_severity_and_escalates_to_critical() -> None:
 def test_unknown_never_resolves_a_firing_alert() -> None:
     alert, kinds = run(rule(pending_for=0), (0, CRIT), (10, UNKNOWN), (20, UNKNOWN), (30, UNKNOWN))
     assert alert.state is AlertState.FIRING
-    assert EventKind.RESOLVED not in sum(kinds, [])
+    assert all(EventKind.RESOLVED not in k for k in kinds)
 
 
 def test_unknown_on_its_own_alerts_at_the_warning_level() -> None:
@@ -79,7 +79,7 @@ def test_keep_firing_for_holds_through_a_short_recovery() -> None:
 def test_a_flapping_check_fires_once_and_stays_firing_until_stable() -> None:
     steps = [(i * 10, CRIT if i % 2 == 0 else OK) for i in range(FLAP_HIGH + 4)]
     alert, kinds = run(rule(pending_for=120), *steps)
-    flat = sum(kinds, [])
+    flat = [k for step in kinds for k in step]
     assert flat.count(EventKind.FIRING) == 1
     assert flat.count(EventKind.FLAPPING) == 1
     assert EventKind.RESOLVED not in flat
