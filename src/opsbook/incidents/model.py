@@ -39,6 +39,7 @@ class EntryKind(enum.StrEnum):
     EDITED = "edited"
     ACTION_ADDED = "action_added"
     ACTION_DONE = "action_done"
+    ALERT = "alert"  # an alert's transition: firing, escalated, resolved, flapping…
 
 
 class ActionKind(enum.StrEnum):

@@ -24,8 +24,17 @@ from opsbook.incidents.model import (
     Phase,
     severity_label,
 )
+from opsbook.incidents.rows import (
+    append_entry,
+    lock_incident,
+    next_number,
+    require_open,
+    to_incident,
+    unknown,
+    when,
+)
 from opsbook.incidents.severity import SeverityPolicy
-from opsbook.store.tables import action_items, incident_counters, incidents, timeline
+from opsbook.store.tables import action_items, incidents, timeline
 from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
 
@@ -35,10 +44,6 @@ RUNBOOK_ACTION_DAYS = 7
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 class IncidentService:
@@ -58,41 +63,58 @@ class IncidentService:
         actor: str,
         summary: str | None = None,
     ) -> Incident:
+        with begin(self.engine) as conn:
+            incident_id = self.open_in(
+                conn, title=title, severity=severity, service=service, actor=actor,
+                summary=summary,
+            )  # fmt: skip
+        return self.get(incident_id)
+
+    def open_in(
+        self,
+        conn: Connection,
+        *,
+        title: str,
+        severity: int,
+        service: str,
+        actor: str,
+        summary: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> str:
+        """Open inside the caller's transaction (the daemon opens and links an alert at once)."""
         title = title.strip()
         if not title:
             raise UsageError("an incident needs a title: --title 'what is wrong'")
         level = self.policy.get(severity)
         now = self.clock()
-        with begin(self.engine) as conn:
-            number = _next_number(conn, now.strftime("%Y-%m-%d"))
-            incident_id = f"INC-{now:%Y-%m-%d}-{number}"
-            conn.execute(
-                insert(incidents).values(
-                    id=incident_id,
-                    title=title,
-                    service=service,
-                    severity=severity,
-                    phase=Phase.TRIAGE.value,
-                    opened_at=now,
-                    opened_by=actor,
-                    response_due_at=now + timedelta(seconds=level.response),
-                    summary=summary,
-                )
+        number = next_number(conn, now.strftime("%Y-%m-%d"))
+        incident_id = f"INC-{now:%Y-%m-%d}-{number}"
+        conn.execute(
+            insert(incidents).values(
+                id=incident_id,
+                title=title,
+                service=service,
+                severity=severity,
+                phase=Phase.TRIAGE.value,
+                opened_at=now,
+                opened_by=actor,
+                response_due_at=now + timedelta(seconds=level.response),
+                summary=summary,
             )
-            body = f"{level.label} opened: {title}"
-            data = {"severity": severity, "title": title, "service": service}
-            append_entry(conn, incident_id, now, actor, EntryKind.OPENED, body, data)
-            if summary:
-                append_entry(
-                    conn,
-                    incident_id,
-                    now,
-                    actor,
-                    EntryKind.EDITED,
-                    "summary set",
-                    {"field": "summary", "value": summary},
-                )
-        return self.get(incident_id)
+        )
+        body = f"{level.label} opened: {title}"
+        entry = {"severity": severity, "title": title, "service": service, **(data or {})}
+        append_entry(conn, incident_id, now, actor, EntryKind.OPENED, body, entry)
+        if summary:
+            append_entry(conn, incident_id, now, actor, EntryKind.EDITED, "summary set",
+                         {"field": "summary", "value": summary})  # fmt: skip
+        return incident_id
+
+    def is_open_in(self, conn: Connection, incident_id: str) -> bool:
+        phase = conn.execute(
+            select(incidents.c.phase).where(incidents.c.id == incident_id)
+        ).scalar_one_or_none()
+        return phase is not None and Phase(phase).is_open
 
     # ------------------------------------------------------------------ moves
 
@@ -103,9 +125,9 @@ class IncidentService:
             if row.acknowledged_at is not None:
                 raise IncidentError(
                     f"{incident_id} was already acknowledged by {row.acknowledged_by} "
-                    f"at {_when(row.acknowledged_at)}"
+                    f"at {when(row.acknowledged_at)}"
                 )
-            _require_open(row, "acknowledged")
+            require_open(row, "acknowledged")
             self._ack(conn, row, now, actor, "acknowledged")
         return self.get(incident_id)
 
@@ -118,35 +140,36 @@ class IncidentService:
             append_entry(conn, incident_id, self.clock(), actor, EntryKind.NOTE, text, {})
 
     def change_severity(self, incident_id: str, level: int, why: str, actor: str) -> Incident:
+        with begin(self.engine) as conn:
+            self.change_severity_in(conn, incident_id, level, why, actor)
+        return self.get(incident_id)
+
+    def change_severity_in(
+        self, conn: Connection, incident_id: str, level: int, why: str, actor: str
+    ) -> None:
         new = self.policy.get(level)
         if not why.strip():
             raise UsageError("say why the severity changes: --why '…'")
         now = self.clock()
-        with begin(self.engine) as conn:
-            row = lock_incident(conn, incident_id)
-            _require_open(row, "re-graded")
-            if row.severity == level:
-                raise IncidentError(f"{incident_id} is already {new.label}")
-            raised = level < row.severity
-            # A raise restarts the response clock now; a lowering keeps the clock's start
-            # (the opening, or the last raise) and applies the new, longer target.
-            start = now if raised else self._clock_start(conn, row)
-            due = start + timedelta(seconds=new.response)
-            conn.execute(
-                update(incidents)
-                .where(incidents.c.id == incident_id)
-                .values(severity=level, response_due_at=due)
-            )
-            verb = "raised" if raised else "lowered"
-            body = f"{verb} {severity_label(row.severity)} → {new.label}: {why.strip()}"
-            data = {
-                "from": row.severity,
-                "to": level,
-                "why": why.strip(),
-                "response_due_at": due.isoformat(),
-            }
-            append_entry(conn, incident_id, now, actor, EntryKind.SEVERITY, body, data)
-        return self.get(incident_id)
+        row = lock_incident(conn, incident_id)
+        require_open(row, "re-graded")
+        if row.severity == level:
+            raise IncidentError(f"{incident_id} is already {new.label}")
+        raised = level < row.severity
+        # A raise restarts the response clock now; a lowering keeps the clock's start
+        # (the opening, or the last raise) and applies the new, longer target.
+        start = now if raised else self._clock_start(conn, row)
+        due = start + timedelta(seconds=new.response)
+        conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(severity=level, response_due_at=due)
+        )
+        verb = "raised" if raised else "lowered"
+        body = f"{verb} {severity_label(row.severity)} → {new.label}: {why.strip()}"
+        data = {"from": row.severity, "to": level, "why": why.strip(),
+                "response_due_at": due.isoformat()}  # fmt: skip
+        append_entry(conn, incident_id, now, actor, EntryKind.SEVERITY, body, data)
 
     def set_phase(self, incident_id: str, phase: Phase, actor: str) -> Incident:
         if phase is Phase.RESOLVED:
@@ -165,7 +188,7 @@ class IncidentService:
                     )
                 values["reviewed_at"] = now
             else:
-                _require_open(row, f"moved to {phase.value}")
+                require_open(row, f"moved to {phase.value}")
                 if row.acknowledged_at is None:  # working on it is responding to it
                     self._ack(conn, row, now, actor, f"acknowledged (moved to {phase.value})")
             conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
@@ -175,41 +198,33 @@ class IncidentService:
         return self.get(incident_id)
 
     def resolve(self, incident_id: str, why: str, actor: str) -> Incident:
+        with begin(self.engine) as conn:
+            self.resolve_in(conn, incident_id, why, actor)
+        return self.get(incident_id)
+
+    def resolve_in(self, conn: Connection, incident_id: str, why: str, actor: str) -> None:
         if not why.strip():
             raise UsageError("say how it was resolved: --why '…'")
         now = self.clock()
-        with begin(self.engine) as conn:
-            row = lock_incident(conn, incident_id)
-            if row.resolved_at is not None:
-                raise IncidentError(
-                    f"{incident_id} was already resolved at {_when(row.resolved_at)}"
-                    f" (reopen it first if it is back)"
-                )
-            _require_open(row, "resolved")
-            if row.acknowledged_at is None:
-                self._ack(conn, row, now, actor, "acknowledged (resolved)")
-            conn.execute(
-                update(incidents)
-                .where(incidents.c.id == incident_id)
-                .values(phase=Phase.RESOLVED.value, resolved_at=now)
+        row = lock_incident(conn, incident_id)
+        if row.resolved_at is not None:
+            raise IncidentError(
+                f"{incident_id} was already resolved at {when(row.resolved_at)}"
+                f" (reopen it first if it is back)"
             )
-            took = format_duration((now - row.opened_at).total_seconds())
-            data = {
-                "from": row.phase,
-                "why": why.strip(),
-                "duration_s": (now - row.opened_at).total_seconds(),
-            }
-            append_entry(
-                conn,
-                incident_id,
-                now,
-                actor,
-                EntryKind.RESOLVED,
-                f"resolved after {took}: {why.strip()}",
-                data,
-            )
-            self._ensure_runbook_action(conn, row, now, actor)
-        return self.get(incident_id)
+        require_open(row, "resolved")
+        if row.acknowledged_at is None:
+            self._ack(conn, row, now, actor, "acknowledged (resolved)")
+        conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(phase=Phase.RESOLVED.value, resolved_at=now)
+        )
+        took_s = (now - row.opened_at).total_seconds()
+        data = {"from": row.phase, "why": why.strip(), "duration_s": took_s}
+        append_entry(conn, incident_id, now, actor, EntryKind.RESOLVED,
+                     f"resolved after {format_duration(took_s)}: {why.strip()}", data)  # fmt: skip
+        self._ensure_runbook_action(conn, row, now, actor)
 
     def reopen(self, incident_id: str, actor: str, why: str = "") -> Incident:
         now = self.clock()
@@ -283,7 +298,7 @@ class IncidentService:
         with read(self.engine) as conn:
             row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
-            raise IncidentError(_unknown(incident_id))
+            raise IncidentError(unknown(incident_id))
         return to_incident(row)
 
     def list(
@@ -365,85 +380,3 @@ class IncidentService:
             f"action #{new_id} ({ActionKind.RUNBOOK.value}): {text}, owner {owner}, due {due}",
             {"action_id": new_id, "kind": ActionKind.RUNBOOK.value},
         )
-
-
-def _next_number(conn: Connection, day: str) -> int:
-    """Claim the next number of ``day`` atomically (an upsert with RETURNING)."""
-    bump = {"last": incident_counters.c.last + 1}
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        pg = pg_insert(incident_counters).values(day=day, last=1)
-        claimed = conn.execute(
-            pg.on_conflict_do_update(index_elements=["day"], set_=bump).returning(
-                incident_counters.c.last
-            )
-        )
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        lite = sqlite_insert(incident_counters).values(day=day, last=1)
-        claimed = conn.execute(
-            lite.on_conflict_do_update(index_elements=["day"], set_=bump).returning(
-                incident_counters.c.last
-            )
-        )
-    return int(claimed.scalar_one())
-
-
-def lock_incident(conn: Connection, incident_id: str) -> Row[Any]:
-    row = conn.execute(
-        select(incidents).where(incidents.c.id == incident_id).with_for_update()
-    ).first()
-    if row is None:
-        raise IncidentError(_unknown(incident_id))
-    return row
-
-
-def _unknown(incident_id: str) -> str:
-    return (
-        f"no incident {incident_id!r} (IDs look like INC-2026-11-28-1; see opsbook incident list)"
-    )
-
-
-def _require_open(row: Row[Any], verb: str) -> None:
-    if not Phase(row.phase).is_open:
-        raise IncidentError(
-            f"{row.id} is {row.phase}; it cannot be {verb} (reopen it first: "
-            f"opsbook incident reopen {row.id})"
-        )
-
-
-def append_entry(
-    conn: Connection,
-    incident_id: str,
-    at: datetime,
-    actor: str,
-    kind: EntryKind,
-    body: str,
-    data: dict[str, Any],
-) -> None:
-    conn.execute(
-        insert(timeline).values(
-            incident_id=incident_id, at=at, actor=actor, kind=kind.value, body=body, data=data
-        )
-    )
-
-
-def to_incident(row: Row[Any]) -> Incident:
-    return Incident(
-        id=row.id,
-        title=row.title,
-        service=row.service,
-        severity=row.severity,
-        phase=Phase(row.phase),
-        commander=row.commander,
-        opened_at=row.opened_at,
-        opened_by=row.opened_by,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        response_due_at=row.response_due_at,
-        resolved_at=row.resolved_at,
-        reviewed_at=row.reviewed_at,
-        fields={name: getattr(row, name) for name in HUMAN_FIELDS},
-    )

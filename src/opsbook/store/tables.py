@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -83,4 +87,79 @@ incident_counters = Table(
     metadata,
     Column("day", String(10), primary_key=True),
     Column("last", Integer, nullable=False),
+)
+
+# ---------------------------------------------------------------- opsbook serve (0002)
+
+# BIGINT on PostgreSQL; SQLite's INTEGER PRIMARY KEY is already 64-bit and autoincrements.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("check_name", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("value", Float),
+    Column("duration_ms", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_check_results_check_at", "check_name", "at"),
+    Index("ix_check_results_at", "at"),
+)
+
+# 5-minute summaries of results older than retention.raw
+check_rollups = Table(
+    "check_rollups",
+    metadata,
+    Column("check_name", String(100), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),
+    Column("samples", Integer, nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("warning", Integer, nullable=False),
+    Column("critical", Integer, nullable=False),
+    Column("unknown", Integer, nullable=False),
+    Column("value_min", Float),
+    Column("value_max", Float),
+    Column("value_avg", Float),
+    Column("duration_avg_ms", Float),
+    PrimaryKeyConstraint("check_name", "bucket"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("fingerprint", String(200), primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("severity", SmallInteger),
+    Column("summary", Text, nullable=False),
+    Column("pending_since", UTCDateTime),
+    Column("firing_since", UTCDateTime),
+    Column("last_bad_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("incident_id", String(32)),
+    Column("flapping", Boolean, nullable=False),
+    Column("flips", JSON, nullable=False),
+    Column("last_status", SmallInteger),
+    Column("updated_at", UTCDateTime),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("severity", SmallInteger),
+    Column("summary", Text, nullable=False),
+    Column("incident_id", String(32)),
+    Column("data", JSON),
+    Index("ix_alert_events_fingerprint", "fingerprint", "id"),
+    Index("ix_alert_events_at", "at"),
 )

@@ -1,0 +1,98 @@
+"""Row-level helpers shared by the incident services: locking, appending, mapping rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from opsbook.errors import IncidentError
+from opsbook.incidents.model import HUMAN_FIELDS, EntryKind, Incident, Phase
+from opsbook.store.tables import incident_counters, incidents, timeline
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def next_number(conn: Connection, day: str) -> int:
+    """Claim the next number of ``day`` atomically (an upsert with RETURNING)."""
+    bump = {"last": incident_counters.c.last + 1}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(incident_counters).values(day=day, last=1)
+        claimed = conn.execute(
+            pg.on_conflict_do_update(index_elements=["day"], set_=bump).returning(
+                incident_counters.c.last
+            )
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(incident_counters).values(day=day, last=1)
+        claimed = conn.execute(
+            lite.on_conflict_do_update(index_elements=["day"], set_=bump).returning(
+                incident_counters.c.last
+            )
+        )
+    return int(claimed.scalar_one())
+
+
+def lock_incident(conn: Connection, incident_id: str) -> Row[Any]:
+    row = conn.execute(
+        select(incidents).where(incidents.c.id == incident_id).with_for_update()
+    ).first()
+    if row is None:
+        raise IncidentError(unknown(incident_id))
+    return row
+
+
+def unknown(incident_id: str) -> str:
+    return (
+        f"no incident {incident_id!r} (IDs look like INC-2026-11-28-1; see opsbook incident list)"
+    )
+
+
+def require_open(row: Row[Any], verb: str) -> None:
+    if not Phase(row.phase).is_open:
+        raise IncidentError(
+            f"{row.id} is {row.phase}; it cannot be {verb} (reopen it first: "
+            f"opsbook incident reopen {row.id})"
+        )
+
+
+def append_entry(
+    conn: Connection,
+    incident_id: str,
+    at: datetime,
+    actor: str,
+    kind: EntryKind,
+    body: str,
+    data: dict[str, Any],
+) -> None:
+    conn.execute(
+        insert(timeline).values(
+            incident_id=incident_id, at=at, actor=actor, kind=kind.value, body=body, data=data
+        )
+    )
+
+
+def to_incident(row: Row[Any]) -> Incident:
+    return Incident(
+        id=row.id,
+        title=row.title,
+        service=row.service,
+        severity=row.severity,
+        phase=Phase(row.phase),
+        commander=row.commander,
+        opened_at=row.opened_at,
+        opened_by=row.opened_by,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        response_due_at=row.response_due_at,
+        resolved_at=row.resolved_at,
+        reviewed_at=row.reviewed_at,
+        fields={name: getattr(row, name) for name in HUMAN_FIELDS},
+    )
