@@ -1,0 +1,82 @@
+"""What the timeline gets when an alert opens an incident: the result that fired and, for
+PostgreSQL trouble, a snapshot of connections by state and the longest-running queries.
+
+Query text is truncated and its string literals masked, so data (and secrets typed into
+queries, such as ``ALTER ROLE … PASSWORD '…'``) stay out of the record.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from opsbook.checks.base import Result
+from opsbook.config.checks import PostgresCheck
+from opsbook.secrets import Redactor
+
+QUERY_CHARS = 200
+LONGEST = 5
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+_BY_STATE = """
+SELECT coalesce(state, 'unknown') AS state, count(*)::int AS n
+FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 2 DESC
+"""
+_LONGEST = """
+SELECT pid, usename, application_name, state,
+       extract(epoch FROM now() - query_start)::float AS running_s,
+       wait_event_type, left(query, %s) AS query
+FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()
+ORDER BY query_start NULLS LAST LIMIT %s
+"""
+
+
+def result_evidence(result: Result) -> dict[str, Any]:
+    return {
+        "check": result.name,
+        "type": result.kind.value,
+        "target": result.target,
+        "status": result.status.name,
+        "value": result.value,
+        "unit": result.unit.value,
+        "message": result.message,
+        "at": result.started_at.isoformat(),
+    }
+
+
+def mask_query(text: str, redact: Redactor) -> str:
+    return redact(_LITERAL.sub("'…'", " ".join(text.split())))[:QUERY_CHARS]
+
+
+def postgres_snapshot(check: PostgresCheck, redact: Redactor) -> dict[str, Any]:
+    """Connections by state and the longest-running queries, or why they could not be read."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    try:
+        with psycopg.connect(
+            check.dsn, connect_timeout=3, application_name="opsbook-evidence",
+            options="-c statement_timeout=3000", autocommit=True, row_factory=dict_row,
+        ) as conn:  # fmt: skip
+            by_state = {r["state"]: r["n"] for r in conn.execute(_BY_STATE)}
+            longest = [
+                {**r, "query": mask_query(r["query"] or "", redact),
+                 "running_s": round(r["running_s"] or 0.0, 1)}
+                for r in conn.execute(_LONGEST, (QUERY_CHARS * 2, LONGEST))
+            ]  # fmt: skip
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return {"unavailable": redact(first)}
+    return {"connections_by_state": by_state, "longest_queries": longest}
+
+
+def snapshot_summary(snapshot: dict[str, Any]) -> str:
+    if "unavailable" in snapshot:
+        return f"PostgreSQL snapshot unavailable: {snapshot['unavailable']}"
+    states = ", ".join(f"{n} {state}" for state, n in snapshot["connections_by_state"].items())
+    text = f"PostgreSQL connections: {states or 'none'}"
+    if snapshot["longest_queries"]:
+        q = snapshot["longest_queries"][0]
+        text += f"; longest running {q['running_s']:.0f} s ({q['state']}): {q['query']}"
+    return text

@@ -1,0 +1,262 @@
+"""From check results to alerts to incidents, one batch per transaction.
+
+Runs in the daemon's store thread. For each batch: evaluate every result against its alert
+(pure), gather evidence for alerts that start firing (outside the transaction: it talks to
+the monitored database), then in one transaction store the results, save the alerts that
+changed, record their events, and open / attach / escalate / note / auto-resolve incidents.
+Only after the commit does the in-memory copy of the alerts move on, so a failed write leaves
+nothing half-done and the next batch re-evaluates from the last committed state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert
+
+from opsbook.alerts.evidence import postgres_snapshot, result_evidence, snapshot_summary
+from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
+from opsbook.alerts.rules import evaluate
+from opsbook.alerts.store import load_alerts, record_events, save_alert
+from opsbook.checks.base import Result
+from opsbook.config.checks import CheckBase, PostgresCheck
+from opsbook.incidents.model import EntryKind, severity_label
+from opsbook.incidents.rows import append_entry
+from opsbook.incidents.service import IncidentService
+from opsbook.secrets import Redactor
+from opsbook.store.tables import check_results
+from opsbook.store.tx import begin, read
+from opsbook.units import format_duration
+
+log = logging.getLogger("opsbook.alerts")
+ACTOR = "opsbook"
+PAGED_SEVERITIES = (1, 2, 3)  # SEV-4 is recorded and listed, never paged
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something worth a log line: an incident opened, an alert resolved…"""
+
+    fingerprint: str
+    text: str
+
+
+def check_fingerprint(name: str) -> str:
+    return f"check:{name}"
+
+
+class AlertProcessor:
+    def __init__(
+        self,
+        engine: Engine,
+        incidents: IncidentService,
+        checks: Mapping[str, CheckBase],
+        *,
+        service: str,
+        redact: Redactor,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.incidents = incidents
+        self.checks = dict(checks)
+        self.rules = {name: Rule.of(check) for name, check in checks.items()}
+        self.service = service
+        self.redact = redact
+        self.clock = clock
+        with read(engine) as conn:
+            self.alerts: dict[str, Alert] = load_alerts(conn)
+
+    def alert_for(self, name: str) -> Alert:
+        fp = check_fingerprint(name)
+        existing = self.alerts.get(fp)
+        if existing is not None:
+            return existing
+        kind = self.checks[name].kind.value
+        return Alert(fp, Source.CHECK, name, {"check": name, "type": kind})
+
+    def process(self, results: Sequence[Result]) -> list[Notice]:
+        now = self.clock()
+        changed: dict[str, tuple[Alert, list[Event], Result]] = {}
+        for result in results:
+            if result.name not in self.rules:
+                continue
+            prior = changed.get(check_fingerprint(result.name))
+            before = prior[0] if prior else self.alert_for(result.name)
+            rule = self.rules[result.name]
+            after, events = evaluate(before, result.status, result.message, rule, result.started_at)
+            changed[after.fingerprint] = (after, (prior[1] if prior else []) + events, result)
+        evidence = {
+            fp: self._evidence(result, events)
+            for fp, (_, events, result) in changed.items()
+            if any(e.kind is EventKind.FIRING for e in events)
+        }
+        notices: list[Notice] = []
+        committed: dict[str, Alert] = {}
+        with begin(self.engine) as conn:
+            _store_results(conn, results)
+            for fp, (evaluated, events, result) in changed.items():
+                rule = self.rules[result.name]
+                alert = self._incidents(conn, evaluated, events, rule, evidence.get(fp), notices)
+                alert = self._auto_resolve(conn, alert, rule, now, notices)
+                if _worth_saving(self.alerts.get(fp), alert):
+                    save_alert(conn, alert)
+                record_events(conn, alert, events)
+                committed[fp] = alert
+        self.alerts.update(committed)
+        return notices
+
+    # ------------------------------------------------------------------ incidents
+
+    def _incidents(
+        self,
+        conn: Connection,
+        alert: Alert,
+        events: list[Event],
+        rule: Rule,
+        evidence: dict[str, Any] | None,
+        notices: list[Notice],
+    ) -> Alert:
+        for event in events:
+            open_id = alert.incident_id if alert.incident_id and self.incidents.is_open_in(
+                conn, alert.incident_id
+            ) else None  # fmt: skip
+            if event.kind is EventKind.FIRING or (
+                event.kind is EventKind.ESCALATED and open_id is None
+            ):
+                alert = self._fire(conn, alert, event, open_id, evidence, notices)
+            elif open_id is None:
+                continue
+            elif event.kind is EventKind.ESCALATED:
+                self._escalate(conn, open_id, alert, event)
+            else:
+                self._note(conn, open_id, alert, event)
+                if event.kind is EventKind.RESOLVED:
+                    waits = "" if rule.auto_resolve else f" ({open_id} stays open for a human)"
+                    notices.append(Notice(alert.fingerprint, f"{alert.name}: resolved{waits}"))
+        return alert
+
+    def _fire(
+        self,
+        conn: Connection,
+        alert: Alert,
+        event: Event,
+        open_id: str | None,
+        evidence: dict[str, Any] | None,
+        notices: list[Notice],
+    ) -> Alert:
+        severity = event.severity or alert.severity or 3
+        if severity not in PAGED_SEVERITIES:
+            notices.append(Notice(alert.fingerprint, f"{alert.name}: firing as "
+                                  f"{severity_label(severity)} (recorded, not paged)"))  # fmt: skip
+            return alert
+        if open_id is not None:  # one incident per problem: attach, never open a second
+            self._note(conn, open_id, alert, event, evidence)
+            return alert
+        title = f"{alert.name}: {alert.summary}"[:200]
+        incident_id = self.incidents.open_in(
+            conn, title=title, severity=severity, service=self.service, actor=ACTOR,
+            data={"fingerprint": alert.fingerprint, "source": alert.source.value},
+        )  # fmt: skip
+        alert = replace(alert, incident_id=incident_id)
+        self._note(conn, incident_id, alert, event, evidence)
+        notices.append(Notice(alert.fingerprint, f"{alert.name}: firing, opened {incident_id} "
+                              f"({severity_label(severity)}): {alert.summary}"))  # fmt: skip
+        return alert
+
+    def _escalate(self, conn: Connection, incident_id: str, alert: Alert, event: Event) -> None:
+        from sqlalchemy import select
+
+        from opsbook.store.tables import incidents
+
+        current = conn.execute(
+            select(incidents.c.severity).where(incidents.c.id == incident_id)
+        ).scalar_one()
+        self._note(conn, incident_id, alert, event)
+        if event.severity is not None and event.severity < current:
+            why = f"alert {alert.name} is now {event.level.name}: {event.summary}"
+            self.incidents.change_severity_in(conn, incident_id, event.severity, why, ACTOR)
+
+    def _note(
+        self,
+        conn: Connection,
+        incident_id: str,
+        alert: Alert,
+        event: Event,
+        evidence: dict[str, Any] | None = None,
+    ) -> None:
+        body = _event_text(alert, event)
+        data: dict[str, Any] = {"event": event.kind.value, "fingerprint": alert.fingerprint,
+                                "level": event.level.name, **event.data}  # fmt: skip
+        if evidence:
+            data["evidence"] = evidence
+            if "postgres" in evidence:
+                body += "; " + snapshot_summary(evidence["postgres"])
+        append_entry(conn, incident_id, event.at, ACTOR, EntryKind.ALERT, body, data)
+
+    def _auto_resolve(
+        self, conn: Connection, alert: Alert, rule: Rule, now: datetime, notices: list[Notice]
+    ) -> Alert:
+        if (
+            rule.auto_resolve is None
+            or alert.state is not AlertState.INACTIVE
+            or alert.incident_id is None
+            or alert.resolved_at is None
+            or (now - alert.resolved_at).total_seconds() < rule.auto_resolve
+        ):
+            return alert
+        if self.incidents.is_open_in(conn, alert.incident_id):
+            why = (
+                f"auto-resolved: {alert.name} has been OK for {format_duration(rule.auto_resolve)}"
+            )
+            self.incidents.resolve_in(conn, alert.incident_id, why, ACTOR)
+            notices.append(Notice(alert.fingerprint, f"{alert.name}: {alert.incident_id} {why}"))
+        return replace(alert, incident_id=None)
+
+    def _evidence(self, result: Result, events: Sequence[Event]) -> dict[str, Any]:
+        evidence: dict[str, Any] = {"result": result_evidence(result)}
+        check = self.checks.get(result.name)
+        if isinstance(check, PostgresCheck):
+            evidence["postgres"] = postgres_snapshot(check, self.redact)
+        return evidence
+
+
+def _event_text(alert: Alert, event: Event) -> str:
+    if event.kind is EventKind.FIRING:
+        held = event.data.get("held_s")
+        pending = f" after {format_duration(held)} pending" if held else ""
+        return f"alert {alert.name} firing ({event.level.name}){pending}: {event.summary}"
+    if event.kind is EventKind.RESOLVED:
+        return f"alert {alert.name} resolved: {event.summary}"
+    if event.kind is EventKind.ESCALATED:
+        return f"alert {alert.name} escalated to {event.level.name}: {event.summary}"
+    return f"alert {alert.name} {event.kind.value.replace('_', ' ')}: {event.summary}"
+
+
+def _worth_saving(before: Alert | None, after: Alert) -> bool:
+    """Everything but the bookkeeping timestamp: a steady OK check writes nothing."""
+    if before is None:
+        return after.state is not AlertState.INACTIVE or after.last_status is not None
+    return replace(before, updated_at=None) != replace(after, updated_at=None)
+
+
+def _store_results(conn: Connection, results: Sequence[Result]) -> None:
+    if not results:
+        return
+    conn.execute(
+        insert(check_results),
+        [
+            {
+                "check_name": r.name,
+                "at": r.started_at,
+                "status": int(r.status),
+                "value": r.value,
+                "duration_ms": round(r.duration * 1000, 3),
+                "message": r.message,
+            }
+            for r in results
+        ],
+    )

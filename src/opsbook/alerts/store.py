@@ -1,0 +1,88 @@
+"""Alerts and their events in the store: loaded at start, saved at every change, so a
+restart (kill -9 included) resumes every pending timer and firing alert where it was."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from opsbook.alerts.model import Alert, AlertState, Event, Source
+from opsbook.status import Status
+from opsbook.store.tables import alert_events, alerts
+from opsbook.store.upsert import upsert
+
+
+def load_alerts(conn: Connection) -> dict[str, Alert]:
+    return {row.fingerprint: _alert(row) for row in conn.execute(select(alerts))}
+
+
+def save_alert(conn: Connection, alert: Alert) -> None:
+    upsert(conn, alerts, _row(alert), ["fingerprint"])
+
+
+def record_events(conn: Connection, alert: Alert, events: Sequence[Event]) -> None:
+    if not events:
+        return
+    conn.execute(
+        insert(alert_events),
+        [
+            {
+                "fingerprint": alert.fingerprint,
+                "at": e.at,
+                "kind": e.kind.value,
+                "level": int(e.level),
+                "severity": e.severity,
+                "summary": e.summary,
+                "incident_id": alert.incident_id,
+                "data": e.data,
+            }
+            for e in events
+        ],
+    )
+
+
+def _row(alert: Alert) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "source": alert.source.value,
+        "name": alert.name,
+        "labels": alert.labels,
+        "state": alert.state.value,
+        "level": int(alert.level),
+        "severity": alert.severity,
+        "summary": alert.summary,
+        "pending_since": alert.pending_since,
+        "firing_since": alert.firing_since,
+        "last_bad_at": alert.last_bad_at,
+        "resolved_at": alert.resolved_at,
+        "incident_id": alert.incident_id,
+        "flapping": alert.flapping,
+        "flips": [t.isoformat() for t in alert.flips],
+        "last_status": int(alert.last_status) if alert.last_status is not None else None,
+        "updated_at": alert.updated_at,
+    }
+
+
+def _alert(row: Row[Any]) -> Alert:
+    return Alert(
+        fingerprint=row.fingerprint,
+        source=Source(row.source),
+        name=row.name,
+        labels=dict(row.labels or {}),
+        state=AlertState(row.state),
+        level=Status(row.level),
+        severity=row.severity,
+        summary=row.summary,
+        pending_since=row.pending_since,
+        firing_since=row.firing_since,
+        last_bad_at=row.last_bad_at,
+        resolved_at=row.resolved_at,
+        incident_id=row.incident_id,
+        flapping=bool(row.flapping),
+        flips=tuple(datetime.fromisoformat(t) for t in (row.flips or [])),
+        last_status=Status(row.last_status) if row.last_status is not None else None,
+        updated_at=row.updated_at,
+    )
