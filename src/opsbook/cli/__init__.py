@@ -32,7 +32,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from opsbook.cli import check, config, incident, init, severity, store
+    from opsbook.cli import check, config, incident, init, serve, severity, store
 
     cli.add_command(check.check)
     cli.add_command(init.init)
@@ -40,6 +40,7 @@ def _register() -> None:
     cli.add_command(incident.incident)
     cli.add_command(severity.severity)
     cli.add_command(store.store)
+    cli.add_command(serve.serve)
 
 
 _register()

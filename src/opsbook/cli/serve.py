@@ -1,0 +1,43 @@
+"""``opsbook serve``: watch the stack continuously."""
+
+from __future__ import annotations
+
+import click
+
+from opsbook.cli.options import config_option, config_path
+
+
+@click.command()
+@click.option("--listen", metavar="HOST:PORT", help="HTTP address (default: server.listen, "
+              "127.0.0.1:9184).")  # fmt: skip
+@config_option
+@click.pass_context
+def serve(ctx: click.Context, listen: str | None) -> None:
+    """Run every check on its interval, turn alerts into incidents, serve /health and /metrics.
+
+    With no opsbook.yaml it watches the same embedded defaults as `opsbook check`. Stops
+    cleanly on SIGTERM or Ctrl-C.
+    """
+    import logging
+    import sys
+
+    from opsbook import aio
+    from opsbook.config.loader import load_config
+    from opsbook.daemon.service import Daemon
+    from opsbook.store.open import open_store
+
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )  # fmt: skip
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    loaded = load_config(config_path(ctx))
+    for note in loaded.notes:
+        logging.getLogger("opsbook").info("embedded defaults: %s", note)
+    if not loaded.config.checks:
+        from opsbook.errors import UsageError
+
+        raise UsageError(f"{loaded.source} has no checks to watch; add some under checks:")
+    store = open_store(loaded.config.store)
+    ctx.call_on_close(store.engine.dispose)
+    aio.run(Daemon(loaded, store, listen=listen).main())

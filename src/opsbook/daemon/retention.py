@@ -1,0 +1,87 @@
+"""Keeping the results table small: raw results for `retention.raw`, then 5-minute rollups
+(count per status, min/avg/max value, average duration) for `retention.rollups`.
+
+Only whole 5-minute buckets older than the raw horizon are rolled up, and they are deleted in
+the same transaction, so no bucket is ever counted twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from opsbook.store.tables import check_results, check_rollups
+from opsbook.store.tx import begin
+
+BUCKET_S = 300
+
+
+def _bucket(conn: Connection) -> ColumnElement[object]:
+    """The start of a result's 5-minute bucket, as the dialect writes timestamps."""
+    if conn.dialect.name == "postgresql":
+        epoch = func.extract("epoch", check_results.c.at)
+        return func.to_timestamp(func.floor(epoch / BUCKET_S) * BUCKET_S)
+    seconds = cast(func.strftime("%s", check_results.c.at), Integer)
+    return func.datetime((seconds / BUCKET_S) * BUCKET_S, "unixepoch")
+
+
+def roll_up(engine: Engine, now: datetime, raw_keep_s: float, rollup_keep_s: float) -> int:
+    """Fold old raw results into rollups; returns how many raw rows were folded."""
+    horizon = now - timedelta(seconds=raw_keep_s)
+    aligned = datetime.fromtimestamp(
+        int(horizon.timestamp()) // BUCKET_S * BUCKET_S, tz=horizon.tzinfo
+    )
+    with begin(engine) as conn:
+        bucket = _bucket(conn).label("bucket")
+        status = check_results.c.status
+        summary = (
+            select(
+                check_results.c.check_name,
+                bucket,
+                func.count().label("samples"),
+                func.sum(case((status == 0, 1), else_=0)).label("ok"),
+                func.sum(case((status == 1, 1), else_=0)).label("warning"),
+                func.sum(case((status == 2, 1), else_=0)).label("critical"),
+                func.sum(case((status == 3, 1), else_=0)).label("unknown"),
+                func.min(check_results.c.value).label("value_min"),
+                func.max(check_results.c.value).label("value_max"),
+                func.avg(check_results.c.value).label("value_avg"),
+                func.avg(check_results.c.duration_ms).label("duration_avg_ms"),
+            )
+            .where(check_results.c.at < aligned)
+            .group_by(check_results.c.check_name, bucket)
+        )
+        conn.execute(
+            insert(check_rollups).from_select(
+                [
+                    "check_name",
+                    "bucket",
+                    "samples",
+                    "ok",
+                    "warning",
+                    "critical",
+                    "unknown",
+                    "value_min",
+                    "value_max",
+                    "value_avg",
+                    "duration_avg_ms",
+                ],
+                summary,
+            )
+        )
+        folded = conn.execute(delete(check_results).where(check_results.c.at < aligned)).rowcount
+        keep = now - timedelta(seconds=rollup_keep_s)
+        conn.execute(delete(check_rollups).where(check_rollups.c.bucket < keep))
+    return int(folded or 0)

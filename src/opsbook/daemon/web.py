@@ -1,0 +1,53 @@
+"""The daemon's HTTP face: /health, /metrics (and the alert intake endpoints)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from opsbook.daemon.metrics import Metrics
+from opsbook.daemon.state import DaemonState
+
+MAX_HEALTHY_LAG = 30.0  # seconds of p99 scheduler lag beyond which the daemon is degraded
+
+
+def create_app(
+    state: DaemonState, metrics: Metrics, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    async def health(_: Request) -> Response:
+        now = time.monotonic()
+        lag_p50, lag_p99 = state.lag(50), state.lag(99)
+        problems = []
+        if not state.store_ok:
+            problems.append(f"store: {state.store_error}")
+        if lag_p99 > MAX_HEALTHY_LAG:
+            problems.append(f"scheduler lag p99 {lag_p99:.1f} s")
+        body = {
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "uptime_seconds": round(now - state.started, 1),
+            "checks_reporting": len(state.latest),
+            "scheduler_lag_seconds": {"p50": round(lag_p50, 4), "p99": round(lag_p99, 4)},
+            "last_result_age_seconds": round(now - state.last_result_at, 2)
+            if state.last_result_at is not None
+            else None,
+            "results_backlog": state.backlog,
+            "store": "ok" if state.store_ok else "failing",
+        }
+        return JSONResponse(body, status_code=503 if problems else 200)
+
+    async def prometheus(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[BaseRoute] = [
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        *extra_routes,
+    ]
+    return Starlette(routes=routes)
