@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert
 
 from opsbook.alerts.evidence import postgres_snapshot, result_evidence, snapshot_summary
+from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
 from opsbook.alerts.rules import evaluate
 from opsbook.alerts.store import load_alerts, record_events, save_alert
@@ -28,6 +29,7 @@ from opsbook.incidents.model import EntryKind, severity_label
 from opsbook.incidents.rows import append_entry
 from opsbook.incidents.service import IncidentService
 from opsbook.secrets import Redactor
+from opsbook.status import Status
 from opsbook.store.tables import check_results
 from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
@@ -108,6 +110,41 @@ class AlertProcessor:
                 committed[fp] = alert
         self.alerts.update(committed)
         return notices
+
+    def ingest(self, externals: Sequence[ExternalAlert], severity_for: Callable[[str], int],
+               actor: str) -> tuple[int, list[Notice]]:  # fmt: skip
+        """Alerts from Alertmanager / PagerDuty; returns how many changed anything.
+
+        Idempotent: an alert already firing since the same time, or already resolved, is
+        left alone, so a repeated delivery changes nothing.
+        """
+        notices: list[Notice] = []
+        committed: dict[str, Alert] = {}
+        changes = 0
+        with begin(self.engine) as conn:
+            for ext in externals:
+                before = committed.get(ext.fingerprint) or self.alerts.get(ext.fingerprint) or (
+                    Alert(ext.fingerprint, ext.source, ext.name, ext.labels)
+                )  # fmt: skip
+                after, events = _external(before, ext, severity_for(ext.severity_word))
+                if ext.action == "acknowledge":
+                    changes += self._acknowledge(conn, before, actor)
+                    continue
+                if not events:
+                    continue
+                changes += 1
+                rule = Rule(0.0, 0.0, after.severity or 3, after.severity or 3, None)
+                after = self._incidents(conn, after, events, rule, None, notices)
+                save_alert(conn, after)
+                record_events(conn, after, events)
+                committed[after.fingerprint] = after
+        self.alerts.update(committed)
+        return changes, notices
+
+    def _acknowledge(self, conn: Connection, alert: Alert, actor: str) -> int:
+        if not alert.incident_id or not self.incidents.is_open_in(conn, alert.incident_id):
+            return 0
+        return int(self.incidents.acknowledge_in(conn, alert.incident_id, actor))
 
     # ------------------------------------------------------------------ incidents
 
@@ -222,6 +259,24 @@ class AlertProcessor:
         if isinstance(check, PostgresCheck):
             evidence["postgres"] = postgres_snapshot(check, self.redact)
         return evidence
+
+
+def _external(alert: Alert, ext: ExternalAlert, severity: int) -> tuple[Alert, list[Event]]:
+    level = Status.CRITICAL if severity <= 2 else Status.WARNING
+    if ext.action == "firing":
+        if alert.state is AlertState.FIRING and alert.firing_since == ext.at:
+            return alert, []  # the same episode, delivered again
+        fired = replace(alert, state=AlertState.FIRING, level=level, severity=severity,
+                        summary=ext.summary, pending_since=ext.at, firing_since=ext.at,
+                        last_bad_at=ext.at, labels=ext.labels, updated_at=ext.at)  # fmt: skip
+        return fired, [Event(EventKind.FIRING, ext.at, level, severity, ext.summary,
+                             {"labels": ext.labels})]  # fmt: skip
+    if ext.action == "resolved" and alert.state is AlertState.FIRING:
+        resolved = replace(alert, state=AlertState.INACTIVE, level=Status.OK, resolved_at=ext.at,
+                           firing_since=None, pending_since=None, updated_at=ext.at)  # fmt: skip
+        return resolved, [Event(EventKind.RESOLVED, ext.at, Status.OK, alert.severity,
+                                f"resolved by {ext.source.value}")]  # fmt: skip
+    return alert, []
 
 
 def _event_text(alert: Alert, event: Event) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from opsbook.config.types import Duration, HostPort
+from opsbook.config.types import Duration, HostPort, severity_level
 
 DEFAULT_LISTEN = "127.0.0.1:9184"
 
@@ -18,13 +18,39 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError("concurrency: expected a number from 1 to 100000")
 
 
+# The sender's severity word -> the incident severity. SEV-4 is recorded, not paged.
+DEFAULT_INTAKE_SEVERITIES = {
+    "critical": 2,
+    "error": 3,
+    "warning": 3,
+    "info": 4,
+    "informational": 4,
+}
+UNMAPPED_INTAKE_SEVERITY = 3
+
+
 class IntakeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     token: str | None = None  # bearer token required by the intake endpoints
     max_body: int = 1_048_576  # bytes
+    severities: dict[str, str] = {}  # e.g. {critical: SEV-1}; merged over the defaults
 
     def __post_init__(self) -> None:
         if self.token is not None and len(self.token) < 16:
             raise ValueError("token: expected at least 16 characters (use a random secret)")
+        if self.max_body < 1024:
+            raise ValueError("max_body: expected 1024 bytes or more")
+        for word, level in self.severities.items():
+            try:
+                severity_level(level)
+            except ValueError:
+                raise ValueError(
+                    f"severities: {word}: expected SEV-1 … SEV-4, got {level!r}"
+                ) from None
+
+    def severity_for(self, word: str) -> int:
+        mapped = {k.lower(): severity_level(v) for k, v in self.severities.items()}
+        table = {**DEFAULT_INTAKE_SEVERITIES, **mapped}
+        return table.get(word.lower(), UNMAPPED_INTAKE_SEVERITY)
 
 
 class RetentionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -14,18 +14,20 @@ import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import uvicorn
 
+from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState
 from opsbook.alerts.processor import AlertProcessor
 from opsbook.checks.base import Result
 from opsbook.config.loader import LoadedConfig
 from opsbook.config.types import split_host_port
+from opsbook.daemon.intake_http import intake_routes
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.retention import roll_up
 from opsbook.daemon.scheduler import Scheduler
@@ -95,10 +97,11 @@ class Daemon:
             self.config.checks, self.loaded.redactor, self._on_result,
             concurrency=self.config.server.concurrency,
         )  # fmt: skip
+        routes = intake_routes(self.config.intake, self._ingest)
         server = _Server(
             uvicorn.Config(
-                create_app(self.state, self.metrics), log_level="warning", access_log=False,
-                lifespan="off",
+                create_app(self.state, self.metrics, routes), log_level="warning",
+                access_log=False, lifespan="off",
             )
         )  # fmt: skip
         http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
@@ -170,6 +173,19 @@ class Daemon:
             if a.state is AlertState.FIRING and a.severity is not None
         )  # fmt: skip
         self.state.firing_by_severity = dict(severities)
+
+    async def _ingest(self, alerts: Sequence[ExternalAlert]) -> int:
+        processor = self.processor
+        assert processor is not None
+        intake = self.config.intake
+        changed, notices = await self._in_store(
+            lambda: processor.ingest(alerts, intake.severity_for, "intake")
+        )
+        for notice in notices:
+            log.warning("%s", notice.text)
+        if notices:
+            self.state.open_incidents_by_severity = await self._in_store(self._open_counts)
+        return changed
 
     async def _in_store(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.store_thread, fn)

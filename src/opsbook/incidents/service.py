@@ -119,7 +119,6 @@ class IncidentService:
     # ------------------------------------------------------------------ moves
 
     def acknowledge(self, incident_id: str, actor: str) -> Incident:
-        now = self.clock()
         with begin(self.engine) as conn:
             row = lock_incident(conn, incident_id)
             if row.acknowledged_at is not None:
@@ -128,8 +127,16 @@ class IncidentService:
                     f"at {when(row.acknowledged_at)}"
                 )
             require_open(row, "acknowledged")
-            self._ack(conn, row, now, actor, "acknowledged")
+            self._ack(conn, row, self.clock(), actor, "acknowledged")
         return self.get(incident_id)
+
+    def acknowledge_in(self, conn: Connection, incident_id: str, actor: str) -> bool:
+        """Acknowledge if not yet acknowledged (a repeated ack from a sender is no error)."""
+        row = lock_incident(conn, incident_id)
+        if row.acknowledged_at is not None or not Phase(row.phase).is_open:
+            return False
+        self._ack(conn, row, self.clock(), actor, "acknowledged")
+        return True
 
     def note(self, incident_id: str, text: str, actor: str) -> None:
         text = text.strip()
