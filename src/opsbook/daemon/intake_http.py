@@ -85,6 +85,8 @@ def intake_routes(config: IntakeConfig, ingest: Ingest) -> list[BaseRoute]:
             return _error(503, "could not store the alerts; retry")
 
     async def alertmanager(request: Request) -> Response:
+        if not token:
+            return _error(403, "intake is off: set intake.token in opsbook.yaml")
         if not authorised(request):
             return _error(401, "missing or wrong bearer token")
         body = await read(request)
