@@ -76,6 +76,7 @@ class Alert:
     flips: tuple[datetime, ...] = ()  # recent good<->bad changes, for flap detection
     last_status: Status | None = None
     updated_at: datetime | None = None
+    suppressed: bool = False  # fired while silenced: open its incident when that ends
 
 
 @dataclass(frozen=True)

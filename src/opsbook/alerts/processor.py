@@ -23,8 +23,11 @@ from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
 from opsbook.alerts.rules import evaluate
 from opsbook.alerts.store import load_alerts, record_events, save_alert
+from opsbook.alerts.suppression import Suppression, Suppressor
+from opsbook.alerts.suppression import apply as apply_suppression
 from opsbook.checks.base import Result
 from opsbook.config.checks import CheckBase, PostgresCheck
+from opsbook.config.maintenance import WindowConfig
 from opsbook.incidents.model import EntryKind, severity_label
 from opsbook.incidents.rows import append_entry
 from opsbook.incidents.service import IncidentService
@@ -61,6 +64,8 @@ class AlertProcessor:
         service: str,
         redact: Redactor,
         clock: Callable[[], datetime],
+        windows: Sequence[WindowConfig] = (),
+        timezone: str | None = None,
     ) -> None:
         self.engine = engine
         self.incidents = incidents
@@ -69,6 +74,8 @@ class AlertProcessor:
         self.service = service
         self.redact = redact
         self.clock = clock
+        self.suppressor = Suppressor(windows, timezone)
+        self.in_window: dict[str, str | None] = {}  # fingerprint -> window over it, if any
         with read(engine) as conn:
             self.alerts: dict[str, Alert] = load_alerts(conn)
 
@@ -100,13 +107,19 @@ class AlertProcessor:
         committed: dict[str, Alert] = {}
         with begin(self.engine) as conn:
             _store_results(conn, results)
+            self.suppressor.load(conn, now)
             for fp, (evaluated, events, result) in changed.items():
                 rule = self.rules[result.name]
-                alert = self._incidents(conn, evaluated, events, rule, evidence.get(fp), notices)
+                suppression = self.suppressor.of(evaluated, now)
+                alert, recorded, acting = apply_suppression(evaluated, events, suppression, now)
+                if any(e.kind is EventKind.FIRING for e in acting) and fp not in evidence:
+                    evidence[fp] = {"result": result_evidence(result)}
+                alert = self._incidents(conn, alert, acting, rule, evidence.get(fp), notices)
                 alert = self._auto_resolve(conn, alert, rule, now, notices)
+                self._windows(conn, alert, suppression, now)
                 if _worth_saving(self.alerts.get(fp), alert):
                     save_alert(conn, alert)
-                record_events(conn, alert, events)
+                record_events(conn, alert, recorded)
                 committed[fp] = alert
         self.alerts.update(committed)
         return notices
@@ -121,7 +134,9 @@ class AlertProcessor:
         notices: list[Notice] = []
         committed: dict[str, Alert] = {}
         changes = 0
+        now = self.clock()
         with begin(self.engine) as conn:
+            self.suppressor.load(conn, now)
             for ext in externals:
                 before = committed.get(ext.fingerprint) or self.alerts.get(ext.fingerprint) or (
                     Alert(ext.fingerprint, ext.source, ext.name, ext.labels)
@@ -134,9 +149,11 @@ class AlertProcessor:
                     continue
                 changes += 1
                 rule = Rule(0.0, 0.0, after.severity or 3, after.severity or 3, None)
-                after = self._incidents(conn, after, events, rule, None, notices)
+                suppression = self.suppressor.of(after, now)
+                after, recorded, acting = apply_suppression(after, events, suppression, now)
+                after = self._incidents(conn, after, acting, rule, None, notices)
                 save_alert(conn, after)
-                record_events(conn, after, events)
+                record_events(conn, after, recorded)
                 committed[after.fingerprint] = after
         self.alerts.update(committed)
         return changes, notices
@@ -203,6 +220,24 @@ class AlertProcessor:
         notices.append(Notice(alert.fingerprint, f"{alert.name}: firing, opened {incident_id} "
                               f"({severity_label(severity)}): {alert.summary}"))  # fmt: skip
         return alert
+
+    def _windows(
+        self, conn: Connection, alert: Alert, suppression: Suppression | None, now: datetime
+    ) -> None:
+        """Maintenance windows opening and closing over an open incident go on its timeline."""
+        window = suppression.name if suppression and suppression.kind == "maintenance" else None
+        before = self.in_window.get(alert.fingerprint, window)  # first sight: no transition
+        self.in_window[alert.fingerprint] = window
+        if before == window or not alert.incident_id:
+            return
+        if not self.incidents.is_open_in(conn, alert.incident_id):
+            return
+        for state, name in (("ended", before), ("started", window)):
+            if name is None:
+                continue
+            data = {"state": state, "window": name, "fingerprint": alert.fingerprint}
+            text = f"maintenance window {name} {state} for {alert.name}"
+            append_entry(conn, alert.incident_id, now, ACTOR, EntryKind.MAINTENANCE, text, data)
 
     def _escalate(self, conn: Connection, incident_id: str, alert: Alert, event: Event) -> None:
         from sqlalchemy import select

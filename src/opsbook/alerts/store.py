@@ -63,6 +63,7 @@ def _row(alert: Alert) -> dict[str, Any]:
         "flips": [t.isoformat() for t in alert.flips],
         "last_status": int(alert.last_status) if alert.last_status is not None else None,
         "updated_at": alert.updated_at,
+        "suppressed": alert.suppressed,
     }
 
 
@@ -85,4 +86,5 @@ def _alert(row: Row[Any]) -> Alert:
         flips=tuple(datetime.fromisoformat(t) for t in (row.flips or [])),
         last_status=Status(row.last_status) if row.last_status is not None else None,
         updated_at=row.updated_at,
+        suppressed=bool(row.suppressed),
     )

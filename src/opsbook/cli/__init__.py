@@ -32,7 +32,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from opsbook.cli import check, config, incident, init, serve, severity, store
+    from opsbook.cli import alerts, check, config, history, incident, init, serve, severity, store
 
     cli.add_command(check.check)
     cli.add_command(init.init)
@@ -41,6 +41,9 @@ def _register() -> None:
     cli.add_command(severity.severity)
     cli.add_command(store.store)
     cli.add_command(serve.serve)
+    cli.add_command(alerts.alerts)
+    cli.add_command(alerts.silence)
+    cli.add_command(history.history)
 
 
 _register()

@@ -14,6 +14,7 @@ import msgspec
 
 from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.maintenance import WindowConfig
 from opsbook.config.problems import (
     Path_,
     Problem,
@@ -33,6 +34,7 @@ TOP_LEVEL_KEYS = (
     "intake",
     "retention",
     "severities",
+    "maintenance",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -47,6 +49,7 @@ class Config:
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     severities: dict[int, SeverityConfig] = field(default_factory=dict)  # overrides, by level
+    maintenance: tuple[WindowConfig, ...] = ()
     checks: dict[str, CheckBase] = field(default_factory=dict)
 
 
@@ -94,6 +97,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     server = convert_section(data.get("server"), ServerConfig, ("server",), problems)
     intake = convert_section(data.get("intake"), IntakeConfig, ("intake",), problems)
     retention = convert_section(data.get("retention"), RetentionConfig, ("retention",), problems)
+    maintenance = _maintenance(data.get("maintenance"), problems)
     if problems:
         return None, problems
     return Config(
@@ -104,8 +108,23 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         intake=intake,
         retention=retention,
         severities=severities,
+        maintenance=maintenance,
         checks=checks,
     ), []
+
+
+def _maintenance(value: Any, problems: list[Problem]) -> tuple[WindowConfig, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(Problem(("maintenance",), "expected a list of windows (- name: …)"))
+        return ()
+    windows = []
+    for index, spec in enumerate(value):
+        window = convert_section(spec, WindowConfig, ("maintenance", index), problems)
+        if window is not None:
+            windows.append(window)
+    return tuple(windows)
 
 
 def _timezone(value: Any, problems: list[Problem]) -> str | None:

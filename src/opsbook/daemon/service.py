@@ -85,6 +85,7 @@ class Daemon:
             lambda: AlertProcessor(
                 self.store.engine, self.incidents, self.config.checks,
                 service=self.config.service, redact=self.loaded.redactor, clock=utcnow,
+                windows=self.config.maintenance, timezone=self.config.timezone,
             )
         )  # fmt: skip
         firing = [a for a in self.processor.alerts.values() if a.state is AlertState.FIRING]

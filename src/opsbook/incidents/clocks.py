@@ -58,10 +58,26 @@ def times_from_timeline(incident: Incident, entries: Sequence[Entry]) -> Times:
         elif entry.kind is EntryKind.REOPENED:
             resolved = None
     start = incident.opened_at
-    return Times(
-        to_ack=(ack - start).total_seconds() if ack else None,
-        to_resolve=(resolved - start).total_seconds() if resolved else None,
-    )
+    to_resolve = None
+    if resolved is not None:
+        to_resolve = (resolved - start).total_seconds() - _maintenance(entries, resolved)
+    return Times(to_ack=(ack - start).total_seconds() if ack else None, to_resolve=to_resolve)
+
+
+def _maintenance(entries: Sequence[Entry], until: datetime) -> float:
+    """Seconds spent inside maintenance windows before ``until``: not the responders' time."""
+    total = 0.0
+    opened: dict[str, datetime] = {}
+    for entry in entries:
+        if entry.kind is not EntryKind.MAINTENANCE or entry.at > until:
+            continue
+        window = str(entry.data.get("window"))
+        if entry.data.get("state") == "started":
+            opened.setdefault(window, entry.at)
+        elif window in opened:
+            total += (entry.at - opened.pop(window)).total_seconds()
+    total += sum((until - since).total_seconds() for since in opened.values())
+    return total
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:

@@ -40,6 +40,7 @@ class EntryKind(enum.StrEnum):
     ACTION_ADDED = "action_added"
     ACTION_DONE = "action_done"
     ALERT = "alert"  # an alert's transition: firing, escalated, resolved, flapping…
+    MAINTENANCE = "maintenance"  # a maintenance window opened or closed over the incident
 
 
 class ActionKind(enum.StrEnum):

@@ -146,6 +146,8 @@ alerts = Table(
     Column("flips", JSON, nullable=False),
     Column("last_status", SmallInteger),
     Column("updated_at", UTCDateTime),
+    # fired while silenced or in a maintenance window: open the incident once that ends
+    Column("suppressed", Boolean, nullable=False, default=False),
 )
 
 alert_events = Table(
@@ -162,4 +164,21 @@ alert_events = Table(
     Column("data", JSON),
     Index("ix_alert_events_fingerprint", "fingerprint", "id"),
     Index("ix_alert_events_at", "at"),
+)
+
+# ---------------------------------------------------------------- silences (0003)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("matcher", String(200), nullable=False),  # a check / alert name, or a glob
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("why", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expired_at", UTCDateTime),
+    Column("expired_by", String(200)),
+    Index("ix_silences_ends_at", "ends_at"),
 )
