@@ -9,7 +9,7 @@ import click
 import msgspec
 
 from opsbook.cli import cli
-from opsbook.config.checks import CHECK_MODELS, CheckBase
+from opsbook.config.checks import CHECK_MODELS, CheckBase, Signal
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
 from opsbook.config.severities import SeverityConfig
@@ -45,6 +45,8 @@ def test_every_config_key_is_documented() -> None:
         assert _keys(model) <= _documented_keys(part), section
     checks_intro = text.split("## Checks")[1].split("### ")[0]
     assert common <= _documented_keys(checks_intro)
+    signal_part = sections["prometheus"].split("Each signal:")[1]
+    assert _keys(Signal) <= _documented_keys(signal_part)
     for kind, model in CHECK_MODELS.items():
         assert kind.value in sections, f"no section for check type {kind.value}"
         own = _keys(model) - common

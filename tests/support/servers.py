@@ -246,10 +246,35 @@ class _AppHandler(BaseHTTPRequestHandler):
             self._send(302, b"", "text/plain", {"Location": "/health"})
         elif url.path == "/echo-headers":
             self._send(200, json.dumps(dict(self.headers.items())).encode())
+        elif url.path == "/metrics":
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+            body = generate_latest(self.server.app_metrics.registry)  # type: ignore[attr-defined]
+            self._send(200, body, CONTENT_TYPE_LATEST)
         elif url.path == "/text":
             self._send(200, b"all systems go", "text/plain")
         else:
             self._send(404, b'{"error": "not found"}')
+
+
+class AppMetrics:
+    """The app's own /metrics, real prometheus_client objects a test drives."""
+
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self.requests = Counter("http_requests", "Requests.", ["status"], registry=self.registry)
+        self.latency = Histogram(
+            "http_request_duration_seconds", "Latency.", registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5),
+        )  # fmt: skip
+        self.pool = Gauge("db_pool_in_use", "Pool connections in use.", registry=self.registry)
+
+    def serve(self, n: int, status: str = "200", seconds: float = 0.02) -> None:
+        for _ in range(n):
+            self.requests.labels(status).inc()
+            self.latency.observe(seconds)
 
 
 class _Server(ThreadingHTTPServer):
@@ -262,6 +287,8 @@ class HttpApp:
 
     def __init__(self, *, certfile: Path | None = None, keyfile: Path | None = None) -> None:
         self.server = _Server(("127.0.0.1", 0), _AppHandler)
+        self.metrics = AppMetrics()
+        self.server.app_metrics = self.metrics  # type: ignore[attr-defined]
         self.scheme = "http"
         if certfile is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -22,6 +22,7 @@ from opsbook.config.types import (
     Duration,
     HostPort,
     Percent,
+    Threshold,
     split_host_port,
 )
 
@@ -43,6 +44,7 @@ class CheckKind(enum.StrEnum):
     TLS = "tls"
     TCP = "tcp"
     COMMAND = "command"
+    PROMETHEUS = "prometheus"
 
 
 class Role(enum.StrEnum):
@@ -244,6 +246,56 @@ class CommandCheck(CheckBase, frozen=True, tag="command"):
         self._base_checks()
 
 
+class SignalKind(enum.StrEnum):
+    ERROR_SHARE = "error_share"  # share of a counter's increase whose status label matches
+    QUANTILE = "quantile"  # a histogram's quantile over the window
+    RATE = "rate"  # per-second increase of a counter
+    GAUGE = "gauge"  # the current value of a gauge
+    UNUSUAL_RATE = "unusual_rate"  # a counter's rate outside its learnt band
+
+
+class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    kind: SignalKind
+    metric: str
+    labels: dict[str, str] = {}  # only series with these label values
+    status_label: str = "status"  # error_share: the label holding the HTTP status
+    match: str = "5"  # error_share: status values starting with this are errors
+    q: float = 0.95  # quantile
+    warning: Threshold | None = None  # error_share: 5%, quantile: 2s, rate/gauge: a number
+    critical: Threshold | None = None
+    k: float = 4.0  # unusual_rate: band = median ± k·MAD
+    min_history: Duration = Duration(3600)  # unusual_rate: learn this long before firing
+
+    def __post_init__(self) -> None:
+        if not 0 < self.q < 1:
+            raise ValueError("q: expected a quantile between 0 and 1, such as 0.95")
+        if self.warning is not None and self.critical is not None and self.warning > self.critical:
+            raise ValueError(f"warning ({self.warning:g}) must not be above critical "
+                             f"({self.critical:g})")  # fmt: skip
+
+
+class PrometheusCheck(CheckBase, frozen=True, tag="prometheus"):
+    """Scrapes the app's own /metrics and derives the runbook's signals over a window."""
+
+    kind = CheckKind.PROMETHEUS
+    url: str
+    window: Duration = Duration(300)
+    signals: dict[str, Signal] = {}
+    verify_tls: bool = True
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"url: expected an http:// or https:// URL with a host, got {self.url!r}"
+            )
+        if not self.signals:
+            raise ValueError("signals: expected at least one (error_share, quantile, rate, gauge…)")
+        if self.window < 10:
+            raise ValueError("window: expected 10s or more")
+
+
 CheckConfig = (
     HttpCheck
     | PostgresCheck
@@ -254,6 +306,7 @@ CheckConfig = (
     | TlsCheck
     | TcpCheck
     | CommandCheck
+    | PrometheusCheck
 )
 
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
@@ -266,4 +319,5 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.TLS: TlsCheck,
     CheckKind.TCP: TcpCheck,
     CheckKind.COMMAND: CommandCheck,
+    CheckKind.PROMETHEUS: PrometheusCheck,
 }

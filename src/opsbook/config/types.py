@@ -22,6 +22,10 @@ class Percent(float):
     """0..100. Written ``90%``; a bare number from 0 to 100 is read as a percentage."""
 
 
+class Threshold(float):
+    """A signal threshold: a number, a percentage (``5%`` is 5) or a duration (``2s`` is 2)."""
+
+
 class HostPort(str):
     """``host:port``."""
 
@@ -105,6 +109,20 @@ def _percent(obj: Any) -> Percent:
     raise ValueError(f"expected {PERCENT_HINT}, got {obj!r}")
 
 
+def _threshold(obj: Any) -> Threshold:
+    if isinstance(obj, int | float) and not isinstance(obj, bool):
+        return Threshold(obj)
+    if isinstance(obj, str):
+        text = obj.strip()
+        if text.endswith("%"):
+            return Threshold(parse_percent(text))
+        try:
+            return Threshold(float(text))
+        except ValueError:
+            return Threshold(parse_duration(text))
+    raise ValueError(f"expected a number, a percentage (5%) or a duration (2s), got {obj!r}")
+
+
 def _host_port(obj: Any) -> HostPort:
     if isinstance(obj, str):
         host, _, port = obj.rpartition(":")
@@ -125,6 +143,7 @@ _DECODERS: dict[type, Any] = {
     HostPort: _host_port,
     Path: _path,
     AlertSeverity: _alert_severity,
+    Threshold: _threshold,
 }
 
 

@@ -23,6 +23,7 @@ class Discovery:
     app_url: str | None  # a /health URL that answered
     app_status: int | None
     cert_file: str | None
+    metrics_url: str | None = None  # the app's Prometheus /metrics, if it has one
 
 
 async def _port_open(host: str, port: int) -> bool:
@@ -59,6 +60,7 @@ async def discover(
     # Prefer an endpoint that says it is healthy; any answer beats none.
     answered.sort(key=lambda a: not 200 <= a[1] < 300)
     app = answered[0] if answered else None
+    metrics = await _metrics(app[0].rsplit("/", 1)[0] + "/metrics") if app else None
     certs = sorted(glob.glob(cert_glob))
     return Discovery(
         postgres=f"{host}:{postgres_port}" if pg else None,
@@ -66,4 +68,14 @@ async def discover(
         app_url=app[0] if app else None,
         app_status=app[1] if app else None,
         cert_file=certs[0] if certs else None,
+        metrics_url=metrics,
     )
+
+
+async def _metrics(url: str) -> str | None:
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            response = await request(url, Probe())
+    except (TimeoutError, CheckError):
+        return None
+    return url if response.status == 200 and b"# TYPE" in response.body else None

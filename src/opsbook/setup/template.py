@@ -1,4 +1,11 @@
-"""The commented opsbook.yaml that ``opsbook init`` writes."""
+"""The commented opsbook.yaml that ``opsbook init`` writes, with the runbook's alert tiers:
+
+- critical, immediate response: application down, database unreachable, more than 5 % 5xx,
+  certificate expiring in under 30 days, disk under 10 % free;
+- warning, review within hours: memory over 90 %, P95 over 2 s, connection pool near capacity,
+  unusual traffic;
+- informational, review daily: recorded as SEV-4 alerts (`opsbook alerts`), never paged.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +18,71 @@ def _block(lines: list[str], enabled: bool) -> list[str]:
     return lines if enabled else [("# " + ln[2:]) if ln.startswith("  ") else ln for ln in lines]
 
 
+def _seen(address: str | None) -> str:
+    return f"found listening on {address}" if address else "nothing listening on its default port"
+
+
 def render(found: Discovery, *, service: str, host: str) -> str:
     today = datetime.now(UTC).strftime("%Y-%m-%d")
+    app_url = found.app_url or "http://127.0.0.1:8000/health"
+    metrics_url = found.metrics_url or app_url.rsplit("/", 1)[0] + "/metrics"
+    if found.app_url:
+        app_note = f"found: {found.app_url} answered HTTP {found.app_status}"
+    else:
+        ports = ", ".join(str(p) for p in APP_PORTS)
+        app_note = f"nothing answered /health on 127.0.0.1 ports {ports}; set the URL and uncomment"
     out = [
         f"# opsbook.yaml, written by `opsbook init` on {today} on {host}.",
         "# Every key is described in docs/configuration.md; `opsbook config validate` checks",
-        "# this file and `opsbook check` runs it. Values may use ${VAR} or ${VAR:-default}",
-        "# from the environment: keep passwords there, not here.",
+        "# this file, `opsbook check` runs it once, `opsbook serve` watches it. Values may use",
+        "# ${VAR} or ${VAR:-default} from the environment: keep passwords there, not here.",
+        "#",
+        "# Alert tiers, as the runbook sets them: critical (immediate response) opens SEV-1/SEV-2",
+        "# incidents; warning (review within hours) opens SEV-3; informational is SEV-4, recorded",
+        "# and listed by `opsbook alerts`, never paged.",
         f"service: {service}",
         "",
         "checks:",
+        f"  # Critical: application down ({app_note}).",
     ]
-    if found.app_url:
-        note = f"found: {found.app_url} answered HTTP {found.app_status}"
-    else:
-        ports = ", ".join(str(p) for p in APP_PORTS)
-        note = f"nothing answered /health on 127.0.0.1 ports {ports}; set the URL and uncomment"
-    out += [f"  # The application's health endpoint ({note})."]
     out += _block(
         [
             "  app:",
             "    type: http",
-            f"    url: ${{OPSBOOK_HEALTH_URL:-{found.app_url or 'http://127.0.0.1:8000/health'}}}",
+            f"    url: ${{OPSBOOK_HEALTH_URL:-{app_url}}}",
             "    expect_status: 200",
-            "    timeout: 5s",
-            "    critical: 2s            # the runbook's alert: responses slower than 2 s",
+            "    interval: 30s",
+            "    severity: SEV-1",
         ],
         found.app_url is not None,
     )
     out += [
         "",
-        f"  # PostgreSQL: connects and queries, counts connections ({_seen(found.postgres)}).",
+        "  # Critical: more than 5 % 5xx. Warning: P95 over 2 s, unusual traffic. From the app's",
+        "  # own /metrics (adjust the metric names to what your app exports; "
+        + ("found it)." if found.metrics_url else "none found, uncomment when there is)."),
+    ]
+    out += _block(
+        [
+            "  app_metrics:",
+            "    type: prometheus",
+            f"    url: {metrics_url}",
+            "    interval: 30s",
+            "    window: 5m",
+            "    for: 2m",
+            "    severity: {critical: SEV-1, warning: SEV-3}",
+            "    signals:",
+            "      errors_5xx: {kind: error_share, metric: http_requests_total, critical: 5%}",
+            "      latency_p95:",
+            "        {kind: quantile, metric: http_request_duration_seconds, q: 0.95, warning: 2s}",
+            "      traffic: {kind: unusual_rate, metric: http_requests_total, min_history: 1h}",
+        ],
+        found.metrics_url is not None,
+    )
+    out += [
+        "",
+        f"  # Critical: database unreachable. Warning: connection pool near capacity "
+        f"({_seen(found.postgres)}).",
     ]
     out += _block(
         [
@@ -51,32 +92,36 @@ def render(found: Discovery, *, service: str, host: str) -> str:
             f"{found.postgres or '127.0.0.1:5432'}/postgres}}",
             "    warning: 80%            # connections in use, of max_connections minus reserved",
             "    critical: 95%",
+            "    severity: {critical: SEV-1, warning: SEV-3}",
         ],
         found.postgres is not None,
     )
-    out += ["", f"  # Redis: PING, memory and clients against their limits ({_seen(found.redis)})."]
+    out += ["", f"  # Critical: cache unreachable ({_seen(found.redis)})."]
     out += _block(
         [
             "  cache:",
             "    type: redis",
             f"    url: ${{REDIS_URL:-redis://{found.redis or '127.0.0.1:6379'}/0}}",
+            "    severity: {critical: SEV-2, warning: SEV-3}",
         ],
         found.redis is not None,
     )
     out += [
         "",
-        "  # Disk space of the root filesystem; the runbook pages below 10 % free.",
+        "  # Critical: disk under 10 % free (90 % used).",
         "  disk:",
         "    type: disk",
         "    path: /",
         "    warning: 80%",
         "    critical: 90%",
+        "    severity: {critical: SEV-2, warning: SEV-3}",
         "",
-        "  # Memory used, counted as free(1) does (total minus available).",
+        "  # Warning: memory over 90 %.",
         "  memory:",
         "    type: memory",
         "    warning: 90%",
         "    critical: 95%",
+        "    severity: {critical: SEV-2, warning: SEV-3}",
         "",
     ]
     cert_note = (
@@ -85,7 +130,7 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         else "no /etc/letsencrypt/live/*/cert.pem here; "
         "point it at yours, or use host: example.com:443"
     )
-    out += [f"  # TLS certificate expiry ({cert_note})."]
+    out += [f"  # Critical: certificate expiring in under 30 days ({cert_note})."]
     out += _block(
         [
             "  cert:",
@@ -93,11 +138,9 @@ def render(found: Discovery, *, service: str, host: str) -> str:
             f"    file: {found.cert_file or '/etc/letsencrypt/live/example.com/cert.pem'}",
             "    warning: 30d",
             "    critical: 7d",
+            "    interval: 1h",
+            "    severity: {critical: SEV-1, warning: SEV-2}",
         ],
         found.cert_file is not None,
     )
     return "\n".join(out) + "\n"
-
-
-def _seen(address: str | None) -> str:
-    return f"found listening on {address}" if address else "nothing listening on its default port"

@@ -1,0 +1,221 @@
+"""prometheus: scrape the application's own /metrics (the runbook's `curl …/metrics`) and
+derive the runbook's signals over a window from successive scrapes:
+
+- error_share: the share of a request counter's increase whose status label is 5xx;
+- quantile: P50/P95/P99 from a histogram's `_bucket` increases (histogram_quantile's method);
+- rate: a counter's per-second increase; gauge: a gauge's current value;
+- unusual_rate: a counter's rate outside median ± k·MAD of what it has been ("unusual
+  traffic"), silent until `min_history` has been learnt.
+
+Previous scrapes are kept in this process (the daemon's). A one-shot `opsbook check` has
+none, so it reports cumulative values since the application's counters started, and says so.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
+from opsbook.clients.http import request
+from opsbook.config.checks import PrometheusCheck, Signal, SignalKind
+from opsbook.errors import TargetUnreachable
+from opsbook.secrets import mask_url
+from opsbook.status import Status, worst
+from opsbook.units import format_duration
+
+Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]  # (name, labels) -> value
+
+
+@dataclass(frozen=True)
+class Scrape:
+    at: float  # monotonic seconds
+    series: Series
+
+
+_HISTORY: dict[str, deque[Scrape]] = {}  # check url -> recent scrapes, within the window
+_RATES: dict[str, deque[tuple[float, float]]] = {}  # signal -> (time, rate) for unusual_rate
+RATE_HISTORY_MAX = 20_000
+
+
+def describe(check: PrometheusCheck) -> str:
+    return mask_url(check.url)
+
+
+def parse(text: str) -> Series:
+    series: Series = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            series[(sample.name, tuple(sorted(sample.labels.items())))] = float(sample.value)
+    return series
+
+
+async def run(check: PrometheusCheck, probe: Probe) -> Reading:
+    response = await request(check.url, probe, verify=check.verify_tls)
+    if response.status != 200:
+        raise TargetUnreachable(f"/metrics answered HTTP {response.status}")
+    try:
+        now = Scrape(time.monotonic(), parse(response.body.decode("utf-8", errors="replace")))
+    except ValueError as exc:
+        raise TargetUnreachable(f"not Prometheus text format: {exc}") from None
+    history = _HISTORY.setdefault(check.url, deque())
+    base = _baseline(history, now.at, check.window)
+    history.append(now)
+    while len(history) > 1 and now.at - history[1].at >= check.window:
+        history.popleft()
+    return assess(check, now, base)
+
+
+def _baseline(history: deque[Scrape], now: float, window: float) -> Scrape | None:
+    """The newest earlier scrape at least a window old, else the oldest one we have."""
+    older = [s for s in history if now - s.at >= window]
+    return older[-1] if older else (history[0] if history else None)
+
+
+def assess(check: PrometheusCheck, now: Scrape, base: Scrape | None) -> Reading:
+    statuses, metrics, parts = [], [], []
+    span = now.at - base.at if base else None
+    for name, signal in check.signals.items():
+        status, value, unit, text = _signal(name, signal, now, base, span)
+        statuses.append(status)
+        if value is not None:
+            metrics.append(Metric(name, value, unit, signal.warning, signal.critical))
+        parts.append(f"{name} {text}")
+    scope = f"over {format_duration(span)}" if span else "cumulative, no earlier scrape yet"
+    message = "; ".join(parts) + f" ({scope})"
+    first = metrics[0] if metrics else None
+    return Reading(worst(statuses), message, first.value if first else None,
+                   first.unit if first else Unit.COUNT, tuple(metrics))  # fmt: skip
+
+
+def _select(
+    series: Series, metric: str, labels: dict[str, str]
+) -> Iterable[tuple[dict[str, str], float]]:
+    for (name, label_items), value in series.items():
+        if name != metric:
+            continue
+        found = dict(label_items)
+        if all(found.get(k) == v for k, v in labels.items()):
+            yield found, value
+
+
+def _increase(signal: Signal, now: Scrape, base: Scrape | None, metric: str,
+              key: str | None = None) -> dict[str, float]:  # fmt: skip
+    """Counter increase per value of ``key`` (or "" for the total), resets counted as restarts."""
+    totals: dict[str, float] = {}
+    before = dict(_keyed(base.series, metric, signal.labels)) if base else {}
+    for labels, value in _select(now.series, metric, signal.labels):
+        ident = tuple(sorted(labels.items()))
+        previous = before.get(ident, 0.0)
+        delta = value - previous if value >= previous else value  # a reset: the app restarted
+        group = labels.get(key, "") if key else ""
+        totals[group] = totals.get(group, 0.0) + delta
+    return totals
+
+
+def _keyed(
+    series: Series, metric: str, labels: dict[str, str]
+) -> Iterable[tuple[tuple[tuple[str, str], ...], float]]:
+    for found, value in _select(series, metric, labels):
+        yield tuple(sorted(found.items())), value
+
+
+def _signal(name: str, signal: Signal, now: Scrape, base: Scrape | None,
+            span: float | None) -> tuple[Status, float | None, Unit, str]:  # fmt: skip
+    if not any(True for _ in _select(now.series, _series_name(signal), signal.labels)):
+        return Status.UNKNOWN, None, Unit.COUNT, f"no series {_series_name(signal)} on /metrics"
+    if signal.kind is SignalKind.ERROR_SHARE:
+        by_status = _increase(signal, now, base, signal.metric, signal.status_label)
+        total = sum(by_status.values())
+        errors = sum(v for k, v in by_status.items() if k.startswith(signal.match))
+        if total <= 0:
+            return Status.OK, 0.0, Unit.PERCENT, "no requests"
+        share = round(errors * 100 / total, 2)
+        status = rising(share, signal.warning, signal.critical)
+        return status, share, Unit.PERCENT, f"{share:.2f}% of {total:.0f} requests {signal.match}xx"
+    if signal.kind is SignalKind.QUANTILE:
+        value = _quantile(signal, now, base)
+        if value is None:
+            return Status.OK, None, Unit.SECONDS, "no requests"
+        status = rising(value, signal.warning, signal.critical)
+        return (
+            status,
+            round(value, 6),
+            Unit.SECONDS,
+            f"p{signal.q * 100:g} {format_duration(value)}",
+        )
+    if signal.kind is SignalKind.GAUGE:
+        value = sum(v for _, v in _select(now.series, signal.metric, signal.labels))
+        return rising(value, signal.warning, signal.critical), value, Unit.COUNT, f"{value:g}"
+    if not span:
+        return Status.OK, None, Unit.COUNT, "rate needs two scrapes"
+    rate = round(sum(_increase(signal, now, base, signal.metric).values()) / span, 4)
+    if signal.kind is SignalKind.RATE:
+        return rising(rate, signal.warning, signal.critical), rate, Unit.COUNT, f"{rate:g}/s"
+    return _unusual(name, signal, rate, now.at)
+
+
+def _series_name(signal: Signal) -> str:
+    return f"{signal.metric}_bucket" if signal.kind is SignalKind.QUANTILE else signal.metric
+
+
+def _quantile(signal: Signal, now: Scrape, base: Scrape | None) -> float | None:
+    """histogram_quantile over the increase of each `le` bucket."""
+    buckets: dict[float, float] = {}
+    before = dict(_keyed(base.series, f"{signal.metric}_bucket", signal.labels)) if base else {}
+    for labels, value in _select(now.series, f"{signal.metric}_bucket", signal.labels):
+        le = float(labels["le"])
+        previous = before.get(tuple(sorted(labels.items())), 0.0)
+        buckets[le] = buckets.get(le, 0.0) + (value - previous if value >= previous else value)
+    if not buckets:
+        return None
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]]  # the +Inf bucket counts everything
+    if total <= 0:
+        return None
+    rank = signal.q * total
+    lower, below = 0.0, 0.0
+    for le in bounds:
+        count = buckets[le]
+        if count >= rank:
+            if math.isinf(le):
+                return bounds[-2] if len(bounds) > 1 else None  # as Prometheus does
+            inside = count - below
+            return lower + (le - lower) * ((rank - below) / inside) if inside > 0 else le
+        lower, below = le, count
+    return None
+
+
+def _unusual(name: str, signal: Signal, rate: float, at: float) -> tuple[Status, float, Unit, str]:
+    history = _RATES.setdefault(f"{name}:{signal.metric}", deque(maxlen=RATE_HISTORY_MAX))
+    learnt = at - history[0][0] if history else 0.0
+    past = [r for _, r in history]
+    history.append((at, rate))
+    if learnt < signal.min_history or len(past) < 10:
+        return (
+            Status.OK,
+            rate,
+            Unit.COUNT,
+            (
+                f"{rate:g}/s (learning: {format_duration(learnt)} of "
+                f"{format_duration(signal.min_history)})"
+            ),
+        )
+    median = statistics.median(past)
+    mad = statistics.median(abs(r - median) for r in past) or max(median * 0.05, 0.01)
+    low, high = median - signal.k * mad, median + signal.k * mad
+    if low <= rate <= high:
+        return Status.OK, rate, Unit.COUNT, f"{rate:g}/s (usual {max(low, 0):g}–{high:g})"
+    direction = "above" if rate > high else "below"
+    return (
+        Status.WARNING,
+        rate,
+        Unit.COUNT,
+        (f"{rate:g}/s, {direction} the usual {max(low, 0):g}–{high:g}/s"),
+    )
