@@ -215,3 +215,18 @@ def test_serve_with_no_configuration_watches_the_embedded_defaults(tmp_path: Pat
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert "embedded defaults" in err
+
+
+def test_a_dead_server_is_noticed_at_once_not_at_the_next_interval(
+    tmp_path: Path, redis_fresh: RedisServer, daemons: list[Daemon]
+) -> None:
+    d = Daemon(tmp_path, redis_config(redis_fresh).replace("interval: 1s", "interval: 60s"))
+    daemons.append(d)
+    d.start()
+    d.wait_for(lambda: d.metric("opsbook_check_status", check="cache") == 0, "the first run",
+               timeout=15)  # fmt: skip
+    time.sleep(1)  # the watch connection is open
+    killed = time.monotonic()
+    redis_fresh.stop()
+    d.wait_for(d.incidents, "the incident", timeout=10)
+    assert time.monotonic() - killed < 5  # the next regular run is a minute away

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import ssl
 import time
@@ -64,6 +65,10 @@ def _format_address(host: str, port: int) -> str:
 
 
 async def resolve(host: str, port: int, probe: Probe) -> list[tuple[str, int]]:
+    try:
+        return [(str(ipaddress.ip_address(host)), port)]  # an address needs no lookup
+    except ValueError:
+        pass
     probe.at(f"resolving {host}")
     loop = asyncio.get_running_loop()
     try:

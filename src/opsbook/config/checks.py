@@ -68,6 +68,7 @@ class CheckBase(
     keep_firing_for: Duration = Duration(0.0)
     severity: AlertSeverity = DEFAULT_ALERT_SEVERITY
     auto_resolve: Duration | None = None
+    watch: bool = True  # redis, postgres, tcp: an idle connection notices a dead server at once
 
     @property
     def pending_for(self) -> float:

@@ -45,6 +45,7 @@ class Scheduler:
         self.running: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.skipped = 0
+        self.stopping = False
         for kind in {c.kind for c in self.checks.values()}:
             module_for(kind)  # import before the first run, not inside the loop
 
@@ -76,7 +77,17 @@ class Scheduler:
             task = asyncio.create_task(self._one(name, due), name=f"check:{name}")
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+        self.stopping = True
         await self._drain()
+
+    def wake(self, name: str) -> None:
+        """Run a check now (a watch connection closed); its regular schedule is unchanged."""
+        if self.stopping or name in self.running or name not in self.checks:
+            return
+        self.running.add(name)
+        task = asyncio.create_task(self._one(name, time.monotonic()), name=f"check:{name}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def _one(self, name: str, due: float) -> None:
         try:

@@ -32,6 +32,7 @@ from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.retention import roll_up
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
+from opsbook.daemon.watch import Watcher
 from opsbook.daemon.web import create_app
 from opsbook.errors import OpsbookError
 from opsbook.incidents.model import ACTIVE_PHASES
@@ -105,10 +106,13 @@ class Daemon:
                 access_log=False, lifespan="off",
             )
         )  # fmt: skip
+        watcher = Watcher(self.config.checks, scheduler.wake)
+        watcher.start()
         http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         pipeline = asyncio.create_task(self._pipeline(), name="pipeline")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         await scheduler.run(self.stop)  # returns once stopped and drained
+        await watcher.stop()
         log.info("opsbook serve: stopping; writing %d queued results", self.queue.qsize())
         housekeeping.cancel()
         await pipeline
