@@ -79,7 +79,8 @@ def start_peer(work: Path, redis: RedisServer, receiver: Receiver, *, scrape: st
         f"global: {{scrape_interval: {scrape}, evaluation_interval: {evaluate}}}\n"
         f"rule_files: [{work / 'rules.yml'}]\n"
         f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am}']}}]}}]}}\n"
-        f"scrape_configs:\n- job_name: redis\n  static_configs: [{{targets: ['127.0.0.1:{exporter}']}}]\n"
+        "scrape_configs:\n- job_name: redis\n"
+        f"  static_configs: [{{targets: ['127.0.0.1:{exporter}']}}]\n"
     )
     (work / "alertmanager.yml").write_text(
         f"route: {{receiver: hook, group_wait: {group_wait}, group_interval: 1s, "
@@ -237,8 +238,13 @@ def main() -> None:
             daemon.terminate()
             daemon.wait(10)
         redis.destroy()
+    report(ops, ops_metrics, peers, args.no_watch)
+
+
+def report(ops: list[float], ops_metrics: list[float], peers: dict[str, list[float]],
+           no_watch: bool) -> None:  # fmt: skip
     print(f"\n{datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs, medians:")
-    mode = "interval only" if args.no_watch else "with watch connection"
+    mode = "interval only" if no_watch else "with watch connection"
     print(
         f"opsbook (1 s interval, {mode}): incident in the store {statistics.median(ops):.2f} s, "
         f"in /metrics {statistics.median(ops_metrics):.2f} s  ({len(ops)} rounds)"
