@@ -34,7 +34,7 @@ def _bucket(conn: Connection) -> ColumnElement[object]:
         epoch = func.extract("epoch", check_results.c.at)
         return func.to_timestamp(func.floor(epoch / BUCKET_S) * BUCKET_S)
     seconds = cast(func.strftime("%s", check_results.c.at), Integer)
-    return func.datetime((seconds / BUCKET_S) * BUCKET_S, "unixepoch")
+    return func.datetime((seconds // BUCKET_S) * BUCKET_S, "unixepoch")
 
 
 def roll_up(engine: Engine, now: datetime, raw_keep_s: float, rollup_keep_s: float) -> int:
