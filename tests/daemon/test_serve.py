@@ -45,7 +45,8 @@ def test_a_stopped_redis_opens_one_incident_and_recovery_goes_on_its_timeline(
     redis_fresh.stop()
     [incident] = d.wait_for(d.incidents, "an incident")
     assert incident.severity == 1
-    assert incident.title.startswith("cache: connection refused")
+    # refused, or reset if the watch connection caught Redis in the act of dying
+    assert incident.title.startswith(("cache: connection refused", "cache: connection to the"))
     assert incident.opened_by == "opsbook"
     time.sleep(3)  # three more failing evaluations: still one incident
     assert len(d.incidents()) == 1
@@ -55,8 +56,8 @@ def test_a_stopped_redis_opens_one_incident_and_recovery_goes_on_its_timeline(
     d.wait_for(lambda: any("resolved" in e.body for e in d.timeline(incident.id)), "the resolution")
     assert d.incidents()[0].phase == "triage"  # no auto_resolve: it waits for a human
     bodies = [e.body for e in d.timeline(incident.id)]
-    assert bodies[0].startswith("SEV-1 opened: cache: connection refused")
-    assert bodies[1].startswith("alert cache firing (CRITICAL): connection refused")
+    assert bodies[0].startswith("SEV-1 opened: cache: connection")
+    assert bodies[1].startswith("alert cache firing (CRITICAL): connection")
     assert bodies[-1] == "alert cache resolved: check is OK again"
     assert d.stop() == 0
 

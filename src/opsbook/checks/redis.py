@@ -3,8 +3,6 @@ and whether the last background save worked."""
 
 from __future__ import annotations
 
-import asyncio
-
 from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.clients.resp import RedisAddress, RedisClient, RedisReplyError, parse_info
 from opsbook.config.checks import RedisCheck, Role
@@ -34,8 +32,6 @@ async def run(check: RedisCheck, probe: Probe) -> Reading:
             if text.startswith("LOADING"):
                 raise TargetUnreachable("Redis is loading its dataset into memory") from None
             raise TargetUnreachable(f"Redis error: {text}") from None
-        except asyncio.IncompleteReadError:
-            raise TargetUnreachable("connection closed by the Redis server") from None
     finally:
         await client.close()
     if pong != b"PONG":

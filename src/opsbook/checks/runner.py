@@ -42,6 +42,9 @@ async def run_check(name: str, check: CheckBase, redact: Redactor) -> Result:
             )
     except CheckError as exc:
         reading = Reading(exc.status, str(exc))
+    except ConnectionError as exc:  # a connection dropped where a check did not expect it
+        reason = exc.strerror or type(exc).__name__
+        reading = Reading(Status.CRITICAL, f"connection lost: {reason[0].lower()}{reason[1:]}")
     except Exception as exc:  # a bug in one check must not take the run down
         reading = Reading(
             Status.UNKNOWN, f"internal error in {kind.value} check: {type(exc).__name__}: {exc}"

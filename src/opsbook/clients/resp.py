@@ -94,9 +94,18 @@ class RedisClient:
         for arg in args:
             data = arg.encode() if isinstance(arg, str) else arg
             out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        self._writer.write(b"".join(out))
-        await self._writer.drain()
-        return await self._read()
+        try:
+            self._writer.write(b"".join(out))
+            await self._writer.drain()
+            return await self._read()
+        except asyncio.IncompleteReadError:
+            raise TargetUnreachable("connection closed by the Redis server mid-reply") from None
+        except ConnectionError as exc:
+            # The server died or restarted between our connect and its answer.
+            reason = exc.strerror or type(exc).__name__
+            raise TargetUnreachable(
+                f"connection to the Redis server lost ({reason.lower()})"
+            ) from None
 
     async def _read(self) -> Reply:
         line = await self._reader.readline()
