@@ -112,3 +112,29 @@ def test_a_unix_socket_url_works(tmp_path: Path) -> None:
         server.destroy()
     assert result.status is Status.OK
     assert result.target == f"unix://{sock}"
+
+
+def test_a_server_dying_mid_reply_is_critical_not_an_internal_error() -> None:
+    import socket
+    import struct
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def die_on_ping() -> None:
+        conn, _ = listener.accept()
+        conn.recv(100)  # the PING
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # RST: what a killed process looks like from the client
+
+    threading.Thread(target=die_on_ping, daemon=True).start()
+    try:
+        result = run({"type": "redis", "url": f"redis://127.0.0.1:{port}/0"})
+    finally:
+        listener.close()
+    assert result.status is Status.CRITICAL
+    assert "internal error" not in result.message
+    assert result.message.startswith(("connection to the Redis server lost", "connection closed"))
