@@ -87,7 +87,11 @@ checks:
     time.sleep(2)
     assert d.incidents() == []
     assert opsbook(d, "silence", "expire", str(added["id"])).returncode == 0
-    d.wait_for(d.incidents, "the incident once the silence is expired")
+    [incident] = d.wait_for(d.incidents, "the incident once the silence is expired")
+    # silencing it again, with the incident open, goes on the timeline
+    assert opsbook(d, "silence", "add", "cache", "--for", "1h", "--why", "known").returncode == 0
+    d.wait_for(lambda: any("silenced: silence #" in e.body for e in d.timeline(incident.id)),
+               "the silence on the timeline")  # fmt: skip
 
 
 def test_a_maintenance_window_suppresses_and_history_shows_the_outage(

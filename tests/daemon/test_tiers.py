@@ -57,6 +57,12 @@ checks:
     [incident] = d.wait_for(d.incidents, "the 5xx incident")
     assert incident.severity == 1
     assert "errors_5xx" in incident.title and "5xx" in incident.title
+    app.metrics.serve(3000)  # diluted below 5 % within the window: it resolves
+
+    def resolved() -> bool:
+        return any(e.body.startswith("alert api resolved") for e in d.timeline(incident.id))
+
+    d.wait_for(resolved, "the resolution", timeout=30)
 
 
 def test_p95_over_two_seconds_is_a_warning_tier_incident(

@@ -75,7 +75,8 @@ class AlertProcessor:
         self.redact = redact
         self.clock = clock
         self.suppressor = Suppressor(windows, timezone)
-        self.in_window: dict[str, str | None] = {}  # fingerprint -> window over it, if any
+        # fingerprint -> the silence or window over it, to notice them start and end
+        self.in_window: dict[str, Suppression | None] = {}
         with read(engine) as conn:
             self.alerts: dict[str, Alert] = load_alerts(conn)
 
@@ -224,20 +225,30 @@ class AlertProcessor:
     def _windows(
         self, conn: Connection, alert: Alert, suppression: Suppression | None, now: datetime
     ) -> None:
-        """Maintenance windows opening and closing over an open incident go on its timeline."""
-        window = suppression.name if suppression and suppression.kind == "maintenance" else None
-        before = self.in_window.get(alert.fingerprint, window)  # first sight: no transition
-        self.in_window[alert.fingerprint] = window
-        if before == window or not alert.incident_id:
+        """A silence or maintenance window starting or ending over an alert with an open
+        incident goes on its timeline (windows as their own kind, which MTTR leaves out)."""
+        current = suppression
+        before = self.in_window.get(alert.fingerprint, current)  # first sight: no transition
+        self.in_window[alert.fingerprint] = current
+        if before == current or not alert.incident_id:
             return
         if not self.incidents.is_open_in(conn, alert.incident_id):
             return
-        for state, name in (("ended", before), ("started", window)):
-            if name is None:
+        for state, which in (("ended", before), ("started", current)):
+            if which is None:
                 continue
-            data = {"state": state, "window": name, "fingerprint": alert.fingerprint}
-            text = f"maintenance window {name} {state} for {alert.name}"
-            append_entry(conn, alert.incident_id, now, ACTOR, EntryKind.MAINTENANCE, text, data)
+            data = {"state": state, "fingerprint": alert.fingerprint}
+            if which.kind == "maintenance":
+                text = f"maintenance window {which.name} {state} for {alert.name}"
+                data["window"] = which.name
+                kind = EntryKind.MAINTENANCE
+            else:
+                verb = "silenced" if state == "started" else "no longer silenced"
+                text = f"alert {alert.name} {verb}: {which.text}"
+                data |= {"event": "silenced" if state == "started" else "unsilenced",
+                         "silence": which.name}  # fmt: skip
+                kind = EntryKind.ALERT
+            append_entry(conn, alert.incident_id, now, ACTOR, kind, text, data)
 
     def _escalate(self, conn: Connection, incident_id: str, alert: Alert, event: Event) -> None:
         from sqlalchemy import select

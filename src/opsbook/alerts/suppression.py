@@ -64,7 +64,8 @@ def apply(
             return alert, events, events
         silenced = Event(EventKind.SILENCED, now, alert.level, alert.severity, suppression.text,
                          {"by": suppression.kind, "name": suppression.name})  # fmt: skip
-        passed = [e for e in events if e.kind not in SUPPRESSIBLE]
+        # The silence itself goes on an open incident's timeline; the firing does not page.
+        passed = [e for e in events if e.kind not in SUPPRESSIBLE] + [silenced]
         return replace(alert, suppressed=True), [*events, silenced], passed
     if alert.suppressed and alert.state is AlertState.FIRING:
         # The silence or window ended and it still fires: now it pages.
