@@ -15,6 +15,7 @@ import msgspec
 from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.maintenance import WindowConfig
+from opsbook.config.paging_section import PAGING_KEYS, Paging, validate_paging
 from opsbook.config.problems import (
     Path_,
     Problem,
@@ -35,6 +36,7 @@ TOP_LEVEL_KEYS = (
     "retention",
     "severities",
     "maintenance",
+    *PAGING_KEYS,
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -50,6 +52,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     severities: dict[int, SeverityConfig] = field(default_factory=dict)  # overrides, by level
     maintenance: tuple[WindowConfig, ...] = ()
+    paging: Paging = field(default_factory=Paging)
     checks: dict[str, CheckBase] = field(default_factory=dict)
 
 
@@ -98,6 +101,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     intake = convert_section(data.get("intake"), IntakeConfig, ("intake",), problems)
     retention = convert_section(data.get("retention"), RetentionConfig, ("retention",), problems)
     maintenance = _maintenance(data.get("maintenance"), problems)
+    paging = validate_paging(data, problems)
     if problems:
         return None, problems
     return Config(
@@ -109,6 +113,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         retention=retention,
         severities=severities,
         maintenance=maintenance,
+        paging=paging,
         checks=checks,
     ), []
 

@@ -182,3 +182,67 @@ silences = Table(
     Column("expired_by", String(200)),
     Index("ix_silences_ends_at", "ends_at"),
 )
+
+# ---------------------------------------------------------------- paging (0004)
+
+oncall_overrides = Table(
+    "oncall_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule", String(100), nullable=False),
+    Column("layer", String(100)),
+    Column("person", String(100), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("why", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("removed_at", UTCDateTime),
+    Column("removed_by", String(200)),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("incident_id", String(32), ForeignKey("incidents.id"), primary_key=True),
+    Column("level", Integer, nullable=False),
+    Column("repeats", Integer, nullable=False),
+    Column("next_at", UTCDateTime),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime),
+    Column("stop_reason", String(100)),
+    Column("acked_sent", Boolean, nullable=False, default=False),
+    Column("resolved_sent", Boolean, nullable=False, default=False),
+    Index("ix_escalations_next_at", "next_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("incident_id", String(32)),
+    Column("kind", String(20), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("claimed_by", String(100)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+ack_tokens = Table(
+    "ack_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("incident_id", String(32), ForeignKey("incidents.id"), nullable=False),
+    Column("person", String(100), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
