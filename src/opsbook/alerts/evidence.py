@@ -56,15 +56,22 @@ def postgres_snapshot(check: PostgresCheck, redact: Redactor) -> dict[str, Any]:
 
     try:
         with psycopg.connect(
-            check.dsn, connect_timeout=3, application_name="opsbook-evidence",
-            options="-c statement_timeout=3000", autocommit=True, row_factory=dict_row,
-        ) as conn:  # fmt: skip
+            check.dsn,
+            connect_timeout=3,
+            application_name="opsbook-evidence",
+            options="-c statement_timeout=3000",
+            autocommit=True,
+            row_factory=dict_row,
+        ) as conn:
             by_state = {r["state"]: r["n"] for r in conn.execute(_BY_STATE)}
             longest = [
-                {**r, "query": mask_query(r["query"] or "", redact),
-                 "running_s": round(r["running_s"] or 0.0, 1)}
+                {
+                    **r,
+                    "query": mask_query(r["query"] or "", redact),
+                    "running_s": round(r["running_s"] or 0.0, 1),
+                }
                 for r in conn.execute(_LONGEST, (QUERY_CHARS * 2, LONGEST))
-            ]  # fmt: skip
+            ]
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return {"unavailable": redact(first)}

@@ -75,8 +75,9 @@ def _decode(body: bytes, model: type[msgspec.Struct], kind: str) -> Any:
 def parse_alertmanager(body: bytes) -> list[ExternalAlert]:
     payload: _AMPayload = _decode(body, _AMPayload, "Alertmanager webhook (version 4)")
     if payload.version != "4":
-        raise IntakeError(f"unsupported Alertmanager webhook version {payload.version!r}; "
-                          "expected \"4\"")  # fmt: skip
+        raise IntakeError(
+            f'unsupported Alertmanager webhook version {payload.version!r}; expected "4"'
+        )
     out = []
     for i, a in enumerate(payload.alerts):
         name = a.labels.get("alertname", "alert")
@@ -86,12 +87,16 @@ def parse_alertmanager(body: bytes) -> list[ExternalAlert]:
         summary = a.annotations.get("summary") or a.annotations.get("description") or name
         out.append(
             ExternalAlert(
-                fingerprint=f"alertmanager:{key}", source=Source.ALERTMANAGER, name=name,
-                labels=dict(a.labels), action=a.status,
-                severity_word=a.labels.get("severity", "").lower(), summary=summary[:500],
+                fingerprint=f"alertmanager:{key}",
+                source=Source.ALERTMANAGER,
+                name=name,
+                labels=dict(a.labels),
+                action=a.status,
+                severity_word=a.labels.get("severity", "").lower(),
+                summary=summary[:500],
                 at=at,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -130,24 +135,30 @@ def parse_pagerduty(body: bytes, now: datetime) -> PagerDutyEvent:
     if event.event_action == "trigger":
         if event.payload is None:
             raise IntakeError("a trigger needs payload.summary, payload.source, payload.severity")
-        dedup = event.dedup_key or _digest({"summary": event.payload.summary,
-                                            "source": event.payload.source})  # fmt: skip
+        dedup = event.dedup_key or _digest(
+            {"summary": event.payload.summary, "source": event.payload.source}
+        )
     elif not event.dedup_key:
         raise IntakeError(f"{event.event_action} needs the dedup_key of the trigger")
     else:
         dedup = event.dedup_key
     payload = event.payload
     action: Literal["firing", "resolved", "acknowledge"] = {
-        "trigger": "firing", "resolve": "resolved", "acknowledge": "acknowledge",
-    }[event.event_action]  # type: ignore[assignment]  # fmt: skip
+        "trigger": "firing",
+        "resolve": "resolved",
+        "acknowledge": "acknowledge",
+    }[event.event_action]  # type: ignore[assignment]
     labels = {"source": payload.source} if payload else {}
     if payload and payload.component:
         labels["component"] = payload.component
     alert = ExternalAlert(
-        fingerprint=f"pagerduty:{dedup}", source=Source.PAGERDUTY,
-        name=payload.source if payload else dedup, labels=labels, action=action,
-        severity_word=payload.severity if payload else "", summary=(
-            payload.summary[:500] if payload else f"{event.event_action} {dedup}"
-        ), at=now,
-    )  # fmt: skip
+        fingerprint=f"pagerduty:{dedup}",
+        source=Source.PAGERDUTY,
+        name=payload.source if payload else dedup,
+        labels=labels,
+        action=action,
+        severity_word=payload.severity if payload else "",
+        summary=(payload.summary[:500] if payload else f"{event.event_action} {dedup}"),
+        at=now,
+    )
     return PagerDutyEvent(event.routing_key, dedup, alert)

@@ -125,8 +125,9 @@ class AlertProcessor:
         self.alerts.update(committed)
         return notices
 
-    def ingest(self, externals: Sequence[ExternalAlert], severity_for: Callable[[str], int],
-               actor: str) -> tuple[int, list[Notice]]:  # fmt: skip
+    def ingest(
+        self, externals: Sequence[ExternalAlert], severity_for: Callable[[str], int], actor: str
+    ) -> tuple[int, list[Notice]]:
         """Alerts from Alertmanager / PagerDuty; returns how many changed anything.
 
         Idempotent: an alert already firing since the same time, or already resolved, is
@@ -139,9 +140,11 @@ class AlertProcessor:
         with begin(self.engine) as conn:
             self.suppressor.load(conn, now)
             for ext in externals:
-                before = committed.get(ext.fingerprint) or self.alerts.get(ext.fingerprint) or (
-                    Alert(ext.fingerprint, ext.source, ext.name, ext.labels)
-                )  # fmt: skip
+                before = (
+                    committed.get(ext.fingerprint)
+                    or self.alerts.get(ext.fingerprint)
+                    or (Alert(ext.fingerprint, ext.source, ext.name, ext.labels))
+                )
                 after, events = _external(before, ext, severity_for(ext.severity_word))
                 if ext.action == "acknowledge":
                     changes += self._acknowledge(conn, before, actor)
@@ -176,9 +179,11 @@ class AlertProcessor:
         notices: list[Notice],
     ) -> Alert:
         for event in events:
-            open_id = alert.incident_id if alert.incident_id and self.incidents.is_open_in(
-                conn, alert.incident_id
-            ) else None  # fmt: skip
+            open_id = (
+                alert.incident_id
+                if alert.incident_id and self.incidents.is_open_in(conn, alert.incident_id)
+                else None
+            )
             if event.kind is EventKind.FIRING or (
                 event.kind is EventKind.ESCALATED and open_id is None
             ):
@@ -205,21 +210,34 @@ class AlertProcessor:
     ) -> Alert:
         severity = event.severity or alert.severity or 3
         if severity not in PAGED_SEVERITIES:
-            notices.append(Notice(alert.fingerprint, f"{alert.name}: firing as "
-                                  f"{severity_label(severity)} (recorded, not paged)"))  # fmt: skip
+            notices.append(
+                Notice(
+                    alert.fingerprint,
+                    f"{alert.name}: firing as {severity_label(severity)} (recorded, not paged)",
+                )
+            )
             return alert
         if open_id is not None:  # one incident per problem: attach, never open a second
             self._note(conn, open_id, alert, event, evidence)
             return alert
         title = f"{alert.name}: {alert.summary}"[:200]
         incident_id = self.incidents.open_in(
-            conn, title=title, severity=severity, service=self.service, actor=ACTOR,
+            conn,
+            title=title,
+            severity=severity,
+            service=self.service,
+            actor=ACTOR,
             data={"fingerprint": alert.fingerprint, "source": alert.source.value},
-        )  # fmt: skip
+        )
         alert = replace(alert, incident_id=incident_id)
         self._note(conn, incident_id, alert, event, evidence)
-        notices.append(Notice(alert.fingerprint, f"{alert.name}: firing, opened {incident_id} "
-                              f"({severity_label(severity)}): {alert.summary}"))  # fmt: skip
+        notices.append(
+            Notice(
+                alert.fingerprint,
+                f"{alert.name}: firing, opened {incident_id} "
+                f"({severity_label(severity)}): {alert.summary}",
+            )
+        )
         return alert
 
     def _windows(
@@ -245,8 +263,10 @@ class AlertProcessor:
             else:
                 verb = "silenced" if state == "started" else "no longer silenced"
                 text = f"alert {alert.name} {verb}: {which.text}"
-                data |= {"event": "silenced" if state == "started" else "unsilenced",
-                         "silence": which.name}  # fmt: skip
+                data |= {
+                    "event": "silenced" if state == "started" else "unsilenced",
+                    "silence": which.name,
+                }
                 kind = EntryKind.ALERT
             append_entry(conn, alert.incident_id, now, ACTOR, kind, text, data)
 
@@ -272,8 +292,12 @@ class AlertProcessor:
         evidence: dict[str, Any] | None = None,
     ) -> None:
         body = _event_text(alert, event)
-        data: dict[str, Any] = {"event": event.kind.value, "fingerprint": alert.fingerprint,
-                                "level": event.level.name, **event.data}  # fmt: skip
+        data: dict[str, Any] = {
+            "event": event.kind.value,
+            "fingerprint": alert.fingerprint,
+            "level": event.level.name,
+            **event.data,
+        }
         if evidence:
             data["evidence"] = evidence
             if "postgres" in evidence:
@@ -312,16 +336,40 @@ def _external(alert: Alert, ext: ExternalAlert, severity: int) -> tuple[Alert, l
     if ext.action == "firing":
         if alert.state is AlertState.FIRING and alert.firing_since == ext.at:
             return alert, []  # the same episode, delivered again
-        fired = replace(alert, state=AlertState.FIRING, level=level, severity=severity,
-                        summary=ext.summary, pending_since=ext.at, firing_since=ext.at,
-                        last_bad_at=ext.at, labels=ext.labels, updated_at=ext.at)  # fmt: skip
-        return fired, [Event(EventKind.FIRING, ext.at, level, severity, ext.summary,
-                             {"labels": ext.labels})]  # fmt: skip
+        fired = replace(
+            alert,
+            state=AlertState.FIRING,
+            level=level,
+            severity=severity,
+            summary=ext.summary,
+            pending_since=ext.at,
+            firing_since=ext.at,
+            last_bad_at=ext.at,
+            labels=ext.labels,
+            updated_at=ext.at,
+        )
+        return fired, [
+            Event(EventKind.FIRING, ext.at, level, severity, ext.summary, {"labels": ext.labels})
+        ]
     if ext.action == "resolved" and alert.state is AlertState.FIRING:
-        resolved = replace(alert, state=AlertState.INACTIVE, level=Status.OK, resolved_at=ext.at,
-                           firing_since=None, pending_since=None, updated_at=ext.at)  # fmt: skip
-        return resolved, [Event(EventKind.RESOLVED, ext.at, Status.OK, alert.severity,
-                                f"resolved by {ext.source.value}")]  # fmt: skip
+        resolved = replace(
+            alert,
+            state=AlertState.INACTIVE,
+            level=Status.OK,
+            resolved_at=ext.at,
+            firing_since=None,
+            pending_since=None,
+            updated_at=ext.at,
+        )
+        return resolved, [
+            Event(
+                EventKind.RESOLVED,
+                ext.at,
+                Status.OK,
+                alert.severity,
+                f"resolved by {ext.source.value}",
+            )
+        ]
     return alert, []
 
 

@@ -47,8 +47,9 @@ def evaluate(
     return _flapping(alert, summary, rule, now, events), events
 
 
-def _bad(alert: Alert, status: Status, summary: str, rule: Rule, now: datetime,
-         events: list[Event]) -> Alert:  # fmt: skip
+def _bad(
+    alert: Alert, status: Status, summary: str, rule: Rule, now: datetime, events: list[Event]
+) -> Alert:
     level = _level(status)
     worst = (
         level
@@ -71,8 +72,9 @@ def _bad(alert: Alert, status: Status, summary: str, rule: Rule, now: datetime,
     # firing: a worse level raises the severity of what is already open
     severity = rule.severity_for(worst)
     if alert.severity is not None and severity < alert.severity:
-        events.append(Event(EventKind.ESCALATED, now, worst, severity, summary,
-                            {"from": alert.severity}))  # fmt: skip
+        events.append(
+            Event(EventKind.ESCALATED, now, worst, severity, summary, {"from": alert.severity})
+        )
         alert = replace(alert, severity=severity)
     return alert
 
@@ -85,25 +87,44 @@ def _good(alert: Alert, rule: Rule, now: datetime, events: list[Event]) -> Alert
     last_bad = alert.last_bad_at or now
     if (now - last_bad).total_seconds() < rule.keep_firing_for:
         return alert
-    events.append(Event(EventKind.RESOLVED, now, Status.OK, alert.severity, "check is OK again",
-                        {"firing_since": alert.firing_since.isoformat()
-                         if alert.firing_since else None}))  # fmt: skip
-    return replace(alert, state=AlertState.INACTIVE, pending_since=None, firing_since=None,
-                   level=Status.OK, resolved_at=now)  # fmt: skip
+    events.append(
+        Event(
+            EventKind.RESOLVED,
+            now,
+            Status.OK,
+            alert.severity,
+            "check is OK again",
+            {"firing_since": alert.firing_since.isoformat() if alert.firing_since else None},
+        )
+    )
+    return replace(
+        alert,
+        state=AlertState.INACTIVE,
+        pending_since=None,
+        firing_since=None,
+        level=Status.OK,
+        resolved_at=now,
+    )
 
 
-def _flapping(alert: Alert, summary: str, rule: Rule, now: datetime,
-              events: list[Event]) -> Alert:  # fmt: skip
+def _flapping(alert: Alert, summary: str, rule: Rule, now: datetime, events: list[Event]) -> Alert:
     flips = len(alert.flips)
     if not alert.flapping and flips >= FLAP_HIGH:
         alert = replace(alert, flapping=True)
         if alert.state is not AlertState.FIRING:  # it never held bad long enough, but it is sick
             level = alert.level if alert.level is not Status.OK else Status.WARNING
             severity = rule.severity_for(level)
-            alert = replace(alert, state=AlertState.FIRING, firing_since=now, severity=severity,
-                            level=level, pending_since=alert.pending_since or now)  # fmt: skip
-            events.append(Event(EventKind.FIRING, now, level, severity, summary,
-                                {"flapping": True}))  # fmt: skip
+            alert = replace(
+                alert,
+                state=AlertState.FIRING,
+                firing_since=now,
+                severity=severity,
+                level=level,
+                pending_since=alert.pending_since or now,
+            )
+            events.append(
+                Event(EventKind.FIRING, now, level, severity, summary, {"flapping": True})
+            )
         minutes = int(FLAP_WINDOW.total_seconds() // 60)
         text = f"changed state {flips} times in {minutes} minutes"
         events.append(
@@ -111,8 +132,16 @@ def _flapping(alert: Alert, summary: str, rule: Rule, now: datetime,
         )
     elif alert.flapping and flips <= FLAP_LOW:
         alert = replace(alert, flapping=False)
-        events.append(Event(EventKind.FLAPPING_STOPPED, now, alert.level, alert.severity,
-                            "stable again", {"flips": flips}))  # fmt: skip
+        events.append(
+            Event(
+                EventKind.FLAPPING_STOPPED,
+                now,
+                alert.level,
+                alert.severity,
+                "stable again",
+                {"flips": flips},
+            )
+        )
         if alert.last_status is Status.OK and alert.state is AlertState.FIRING:
             alert = _good(alert, rule, now, events)
     return alert

@@ -51,8 +51,9 @@ class Silences:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add(self, matcher: str, *, ends_at: datetime, why: str, actor: str,
-            now: datetime) -> Silence:  # fmt: skip
+    def add(
+        self, matcher: str, *, ends_at: datetime, why: str, actor: str, now: datetime
+    ) -> Silence:
         if not matcher.strip():
             raise UsageError("silence what? opsbook silence add CHECK --for 2h --why '…'")
         if not why.strip():
@@ -114,5 +115,14 @@ class Silences:
 
 
 def _silence(row: Row[Any]) -> Silence:
-    return Silence(row.id, row.matcher, row.starts_at, row.ends_at, row.why, row.created_at,
-                   row.created_by, row.expired_at, row.expired_by)  # fmt: skip
+    return Silence(
+        row.id,
+        row.matcher,
+        row.starts_at,
+        row.ends_at,
+        row.why,
+        row.created_at,
+        row.created_by,
+        row.expired_at,
+        row.expired_by,
+    )

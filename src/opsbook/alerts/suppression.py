@@ -62,15 +62,27 @@ def apply(
         blocked = [e for e in events if e.kind in SUPPRESSIBLE]
         if not blocked:
             return alert, events, events
-        silenced = Event(EventKind.SILENCED, now, alert.level, alert.severity, suppression.text,
-                         {"by": suppression.kind, "name": suppression.name})  # fmt: skip
+        silenced = Event(
+            EventKind.SILENCED,
+            now,
+            alert.level,
+            alert.severity,
+            suppression.text,
+            {"by": suppression.kind, "name": suppression.name},
+        )
         # The silence itself goes on an open incident's timeline; the firing does not page.
         passed = [e for e in events if e.kind not in SUPPRESSIBLE] + [silenced]
         return replace(alert, suppressed=True), [*events, silenced], passed
     if alert.suppressed and alert.state is AlertState.FIRING:
         # The silence or window ended and it still fires: now it pages.
-        late = Event(EventKind.FIRING, now, alert.level, alert.severity, alert.summary,
-                     {"after": "suppression ended"})  # fmt: skip
+        late = Event(
+            EventKind.FIRING,
+            now,
+            alert.level,
+            alert.severity,
+            alert.summary,
+            {"after": "suppression ended"},
+        )
         return replace(alert, suppressed=False), [*events, late], [*events, late]
     if alert.suppressed and alert.state is AlertState.INACTIVE:
         return replace(alert, suppressed=False), events, events

@@ -90,8 +90,13 @@ def assess(check: PrometheusCheck, now: Scrape, base: Scrape | None) -> Reading:
     scope = f"over {format_duration(span)}" if span else "cumulative, no earlier scrape yet"
     message = "; ".join(parts) + f" ({scope})"
     first = metrics[0] if metrics else None
-    return Reading(worst(statuses), message, first.value if first else None,
-                   first.unit if first else Unit.COUNT, tuple(metrics))  # fmt: skip
+    return Reading(
+        worst(statuses),
+        message,
+        first.value if first else None,
+        first.unit if first else Unit.COUNT,
+        tuple(metrics),
+    )
 
 
 def _select(
@@ -105,8 +110,9 @@ def _select(
             yield found, value
 
 
-def _increase(signal: Signal, now: Scrape, base: Scrape | None, metric: str,
-              key: str | None = None) -> dict[str, float]:  # fmt: skip
+def _increase(
+    signal: Signal, now: Scrape, base: Scrape | None, metric: str, key: str | None = None
+) -> dict[str, float]:
     """Counter increase per value of ``key`` (or "" for the total), resets counted as restarts."""
     totals: dict[str, float] = {}
     before = dict(_keyed(base.series, metric, signal.labels)) if base else {}
@@ -126,8 +132,9 @@ def _keyed(
         yield tuple(sorted(found.items())), value
 
 
-def _signal(name: str, signal: Signal, now: Scrape, base: Scrape | None,
-            span: float | None) -> tuple[Status, float | None, Unit, str]:  # fmt: skip
+def _signal(
+    name: str, signal: Signal, now: Scrape, base: Scrape | None, span: float | None
+) -> tuple[Status, float | None, Unit, str]:
     if not any(True for _ in _select(now.series, _series_name(signal), signal.labels)):
         return Status.UNKNOWN, None, Unit.COUNT, f"no series {_series_name(signal)} on /metrics"
     if signal.kind is SignalKind.ERROR_SHARE:

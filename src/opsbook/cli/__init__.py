@@ -32,7 +32,19 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from opsbook.cli import alerts, check, config, history, incident, init, serve, severity, store
+    from opsbook.cli import (
+        alerts,
+        check,
+        config,
+        history,
+        incident,
+        init,
+        notify,
+        oncall,
+        serve,
+        severity,
+        store,
+    )
 
     cli.add_command(check.check)
     cli.add_command(init.init)
@@ -44,6 +56,8 @@ def _register() -> None:
     cli.add_command(alerts.alerts)
     cli.add_command(alerts.silence)
     cli.add_command(history.history)
+    cli.add_command(oncall.oncall)
+    cli.add_command(notify.notify)
 
 
 _register()

@@ -34,22 +34,46 @@ def alerts(ctx: click.Context, show_all: bool, events: int, fmt: str) -> None:
     c = incident_context(ctx)
     with read(c.incidents.engine) as conn:
         found = sorted(load_alerts(conn).values(), key=lambda a: (a.state.value, a.name))
-        recent = list(conn.execute(
-            select(alert_events).order_by(alert_events.c.id.desc()).limit(events)
-        )) if events else []  # fmt: skip
+        recent = (
+            list(
+                conn.execute(select(alert_events).order_by(alert_events.c.id.desc()).limit(events))
+            )
+            if events
+            else []
+        )
     shown = [a for a in found if show_all or a.state.value != "inactive"]
     if fmt == "json":
-        doc: dict[str, Any] = {"alerts": [{
-            "fingerprint": a.fingerprint, "source": a.source.value, "name": a.name,
-            "labels": a.labels, "state": a.state.value, "level": a.level.name,
-            "severity": f"SEV-{a.severity}" if a.severity else None, "summary": a.summary,
-            "pending_since": iso(a.pending_since), "firing_since": iso(a.firing_since),
-            "incident_id": a.incident_id, "flapping": a.flapping, "suppressed": a.suppressed,
-        } for a in shown]}  # fmt: skip
+        doc: dict[str, Any] = {
+            "alerts": [
+                {
+                    "fingerprint": a.fingerprint,
+                    "source": a.source.value,
+                    "name": a.name,
+                    "labels": a.labels,
+                    "state": a.state.value,
+                    "level": a.level.name,
+                    "severity": f"SEV-{a.severity}" if a.severity else None,
+                    "summary": a.summary,
+                    "pending_since": iso(a.pending_since),
+                    "firing_since": iso(a.firing_since),
+                    "incident_id": a.incident_id,
+                    "flapping": a.flapping,
+                    "suppressed": a.suppressed,
+                }
+                for a in shown
+            ]
+        }
         if events:
-            doc["events"] = [{"at": iso(e.at), "fingerprint": e.fingerprint, "kind": e.kind,
-                              "summary": e.summary, "incident_id": e.incident_id}
-                             for e in recent]  # fmt: skip
+            doc["events"] = [
+                {
+                    "at": iso(e.at),
+                    "fingerprint": e.fingerprint,
+                    "kind": e.kind,
+                    "summary": e.summary,
+                    "incident_id": e.incident_id,
+                }
+                for e in recent
+            ]
         click.echo(json.dumps(doc, indent=2))
         return
     if not shown:
@@ -95,8 +119,15 @@ def silence() -> None:
 @format_option()
 @config_option
 @click.pass_context
-def add(ctx: click.Context, matcher: str, for_: str | None, until: str | None, why: str,
-        as_: str | None, fmt: str) -> None:  # fmt: skip
+def add(
+    ctx: click.Context,
+    matcher: str,
+    for_: str | None,
+    until: str | None,
+    why: str,
+    as_: str | None,
+    fmt: str,
+) -> None:
     """Silence a check or alert by name (globs like 'db*' work)."""
     from datetime import UTC, timedelta
 
@@ -130,8 +161,11 @@ def add(ctx: click.Context, matcher: str, for_: str | None, until: str | None, w
         return
     click.echo(f"silence #{created.id}: {matcher} until {created.ends_at:%Y-%m-%d %H:%M UTC}")
     if not any(ch == matcher for ch in known) and "*" not in matcher and "?" not in matcher:
-        click.echo(f"note: no check named {matcher!r} in {c.loaded.source}; it may match "
-                   "alerts from Alertmanager or PagerDuty", err=True)  # fmt: skip
+        click.echo(
+            f"note: no check named {matcher!r} in {c.loaded.source}; it may match "
+            "alerts from Alertmanager or PagerDuty",
+            err=True,
+        )
 
 
 @silence.command("list")
@@ -152,10 +186,21 @@ def list_(ctx: click.Context, show_all: bool, fmt: str) -> None:
     elif not found:
         click.echo("no active silences", err=True)
     else:
-        click.echo(render([Column("#", align="right"), Column("MATCHES"), Column("UNTIL"),
-                           Column("BY"), Column("WHY", wrap=True)],
-                          [[str(s.id), s.matcher, human(s.ends_at, c.tz), s.created_by, s.why]
-                           for s in found]))  # fmt: skip
+        click.echo(
+            render(
+                [
+                    Column("#", align="right"),
+                    Column("MATCHES"),
+                    Column("UNTIL"),
+                    Column("BY"),
+                    Column("WHY", wrap=True),
+                ],
+                [
+                    [str(s.id), s.matcher, human(s.ends_at, c.tz), s.created_by, s.why]
+                    for s in found
+                ],
+            )
+        )
 
 
 @silence.command()
@@ -175,6 +220,13 @@ def expire(ctx: click.Context, silence_id: int, as_: str | None) -> None:
 def _silence_dict(s: Any) -> dict[str, Any]:
     from opsbook.timefmt import iso
 
-    return {"id": s.id, "matcher": s.matcher, "starts_at": iso(s.starts_at),
-            "ends_at": iso(s.ends_at), "why": s.why, "created_by": s.created_by,
-            "expired_at": iso(s.expired_at), "expired_by": s.expired_by}  # fmt: skip
+    return {
+        "id": s.id,
+        "matcher": s.matcher,
+        "starts_at": iso(s.starts_at),
+        "ends_at": iso(s.ends_at),
+        "why": s.why,
+        "created_by": s.created_by,
+        "expired_at": iso(s.expired_at),
+        "expired_by": s.expired_by,
+    }

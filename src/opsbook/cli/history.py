@@ -12,8 +12,9 @@ from opsbook.cli.options import config_option, format_option
 
 @click.command()
 @click.argument("check")
-@click.option("--since", default="24h", show_default=True, metavar="WHEN",
-              help="From: 24h, 7d, or a date.")  # fmt: skip
+@click.option(
+    "--since", default="24h", show_default=True, metavar="WHEN", help="From: 24h, 7d, or a date."
+)
 @format_option()
 @config_option
 @click.pass_context
@@ -32,20 +33,38 @@ def history(ctx: click.Context, check: str, since: str, fmt: str) -> None:
     start = parse_since(since, c.now())
     found = read_history(c.incidents.engine, check, start)
     if fmt == "json":
-        click.echo(json.dumps({
-            "check": check, "since": iso(start), "results": found.total, "uptime": found.uptime,
-            "counts": {s.name: found.counts[s] for s in Status},
-            "periods": [{"status": p.status.name, "from": iso(p.start), "until": iso(p.end),
-                         "results": p.results, "message": p.message} for p in found.periods],
-        }, indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {
+                    "check": check,
+                    "since": iso(start),
+                    "results": found.total,
+                    "uptime": found.uptime,
+                    "counts": {s.name: found.counts[s] for s in Status},
+                    "periods": [
+                        {
+                            "status": p.status.name,
+                            "from": iso(p.start),
+                            "until": iso(p.end),
+                            "results": p.results,
+                            "message": p.message,
+                        }
+                        for p in found.periods
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     if not found.total:
         click.echo(f"{check}: no results since {human(start, c.tz)} (is opsbook serve running?)")
         return
     assert found.uptime is not None
     counts = ", ".join(f"{found.counts[s]} {s.name}" for s in Status if found.counts[s])
-    click.echo(f"{check}: {found.uptime * 100:.2f}% OK since {human(start, c.tz)} "
-               f"({found.total} results: {counts})")  # fmt: skip
+    click.echo(
+        f"{check}: {found.uptime * 100:.2f}% OK since {human(start, c.tz)} "
+        f"({found.total} results: {counts})"
+    )
     style: dict[Status, Style] = {
         Status.OK: "green",
         Status.WARNING: "yellow",

@@ -8,8 +8,9 @@ from opsbook.cli.options import config_option, config_path
 
 
 @click.command()
-@click.option("--listen", metavar="HOST:PORT", help="HTTP address (default: server.listen, "
-              "127.0.0.1:9184).")  # fmt: skip
+@click.option(
+    "--listen", metavar="HOST:PORT", help="HTTP address (default: server.listen, 127.0.0.1:9184)."
+)
 @config_option
 @click.pass_context
 def serve(ctx: click.Context, listen: str | None) -> None:
@@ -27,9 +28,11 @@ def serve(ctx: click.Context, listen: str | None) -> None:
     from opsbook.store.open import open_store
 
     logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )  # fmt: skip
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     loaded = load_config(config_path(ctx))
     for note in loaded.notes:

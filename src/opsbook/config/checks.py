@@ -271,8 +271,9 @@ class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
         if not 0 < self.q < 1:
             raise ValueError("q: expected a quantile between 0 and 1, such as 0.95")
         if self.warning is not None and self.critical is not None and self.warning > self.critical:
-            raise ValueError(f"warning ({self.warning:g}) must not be above critical "
-                             f"({self.critical:g})")  # fmt: skip
+            raise ValueError(
+                f"warning ({self.warning:g}) must not be above critical ({self.critical:g})"
+            )
 
 
 class PrometheusCheck(CheckBase, frozen=True, tag="prometheus"):

@@ -13,10 +13,18 @@ from opsbook.config.types import Duration
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[Weekday, ...] = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-)  # fmt: skip
-_HANDOFF = re.compile(r"^(?:(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s+)?"
-                      r"([01]?\d|2[0-3]):([0-5]\d)$")  # fmt: skip
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+_HANDOFF = re.compile(
+    r"^(?:(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\s+)?"
+    r"([01]?\d|2[0-3]):([0-5]\d)$"
+)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -209,5 +217,9 @@ class PagerDutyChannel(
 ChannelConfig = SlackChannel | WebhookChannel | EmailChannel | PagerDutyChannel
 
 # The runbook's communication rule: who is told, per severity, by stakeholder group.
-DEFAULT_COMMUNICATION = {1: ["all"], 2: ["engineering", "product"], 3: ["engineering"],
-                         4: ["engineering"]}  # fmt: skip
+DEFAULT_COMMUNICATION = {
+    1: ["all"],
+    2: ["engineering", "product"],
+    3: ["engineering"],
+    4: ["engineering"],
+}

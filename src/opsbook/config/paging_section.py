@@ -21,8 +21,15 @@ from opsbook.config.severities import SEVERITY_KEYS
 from opsbook.config.types import decode_hook
 
 CHANNEL_TYPES = ("slack", "webhook", "email", "pagerduty")
-PAGING_KEYS = ("people", "schedules", "stakeholders", "escalation", "communication", "channels",
-               "paging")  # fmt: skip
+PAGING_KEYS = (
+    "people",
+    "schedules",
+    "stakeholders",
+    "escalation",
+    "communication",
+    "channels",
+    "paging",
+)
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,11 @@ def _first_struct(spec: Any) -> type[msgspec.Struct]:
     from opsbook.config.paging import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
 
     kinds: dict[str, type[msgspec.Struct]] = {
-        "slack": SlackChannel, "webhook": WebhookChannel, "email": EmailChannel,
+        "slack": SlackChannel,
+        "webhook": WebhookChannel,
+        "email": EmailChannel,
         "pagerduty": PagerDutyChannel,
-    }  # fmt: skip
+    }
     kind = spec.get("type") if isinstance(spec, dict) else None
     return kinds.get(str(kind), SlackChannel)
 
@@ -99,8 +108,9 @@ def validate_paging(data: dict[str, Any], problems: list[Problem]) -> Paging:
             members += layer.members
         for member in members:
             if member not in people:
-                problems.append(Problem(("schedules", name, "members"),
-                                        f"{member!r} is not in people:"))  # fmt: skip
+                problems.append(
+                    Problem(("schedules", name, "members"), f"{member!r} is not in people:")
+                )
     for name, person in people.items():
         if person.pagerduty and not isinstance(channels.get(person.pagerduty), PagerDutyChannel):
             text = f"{person.pagerduty!r} is not a channel of type pagerduty"
@@ -117,16 +127,21 @@ def validate_paging(data: dict[str, Any], problems: list[Problem]) -> Paging:
     )
 
 
-def _known(who: str, people: dict[str, Any], schedules: dict[str, ScheduleConfig],
-           groups: dict[str, list[str]]) -> bool:  # fmt: skip
+def _known(
+    who: str,
+    people: dict[str, Any],
+    schedules: dict[str, ScheduleConfig],
+    groups: dict[str, list[str]],
+) -> bool:
     name, _, layer = who.partition("/")
     if name in schedules:
         return not layer or layer in schedules[name].layers or (layer == name)
     return not layer and (name in people or name in groups)
 
 
-def _stakeholders(value: Any, people: dict[str, Any], channels: dict[str, Any],
-                  problems: list[Problem]) -> dict[str, list[str]]:  # fmt: skip
+def _stakeholders(
+    value: Any, people: dict[str, Any], channels: dict[str, Any], problems: list[Problem]
+) -> dict[str, list[str]]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -150,8 +165,9 @@ def _stakeholders(value: Any, people: dict[str, Any], channels: dict[str, Any],
     return groups
 
 
-def _communication(value: Any, groups: dict[str, list[str]],
-                   problems: list[Problem]) -> dict[int, list[str]]:  # fmt: skip
+def _communication(
+    value: Any, groups: dict[str, list[str]], problems: list[Problem]
+) -> dict[int, list[str]]:
     rule = dict(DEFAULT_COMMUNICATION)
     if value is None:
         return rule

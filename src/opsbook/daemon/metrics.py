@@ -39,17 +39,24 @@ class Metrics:
     def __init__(self, state: DaemonState) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.duration = Histogram(
-            "opsbook_check_duration_seconds", "How long each check run took.", ["check"],
-            buckets=DURATION_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.runs = Counter(
-            "opsbook_check_runs", "Check runs, by resulting status.", ["check", "status"],
+            "opsbook_check_duration_seconds",
+            "How long each check run took.",
+            ["check"],
+            buckets=DURATION_BUCKETS,
             registry=self.registry,
-        )  # fmt: skip
+        )
+        self.runs = Counter(
+            "opsbook_check_runs",
+            "Check runs, by resulting status.",
+            ["check", "status"],
+            registry=self.registry,
+        )
         self.lag = Histogram(
-            "opsbook_scheduler_lag_seconds", "How late checks start against when they were due.",
-            buckets=LAG_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "opsbook_scheduler_lag_seconds",
+            "How late checks start against when they were due.",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(state))
 
     def observe(self, result: Result, lag: float) -> None:
@@ -65,13 +72,15 @@ class _StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         latest = list(self.state.latest.values())
         status = GaugeMetricFamily(
-            "opsbook_check_status", "Latest status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+            "opsbook_check_status",
+            "Latest status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
             labels=["check", "type"],
-        )  # fmt: skip
+        )
         last_run = GaugeMetricFamily(
-            "opsbook_check_last_run_timestamp_seconds", "When the check last ran (Unix time).",
+            "opsbook_check_last_run_timestamp_seconds",
+            "When the check last ran (Unix time).",
             labels=["check"],
-        )  # fmt: skip
+        )
         values: dict[str, GaugeMetricFamily] = {}
         for r in latest:
             status.add_metric([r.name, r.kind.value], int(r.status))
@@ -82,17 +91,19 @@ class _StateCollector(Collector):
             family = values.get(suffix)
             if family is None:
                 family = values[suffix] = GaugeMetricFamily(
-                    f"opsbook_check_value{suffix}", "The check's main measurement.",
+                    f"opsbook_check_value{suffix}",
+                    "The check's main measurement.",
                     labels=["check", "type"],
-                )  # fmt: skip
+                )
             family.add_metric([r.name, r.kind.value], r.value * factor)
         yield status
         yield last_run
         yield from values.values()
         firing = GaugeMetricFamily(
-            "opsbook_alerts_firing", "Firing alerts, by the incident severity they carry.",
+            "opsbook_alerts_firing",
+            "Firing alerts, by the incident severity they carry.",
             labels=["severity"],
-        )  # fmt: skip
+        )
         incidents = GaugeMetricFamily(
             "opsbook_incidents_open", "Open incidents by severity.", labels=["severity"]
         )
@@ -107,6 +118,7 @@ class _StateCollector(Collector):
             "opsbook_results_backlog", "Results waiting to be stored.", value=self.state.backlog
         )
         yield GaugeMetricFamily(
-            "opsbook_store_up", "1 when the last store write worked.",
+            "opsbook_store_up",
+            "1 when the last store write worked.",
             value=1 if self.state.store_ok else 0,
-        )  # fmt: skip
+        )

@@ -27,6 +27,7 @@ from opsbook.alerts.processor import AlertProcessor
 from opsbook.checks.base import Result
 from opsbook.config.loader import LoadedConfig
 from opsbook.config.types import split_host_port
+from opsbook.daemon.ack_http import ack_routes
 from opsbook.daemon.intake_http import intake_routes
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.retention import roll_up
@@ -38,6 +39,8 @@ from opsbook.errors import OpsbookError
 from opsbook.incidents.model import ACTIVE_PHASES
 from opsbook.incidents.service import IncidentService
 from opsbook.incidents.severity import SeverityPolicy
+from opsbook.paging.delivery import Deliverer
+from opsbook.paging.pager import Pager
 from opsbook.store.open import Store
 
 T = TypeVar("T")
@@ -45,6 +48,7 @@ log = logging.getLogger("opsbook")
 MAX_BATCH = 1000
 SUMMARY_EVERY = 5.0  # seconds between refreshes of open-incident counts
 RETENTION_EVERY = 3600.0
+PAGING_EVERY = 1.0  # seconds between escalation rounds
 
 
 def utcnow() -> datetime:
@@ -84,38 +88,61 @@ class Daemon:
         sock = self._bind()
         self.processor = await self._in_store(
             lambda: AlertProcessor(
-                self.store.engine, self.incidents, self.config.checks,
-                service=self.config.service, redact=self.loaded.redactor, clock=utcnow,
-                windows=self.config.maintenance, timezone=self.config.timezone,
+                self.store.engine,
+                self.incidents,
+                self.config.checks,
+                service=self.config.service,
+                redact=self.loaded.redactor,
+                clock=utcnow,
+                windows=self.config.maintenance,
+                timezone=self.config.timezone,
             )
-        )  # fmt: skip
+        )
         firing = [a for a in self.processor.alerts.values() if a.state is AlertState.FIRING]
         log.info(
             "opsbook serve: %d checks, store %s, listening on http://%s (%d alerts firing "
-            "from before)", len(self.config.checks), self.store.described, self.listen,
+            "from before)",
+            len(self.config.checks),
+            self.store.described,
+            self.listen,
             len(firing),
-        )  # fmt: skip
+        )
         scheduler = Scheduler(
-            self.config.checks, self.loaded.redactor, self._on_result,
+            self.config.checks,
+            self.loaded.redactor,
+            self._on_result,
             concurrency=self.config.server.concurrency,
-        )  # fmt: skip
+        )
+        self.pager = await self._in_store(
+            lambda: Pager(self.store.engine, self.config, clock=utcnow)
+        )
+        self.deliverer = Deliverer(
+            self.store.engine, self.config.paging, self._in_store, clock=utcnow
+        )
         routes = intake_routes(self.config.intake, self._ingest)
+        routes += ack_routes(self.store.engine, self.incidents, self._in_store, self._page_now)
         server = _Server(
             uvicorn.Config(
-                create_app(self.state, self.metrics, routes), log_level="warning",
-                access_log=False, lifespan="off",
+                create_app(self.state, self.metrics, routes),
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
             )
-        )  # fmt: skip
+        )
         watcher = Watcher(self.config.checks, scheduler.wake)
         watcher.start()
         http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         pipeline = asyncio.create_task(self._pipeline(), name="pipeline")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
+        paging = asyncio.create_task(self._paging(), name="paging")
+        delivery = asyncio.create_task(self.deliverer.run(self.stop), name="delivery")
         await scheduler.run(self.stop)  # returns once stopped and drained
         await watcher.stop()
         log.info("opsbook serve: stopping; writing %d queued results", self.queue.qsize())
         housekeeping.cancel()
+        paging.cancel()
         await pipeline
+        await asyncio.wait({delivery}, timeout=15)
         server.should_exit = True
         await asyncio.wait({http, housekeeping}, timeout=5)
         self.store_thread.shutdown(wait=True)
@@ -171,12 +198,14 @@ class Daemon:
         self.state.store_ok, self.state.store_error = True, ""
         for notice in notices:
             log.warning("%s", notice.text)
-        if notices:  # an incident may have opened or resolved: /metrics should say so now
+        if notices:  # an incident may have opened or resolved: page and count it now
+            await self._page_now()
             self.state.open_incidents_by_severity = await self._in_store(self._open_counts)
         severities = Counter(
-            a.severity for a in processor.alerts.values()
+            a.severity
+            for a in processor.alerts.values()
             if a.state is AlertState.FIRING and a.severity is not None
-        )  # fmt: skip
+        )
         self.state.firing_by_severity = dict(severities)
 
     async def _ingest(self, alerts: Sequence[ExternalAlert]) -> int:
@@ -189,8 +218,25 @@ class Daemon:
         for notice in notices:
             log.warning("%s", notice.text)
         if notices:
+            await self._page_now()
             self.state.open_incidents_by_severity = await self._in_store(self._open_counts)
         return changed
+
+    async def _page_now(self) -> None:
+        """One round of the escalation engine, then wake the deliverer."""
+        try:
+            notices = await self._in_store(self.pager.tick)
+        except OpsbookError as exc:
+            log.error("paging: %s", exc)  # noqa: TRY400
+            return
+        for notice in notices:
+            log.warning("%s", notice)
+        self.deliverer.wake.set()
+
+    async def _paging(self) -> None:
+        while True:
+            await self._page_now()
+            await asyncio.sleep(PAGING_EVERY)
 
     async def _in_store(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.store_thread, fn)

@@ -41,6 +41,9 @@ class EntryKind(enum.StrEnum):
     ACTION_DONE = "action_done"
     ALERT = "alert"  # an alert's transition: firing, escalated, resolved, flapping…
     MAINTENANCE = "maintenance"  # a maintenance window opened or closed over the incident
+    PAGE = "page"  # who was paged (or told), at which escalation level
+    DELIVERY = "delivery"  # a notification delivered, or given up on
+    ESCALATION = "escalation"  # the escalation started, moved, repeated or stopped
 
 
 class ActionKind(enum.StrEnum):

@@ -65,9 +65,13 @@ class IncidentService:
     ) -> Incident:
         with begin(self.engine) as conn:
             incident_id = self.open_in(
-                conn, title=title, severity=severity, service=service, actor=actor,
+                conn,
+                title=title,
+                severity=severity,
+                service=service,
+                actor=actor,
                 summary=summary,
-            )  # fmt: skip
+            )
         return self.get(incident_id)
 
     def open_in(
@@ -106,8 +110,15 @@ class IncidentService:
         entry = {"severity": severity, "title": title, "service": service, **(data or {})}
         append_entry(conn, incident_id, now, actor, EntryKind.OPENED, body, entry)
         if summary:
-            append_entry(conn, incident_id, now, actor, EntryKind.EDITED, "summary set",
-                         {"field": "summary", "value": summary})  # fmt: skip
+            append_entry(
+                conn,
+                incident_id,
+                now,
+                actor,
+                EntryKind.EDITED,
+                "summary set",
+                {"field": "summary", "value": summary},
+            )
         return incident_id
 
     def is_open_in(self, conn: Connection, incident_id: str) -> bool:
@@ -174,8 +185,12 @@ class IncidentService:
         )
         verb = "raised" if raised else "lowered"
         body = f"{verb} {severity_label(row.severity)} → {new.label}: {why.strip()}"
-        data = {"from": row.severity, "to": level, "why": why.strip(),
-                "response_due_at": due.isoformat()}  # fmt: skip
+        data = {
+            "from": row.severity,
+            "to": level,
+            "why": why.strip(),
+            "response_due_at": due.isoformat(),
+        }
         append_entry(conn, incident_id, now, actor, EntryKind.SEVERITY, body, data)
 
     def set_phase(self, incident_id: str, phase: Phase, actor: str) -> Incident:
@@ -229,8 +244,15 @@ class IncidentService:
         )
         took_s = (now - row.opened_at).total_seconds()
         data = {"from": row.phase, "why": why.strip(), "duration_s": took_s}
-        append_entry(conn, incident_id, now, actor, EntryKind.RESOLVED,
-                     f"resolved after {format_duration(took_s)}: {why.strip()}", data)  # fmt: skip
+        append_entry(
+            conn,
+            incident_id,
+            now,
+            actor,
+            EntryKind.RESOLVED,
+            f"resolved after {format_duration(took_s)}: {why.strip()}",
+            data,
+        )
         self._ensure_runbook_action(conn, row, now, actor)
 
     def reopen(self, incident_id: str, actor: str, why: str = "") -> Incident:

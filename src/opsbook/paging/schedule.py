@@ -105,10 +105,13 @@ def _layer(schedule: str, name: str, cfg: LayerConfig | ScheduleConfig, zone: st
         first_day = start + timedelta(days=(weekday - start.weekday()) % 7)
     first = datetime.combine(first_day, time(hour, minute))
     restrictions = tuple(
-        (frozenset(WEEKDAYS.index(d) for d in r.days), _hhmm(r.from_),
-         None if r.to == "24:00" else _hhmm(r.to))
+        (
+            frozenset(WEEKDAYS.index(d) for d in r.days),
+            _hhmm(r.from_),
+            None if r.to == "24:00" else _hhmm(r.to),
+        )
         for r in cfg.restrictions
-    )  # fmt: skip
+    )
     return Layer(schedule, name, tuple(cfg.members), period, first, ZoneInfo(zone), restrictions)
 
 
@@ -121,8 +124,9 @@ def on_call(layer: Layer, at: datetime, overrides: Sequence[Override] = ()) -> S
     """Who covers ``layer`` at ``at`` (an override first, then the rotation)."""
     first_layer = layer.name == layer.schedule
     for o in overrides:
-        applies = o.schedule == layer.schedule and (o.layer == layer.name or (
-            o.layer is None and first_layer))  # fmt: skip
+        applies = o.schedule == layer.schedule and (
+            o.layer == layer.name or (o.layer is None and first_layer)
+        )
         if applies and o.start <= at < o.end:
             return Shift(layer.schedule, layer.name, o.person, o.start, o.end, o.id)
     shift = layer.rotation_shift(at)
@@ -131,8 +135,9 @@ def on_call(layer: Layer, at: datetime, overrides: Sequence[Override] = ()) -> S
     return shift
 
 
-def shifts(layer: Layer, start: datetime, end: datetime,
-           overrides: Sequence[Override] = ()) -> Iterator[Shift]:  # fmt: skip
+def shifts(
+    layer: Layer, start: datetime, end: datetime, overrides: Sequence[Override] = ()
+) -> Iterator[Shift]:
     """Consecutive coverage of [start, end): rotation shifts cut by overrides and
     restrictions (restricted spans are left out)."""
     at = start
@@ -146,8 +151,14 @@ def shifts(layer: Layer, start: datetime, end: datetime,
             or (current.person, current.override, layer.index_at(current.start)) != key
         ):
             if current is not None and current.person is not None:
-                yield Shift(current.schedule, current.layer, current.person, current.start, at,
-                            current.override)  # fmt: skip
+                yield Shift(
+                    current.schedule,
+                    current.layer,
+                    current.person,
+                    current.start,
+                    at,
+                    current.override,
+                )
             current = Shift(layer.schedule, layer.name, s.person, at, at, s.override)
         nxt = min(layer.rotation_shift(at).end, at + step, end)
         for o in overrides:
@@ -156,8 +167,9 @@ def shifts(layer: Layer, start: datetime, end: datetime,
                     nxt = edge
         at = nxt
     if current is not None and current.person is not None:
-        yield Shift(current.schedule, current.layer, current.person, current.start, end,
-                    current.override)  # fmt: skip
+        yield Shift(
+            current.schedule, current.layer, current.person, current.start, end, current.override
+        )
 
 
 def viewer_zone(name: str | None) -> tzinfo:

@@ -1,0 +1,252 @@
+"""``opsbook oncall``: who is on call, now and ahead, and overrides."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from opsbook.cli.context import actor, as_option, incident_context
+from opsbook.cli.options import config_option, format_option
+from opsbook.errors import UsageError
+
+
+def _when(text: str | None, now: datetime, what: str) -> datetime:
+    if not text:
+        return now
+    try:
+        parsed = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        raise UsageError(
+            f"{what} {text!r}: expected a time such as 2026-12-05T18:00 "
+            "(UTC unless an offset is given)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _layers(c: Any, schedule: str | None) -> list[Any]:
+    from opsbook.paging.schedule import layers_of
+
+    schedules = c.loaded.config.paging.schedules
+    if not schedules:
+        raise UsageError(f"{c.loaded.source} has no schedules: (see docs/configuration.md)")
+    if schedule is not None and schedule not in schedules:
+        raise UsageError(f"no schedule {schedule!r}; schedules are: {', '.join(schedules)}")
+    names = [schedule] if schedule else list(schedules)
+    tz = c.loaded.config.timezone
+    return [layer for n in names for layer in layers_of(n, schedules[n], tz)]
+
+
+@click.group()
+def oncall() -> None:
+    """Who is on call: rotations, layers, overrides."""
+
+
+@oncall.command()
+@click.argument("schedule", required=False)
+@click.option("--at", "at", metavar="TIME", help="Another time than now (2026-12-05T18:00).")
+@format_option()
+@config_option
+@click.pass_context
+def now(ctx: click.Context, schedule: str | None, at: str | None, fmt: str) -> None:
+    """Who covers each schedule (and layer) now, or --at a time."""
+    from opsbook.paging.overrides import Overrides
+    from opsbook.paging.schedule import on_call
+    from opsbook.timefmt import human, iso
+
+    c = incident_context(ctx)
+    when = _when(at, c.now(), "--at")
+    overrides = Overrides(c.incidents.engine).active(since=when, until=when + timedelta(seconds=1))
+    rows = [on_call(layer, when, overrides) for layer in _layers(c, schedule)]
+    people = c.loaded.config.paging.people
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "schedule": s.schedule,
+                        "layer": s.layer,
+                        "person": s.person,
+                        "from": iso(s.start) if s.person else None,
+                        "until": iso(s.end) if s.person else None,
+                        "override": s.override,
+                        "email": people[s.person].email if s.person else None,
+                        "phone": people[s.person].phone if s.person else None,
+                    }
+                    for s in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    for s in rows:
+        label = s.schedule if s.layer == s.schedule else f"{s.schedule}/{s.layer}"
+        if s.person is None:
+            click.echo(f"{label}: nobody (outside the layer's hours)")
+            continue
+        extra = f" (override #{s.override})" if s.override else ""
+        click.echo(
+            f"{label}: {s.person}{extra}, since {human(s.start, c.tz)}, until {human(s.end, c.tz)}"
+        )
+
+
+@oncall.command()
+@click.argument("schedule")
+@click.option("--days", default=14, show_default=True, help="How far ahead.")
+@format_option()
+@config_option
+@click.pass_context
+def show(ctx: click.Context, schedule: str, days: int, fmt: str) -> None:
+    """Who covers what over the next days, in your time zone (timezone: in opsbook.yaml)."""
+    from opsbook.paging.overrides import Overrides
+    from opsbook.paging.schedule import shifts
+    from opsbook.timefmt import human, iso
+
+    if not 1 <= days <= 366:
+        raise UsageError("--days: expected 1 to 366")
+    c = incident_context(ctx)
+    start = c.now()
+    end = start + timedelta(days=days)
+    overrides = Overrides(c.incidents.engine).active(since=start, until=end, schedule=schedule)
+    out = [s for layer in _layers(c, schedule) for s in shifts(layer, start, end, overrides)]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "schedule": s.schedule,
+                        "layer": s.layer,
+                        "person": s.person,
+                        "from": iso(s.start),
+                        "until": iso(s.end),
+                        "override": s.override,
+                    }
+                    for s in out
+                ],
+                indent=2,
+            )
+        )
+        return
+    for s in out:
+        label = s.schedule if s.layer == s.schedule else f"{s.schedule}/{s.layer}"
+        extra = f"  (override #{s.override})" if s.override else ""
+        click.echo(f"{human(s.start, c.tz)} → {human(s.end, c.tz)}  {label}: {s.person}{extra}")
+
+
+@oncall.group()
+def override() -> None:
+    """Overrides: someone covers a schedule for a span."""
+
+
+@override.command("add")
+@click.argument("schedule")
+@click.option("--who", required=True, metavar="PERSON")
+@click.option("--from", "from_", required=True, metavar="TIME")
+@click.option("--to", "to", required=True, metavar="TIME")
+@click.option("--layer", metavar="LAYER", help="A layer of the schedule (default: its first).")
+@click.option("--why", default="", help="Why (shown in listings).")
+@as_option
+@format_option()
+@config_option
+@click.pass_context
+def override_add(
+    ctx: click.Context,
+    schedule: str,
+    who: str,
+    from_: str,
+    to: str,
+    layer: str | None,
+    why: str,
+    as_: str | None,
+    fmt: str,
+) -> None:
+    """Make PERSON cover SCHEDULE from --from to --to."""
+    from opsbook.paging.overrides import Overrides
+    from opsbook.timefmt import iso
+
+    c = incident_context(ctx)
+    paging = c.loaded.config.paging
+    if schedule not in paging.schedules:
+        raise UsageError(f"no schedule {schedule!r}; schedules are: {', '.join(paging.schedules)}")
+    if who not in paging.people:
+        raise UsageError(f"no person {who!r} in people:")
+    if layer is not None and layer not in paging.schedules[schedule].layers:
+        raise UsageError(f"schedule {schedule!r} has no layer {layer!r}")
+    made = Overrides(c.incidents.engine).add(
+        schedule,
+        layer,
+        who,
+        _when(from_, c.now(), "--from"),
+        _when(to, c.now(), "--to"),
+        why=why,
+        actor=actor(as_),
+        now=c.now(),
+    )
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "id": made.id,
+                    "schedule": schedule,
+                    "layer": layer,
+                    "person": who,
+                    "from": iso(made.start),
+                    "until": iso(made.end),
+                }
+            )
+        )
+    else:
+        click.echo(f"override #{made.id}: {who} covers {schedule}")
+
+
+@override.command("list")
+@click.argument("schedule", required=False)
+@format_option()
+@config_option
+@click.pass_context
+def override_list(ctx: click.Context, schedule: str | None, fmt: str) -> None:
+    """Overrides that have not ended."""
+    from opsbook.paging.overrides import Overrides
+    from opsbook.timefmt import human, iso
+
+    c = incident_context(ctx)
+    found = Overrides(c.incidents.engine).active(since=c.now(), schedule=schedule)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": o.id,
+                        "schedule": o.schedule,
+                        "layer": o.layer,
+                        "person": o.person,
+                        "from": iso(o.start),
+                        "until": iso(o.end),
+                    }
+                    for o in found
+                ],
+                indent=2,
+            )
+        )
+    elif not found:
+        click.echo("no overrides", err=True)
+    for o in found if fmt != "json" else []:
+        click.echo(
+            f"#{o.id} {o.schedule}: {o.person}, {human(o.start, c.tz)} → {human(o.end, c.tz)}"
+        )
+
+
+@override.command("remove")
+@click.argument("override_id", metavar="ID", type=int)
+@as_option
+@config_option
+@click.pass_context
+def override_remove(ctx: click.Context, override_id: int, as_: str | None) -> None:
+    """Remove override #ID."""
+    from opsbook.paging.overrides import Overrides
+
+    c = incident_context(ctx)
+    Overrides(c.incidents.engine).remove(override_id, actor=actor(as_), now=c.now())
+    click.echo(f"override #{override_id} removed")

@@ -1,0 +1,120 @@
+"""/ack/<token>: GET shows the incident and a button; only POST acknowledges.
+
+Chat unfurlers and mail scanners fetch links, so a GET must never change anything. The token
+is single-purpose (one incident, one person), unguessable, stored hashed, and expires.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from opsbook.incidents.model import severity_label
+from opsbook.incidents.rows import to_incident
+from opsbook.incidents.service import IncidentService
+from opsbook.paging import acks
+from opsbook.store.tables import incidents
+from opsbook.store.tx import begin
+
+InStore = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html><head><meta charset='utf-8'><meta name='robots' content='noindex'>"
+        f"<title>{html.escape(title)}</title><style>body{{font:16px system-ui,sans-serif;"
+        "max-width:36rem;margin:3rem auto;padding:0 1rem}button{font-size:1.1rem;padding:.6rem "
+        "1.4rem}</style></head><body>" + body + "</body></html>",
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+def ack_routes(
+    engine: Engine,
+    service: IncidentService,
+    in_store: InStore,
+    after_ack: Callable[[], Awaitable[None]],
+) -> list[BaseRoute]:
+    def look(token: str, now: datetime) -> tuple[str, Any]:
+        with begin(engine) as conn:
+            found = acks.look_up(conn, token)
+            if found is None:
+                return "unknown", None
+            if found.expires_at <= now:
+                return "expired", None
+            row = conn.execute(select(incidents).where(incidents.c.id == found.incident_id)).one()
+            return "ok", (found, to_incident(row))
+
+    def acknowledge(token: str, now: datetime) -> tuple[str, Any]:
+        with begin(engine) as conn:
+            found = acks.look_up(conn, token)
+            if found is None or found.expires_at <= now:
+                return "gone", None
+            done = service.acknowledge_in(conn, found.incident_id, f"{found.person} (ack link)")
+            acks.use(conn, token, now)
+            row = conn.execute(select(incidents).where(incidents.c.id == found.incident_id)).one()
+            return ("acked" if done else "already"), to_incident(row)
+
+    async def show(request: Request) -> Response:
+        token = request.path_params["token"]
+        state, found = await in_store(lambda: look(token, datetime.now(UTC)))
+        if state != "ok":
+            return _page(
+                "Link not valid",
+                "<h1>This acknowledgement link is not valid</h1>"
+                f"<p>It is {state}. Acknowledge with <code>opsbook incident ack "
+                "ID</code>.</p>",
+                404 if state == "unknown" else 410,
+            )
+        token_info, incident = found
+        head = (
+            f"{html.escape(incident.id)} · {severity_label(incident.severity)}: "
+            f"{html.escape(incident.title)}"
+        )
+        if incident.acknowledged_at is not None:
+            return _page(
+                incident.id,
+                f"<h1>{head}</h1><p>Already acknowledged by "
+                f"{html.escape(incident.acknowledged_by or '?')}.</p>",
+            )
+        if not incident.is_open:
+            return _page(incident.id, f"<h1>{head}</h1><p>It is {incident.phase.value}.</p>")
+        return _page(
+            incident.id,
+            f"<h1>{head}</h1><p>Phase: {incident.phase.value}. "
+            f"Acknowledge as {html.escape(token_info.person)}?</p>"
+            "<form method='post'><button type='submit'>Acknowledge</button></form>",
+        )
+
+    async def post(request: Request) -> Response:
+        token = request.path_params["token"]
+        state, incident = await in_store(lambda: acknowledge(token, datetime.now(UTC)))
+        if state == "gone":
+            return _page(
+                "Link not valid", "<h1>This acknowledgement link is not valid any more</h1>", 410
+            )
+        if state == "acked":
+            await after_ack()
+            return _page(
+                incident.id,
+                f"<h1>Acknowledged {html.escape(incident.id)}</h1><p>"
+                "Escalation has stopped. Thank you.</p>",
+            )
+        return _page(
+            incident.id,
+            f"<h1>{html.escape(incident.id)}</h1><p>Already acknowledged "
+            f"by {html.escape(incident.acknowledged_by or '?')}, or no longer open.</p>",
+        )
+
+    return [
+        Route("/ack/{token}", show, methods=["GET"]),
+        Route("/ack/{token}", post, methods=["POST"]),
+    ]

@@ -1,0 +1,65 @@
+"""Delivering one outbox item through its channel: one module per channel kind.
+
+Outcomes are classified the same way everywhere: delivered; retryable (network errors, 429,
+5xx: the outbox backs off and tries again); permanent (other 4xx, a refused address: it stops
+and the timeline says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+    from opsbook.config.paging_section import Paging
+    from opsbook.paging.outbox import Item
+
+PERSON_SLACK = "person-slack"  # the channel of a page to a person's own Slack webhook
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    permanent: bool = False
+    detail: str = ""
+
+
+def http_outcome(status: int, body: str = "") -> Outcome:
+    if 200 <= status < 300:
+        return Outcome(True, detail=f"HTTP {status}")
+    detail = f"HTTP {status}" + (f": {body.strip()[:200]}" if body.strip() else "")
+    return Outcome(False, permanent=400 <= status < 500 and status != 429, detail=detail)
+
+
+async def deliver(item: Item, paging: Paging, http: httpx.AsyncClient) -> Outcome:
+    import httpx
+
+    from opsbook.config.paging import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
+    from opsbook.paging.channels import email, pagerduty, slack, webhook
+
+    try:
+        if item.channel == PERSON_SLACK:
+            person = paging.people.get(item.recipient)
+            if person is None or not person.slack:
+                return Outcome(False, True, f"{item.recipient} has no slack: webhook any more")
+            return await slack.send(http, person.slack, item.message)
+        channel = paging.channels.get(item.channel)
+        if channel is None:
+            return Outcome(False, True, f"no channel {item.channel!r} in opsbook.yaml any more")
+        if isinstance(channel, SlackChannel):
+            return await slack.send(http, channel.webhook_url, item.message)
+        if isinstance(channel, WebhookChannel):
+            return await webhook.send(http, channel, item)
+        if isinstance(channel, PagerDutyChannel):
+            return await pagerduty.send(http, channel, item.message)
+        if isinstance(channel, EmailChannel):
+            person = paging.people.get(item.recipient)
+            address = person.email if person else None
+            if not address:
+                return Outcome(False, True, f"{item.recipient} has no email address")
+            return await email.send(channel, address, item.message)
+    except httpx.HTTPError as exc:
+        return Outcome(False, False, f"{type(exc).__name__}: {exc}"[:300])
+    return Outcome(False, True, f"channel {item.channel!r} cannot deliver")  # pragma: no cover

@@ -1,0 +1,130 @@
+"""Delivering the outbox: claim due notifications, send them concurrently, record outcomes
+(delivered / retry later with backoff / failed for good) with timeline entries.
+
+A page whose channel keeps failing (a permanent error, or three failed attempts) moves the
+escalation to its next level at once: a channel that stays down is itself worth escalating.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import Engine
+
+from opsbook.config.paging_section import Paging
+from opsbook.incidents.model import EntryKind
+from opsbook.incidents.rows import append_entry
+from opsbook.paging.channels import PERSON_SLACK, Outcome, deliver
+from opsbook.paging.outbox import Item, claim, delivered, failed
+from opsbook.paging.pager import escalate_now
+from opsbook.store.tx import begin
+
+T = TypeVar("T")
+InStore = Callable[[Callable[[], T]], Awaitable[T]]
+log = logging.getLogger("opsbook.paging")
+CHANNEL_DOWN_AFTER = 3  # failed attempts of a page before escalating past it
+ACTOR = "opsbook"
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def via(item: Item) -> str:
+    return "Slack" if item.channel == PERSON_SLACK else item.channel
+
+
+class Deliverer:
+    def __init__(
+        self,
+        engine: Engine,
+        paging: Paging,
+        in_store: InStore[Any],
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.engine = engine
+        self.paging = paging
+        self.in_store = in_store
+        self.clock = clock
+        self.worker = worker_id()
+        self.wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as http:
+            while not stop.is_set():
+                try:
+                    items: list[Item] = await self.in_store(self._claim)
+                except Exception as exc:
+                    log.error("outbox: %s", exc)  # noqa: TRY400
+                    await asyncio.sleep(1.0)
+                    continue
+                if items:
+                    outcomes = await asyncio.gather(*(deliver(i, self.paging, http) for i in items))
+                    record = functools.partial(self._record, items, outcomes)
+                    try:
+                        await self.in_store(record)
+                    except Exception as exc:
+                        log.error("outbox: could not record deliveries: %s", exc)  # noqa: TRY400
+                    continue
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+
+    def _claim(self) -> list[Item]:
+        with begin(self.engine) as conn:
+            return claim(conn, worker=self.worker, now=self.clock())
+
+    def _record(self, items: Sequence[Item], outcomes: Sequence[Outcome]) -> None:
+        now = self.clock()
+        with begin(self.engine) as conn:
+            for item, outcome in zip(items, outcomes, strict=True):
+                what = f"{item.kind} to {item.recipient} via {via(item)}"
+                if outcome.ok:
+                    delivered(conn, item, now)
+                    if item.incident_id:
+                        append_entry(
+                            conn,
+                            item.incident_id,
+                            now,
+                            ACTOR,
+                            EntryKind.DELIVERY,
+                            f"{what} delivered ({outcome.detail})",
+                            {"outbox": item.id, "status": "delivered"},
+                        )
+                    continue
+                final = failed(conn, item, now, outcome.detail, permanent=outcome.permanent)
+                log.warning("%s failed%s: %s", what, " for good" if final else "", outcome.detail)
+                if not item.incident_id:
+                    continue
+                if final:
+                    append_entry(
+                        conn,
+                        item.incident_id,
+                        now,
+                        ACTOR,
+                        EntryKind.DELIVERY,
+                        f"{what} failed for good: {outcome.detail}",
+                        {"outbox": item.id, "status": "failed"},
+                    )
+                down = final or item.attempts + 1 >= CHANNEL_DOWN_AFTER
+                if item.kind == "page" and down and escalate_now(conn, item.incident_id, now):
+                    append_entry(
+                        conn,
+                        item.incident_id,
+                        now,
+                        ACTOR,
+                        EntryKind.ESCALATION,
+                        f"{via(item)} is failing for {item.recipient} "
+                        f"({outcome.detail}): escalating to the next level now",
+                        {"state": "channel_down", "channel": item.channel},
+                    )

@@ -1,0 +1,176 @@
+"""The outbox: every notification is written here, in the transaction that decided it, before
+any attempt to send it; the daemon delivers from here with retries.
+
+Each row has an idempotency key (so re-deciding the same page writes nothing twice) and is
+claimed for a short lease before delivery (FOR UPDATE SKIP LOCKED on PostgreSQL, so several
+daemons never take the same row; SQLite's single writer does the same). A daemon killed
+mid-delivery leaves its lease to expire and the row is delivered again (at-least-once; the
+key travels with it so receivers can drop duplicates).
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, or_, select, update
+
+from opsbook.paging.message import Message
+from opsbook.store.tables import outbox
+
+LEASE = timedelta(seconds=20)
+GIVE_UP_AFTER = timedelta(hours=24)
+MAX_BACKOFF_S = 600.0
+
+
+class Delivery(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    key: str
+    incident_id: str | None
+    kind: str
+    channel: str
+    recipient: str
+    message: Message
+    attempts: int
+    created_at: datetime
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    key: str,
+    incident_id: str | None,
+    channel: str,
+    recipient: str,
+    message: Message,
+    now: datetime,
+) -> bool:
+    """Write a notification; False if one with this key already exists."""
+    values: dict[str, Any] = {
+        "key": key,
+        "incident_id": incident_id,
+        "kind": message.kind.value,
+        "channel": channel,
+        "recipient": recipient,
+        "payload": message.to_json(),
+        "status": Delivery.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        result = conn.execute(pg_insert(outbox).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        result = conn.execute(sqlite_insert(outbox).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def claim(conn: Connection, *, worker: str, now: datetime, limit: int = 50) -> list[Item]:
+    due = (
+        select(outbox)
+        .where(
+            outbox.c.status == Delivery.PENDING.value,
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+        )
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(conn.execute(due))
+    if rows:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([r.id for r in rows]))
+            .values(claimed_until=now + LEASE, claimed_by=worker)
+        )
+    return [_item(r) for r in rows]
+
+
+def _item(row: Row[Any]) -> Item:
+    return Item(
+        row.id,
+        row.key,
+        row.incident_id,
+        row.kind,
+        row.channel,
+        row.recipient,
+        Message.from_json(row.payload),
+        row.attempts,
+        row.created_at,
+    )
+
+
+def delivered(conn: Connection, item: Item, now: datetime) -> None:
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == item.id)
+        .values(
+            status=Delivery.DELIVERED.value,
+            delivered_at=now,
+            attempts=item.attempts + 1,
+            claimed_until=None,
+            last_error=None,
+        )
+    )
+
+
+def failed(
+    conn: Connection,
+    item: Item,
+    now: datetime,
+    error: str,
+    *,
+    permanent: bool,
+    rng: random.Random | None = None,
+) -> bool:
+    """Record a failed attempt; True if it will not be tried again."""
+    attempts = item.attempts + 1
+    give_up = permanent or now - item.created_at > GIVE_UP_AFTER
+    if give_up:
+        values: dict[str, Any] = {"status": Delivery.FAILED.value}
+    else:
+        # Exponential backoff with jitter: 2 s, 4 s, 8 s … up to 10 minutes, ±50 %.
+        delay = min(2.0**attempts, MAX_BACKOFF_S) * (rng or random).uniform(0.5, 1.5)
+        values = {"next_attempt_at": now + timedelta(seconds=delay)}
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == item.id)
+        .values(attempts=attempts, last_error=error[:500], claimed_until=None, **values)
+    )
+    return give_up
+
+
+def cancel_pages(conn: Connection, incident_id: str) -> int:
+    """An acknowledged or resolved incident needs no more waking up."""
+    return int(
+        conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.incident_id == incident_id,
+                outbox.c.kind == "page",
+                outbox.c.status == Delivery.PENDING.value,
+            )
+            .values(status=Delivery.CANCELLED.value)
+        ).rowcount
+        or 0
+    )
+
+
+def already(conn: Connection, key: str) -> bool:
+    return conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is not None

@@ -1,0 +1,83 @@
+"""On-call overrides: "bob covers for alice from Friday 18:00 to Monday 09:00", stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, insert, select, update
+
+from opsbook.errors import IncidentError, UsageError
+from opsbook.paging.schedule import Override
+from opsbook.store.tables import oncall_overrides
+from opsbook.store.tx import begin, read
+
+
+def _override(row: Row[Any]) -> Override:
+    return Override(row.id, row.schedule, row.layer, row.person, row.starts_at, row.ends_at)
+
+
+class Overrides:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        schedule: str,
+        layer: str | None,
+        person: str,
+        start: datetime,
+        end: datetime,
+        *,
+        why: str,
+        actor: str,
+        now: datetime,
+    ) -> Override:
+        if end <= start:
+            raise UsageError("--to must be after --from")
+        with begin(self.engine) as conn:
+            new_id = conn.execute(
+                insert(oncall_overrides)
+                .values(
+                    schedule=schedule,
+                    layer=layer,
+                    person=person,
+                    starts_at=start,
+                    ends_at=end,
+                    why=why,
+                    created_at=now,
+                    created_by=actor,
+                )
+                .returning(oncall_overrides.c.id)
+            ).scalar_one()
+        return Override(new_id, schedule, layer, person, start, end)
+
+    def remove(self, override_id: int, *, actor: str, now: datetime) -> None:
+        with begin(self.engine) as conn:
+            done = conn.execute(
+                update(oncall_overrides)
+                .where(
+                    oncall_overrides.c.id == override_id, oncall_overrides.c.removed_at.is_(None)
+                )
+                .values(removed_at=now, removed_by=actor)
+            ).rowcount
+        if not done:
+            raise IncidentError(f"no override #{override_id} (see opsbook oncall override list)")
+
+    def active(
+        self,
+        *,
+        until: datetime | None = None,
+        since: datetime | None = None,
+        schedule: str | None = None,
+    ) -> list[Override]:
+        query = select(oncall_overrides).where(oncall_overrides.c.removed_at.is_(None))
+        if schedule is not None:
+            query = query.where(oncall_overrides.c.schedule == schedule)
+        if since is not None:
+            query = query.where(oncall_overrides.c.ends_at > since)
+        if until is not None:
+            query = query.where(oncall_overrides.c.starts_at < until)
+        with read(self.engine) as conn:
+            rows = conn.execute(query.order_by(oncall_overrides.c.starts_at))
+            return [_override(r) for r in rows]

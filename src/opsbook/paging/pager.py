@@ -1,0 +1,422 @@
+"""The escalation engine: small step functions, run by the daemon every second (and at once
+when an incident opens), each returning whether it did anything.
+
+- start: an open, unacknowledged SEV-1..3 incident without an escalation gets one, and the
+  stakeholders of its severity are told (the runbook's communication rule);
+- advance: a due escalation pages its next level (or repeats the last, up to a cap); the
+  escalation row is locked (FOR UPDATE SKIP LOCKED) so two daemons never both page;
+- stop: an acknowledged or resolved incident stops at once; pages still queued for it are
+  cancelled, and those already paged (and PagerDuty) hear that it was acknowledged/resolved;
+- digest: SEV-4 incidents go into a daily summary, never a page.
+
+Every page and escalation step is a timeline entry, written in the transaction that queues
+the notifications (in the outbox), so nothing decided is ever lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, select, update
+
+from opsbook.config.model import Config
+from opsbook.config.paging import LevelConfig, PagerDutyChannel
+from opsbook.incidents.model import ACTIVE_PHASES, EntryKind, Incident, severity_label
+from opsbook.incidents.rows import append_entry, to_incident
+from opsbook.incidents.severity import SeverityPolicy
+from opsbook.paging import acks
+from opsbook.paging.message import Kind, Message, for_incident
+from opsbook.paging.outbox import cancel_pages, enqueue
+from opsbook.paging.overrides import Overrides
+from opsbook.paging.schedule import Layer, layers_of
+from opsbook.paging.targets import Audience, Route, person_routes, resolve
+from opsbook.store.tables import escalations, incidents, outbox, timeline
+from opsbook.store.tx import begin
+from opsbook.units import format_duration
+
+ACTOR = "opsbook"
+PAGED = (1, 2, 3)
+
+
+class Pager:
+    def __init__(self, engine: Engine, config: Config, *, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.config = config
+        self.paging = config.paging
+        self.policy = SeverityPolicy.from_config(config.severities)
+        self.clock = clock
+        self.layers: dict[str, list[Layer]] = {
+            name: layers_of(name, schedule, config.timezone)
+            for name, schedule in self.paging.schedules.items()
+        }
+        self.overrides = Overrides(engine)
+
+    # ------------------------------------------------------------------ the ladder
+
+    def ladder(self) -> tuple[LevelConfig, ...]:
+        """The configured escalation, or by default every schedule at level 1."""
+        if self.paging.escalation:
+            return self.paging.escalation
+        if self.paging.schedules:
+            return (LevelConfig(who=list(self.paging.schedules), name="on call"),)
+        return ()
+
+    def wait_after(self, level: int, severity: int) -> float:
+        """Seconds to wait after paging ``level`` (1-based) before the next."""
+        ladder = self.ladder()
+        configured = ladder[level - 1].after if level <= len(ladder) else None
+        if configured is not None:
+            return float(configured)
+        # Derived from the response target: the whole ladder is walked within it
+        # (SEV-1, 4 levels: 5 minutes a level, management at 5, the last level at 15).
+        target = self.policy.get(severity).response
+        return target / max(len(ladder) - 1, 1) if len(ladder) > 1 else target
+
+    # ------------------------------------------------------------------ steps
+
+    def tick(self) -> list[str]:
+        """One round of every step; returns notices for the log."""
+        notices: list[str] = []
+        now = self.clock()
+        overrides = self.overrides.active(since=now, until=now + timedelta(seconds=1))
+        with begin(self.engine) as conn:
+            self.start(conn, now, overrides, notices)
+            self.stop_finished(conn, now, notices)
+            self.advance(conn, now, overrides, notices)
+        return notices
+
+    def start(
+        self, conn: Connection, now: datetime, overrides: Sequence[Any], notices: list[str]
+    ) -> bool:
+        known = select(escalations.c.incident_id)
+        query = select(incidents).where(
+            incidents.c.phase.in_([p.value for p in ACTIVE_PHASES]), incidents.c.id.not_in(known)
+        )
+        did = False
+        for row in conn.execute(query).all():
+            incident = to_incident(row)
+            paged = incident.severity in PAGED and incident.acknowledged_at is None
+            reason = (
+                None
+                if paged
+                else ("SEV-4: daily digest" if incident.severity == 4 else "already acknowledged")
+            )
+            inserted = _insert_escalation(conn, incident.id, now, paged, reason)
+            if not inserted:
+                continue  # another daemon took it
+            did = True
+            self._tell_stakeholders(conn, incident, now, overrides)
+            if paged:
+                levels = len(self.ladder())
+                append_entry(
+                    conn,
+                    incident.id,
+                    now,
+                    ACTOR,
+                    EntryKind.ESCALATION,
+                    f"escalation started: {levels} level{'s' if levels != 1 else ''}, "
+                    f"{severity_label(incident.severity)} target "
+                    f"{format_duration(self.policy.get(incident.severity).response)}",
+                    {"levels": levels},
+                )
+        return did
+
+    def advance(
+        self, conn: Connection, now: datetime, overrides: Sequence[Any], notices: list[str]
+    ) -> bool:
+        due = (
+            select(escalations)
+            .where(escalations.c.stopped_at.is_(None), escalations.c.next_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+        did = False
+        ladder = self.ladder()
+        for esc in conn.execute(due).all():
+            incident = to_incident(
+                conn.execute(select(incidents).where(incidents.c.id == esc.incident_id)).one()
+            )
+            if not incident.is_open or incident.acknowledged_at is not None:
+                continue  # stop_finished deals with it
+            did = True
+            if not ladder:
+                _stop(conn, incident.id, now, "nobody to page: no schedules or escalation")
+                continue
+            if esc.level < len(ladder):
+                level, repeats = esc.level + 1, esc.repeats
+            elif esc.repeats < self.paging.settings.max_repeats:
+                level, repeats = esc.level, esc.repeats + 1
+            else:
+                _stop(conn, incident.id, now, "exhausted")
+                append_entry(
+                    conn,
+                    incident.id,
+                    now,
+                    ACTOR,
+                    EntryKind.ESCALATION,
+                    "escalation exhausted: nobody acknowledged after every level and "
+                    f"{esc.repeats} repeats",
+                    {"state": "exhausted"},
+                )
+                notices.append(f"{incident.id}: escalation exhausted, nobody acknowledged")
+                continue
+            wait = (
+                self.paging.settings.repeat_every
+                if repeats > esc.repeats
+                else self.wait_after(level, incident.severity)
+            )
+            conn.execute(
+                update(escalations)
+                .where(escalations.c.incident_id == incident.id)
+                .values(level=level, repeats=repeats, next_at=now + timedelta(seconds=float(wait)))
+            )
+            audience = resolve(ladder[level - 1].who, self.paging, self.layers, overrides, now)
+            sent = self._page(conn, incident, level, repeats, audience, now, overrides)
+            name = ladder[level - 1].name or f"level {level}"
+            again = f" (repeat {repeats})" if repeats else ""
+            who = ", ".join(audience.labels) or "nobody (no one on call)"
+            append_entry(
+                conn,
+                incident.id,
+                now,
+                ACTOR,
+                EntryKind.PAGE,
+                f"paged {name}{again}: {who} ({sent} notification{'s' if sent != 1 else ''})",
+                {
+                    "level": level,
+                    "repeat": repeats,
+                    "people": list(audience.people),
+                    "channels": list(audience.channels),
+                },
+            )
+            notices.append(f"{incident.id}: paged level {level}{again}: {who}")
+        return did
+
+    def stop_finished(self, conn: Connection, now: datetime, notices: list[str]) -> bool:
+        """Acknowledged or resolved: stop escalating, say so to whoever was paged."""
+        running = select(
+            escalations, incidents.c.acknowledged_at, incidents.c.acknowledged_by, incidents.c.phase
+        ).join(incidents, incidents.c.id == escalations.c.incident_id)
+        did = False
+        for row in conn.execute(running).all():
+            open_ = row.phase in {p.value for p in ACTIVE_PHASES}
+            if row.stopped_at is None and (row.acknowledged_at is not None or not open_):
+                reason = "acknowledged" if open_ else "resolved"
+                _stop(conn, row.incident_id, now, reason)
+                cancelled = cancel_pages(conn, row.incident_id)
+                text = f"escalation stopped: {reason}" + (
+                    f" by {row.acknowledged_by}" if open_ else ""
+                )
+                if cancelled:
+                    text += f"; {cancelled} queued page{'s' if cancelled != 1 else ''} cancelled"
+                append_entry(
+                    conn,
+                    row.incident_id,
+                    now,
+                    ACTOR,
+                    EntryKind.ESCALATION,
+                    text,
+                    {"state": "stopped", "reason": reason},
+                )
+                notices.append(f"{row.incident_id}: {text}")
+                did = True
+            if row.acknowledged_at is not None and not row.acked_sent:
+                did |= self._follow_up(conn, row.incident_id, Kind.ACK, now, "acked_sent")
+            if not open_ and not row.resolved_sent:
+                did |= self._follow_up(conn, row.incident_id, Kind.RESOLVE, now, "resolved_sent")
+        return did
+
+    # ------------------------------------------------------------------ notifications
+
+    def _page(
+        self,
+        conn: Connection,
+        incident: Incident,
+        level: int,
+        repeat: int,
+        audience: Audience,
+        now: datetime,
+        overrides: Sequence[Any],
+    ) -> int:
+        fired = _what_fired(conn, incident)
+        on_call = self._on_call_now(now, overrides)
+        sent = 0
+        for person in audience.people:
+            token = acks.issue(
+                conn, incident.id, person, now, float(self.paging.settings.ack_link_ttl)
+            )
+            url = f"{self.paging.settings.public_url.rstrip('/')}/ack/{token}"
+            message = for_incident(
+                Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=url, level=level
+            )
+            for route in person_routes(person, self.paging):
+                sent += self._queue(conn, incident, f"page:{level}:{repeat}", route, message, now)
+        for channel in audience.channels:
+            message = for_incident(
+                Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=None, level=level
+            )
+            sent += self._queue(
+                conn,
+                incident,
+                f"page:{level}:{repeat}",
+                Route(channel, channel, None),
+                message,
+                now,
+            )
+        return sent
+
+    def _tell_stakeholders(
+        self, conn: Connection, incident: Incident, now: datetime, overrides: Sequence[Any]
+    ) -> None:
+        groups = self.paging.communication.get(incident.severity, [])
+        if incident.severity == 4 or not groups:
+            return  # SEV-4 reaches people in the daily digest
+        audience = resolve(groups, self.paging, self.layers, overrides, now)
+        message = for_incident(
+            Kind.UPDATE,
+            incident,
+            now,
+            fired=_what_fired(conn, incident),
+            on_call=self._on_call_now(now, overrides),
+            ack_url=None,
+        )
+        routes = [
+            r
+            for p in audience.people
+            for r in person_routes(p, self.paging)
+            if not isinstance(self.paging.channels.get(r.channel), PagerDutyChannel)
+        ]
+        routes += [Route(c, c, None) for c in audience.channels]
+        count = sum(self._queue(conn, incident, "update", r, message, now) for r in routes)
+        if count:
+            append_entry(
+                conn,
+                incident.id,
+                now,
+                ACTOR,
+                EntryKind.PAGE,
+                f"told {', '.join(groups)}: {', '.join(audience.labels) or 'channels'} "
+                f"({count} notification{'s' if count != 1 else ''})",
+                {"update": True, "groups": groups},
+            )
+
+    def _follow_up(
+        self, conn: Connection, incident_id: str, kind: Kind, now: datetime, flag: str
+    ) -> bool:
+        """Tell every route that was paged (and PagerDuty) that it was acknowledged/resolved."""
+        conn.execute(
+            update(escalations).where(escalations.c.incident_id == incident_id).values({flag: True})
+        )
+        incident = to_incident(
+            conn.execute(select(incidents).where(incidents.c.id == incident_id)).one()
+        )
+        paged = conn.execute(
+            select(outbox.c.channel, outbox.c.recipient)
+            .where(
+                outbox.c.incident_id == incident_id,
+                outbox.c.kind == Kind.PAGE.value,
+                outbox.c.status.in_(["pending", "delivered", "failed"]),
+            )
+            .distinct()
+        ).all()
+        who = incident.acknowledged_by if kind is Kind.ACK else None
+        note = f"Acknowledged by {who}." if who else "Resolved."
+        message = for_incident(
+            kind,
+            incident,
+            now,
+            fired=_what_fired(conn, incident),
+            on_call=None,
+            ack_url=None,
+            note=note,
+        )
+        for channel, recipient in paged:
+            self._queue(conn, incident, kind.value, Route(channel, recipient, None), message, now)
+        return bool(paged)
+
+    def _queue(
+        self,
+        conn: Connection,
+        incident: Incident,
+        step: str,
+        route: Route,
+        message: Message,
+        now: datetime,
+    ) -> int:
+        key = f"{incident.id}:{step}:{route.channel}:{route.recipient}"
+        return int(
+            enqueue(
+                conn,
+                key=key,
+                incident_id=incident.id,
+                channel=route.channel,
+                recipient=route.recipient,
+                message=message,
+                now=now,
+            )
+        )
+
+    def _on_call_now(self, now: datetime, overrides: Sequence[Any]) -> str | None:
+        first = self.ladder()[0].who if self.ladder() else []
+        audience = resolve(first, self.paging, self.layers, overrides, now)
+        return ", ".join(audience.people) or None
+
+
+def _insert_escalation(
+    conn: Connection, incident_id: str, now: datetime, paged: bool, reason: str | None
+) -> bool:
+    values = {
+        "incident_id": incident_id,
+        "level": 0,
+        "repeats": 0,
+        "next_at": now if paged else None,
+        "started_at": now,
+        "stopped_at": None if paged else now,
+        "stop_reason": reason,
+        "acked_sent": not paged,
+        "resolved_sent": not paged,
+    }
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        result = conn.execute(pg_insert(escalations).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        result = conn.execute(sqlite_insert(escalations).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def _stop(conn: Connection, incident_id: str, now: datetime, reason: str) -> None:
+    conn.execute(
+        update(escalations)
+        .where(escalations.c.incident_id == incident_id)
+        .values(stopped_at=now, stop_reason=reason, next_at=None)
+    )
+
+
+def _what_fired(conn: Connection, incident: Incident) -> str:
+    """The latest alert entry of the incident, else its title."""
+    row: Row[Any] | None = conn.execute(
+        select(timeline.c.body)
+        .where(timeline.c.incident_id == incident.id, timeline.c.kind == EntryKind.ALERT.value)
+        .order_by(timeline.c.id.desc())
+        .limit(1)
+    ).first()
+    return str(row.body) if row else incident.title
+
+
+def escalate_now(conn: Connection, incident_id: str, now: datetime) -> bool:
+    """A channel that stays down: do not wait for the level's timeout."""
+    return bool(
+        conn.execute(
+            update(escalations)
+            .where(
+                escalations.c.incident_id == incident_id,
+                escalations.c.stopped_at.is_(None),
+                escalations.c.next_at > now,
+            )
+            .values(next_at=now)
+        ).rowcount
+    )
