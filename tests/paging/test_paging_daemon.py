@@ -75,7 +75,8 @@ paging:
   max_repeats: 0
   public_url: http://127.0.0.1:__PORT__
 channels:
-  mail: {{type: email, host: 127.0.0.1, port: {smtp.port}, starttls: false, from: opsbook@example.com}}
+  mail:
+    {{type: email, host: 127.0.0.1, port: {smtp.port}, starttls: false, from: ops@example.com}}
   ops-hook: {{type: webhook, url: "{hook.url}", secret: {SECRET}}}
 {extra}
 checks:
@@ -135,8 +136,11 @@ def test_escalation_walks_all_four_levels_then_the_ack_link_stops_it(
     page = smtp.to("alice@example.com")[0]
     assert page["Subject"] == f"[SEV-1] {incident} checkout returns 502"
     text = page.get_body(preferencelist=("plain",)).get_content()
-    for expected in ("What fired: checkout returns 502", "Severity: SEV-1", "Response: respond within",
-                     "On call: alice", f"Acknowledge: opsbook incident ack {incident}"):  # fmt: skip
+    expected_lines = (
+        "What fired: checkout returns 502", "Severity: SEV-1", "Response: respond within",
+        "On call: alice", f"Acknowledge: opsbook incident ack {incident}",
+    )  # fmt: skip
+    for expected in expected_lines:
         assert expected in text, (expected, text)
     assert page.get_body(preferencelist=("html",)) is not None  # plain text + HTML
     assert slack.bodies()[0]["text"].startswith(f"[SEV-1] {incident}")
@@ -293,8 +297,11 @@ def test_a_permanent_error_stops_retrying_and_escalates_at_once(
     made += [hook, slack]
     d = start(tmp_path, made, config(smtp, hook, slack, after="10m"))
     incident = open_incident(d)
-    wait("the failure on the timeline",
-         lambda: any("failed for good: HTTP 400" in e.body for e in d.timeline(incident)))  # fmt: skip
+
+    def failed_on_timeline() -> bool:
+        return any("failed for good: HTTP 400" in e.body for e in d.timeline(incident))
+
+    wait("the failure on the timeline", failed_on_timeline)
     wait("level 2 without waiting 10 minutes", lambda: smtp.to("carol@example.com"), timeout=10)
     assert len(slack.got) == 1  # a 400 is not retried
     assert any("escalating to the next level now" in e.body for e in d.timeline(incident))
