@@ -12,6 +12,13 @@ from opsbook.cli import cli
 from opsbook.config.checks import CHECK_MODELS, CheckBase, Signal
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
+from opsbook.config.paging import (
+    LevelConfig,
+    PagingConfig,
+    PersonConfig,
+    Restriction,
+    ScheduleConfig,
+)
 from opsbook.config.severities import SeverityConfig
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -45,6 +52,13 @@ def test_every_config_key_is_documented() -> None:
         assert _keys(model) <= _documented_keys(part), section
     checks_intro = text.split("## Checks")[1].split("### ")[0]
     assert common <= _documented_keys(checks_intro)
+    paging = text.split("## Paging")[1].split("\n## ")[0]
+    for heading, model in (("people:", PersonConfig), ("schedules:", ScheduleConfig),
+                           ("escalation:", LevelConfig), ("paging:", PagingConfig)):  # fmt: skip
+        part = paging.split(f"### `{heading}`")[1].split("### ")[0]
+        assert _keys(model) <= _documented_keys(part), heading
+    restriction = paging.split("Restriction keys:")[1]
+    assert _keys(Restriction) <= _documented_keys(restriction)
     signal_part = sections["prometheus"].split("Each signal:")[1]
     assert _keys(Signal) <= _documented_keys(signal_part)
     for kind, model in CHECK_MODELS.items():
