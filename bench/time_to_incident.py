@@ -46,10 +46,12 @@ BINARIES = ("prometheus", "prometheus-alertmanager", "prometheus-redis-exporter"
 
 
 class Receiver:
-    """Alertmanager's webhook target: remembers when each firing notification arrived."""
+    """One webhook target for both sides: remembers when each firing notification (from
+    Alertmanager) and each page (from opsbook) arrived."""
 
     def __init__(self) -> None:
         self.firing: list[float] = []
+        self.pages: list[float] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +62,8 @@ class Receiver:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if body.get("status") == "firing":
                     outer.firing.append(time.time())
+                if body.get("kind") == "page":
+                    outer.pages.append(time.time())
                 self.send_response(200)
                 self.end_headers()
 
@@ -111,8 +115,8 @@ def start_peer(work: Path, redis: RedisServer, receiver: Receiver, *, scrape: st
     return procs
 
 
-def start_opsbook(work: Path, redis: RedisServer,
-                  watch: bool) -> tuple[subprocess.Popen[bytes], str, int]:  # fmt: skip
+def start_opsbook(work: Path, redis: RedisServer, watch: bool,
+                  receiver: Receiver) -> tuple[subprocess.Popen[bytes], str, int]:  # fmt: skip
     """A fresh daemon and store per round: killing Redis every few seconds is, rightly,
     flapping to opsbook, which would then keep one incident open instead of a new one."""
     port = free_port()
@@ -123,6 +127,10 @@ def start_opsbook(work: Path, redis: RedisServer,
         f"checks:\n  cache:\n    type: redis\n    url: redis://127.0.0.1:{redis.port}/0\n"
         "    interval: 1s\n    for: 0s\n    severity: SEV-1\n    auto_resolve: 1s\n"
         f"    watch: {'true' if watch else 'false'}\n"
+        # the page: the on-call person's only contact point is a webhook on the receiver
+        "people:\n  oncall: {}\nstakeholders:\n  pager: ['channel:hook']\n"
+        "escalation:\n  - {who: [pager]}\n"
+        f"channels:\n  hook: {{type: webhook, url: 'http://127.0.0.1:{receiver.port}/opsbook'}}\n"
     )
     exe = Path(sys.executable).parent / "opsbook"
     log = (work / "opsbook.log").open("ab")
@@ -163,8 +171,9 @@ def metrics_open(port: int) -> float:
 
 
 def round_trip(redis: RedisServer, receiver: Receiver, store: str, port: int,
-               peer: bool) -> tuple[float, float, float | None]:  # fmt: skip
+               peer: bool) -> tuple[float, float, float | None, float]:  # fmt: skip
     seen = len(receiver.firing)
+    paged = len(receiver.pages)
     assert open_incidents(store) == 0
     killed = time.time()
     assert redis.proc is not None
@@ -180,12 +189,13 @@ def round_trip(redis: RedisServer, receiver: Receiver, store: str, port: int,
         if in_metrics is None and metrics_open(port) >= 1:
             in_metrics = now - killed
         peer_done = not peer or len(receiver.firing) > seen
-        if in_store is not None and in_metrics is not None and peer_done:
+        page_done = len(receiver.pages) > paged
+        if in_store is not None and in_metrics is not None and peer_done and page_done:
             break
         time.sleep(0.01)
     peer_time = receiver.firing[seen] - killed if peer and len(receiver.firing) > seen else None
-    assert in_store is not None and in_metrics is not None
-    return in_store, in_metrics, peer_time
+    assert in_store is not None and in_metrics is not None and len(receiver.pages) > paged
+    return in_store, in_metrics, peer_time, receiver.pages[paged] - killed
 
 
 def main() -> None:
@@ -206,6 +216,7 @@ def main() -> None:
         configs.append(("common 15s/15s/30s", "15s", "15s", "30s"))
     ops, ops_metrics, peers = [], [], {name: [] for name, *_ in configs}  # type: ignore[var-annotated]
     procs: list[subprocess.Popen[bytes]] = []
+    pages: list[float] = []
     daemon = None
     try:
         for name, scrape, evaluate, group_wait in configs:
@@ -215,9 +226,10 @@ def main() -> None:
                                group_wait=group_wait)  # fmt: skip
             rounds = args.rounds if name.startswith("tuned") else 1
             for _ in range(rounds):
-                daemon, store, port = start_opsbook(work, redis, not args.no_watch)
+                daemon, store, port = start_opsbook(work, redis, not args.no_watch, receiver)
                 time.sleep(3 + random.random())  # both see Redis up; the kill at a random phase
-                a, b, c = round_trip(redis, receiver, store, port, peer=True)
+                a, b, c, page = round_trip(redis, receiver, store, port, peer=True)
+                pages.append(page)
                 ops.append(a)
                 ops_metrics.append(b)
                 if c is not None:
@@ -239,6 +251,10 @@ def main() -> None:
             daemon.wait(10)
         redis.destroy()
     report(ops, ops_metrics, peers, args.no_watch)
+    print(
+        f"fault to page: opsbook's webhook page after {statistics.median(pages):.2f} s; the "
+        "peer's page is its Alertmanager webhook above"
+    )
 
 
 def report(ops: list[float], ops_metrics: list[float], peers: dict[str, list[float]],
