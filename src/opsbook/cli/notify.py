@@ -26,7 +26,7 @@ def test(ctx: click.Context, target: str) -> None:
     from opsbook.config.loader import load_config
     from opsbook.errors import OpsbookError, UsageError
     from opsbook.paging.channels import deliver
-    from opsbook.paging.message import test_message
+    from opsbook.paging.message import trial_message
     from opsbook.paging.outbox import Item
     from opsbook.paging.targets import Route, person_routes
 
@@ -54,7 +54,7 @@ def test(ctx: click.Context, target: str) -> None:
                     "test",
                     route.channel,
                     route.recipient,
-                    test_message(route.channel, now),
+                    trial_message(route.channel, now),
                     0,
                     now,
                 )

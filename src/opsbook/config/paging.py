@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -200,6 +201,7 @@ class EmailChannel(
     password: str | None = None
     from_: str = msgspec.field(name="from")
     timeout: Duration = Duration(10)
+    ca_file: Path | None = None  # trust this CA for STARTTLS (an internal relay)
 
 
 class PagerDutyChannel(

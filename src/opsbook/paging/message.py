@@ -112,7 +112,7 @@ def _html(text: str, ack_url: str | None) -> str:
     return f'<html><body style="font-family:sans-serif">{body}</body></html>'
 
 
-def test_message(channel: str, now: datetime) -> Message:
+def trial_message(channel: str, now: datetime) -> Message:
     subject = f"[opsbook] test message to {channel}"
     text = f"{subject}\n\nSent {now:%Y-%m-%d %H:%M:%S} UTC by `opsbook notify test {channel}`.\n"
     return Message(kind=Kind.TEST, subject=subject, text=text, html=_html(text, None))

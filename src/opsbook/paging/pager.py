@@ -27,6 +27,7 @@ from opsbook.incidents.model import ACTIVE_PHASES, EntryKind, Incident, severity
 from opsbook.incidents.rows import append_entry, to_incident
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging import acks
+from opsbook.paging.digest import send_digest
 from opsbook.paging.message import Kind, Message, for_incident
 from opsbook.paging.outbox import cancel_pages, enqueue
 from opsbook.paging.overrides import Overrides
@@ -85,6 +86,11 @@ class Pager:
             self.start(conn, now, overrides, notices)
             self.stop_finished(conn, now, notices)
             self.advance(conn, now, overrides, notices)
+            sent = send_digest(conn, now, self.paging, self.config.timezone, self.layers, overrides)
+            if sent:
+                notices.append(
+                    f"SEV-4 digest queued ({sent} notification{'s' if sent != 1 else ''})"
+                )
         return notices
 
     def start(

@@ -24,7 +24,8 @@ def _send(channel: EmailChannel, address: str, message: Message) -> Outcome:
     try:
         with smtplib.SMTP(channel.host, channel.port, timeout=float(channel.timeout)) as smtp:
             if channel.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                cafile = str(channel.ca_file) if channel.ca_file else None
+                smtp.starttls(context=ssl.create_default_context(cafile=cafile))
             if channel.username and channel.password:
                 smtp.login(channel.username, channel.password)
             smtp.send_message(mail)
