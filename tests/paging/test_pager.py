@@ -22,7 +22,8 @@ from tests.incidents.conftest import FakeClock, store_url  # noqa: F401 - both b
 
 PAGING: dict[str, Any] = {
     "timezone": "UTC",
-    "people": {p: {"email": f"{p}@example.com"} for p in ("alice", "bob", "carol", "erin", "frank")},
+    "people": {p: {"email": f"{p}@example.com"}
+               for p in ("alice", "bob", "carol", "erin", "frank")},
     "schedules": {"primary": {"timezone": "UTC", "rotation": "daily", "handoff": "00:00",
                               "members": ["alice"]}},
     "stakeholders": {"engineering": ["bob"], "management": ["carol"], "executives": ["erin"],
@@ -67,8 +68,9 @@ def test_the_ladder_walks_within_the_sev1_target_then_repeats_then_gives_up(
     assert pages(engine) == ["alice"]
     assert pages(engine, "update") == ["bob"]  # the communication rule: engineering is told
     # SEV-1 responds within 15 minutes; four levels: one every 5 minutes
-    for minute, expected in ((4, ["alice"]), (5, ["alice", "carol"]), (10, ["alice", "carol", "erin"]),
-                             (15, ["alice", "carol", "erin", "frank"])):  # fmt: skip
+    steps = [(4, ["alice"]), (5, ["alice", "carol"]), (10, ["alice", "carol", "erin"]),
+             (15, ["alice", "carol", "erin", "frank"])]  # fmt: skip
+    for minute, expected in steps:
         clock.now = incident.opened_at + timedelta(minutes=minute, seconds=1)
         pager.tick()
         assert pages(engine) == expected, minute
@@ -80,8 +82,8 @@ def test_the_ladder_walks_within_the_sev1_target_then_repeats_then_gives_up(
     assert any("escalation exhausted" in n for n in notices)
     with engine.connect() as conn:
         esc = conn.execute(select(escalations)).one()
-        kinds = [r.kind for r in conn.execute(select(timeline.c.kind)
-                                              .where(timeline.c.incident_id == incident.id))]  # fmt: skip
+        query = select(timeline.c.kind).where(timeline.c.incident_id == incident.id)
+        kinds = [r.kind for r in conn.execute(query)]
     assert esc.stop_reason == "exhausted"
     assert kinds.count("page") == 6  # 4 levels, 1 repeat, 1 stakeholder update
 
