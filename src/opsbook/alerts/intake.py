@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
 
-from opsbook.alerts.model import Source
+from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Source
 from opsbook.errors import OpsbookError
+from opsbook.status import Status
 
 
 class IntakeError(OpsbookError):
@@ -162,3 +163,45 @@ def parse_pagerduty(body: bytes, now: datetime) -> PagerDutyEvent:
         at=now,
     )
     return PagerDutyEvent(event.routing_key, dedup, alert)
+
+
+def apply_external(alert: Alert, ext: ExternalAlert, severity: int) -> tuple[Alert, list[Event]]:
+    level = Status.CRITICAL if severity <= 2 else Status.WARNING
+    if ext.action == "firing":
+        if alert.state is AlertState.FIRING and alert.firing_since == ext.at:
+            return alert, []  # the same episode, delivered again
+        fired = replace(
+            alert,
+            state=AlertState.FIRING,
+            level=level,
+            severity=severity,
+            summary=ext.summary,
+            pending_since=ext.at,
+            firing_since=ext.at,
+            last_bad_at=ext.at,
+            labels=ext.labels,
+            updated_at=ext.at,
+        )
+        return fired, [
+            Event(EventKind.FIRING, ext.at, level, severity, ext.summary, {"labels": ext.labels})
+        ]
+    if ext.action == "resolved" and alert.state is AlertState.FIRING:
+        resolved = replace(
+            alert,
+            state=AlertState.INACTIVE,
+            level=Status.OK,
+            resolved_at=ext.at,
+            firing_since=None,
+            pending_since=None,
+            updated_at=ext.at,
+        )
+        return resolved, [
+            Event(
+                EventKind.RESOLVED,
+                ext.at,
+                Status.OK,
+                alert.severity,
+                f"resolved by {ext.source.value}",
+            )
+        ]
+    return alert, []

@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine
 
 from opsbook.alerts.evidence import postgres_snapshot, result_evidence, snapshot_summary
-from opsbook.alerts.intake import ExternalAlert
+from opsbook.alerts.intake import ExternalAlert, apply_external
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
 from opsbook.alerts.rules import evaluate
-from opsbook.alerts.store import load_alerts, record_events, save_alert
+from opsbook.alerts.store import load_alerts, record_events, save_alert, store_results
 from opsbook.alerts.suppression import Suppression, Suppressor
 from opsbook.alerts.suppression import apply as apply_suppression
 from opsbook.checks.base import Result
@@ -32,8 +32,6 @@ from opsbook.incidents.model import EntryKind, severity_label
 from opsbook.incidents.rows import append_entry
 from opsbook.incidents.service import IncidentService
 from opsbook.secrets import Redactor
-from opsbook.status import Status
-from opsbook.store.tables import check_results
 from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
 
@@ -107,7 +105,7 @@ class AlertProcessor:
         notices: list[Notice] = []
         committed: dict[str, Alert] = {}
         with begin(self.engine) as conn:
-            _store_results(conn, results)
+            store_results(conn, results)
             self.suppressor.load(conn, now)
             for fp, (evaluated, events, result) in changed.items():
                 rule = self.rules[result.name]
@@ -145,7 +143,7 @@ class AlertProcessor:
                     or self.alerts.get(ext.fingerprint)
                     or (Alert(ext.fingerprint, ext.source, ext.name, ext.labels))
                 )
-                after, events = _external(before, ext, severity_for(ext.severity_word))
+                after, events = apply_external(before, ext, severity_for(ext.severity_word))
                 if ext.action == "acknowledge":
                     changes += self._acknowledge(conn, before, actor)
                     continue
@@ -331,48 +329,6 @@ class AlertProcessor:
         return evidence
 
 
-def _external(alert: Alert, ext: ExternalAlert, severity: int) -> tuple[Alert, list[Event]]:
-    level = Status.CRITICAL if severity <= 2 else Status.WARNING
-    if ext.action == "firing":
-        if alert.state is AlertState.FIRING and alert.firing_since == ext.at:
-            return alert, []  # the same episode, delivered again
-        fired = replace(
-            alert,
-            state=AlertState.FIRING,
-            level=level,
-            severity=severity,
-            summary=ext.summary,
-            pending_since=ext.at,
-            firing_since=ext.at,
-            last_bad_at=ext.at,
-            labels=ext.labels,
-            updated_at=ext.at,
-        )
-        return fired, [
-            Event(EventKind.FIRING, ext.at, level, severity, ext.summary, {"labels": ext.labels})
-        ]
-    if ext.action == "resolved" and alert.state is AlertState.FIRING:
-        resolved = replace(
-            alert,
-            state=AlertState.INACTIVE,
-            level=Status.OK,
-            resolved_at=ext.at,
-            firing_since=None,
-            pending_since=None,
-            updated_at=ext.at,
-        )
-        return resolved, [
-            Event(
-                EventKind.RESOLVED,
-                ext.at,
-                Status.OK,
-                alert.severity,
-                f"resolved by {ext.source.value}",
-            )
-        ]
-    return alert, []
-
-
 def _event_text(alert: Alert, event: Event) -> str:
     if event.kind is EventKind.FIRING:
         held = event.data.get("held_s")
@@ -390,22 +346,3 @@ def _worth_saving(before: Alert | None, after: Alert) -> bool:
     if before is None:
         return after.state is not AlertState.INACTIVE or after.last_status is not None
     return replace(before, updated_at=None) != replace(after, updated_at=None)
-
-
-def _store_results(conn: Connection, results: Sequence[Result]) -> None:
-    if not results:
-        return
-    conn.execute(
-        insert(check_results),
-        [
-            {
-                "check_name": r.name,
-                "at": r.started_at,
-                "status": int(r.status),
-                "value": r.value,
-                "duration_ms": round(r.duration * 1000, 3),
-                "message": r.message,
-            }
-            for r in results
-        ],
-    )

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select
 
 from opsbook.alerts.model import Alert, AlertState, Event, Source
+from opsbook.checks.base import Result
 from opsbook.status import Status
-from opsbook.store.tables import alert_events, alerts
+from opsbook.store.tables import alert_events, alerts, check_results
 from opsbook.store.upsert import upsert
 
 
@@ -87,4 +88,23 @@ def _alert(row: Row[Any]) -> Alert:
         last_status=Status(row.last_status) if row.last_status is not None else None,
         updated_at=row.updated_at,
         suppressed=bool(row.suppressed),
+    )
+
+
+def store_results(conn: Connection, results: Sequence[Result]) -> None:
+    if not results:
+        return
+    conn.execute(
+        insert(check_results),
+        [
+            {
+                "check_name": r.name,
+                "at": r.started_at,
+                "status": int(r.status),
+                "value": r.value,
+                "duration_ms": round(r.duration * 1000, 3),
+                "message": r.message,
+            }
+            for r in results
+        ],
     )

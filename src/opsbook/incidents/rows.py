@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select
 
 from opsbook.errors import IncidentError
-from opsbook.incidents.model import HUMAN_FIELDS, EntryKind, Incident, Phase
-from opsbook.store.tables import incident_counters, incidents, timeline
+from opsbook.incidents.model import HUMAN_FIELDS, ActionKind, EntryKind, Incident, Phase
+from opsbook.store.tables import action_items, incident_counters, incidents, timeline
 
 
 def when(at: datetime) -> str:
@@ -95,4 +95,44 @@ def to_incident(row: Row[Any]) -> Incident:
         resolved_at=row.resolved_at,
         reviewed_at=row.reviewed_at,
         fields={name: getattr(row, name) for name in HUMAN_FIELDS},
+    )
+
+
+RUNBOOK_ACTION_DAYS = 7
+
+
+def ensure_runbook_action(conn: Connection, row: Row[Any], now: datetime, actor: str) -> None:
+    """The runbook: "update it after every incident". One open item per incident."""
+    exists = conn.execute(
+        select(action_items.c.id).where(
+            action_items.c.incident_id == row.id,
+            action_items.c.kind == ActionKind.RUNBOOK.value,
+        )
+    ).first()
+    if exists:
+        return
+    owner = row.commander or actor
+    due: date = (now + timedelta(days=RUNBOOK_ACTION_DAYS)).date()
+    text = f"Update the runbook with what {row.id} taught"
+    new_id = conn.execute(
+        insert(action_items)
+        .values(
+            incident_id=row.id,
+            text=text,
+            kind=ActionKind.RUNBOOK.value,
+            owner=owner,
+            due=due,
+            created_at=now,
+            created_by=actor,
+        )
+        .returning(action_items.c.id)
+    ).scalar_one()
+    append_entry(
+        conn,
+        row.id,
+        now,
+        actor,
+        EntryKind.ACTION_ADDED,
+        f"action #{new_id} ({ActionKind.RUNBOOK.value}): {text}, owner {owner}, due {due}",
+        {"action_id": new_id, "kind": ActionKind.RUNBOOK.value},
     )

@@ -9,7 +9,7 @@ An illegal move raises IncidentError inside the transaction, so nothing changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
@@ -18,7 +18,6 @@ from opsbook.errors import IncidentError, UsageError
 from opsbook.incidents.model import (
     ACTIVE_PHASES,
     HUMAN_FIELDS,
-    ActionKind,
     EntryKind,
     Incident,
     Phase,
@@ -26,6 +25,7 @@ from opsbook.incidents.model import (
 )
 from opsbook.incidents.rows import (
     append_entry,
+    ensure_runbook_action,
     lock_incident,
     next_number,
     require_open,
@@ -34,12 +34,11 @@ from opsbook.incidents.rows import (
     when,
 )
 from opsbook.incidents.severity import SeverityPolicy
-from opsbook.store.tables import action_items, incidents, timeline
+from opsbook.store.tables import incidents, timeline
 from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
 
 Clock = Callable[[], datetime]
-RUNBOOK_ACTION_DAYS = 7
 
 
 def utcnow() -> datetime:
@@ -253,7 +252,7 @@ class IncidentService:
             f"resolved after {format_duration(took_s)}: {why.strip()}",
             data,
         )
-        self._ensure_runbook_action(conn, row, now, actor)
+        ensure_runbook_action(conn, row, now, actor)
 
     def reopen(self, incident_id: str, actor: str, why: str = "") -> Incident:
         now = self.clock()
@@ -371,41 +370,3 @@ class IncidentService:
             if data and data.get("to", 9) < data.get("from", 0):
                 start = max(start, at)
         return start
-
-    def _ensure_runbook_action(
-        self, conn: Connection, row: Row[Any], now: datetime, actor: str
-    ) -> None:
-        """The runbook: "update it after every incident". One open item per incident."""
-        exists = conn.execute(
-            select(action_items.c.id).where(
-                action_items.c.incident_id == row.id,
-                action_items.c.kind == ActionKind.RUNBOOK.value,
-            )
-        ).first()
-        if exists:
-            return
-        owner = row.commander or actor
-        due: date = (now + timedelta(days=RUNBOOK_ACTION_DAYS)).date()
-        text = f"Update the runbook with what {row.id} taught"
-        new_id = conn.execute(
-            insert(action_items)
-            .values(
-                incident_id=row.id,
-                text=text,
-                kind=ActionKind.RUNBOOK.value,
-                owner=owner,
-                due=due,
-                created_at=now,
-                created_by=actor,
-            )
-            .returning(action_items.c.id)
-        ).scalar_one()
-        append_entry(
-            conn,
-            row.id,
-            now,
-            actor,
-            EntryKind.ACTION_ADDED,
-            f"action #{new_id} ({ActionKind.RUNBOOK.value}): {text}, owner {owner}, due {due}",
-            {"action_id": new_id, "kind": ActionKind.RUNBOOK.value},
-        )

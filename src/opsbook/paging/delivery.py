@@ -24,8 +24,8 @@ from opsbook.config.paging_section import Paging
 from opsbook.incidents.model import EntryKind
 from opsbook.incidents.rows import append_entry
 from opsbook.paging.channels import PERSON_SLACK, Outcome, deliver
+from opsbook.paging.escalations import escalate_now
 from opsbook.paging.outbox import Item, claim, delivered, failed
-from opsbook.paging.pager import escalate_now
 from opsbook.store.tx import begin
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from opsbook.config.model import Config
 from opsbook.config.paging import LevelConfig, PagerDutyChannel
@@ -28,12 +28,13 @@ from opsbook.incidents.rows import append_entry, to_incident
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging import acks
 from opsbook.paging.digest import send_digest
+from opsbook.paging.escalations import insert_escalation, stop_escalation, what_fired
 from opsbook.paging.message import Kind, Message, for_incident
 from opsbook.paging.outbox import cancel_pages, enqueue
 from opsbook.paging.overrides import Overrides
 from opsbook.paging.schedule import Layer, layers_of
 from opsbook.paging.targets import Audience, Route, person_routes, resolve
-from opsbook.store.tables import escalations, incidents, outbox, timeline
+from opsbook.store.tables import escalations, incidents, outbox
 from opsbook.store.tx import begin
 from opsbook.units import format_duration
 
@@ -109,7 +110,7 @@ class Pager:
                 if paged
                 else ("SEV-4: daily digest" if incident.severity == 4 else "already acknowledged")
             )
-            inserted = _insert_escalation(conn, incident.id, now, paged, reason)
+            inserted = insert_escalation(conn, incident.id, now, paged, reason)
             if not inserted:
                 continue  # another daemon took it
             did = True
@@ -147,14 +148,16 @@ class Pager:
                 continue  # stop_finished deals with it
             did = True
             if not ladder:
-                _stop(conn, incident.id, now, "nobody to page: no schedules or escalation")
+                stop_escalation(
+                    conn, incident.id, now, "nobody to page: no schedules or escalation"
+                )
                 continue
             if esc.level < len(ladder):
                 level, repeats = esc.level + 1, esc.repeats
             elif esc.repeats < self.paging.settings.max_repeats:
                 level, repeats = esc.level, esc.repeats + 1
             else:
-                _stop(conn, incident.id, now, "exhausted")
+                stop_escalation(conn, incident.id, now, "exhausted")
                 append_entry(
                     conn,
                     incident.id,
@@ -209,7 +212,7 @@ class Pager:
             open_ = row.phase in {p.value for p in ACTIVE_PHASES}
             if row.stopped_at is None and (row.acknowledged_at is not None or not open_):
                 reason = "acknowledged" if open_ else "resolved"
-                _stop(conn, row.incident_id, now, reason)
+                stop_escalation(conn, row.incident_id, now, reason)
                 cancelled = cancel_pages(conn, row.incident_id)
                 text = f"escalation stopped: {reason}" + (
                     f" by {row.acknowledged_by}" if open_ else ""
@@ -245,7 +248,7 @@ class Pager:
         now: datetime,
         overrides: Sequence[Any],
     ) -> int:
-        fired = _what_fired(conn, incident)
+        fired = what_fired(conn, incident)
         on_call = self._on_call_now(now, overrides)
         sent = 0
         for person in audience.people:
@@ -283,7 +286,7 @@ class Pager:
             Kind.UPDATE,
             incident,
             now,
-            fired=_what_fired(conn, incident),
+            fired=what_fired(conn, incident),
             on_call=self._on_call_now(now, overrides),
             ack_url=None,
         )
@@ -332,7 +335,7 @@ class Pager:
             kind,
             incident,
             now,
-            fired=_what_fired(conn, incident),
+            fired=what_fired(conn, incident),
             on_call=None,
             ack_url=None,
             note=note,
@@ -367,62 +370,3 @@ class Pager:
         first = self.ladder()[0].who if self.ladder() else []
         audience = resolve(first, self.paging, self.layers, overrides, now)
         return ", ".join(audience.people) or None
-
-
-def _insert_escalation(
-    conn: Connection, incident_id: str, now: datetime, paged: bool, reason: str | None
-) -> bool:
-    values = {
-        "incident_id": incident_id,
-        "level": 0,
-        "repeats": 0,
-        "next_at": now if paged else None,
-        "started_at": now,
-        "stopped_at": None if paged else now,
-        "stop_reason": reason,
-        "acked_sent": not paged,
-        "resolved_sent": not paged,
-    }
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        result = conn.execute(pg_insert(escalations).values(**values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        result = conn.execute(sqlite_insert(escalations).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
-
-
-def _stop(conn: Connection, incident_id: str, now: datetime, reason: str) -> None:
-    conn.execute(
-        update(escalations)
-        .where(escalations.c.incident_id == incident_id)
-        .values(stopped_at=now, stop_reason=reason, next_at=None)
-    )
-
-
-def _what_fired(conn: Connection, incident: Incident) -> str:
-    """The latest alert entry of the incident, else its title."""
-    row: Row[Any] | None = conn.execute(
-        select(timeline.c.body)
-        .where(timeline.c.incident_id == incident.id, timeline.c.kind == EntryKind.ALERT.value)
-        .order_by(timeline.c.id.desc())
-        .limit(1)
-    ).first()
-    return str(row.body) if row else incident.title
-
-
-def escalate_now(conn: Connection, incident_id: str, now: datetime) -> bool:
-    """A channel that stays down: do not wait for the level's timeout."""
-    return bool(
-        conn.execute(
-            update(escalations)
-            .where(
-                escalations.c.incident_id == incident_id,
-                escalations.c.stopped_at.is_(None),
-                escalations.c.next_at > now,
-            )
-            .values(next_at=now)
-        ).rowcount
-    )
