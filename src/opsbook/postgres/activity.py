@@ -1,0 +1,112 @@
+"""`opsbook db activity`: who is connected, doing what, waiting on whom."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsbook.postgres.connect import Conn
+from opsbook.postgres.report import Report, mask_query
+from opsbook.status import Status
+
+SETTINGS = """
+SELECT current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int
+         + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0)
+         AS reserved,
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int
+         AS client_connections
+"""
+BY_STATE = """
+SELECT coalesce(state, 'unknown') AS state, count(*)::int AS connections
+FROM pg_stat_activity WHERE backend_type = 'client backend'
+GROUP BY 1 ORDER BY 2 DESC, 1
+"""
+BY_CLIENT = """
+SELECT coalesce(nullif(application_name, ''), '(none)') AS application,
+       coalesce(usename::text, '?') AS "user", coalesce(datname::text, '?') AS database,
+       count(*)::int AS connections,
+       count(*) FILTER (WHERE state = 'active')::int AS active
+FROM pg_stat_activity WHERE backend_type = 'client backend'
+GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1
+"""
+IDLE_IN_TRANSACTION = """
+SELECT pid, usename AS "user", application_name AS application, datname AS database,
+       now() - xact_start AS transaction_age, now() - state_change AS idle_for, query
+FROM pg_stat_activity
+WHERE state IN ('idle in transaction', 'idle in transaction (aborted)')
+ORDER BY xact_start
+"""
+LONG_RUNNING = """
+SELECT pid, usename AS "user", datname AS database, now() - query_start AS running_for,
+       wait_event_type, wait_event, query
+FROM pg_stat_activity
+WHERE state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+  AND now() - query_start > make_interval(secs => %s)
+ORDER BY query_start
+"""
+BLOCKED = """
+SELECT blocked.pid AS blocked_pid, blocked.usename AS blocked_user,
+       now() - blocked.query_start AS waiting_for, blocked.wait_event_type AS waiting_on,
+       blocked.query AS blocked_query,
+       blocker.pid AS blocking_pid, blocker.usename AS blocking_user,
+       blocker.state AS blocking_state, now() - blocker.xact_start AS blocking_transaction_age,
+       blocker.query AS blocking_query
+FROM pg_stat_activity AS blocked
+CROSS JOIN LATERAL unnest(pg_blocking_pids(blocked.pid)) AS b(pid)
+JOIN pg_stat_activity AS blocker ON blocker.pid = b.pid
+ORDER BY blocked.query_start
+"""
+
+
+def activity(
+    conn: Conn, target: str, *, long_running_s: float = 60.0, idle_warning_s: float = 300.0
+) -> Report:
+    report = Report("activity", target)
+    settings = conn.execute(SETTINGS).fetchone()
+    assert settings is not None
+    usable = max(1, int(settings["max_connections"]) - int(settings["reserved"]))
+    used = int(settings["client_connections"])
+    pct = round(used * 100 / usable, 1)
+    report.facts.update(
+        max_connections=settings["max_connections"],
+        reserved=settings["reserved"],
+        usable=usable,
+        client_connections=used,
+        utilisation_pct=pct,
+    )
+    report.sections["by_state"] = conn.execute(BY_STATE).fetchall()
+    report.sections["by_client"] = conn.execute(BY_CLIENT).fetchall()
+    idle = [_masked(r) for r in conn.execute(IDLE_IN_TRANSACTION).fetchall()]
+    running = [_masked(r) for r in conn.execute(LONG_RUNNING, (long_running_s,)).fetchall()]
+    blocked = [
+        {
+            **r,
+            "blocked_query": mask_query(r["blocked_query"]),
+            "blocking_query": mask_query(r["blocking_query"]),
+        }
+        for r in conn.execute(BLOCKED).fetchall()
+    ]
+    report.sections.update(idle_in_transaction=idle, long_running=running, blocked=blocked)
+    status = Status.CRITICAL if pct >= 95 else Status.WARNING if pct >= 80 else Status.OK
+    report.find(status, f"{used}/{usable} connections ({pct:.1f}%)")
+    stale = [r for r in idle if r["transaction_age"].total_seconds() > idle_warning_s]
+    if idle:
+        report.find(
+            Status.WARNING if stale else Status.OK,
+            f"{len(idle)} idle in transaction"
+            + (f", {len(stale)} for over {idle_warning_s / 60:.0f} min" if stale else ""),
+        )
+    if running:
+        report.find(Status.WARNING, f"{len(running)} queries running over {long_running_s:g} s")
+    if blocked:
+        report.find(
+            Status.WARNING,
+            f"{len(blocked)} blocked "
+            f"(by pid {', '.join(str(b['blocking_pid']) for b in blocked[:3])})",
+        )
+    report.notes.append("Needs pg_monitor (or pg_read_all_stats) to see other users' queries.")
+    return report
+
+
+def _masked(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "query": mask_query(row.get("query"))}

@@ -1,0 +1,120 @@
+"""`opsbook db slow-queries`: from pg_stat_statements, whose columns follow the installed
+*extension* version, not the server's: total_time/mean_time before 1.8, total_exec_time/
+mean_exec_time from 1.8 (PostgreSQL 13), and blk_read_time/blk_write_time renamed
+shared_blk_read_time/shared_blk_write_time in 1.11 (PostgreSQL 17). The runbook's query used
+the old names and fails on PostgreSQL 13+."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from opsbook.postgres.connect import Conn
+from opsbook.postgres.report import Report, mask_query
+from opsbook.status import Status
+
+ORDER = {"total": "total", "mean": "mean", "calls": "calls"}
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+def columns(version: tuple[int, ...]) -> dict[str, str]:
+    new = version >= (1, 8)
+    blk = "shared_blk_" if version >= (1, 11) else "blk_"
+    return {
+        "total": "total_exec_time" if new else "total_time",
+        "mean": "mean_exec_time" if new else "mean_time",
+        "read_time": f"{blk}read_time",
+        "write_time": f"{blk}write_time",
+    }
+
+
+def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10) -> Report:
+    report = Report("slow-queries", target)
+    ext = conn.execute(
+        "SELECT extversion, extnamespace::regnamespace::text AS schema FROM pg_extension "
+        "WHERE extname = 'pg_stat_statements'"
+    ).fetchone()
+    preload = _setting(conn, "shared_preload_libraries")
+    loaded = "pg_stat_statements" in [p.strip() for p in preload.split(",")]
+    database = conn.info.dbname
+    if ext is None:
+        advice = f"run CREATE EXTENSION pg_stat_statements; in database {database}"
+        if not loaded:
+            advice = (
+                "add pg_stat_statements to shared_preload_libraries in postgresql.conf, "
+                f"restart PostgreSQL, then {advice}"
+            )
+        report.find(Status.UNKNOWN, f"pg_stat_statements is not installed: {advice}")
+        return report
+    if not loaded:
+        report.find(
+            Status.UNKNOWN,
+            "pg_stat_statements is installed but not loaded: add it to "
+            "shared_preload_libraries in postgresql.conf and restart PostgreSQL",
+        )
+        return report
+    version = _version(str(ext["extversion"]))
+    cols = columns(version)
+    report.facts.update(extension_version=ext["extversion"], ordered_by=by)
+    order = cols["total"] if by == "total" else cols["mean"] if by == "mean" else "calls"
+    query = sql.SQL(
+        "SELECT queryid, calls, {total} AS total_ms, {mean} AS mean_ms, rows, "
+        "{read} AS read_ms, {write} AS write_ms, shared_blks_hit, shared_blks_read, query, "
+        "100.0 * {total} / nullif(sum({total}) OVER (), 0) AS share_pct "
+        "FROM {schema}.pg_stat_statements ORDER BY {order} DESC NULLS LAST LIMIT %s"
+    ).format(
+        total=sql.Identifier(cols["total"]),
+        mean=sql.Identifier(cols["mean"]),
+        read=sql.Identifier(cols["read_time"]),
+        write=sql.Identifier(cols["write_time"]),
+        schema=sql.Identifier(str(ext["schema"])),
+        order=sql.Identifier(order),
+    )
+    try:
+        rows = conn.execute(query, (limit,)).fetchall()
+    except psycopg.errors.ObjectNotInPrerequisiteState as exc:
+        if "shared_preload_libraries" in str(exc):
+            report.find(
+                Status.UNKNOWN,
+                "pg_stat_statements must be loaded via "
+                "shared_preload_libraries: add it in postgresql.conf and restart",
+            )
+            return report
+        raise
+    report.sections["queries"] = [_row(r) for r in rows]
+    if rows:
+        top = rows[0]
+        share = float(top["share_pct"] or 0)
+        report.find(
+            Status.OK,
+            f"top query by {by}: {float(top['mean_ms'] or 0):.1f} ms mean, "
+            f"{top['calls']} calls, {share:.0f}% of total time",
+        )
+    else:
+        report.find(Status.OK, "no statements recorded yet")
+    report.notes.append(
+        f"pg_stat_statements {ext['extversion']}: columns {cols['total']}, "
+        f"{cols['mean']}. Reading other users' query text needs pg_read_all_stats "
+        "(pg_monitor)."
+    )
+    return report
+
+
+def _setting(conn: Conn, name: str) -> str:
+    row = conn.execute("SELECT current_setting(%s) AS value", (name,)).fetchone()
+    return str(row["value"]) if row else ""
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "query": mask_query(row["query"])[:500],
+        "total_ms": round(float(row["total_ms"] or 0), 2),
+        "mean_ms": round(float(row["mean_ms"] or 0), 3),
+        "share_pct": round(float(row["share_pct"] or 0), 1),
+    }
