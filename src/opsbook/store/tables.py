@@ -246,3 +246,21 @@ ack_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
 )
+
+# ---------------------------------------------------------------- opsbook db (0005)
+
+maintenance_runs = Table(
+    "maintenance_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("object", Text, nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_maintenance_runs_started", "started_at"),
+)
