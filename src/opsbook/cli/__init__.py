@@ -36,6 +36,7 @@ def _register() -> None:
         alerts,
         check,
         config,
+        db,
         history,
         incident,
         init,
@@ -58,6 +59,7 @@ def _register() -> None:
     cli.add_command(history.history)
     cli.add_command(oncall.oncall)
     cli.add_command(notify.notify)
+    cli.add_command(db.db)
 
 
 _register()

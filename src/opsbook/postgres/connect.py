@@ -42,8 +42,10 @@ def target(config: Config, check: str | None, dsn: str | None) -> Target:
         only = next(iter(postgres.values()))
         return Target(only.dsn, mask_dsn(only.dsn))
     if not postgres:
-        raise UsageError("which database? give --dsn postgresql://… or --check NAME of a "
-                         "postgres check in opsbook.yaml")  # fmt: skip
+        raise UsageError(
+            "which database? give --dsn postgresql://… or --check NAME of a "
+            "postgres check in opsbook.yaml"
+        )
     raise UsageError(f"several postgres checks ({', '.join(postgres)}); choose one with --check")
 
 

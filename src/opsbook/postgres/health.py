@@ -29,7 +29,7 @@ FROM pg_database WHERE datallowconn ORDER BY age(datfrozenxid) DESC
 OLD_TRANSACTIONS = """
 SELECT pid, usename AS "user", application_name AS application, state,
        age(backend_xmin) AS xmin_age, now() - xact_start AS transaction_age, query
-FROM pg_stat_activity WHERE backend_xmin IS NOT NULL
+FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()
 ORDER BY age(backend_xmin) DESC LIMIT 5
 """
 PREPARED = """
@@ -149,6 +149,7 @@ def _sequences(rows: list[dict[str, Any]], report: Report) -> list[dict[str, Any
             }
         )
     out.sort(key=lambda r: r["used_pct"], reverse=True)
+    out = out[:20]  # the ones nearest their end
     near = [r for r in out if r["used_pct"] >= 75]
     if near:
         top = near[0]

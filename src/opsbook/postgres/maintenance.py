@@ -87,8 +87,27 @@ def vacuum_plan(conn: Conn, tables: Sequence[str], *, analyze: bool, full: bool)
     steps = []
     for name in tables:
         schema, table = _relation(conn, name, "rm")
+        _may_maintain(conn, schema, table)
         steps.append(Step("vacuum", f"{schema}.{table}", head + sql.Identifier(schema, table)))
     return steps
+
+
+def _may_maintain(conn: Conn, schema: str, name: str) -> None:
+    """VACUUM skips, with only a warning, tables the role may not maintain: say so first."""
+    row = conn.execute(
+        "SELECT pg_has_role(c.relowner, 'USAGE') "
+        "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
+        "OR (current_setting('server_version_num')::int >= 170000 "
+        "    AND pg_has_role('pg_maintain', 'USAGE')) AS allowed "
+        "FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name),
+    ).fetchone()
+    if not row or not row["allowed"]:
+        raise UsageError(
+            f"{schema}.{name}: maintenance needs its owner, a superuser, or pg_maintain "
+            "(PostgreSQL 17); pg_monitor is enough for the diagnostics only"
+        )
 
 
 def reindex_plan(
