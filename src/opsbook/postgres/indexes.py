@@ -40,7 +40,7 @@ FROM pg_index AS i
 JOIN pg_class AS ic ON ic.oid = i.indexrelid
 JOIN pg_class AS t ON t.oid = i.indrelid
 JOIN pg_namespace AS n ON n.oid = t.relnamespace
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND i.indisvalid
 GROUP BY n.nspname, t.relname, i.indrelid, i.indkey::text, i.indclass::text,
          i.indcollation::text, coalesce(pg_get_expr(i.indexprs, i.indrelid), ''),
          coalesce(pg_get_expr(i.indpred, i.indrelid), '')
@@ -60,12 +60,13 @@ JOIN pg_namespace AS n ON n.oid = t.relnamespace
 JOIN pg_am AS am ON am.oid = a.relam AND am.amname = 'btree'
 JOIN pg_am AS bm ON bm.oid = b.relam AND bm.amname = 'btree'
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND NOT ia.indisunique AND NOT ia.indisprimary
+  AND NOT ia.indisunique AND NOT ia.indisprimary AND ia.indisvalid AND ib.indisvalid
   AND ia.indexprs IS NULL AND ib.indexprs IS NULL
   AND ia.indpred IS NULL AND ib.indpred IS NULL
   AND ia.indnatts < ib.indnatts
-  AND (ib.indkey::int2[])[0:ia.indnatts - 1] = (ia.indkey::int2[])
-  AND (ib.indclass::oid[])[0:ia.indnatts - 1] = (ia.indclass::oid[])
+  -- slices on both sides: int2vector / oidvector arrays start at 0, slices at 1
+  AND (ib.indkey::int2[])[0:ia.indnatts - 1] = (ia.indkey::int2[])[0:ia.indnatts - 1]
+  AND (ib.indclass::oid[])[0:ia.indnatts - 1] = (ia.indclass::oid[])[0:ia.indnatts - 1]
 ORDER BY 1, 2, 3
 """
 INVALID = """

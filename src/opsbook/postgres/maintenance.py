@@ -97,8 +97,8 @@ def _may_maintain(conn: Conn, schema: str, name: str) -> None:
     row = conn.execute(
         "SELECT pg_has_role(c.relowner, 'USAGE') "
         "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
-        "OR (current_setting('server_version_num')::int >= 170000 "
-        "    AND pg_has_role('pg_maintain', 'USAGE')) AS allowed "
+        "OR EXISTS (SELECT 1 FROM pg_roles AS r WHERE r.rolname = 'pg_maintain' "
+        "           AND pg_has_role(r.oid, 'USAGE')) AS allowed "
         "FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relname = %s",
         (schema, name),
