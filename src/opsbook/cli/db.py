@@ -40,6 +40,8 @@ def _show(report: Any, fmt: str) -> None:
         from opsbook.output.db import print_report
 
         print_report(report)
+    # Like opsbook check, the exit code is the report's status, so cron and monitors can act.
+    raise click.exceptions.Exit(int(report.status))
 
 
 @click.group()

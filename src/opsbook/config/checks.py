@@ -45,6 +45,7 @@ class CheckKind(enum.StrEnum):
     TCP = "tcp"
     COMMAND = "command"
     PROMETHEUS = "prometheus"
+    PGDIAG = "pgdiag"
 
 
 class Role(enum.StrEnum):
@@ -139,6 +140,31 @@ class PostgresCheck(CheckBase, frozen=True, tag="postgres"):
     def __post_init__(self) -> None:
         self._base_checks()
         self._rising(self.warning, self.critical, "connections")
+
+
+class PgReport(enum.StrEnum):
+    """The `opsbook db` diagnostics a `pgdiag` check can run."""
+
+    ACTIVITY = "activity"
+    SLOW_QUERIES = "slow-queries"
+    BLOAT = "bloat"
+    INDEXES = "indexes"
+    HEALTH = "health"
+
+
+class PgdiagCheck(CheckBase, frozen=True, kw_only=True, tag="pgdiag"):
+    """One `opsbook db` report as a check: its status and one-line summary."""
+
+    kind = CheckKind.PGDIAG
+    dsn: str
+    report: PgReport = PgReport.HEALTH
+    # Diagnostics read catalogs and statistics views: slower than a ping, and rarely needed.
+    timeout: Duration = Duration(30.0)
+    interval: Duration = Duration(300.0)
+    watch: bool = False
+
+    def __post_init__(self) -> None:
+        self._base_checks()
 
 
 class RedisCheck(CheckBase, frozen=True, tag="redis"):
@@ -309,6 +335,7 @@ CheckConfig = (
     | TcpCheck
     | CommandCheck
     | PrometheusCheck
+    | PgdiagCheck
 )
 
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
@@ -322,4 +349,5 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.TCP: TcpCheck,
     CheckKind.COMMAND: CommandCheck,
     CheckKind.PROMETHEUS: PrometheusCheck,
+    CheckKind.PGDIAG: PgdiagCheck,
 }

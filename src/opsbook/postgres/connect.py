@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from opsbook.config.checks import PostgresCheck
+from opsbook.config.checks import PgdiagCheck, PostgresCheck
 from opsbook.config.model import Config
 from opsbook.errors import OpsbookError, UsageError
 from opsbook.secrets import mask_dsn
@@ -31,16 +31,18 @@ class Target:
 def target(config: Config, check: str | None, dsn: str | None) -> Target:
     if dsn:
         return Target(dsn, mask_dsn(dsn))
-    postgres = {n: c for n, c in config.checks.items() if isinstance(c, PostgresCheck)}
+    postgres = {
+        n: c.dsn for n, c in config.checks.items() if isinstance(c, PostgresCheck | PgdiagCheck)
+    }
     if check is not None:
         chosen = postgres.get(check)
         if chosen is None:
             known = ", ".join(postgres) or "none"
             raise UsageError(f"no postgres check named {check!r} (postgres checks: {known})")
-        return Target(chosen.dsn, mask_dsn(chosen.dsn))
-    if len(postgres) == 1:
+        return Target(chosen, mask_dsn(chosen))
+    if len(set(postgres.values())) == 1:  # one database, however many checks watch it
         only = next(iter(postgres.values()))
-        return Target(only.dsn, mask_dsn(only.dsn))
+        return Target(only, mask_dsn(only))
     if not postgres:
         raise UsageError(
             "which database? give --dsn postgresql://… or --check NAME of a "

@@ -1,0 +1,83 @@
+"""pgdiag: one `opsbook db` report (health, activity, indexes, bloat, slow-queries) as a check,
+its status and one-line summary.
+
+The collectors are synchronous (they are the CLI's too), so the report runs in a worker
+thread, on a connection whose statement_timeout is the check's timeout: when the runner
+gives up waiting, the server cancels the query and the thread ends soon after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from opsbook.checks.base import Probe, Reading
+from opsbook.config.checks import PgdiagCheck, PgReport
+from opsbook.errors import CheckUnavailable, TargetUnreachable
+from opsbook.secrets import mask_dsn
+
+
+def describe(check: PgdiagCheck) -> str:
+    return f"{check.report.value} of {mask_dsn(check.dsn)}"
+
+
+async def run(check: PgdiagCheck, probe: Probe) -> Reading:
+    probe.at(f"for the {check.report.value} report")
+    return await asyncio.to_thread(collect, check)
+
+
+def collect(check: PgdiagCheck) -> Reading:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from opsbook.postgres.connect import reason
+
+    label = mask_dsn(check.dsn)
+    try:
+        conn = psycopg.connect(
+            check.dsn,
+            connect_timeout=max(1, math.ceil(check.timeout)),
+            autocommit=True,
+            application_name="opsbook-check",
+            row_factory=dict_row,
+        )
+    except psycopg.Error as exc:
+        raise TargetUnreachable(mask_dsn(reason(exc))) from None
+    try:
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, false)", (f"{int(check.timeout * 1000)}",)
+        )
+        report = _report(check.report, conn, label)
+    except psycopg.errors.QueryCanceled:
+        raise CheckUnavailable(
+            f"{check.report.value} report took over {check.timeout:g} s"
+        ) from None
+    except psycopg.Error as exc:
+        raise CheckUnavailable(f"{check.report.value} report failed: {reason(exc)}") from None
+    finally:
+        conn.close()
+    details: dict[str, Any] = {"report": check.report.value, "findings": len(report.findings)}
+    return Reading(report.status, report.summary, details=details)
+
+
+def _report(which: PgReport, conn: Any, label: str) -> Any:
+    if which is PgReport.ACTIVITY:
+        from opsbook.postgres.activity import activity
+
+        return activity(conn, label)
+    if which is PgReport.SLOW_QUERIES:
+        from opsbook.postgres.statements import slow_queries
+
+        return slow_queries(conn, label)
+    if which is PgReport.BLOAT:
+        from opsbook.postgres.bloat import bloat
+
+        return bloat(conn, label)
+    if which is PgReport.INDEXES:
+        from opsbook.postgres.indexes import indexes
+
+        return indexes(conn, label)
+    from opsbook.postgres.health import health
+
+    return health(conn, label)
