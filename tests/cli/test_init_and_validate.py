@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from opsbook import aio
-from opsbook.config.checks import HttpCheck, PostgresCheck, RedisCheck, TlsCheck
+from opsbook.config.checks import HttpCheck, PgdiagCheck, PostgresCheck, RedisCheck, TlsCheck
 from opsbook.config.loader import parse_config
 from opsbook.setup.discover import discover
 from opsbook.setup.template import render
@@ -31,13 +31,24 @@ def test_init_enables_what_it_finds_listening(
     assert found.app_url == app.url()
     text = render(found, service="fraiseql", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
-    assert list(checks) == ["app", "app_metrics", "db", "cache", "disk", "memory", "cert"]
+    assert list(checks) == [
+        "app",
+        "app_metrics",
+        "db",
+        "db-health",
+        "cache",
+        "disk",
+        "memory",
+        "cert",
+    ]
     assert checks["app"].severity.critical == 1  # the runbook: application down is critical
     assert checks["app_metrics"].signals["errors_5xx"].critical == 5  # type: ignore[attr-defined]
     assert checks["disk"].severity.critical == 2
     db = checks["db"]
     assert isinstance(db, PostgresCheck)
     assert db.dsn == f"postgresql://postgres@127.0.0.1:{pg.port}/postgres"
+    assert isinstance(checks["db-health"], PgdiagCheck)
+    assert checks["db-health"].dsn == db.dsn and checks["db-health"].report == "health"
     assert isinstance(checks["cache"], RedisCheck)
     assert isinstance(checks["app"], HttpCheck)
     assert isinstance(checks["cert"], TlsCheck)

@@ -96,6 +96,18 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.postgres is not None,
     )
+    out += ["", "  # Wraparound, sequences near their column's limit, stuck horizons (opsbook db)."]
+    out += _block(
+        [
+            "  db-health:",
+            "    type: pgdiag",
+            "    report: health",
+            "    dsn: ${DATABASE_URL:-postgresql://postgres@"
+            f"{found.postgres or '127.0.0.1:5432'}/postgres}}",
+            "    severity: {critical: SEV-2, warning: SEV-3}",
+        ],
+        found.postgres is not None,
+    )
     out += ["", f"  # Critical: cache unreachable ({_seen(found.redis)})."]
     out += _block(
         [
