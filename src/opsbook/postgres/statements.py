@@ -66,7 +66,10 @@ def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10)
         "SELECT queryid, calls, {total} AS total_ms, {mean} AS mean_ms, rows, "
         "{read} AS read_ms, {write} AS write_ms, shared_blks_hit, shared_blks_read, query, "
         "100.0 * {total} / nullif(sum({total}) OVER (), 0) AS share_pct "
-        "FROM {schema}.pg_stat_statements ORDER BY {order} DESC NULLS LAST LIMIT %s"
+        "FROM {schema}.pg_stat_statements "
+        # The view covers every database of the cluster; the report is about this one.
+        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY {order} DESC NULLS LAST LIMIT %s"
     ).format(
         total=sql.Identifier(cols["total"]),
         mean=sql.Identifier(cols["mean"]),
