@@ -9,6 +9,9 @@ them into messages and exit codes.
     ├── UsageError                a command-line argument is wrong (exit 3)
     ├── StoreError                the store cannot be opened or migrated (exit 1)
     ├── IncidentError             an illegal move or an unknown incident; nothing changed (exit 1)
+    ├── BackupError               a backup, verify, restore or prune failed; says why (exit 1)
+    │   ├── IntegrityError        stored data does not match its manifest's checksum
+    │   └── DecryptError          no identity or passphrase given opens this backup
     └── CheckError                a check ran and got a bad answer; carries its Status
         ├── TargetUnreachable     CRITICAL: refused, timed out, DNS failure, TLS error,
         │                         auth failed, protocol error
@@ -53,6 +56,18 @@ class StoreError(OpsbookError):
 
 class IncidentError(OpsbookError):
     """A move the incident's state does not allow, or an ID that does not exist."""
+
+
+class BackupError(OpsbookError):
+    """A backup operation failed; partial files are cleaned up before this is raised."""
+
+
+class IntegrityError(BackupError):
+    """Stored bytes differ from what the manifest recorded (corruption, truncation)."""
+
+
+class DecryptError(BackupError):
+    """The backup cannot be decrypted with the identity or passphrase given."""
 
 
 class CheckError(OpsbookError):

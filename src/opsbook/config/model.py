@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from opsbook.config.backups import Backups, validate_backups
 from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.maintenance import WindowConfig
@@ -37,6 +38,7 @@ TOP_LEVEL_KEYS = (
     "severities",
     "maintenance",
     *PAGING_KEYS,
+    "backups",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -54,6 +56,7 @@ class Config:
     maintenance: tuple[WindowConfig, ...] = ()
     paging: Paging = field(default_factory=Paging)
     checks: dict[str, CheckBase] = field(default_factory=dict)
+    backups: Backups | None = None
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -102,6 +105,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     retention = convert_section(data.get("retention"), RetentionConfig, ("retention",), problems)
     maintenance = _maintenance(data.get("maintenance"), problems)
     paging = validate_paging(data, problems)
+    backups = validate_backups(data.get("backups"), problems)
     if problems:
         return None, problems
     return Config(
@@ -115,6 +119,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         maintenance=maintenance,
         paging=paging,
         checks=checks,
+        backups=backups,
     ), []
 
 

@@ -1,0 +1,1 @@
+"""opsbook backup: dump → compress → encrypt → checksum → repositories; verify, restore, prune."""

@@ -1,0 +1,180 @@
+"""A local directory (or a mounted NFS / SMB share).
+
+A run writes into ``.partial/<id>.<pid>/`` and, once every file and the manifest are written
+and fsynced, renames that directory to ``<source>/<id>/``: one atomic step on the same
+filesystem. A run that dies leaves only a ``.partial`` entry, which the next run removes once
+its process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from opsbook.backups.manifest import MANIFEST
+from opsbook.backups.repos.base import Located
+from opsbook.errors import BackupError
+
+PARTIAL = ".partial"
+
+
+class FilesystemRepository:
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.root = Path(path).expanduser()
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.root})"
+
+    def _fail(self, what: str, exc: OSError) -> BackupError:
+        reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
+        return BackupError(f"repository {self.describe()}: {what}: {reason or exc}")
+
+    def begin(self, source: str, backup_id: str) -> _FsStaging:
+        staging = self.root / PARTIAL / f"{backup_id}.{os.getpid()}"
+        try:
+            staging.mkdir(parents=True)
+        except OSError as exc:
+            raise self._fail("cannot create the backup directory", exc) from None
+        return _FsStaging(self, staging, self.root / source / backup_id)
+
+    def published(self) -> Iterator[Located]:
+        if not self.root.is_dir():
+            return
+        for source_dir in sorted(self.root.iterdir()):
+            if source_dir.name.startswith(".") or not source_dir.is_dir():
+                continue
+            for backup_dir in sorted(source_dir.iterdir()):
+                manifest = backup_dir / MANIFEST
+                try:
+                    data = manifest.read_bytes()
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise self._fail(f"cannot read {manifest}", exc) from None
+                yield Located(self.name, source_dir.name, backup_dir.name, data)
+
+    def open_file(self, source: str, backup_id: str, file: str) -> IO[bytes]:
+        path = self.root / source / backup_id / file
+        try:
+            return path.open("rb")
+        except OSError as exc:
+            raise self._fail(f"cannot read {path}", exc) from None
+
+    def delete(self, source: str, backup_id: str) -> None:
+        where = self.root / source / backup_id
+        # The manifest goes first: a half-deleted backup is never listed as complete.
+        with contextlib.suppress(FileNotFoundError):
+            (where / MANIFEST).unlink()
+        shutil.rmtree(where, ignore_errors=True)
+
+    def clean_stale(self) -> list[str]:
+        """Remove what runs that died left in .partial (their process is gone)."""
+        removed: list[str] = []
+        partial = self.root / PARTIAL
+        if not partial.is_dir():
+            return removed
+        for entry in partial.iterdir():
+            pid = entry.name.rsplit(".", 1)[-1]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name.rsplit(".", 1)[0])
+        return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _FsStaging:
+    def __init__(self, repo: FilesystemRepository, staging: Path, final: Path) -> None:
+        self.repo = repo
+        self.staging = staging
+        self.final = final
+        self.files: dict[str, _FsWriter] = {}
+
+    def open(self, file: str) -> _FsWriter:
+        try:
+            handle = (self.staging / file).open("wb")
+        except OSError as exc:
+            raise self.repo._fail(f"cannot create {file}", exc) from None
+        writer = _FsWriter(self.repo, handle, file)
+        self.files[file] = writer
+        return writer
+
+    def close_file(self, file: str) -> None:
+        self.files[file].close()
+
+    def publish(self, manifest: bytes) -> None:
+        try:
+            for writer in self.files.values():
+                writer.close()
+            path = self.staging / MANIFEST
+            with path.open("wb") as handle:
+                handle.write(manifest)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _fsync_dir(self.staging)
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self.staging.rename(self.final)
+            _fsync_dir(self.final.parent)
+        except OSError as exc:
+            raise self.repo._fail("cannot publish the backup", exc) from None
+
+    def abort(self) -> None:
+        for writer in self.files.values():
+            with contextlib.suppress(OSError):
+                writer.handle.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class _FsWriter:
+    def __init__(self, repo: FilesystemRepository, handle: Any, file: str) -> None:
+        self.repo = repo
+        self.handle = handle
+        self.file = file
+        self.written = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        try:
+            self.handle.write(data)
+        except OSError as exc:
+            raise self.repo._fail(
+                f"writing {self.file} failed after {self.written / 1e6:.1f} MB", exc
+            ) from None
+        self.written += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+        except OSError as exc:
+            raise self.repo._fail(f"writing {self.file} failed", exc) from None
+        self.closed = True
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

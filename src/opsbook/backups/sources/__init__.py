@@ -1,0 +1,1 @@
+"""What a backup reads: PostgreSQL, Redis, configuration files."""

@@ -1,0 +1,273 @@
+"""The ``backups:`` section: repositories, encryption, sources and their schedules.
+
+Every name a source mentions (its repositories) must exist; checked by ``validate_backups``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import msgspec
+
+from opsbook.config.problems import Path_, Problem, convert_section, translate
+from opsbook.config.types import DEFAULT_ALERT_SEVERITY, AlertSeverity, Duration, decode_hook
+
+DAY = 86400.0
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SourceKind(enum.StrEnum):
+    POSTGRES = "postgres"
+    REDIS = "redis"
+    FILES = "files"
+
+
+class FilesystemRepo(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type",
+    tag="filesystem",
+):  # fmt: skip
+    path: str
+
+
+class S3Repo(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type",
+    tag="s3",
+):  # fmt: skip
+    bucket: str
+    endpoint: str | None = None  # default: AWS
+    prefix: str = ""
+    region: str | None = None
+    # Credentials: these keys, else boto3's own chain (AWS_ACCESS_KEY_ID…, ~/.aws, a profile).
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    secret_access_key_file: str | None = None
+    profile: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.secret_access_key and self.secret_access_key_file:
+            raise ValueError("give secret_access_key or secret_access_key_file, not both")
+        if self.endpoint and not self.endpoint.startswith(("http://", "https://")):
+            raise ValueError(f"endpoint: expected http(s)://host[:port], got {self.endpoint!r}")
+
+
+RepoConfig = FilesystemRepo | S3Repo
+
+
+class EncryptionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    recipients: tuple[str, ...] = ()  # age public keys: age1…
+    passphrase: str | None = None
+    passphrase_file: str | None = None
+
+    def __post_init__(self) -> None:
+        modes = sum(bool(x) for x in (self.recipients, self.passphrase, self.passphrase_file))
+        if modes != 1:
+            raise ValueError(
+                "give recipients: (age public keys), or passphrase: / passphrase_file:; "
+                "for unencrypted backups write encryption: none"
+            )
+        for key in self.recipients:
+            if not key.startswith("age1"):
+                raise ValueError(f"recipients: {key[:12]!r}… is not an age public key (age1…)")
+
+
+class Keep(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The runbook's retention: every backup for 7 days, one a day for 30 days."""
+
+    all: Duration = Duration(7 * DAY)
+    daily: Duration = Duration(30 * DAY)
+    weekly: Duration | None = None
+    monthly: Duration | None = None
+
+
+class SourceBase(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type"
+):
+    kind: ClassVar[SourceKind]
+    repositories: tuple[str, ...] = ()  # default: every repository
+    keep: Keep = Keep()
+    schedule: str | None = None  # cron, in the section's timezone
+    max_age: Duration = Duration(26 * 3600)  # no good backup for this long is an alert
+    compression_level: int = 3
+    severity: AlertSeverity = DEFAULT_ALERT_SEVERITY
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.compression_level <= 19:
+            raise ValueError("compression_level: expected 1 (fast) to 19 (small)")
+        if self.schedule is not None:
+            cron_error(self.schedule, "schedule")
+
+
+class PostgresSource(SourceBase, frozen=True, kw_only=True, tag="postgres"):
+    kind = SourceKind.POSTGRES
+    dsn: str
+    jobs: int = 1  # > 1: directory format, pg_dump -j
+    globals: bool = True  # roles and tablespaces (pg_dumpall --globals-only)
+    role_passwords: bool = False  # include role password hashes in the globals
+    verify_dsn: str | None = None  # server for scratch restores; default: the source's own
+    verify_jobs: int = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.jobs <= 64:
+            raise ValueError("jobs: expected 1 to 64")
+        if not 1 <= self.verify_jobs <= 64:
+            raise ValueError("verify_jobs: expected 1 to 64")
+
+
+class RedisSource(SourceBase, frozen=True, kw_only=True, tag="redis"):
+    kind = SourceKind.REDIS
+    url: str
+
+
+class FilesSource(SourceBase, frozen=True, kw_only=True, tag="files"):
+    kind = SourceKind.FILES
+    paths: tuple[str, ...]
+    exclude: tuple[str, ...] = ()  # glob patterns
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.paths:
+            raise ValueError("paths: expected at least one file or directory")
+
+
+SourceConfig = PostgresSource | RedisSource | FilesSource
+SOURCE_MODELS: dict[str, type[SourceBase]] = {
+    "postgres": PostgresSource,
+    "redis": RedisSource,
+    "files": FilesSource,
+}
+REPO_MODELS: dict[str, type[msgspec.Struct]] = {"filesystem": FilesystemRepo, "s3": S3Repo}
+
+
+class BackupSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The keys directly under ``backups:`` besides the named sections."""
+
+    verify_after_backup: bool = False
+    verify_schedule: str | None = None  # cron: verify the newest unverified backups
+    prune_schedule: str | None = "30 4 * * *"
+    timezone: str | None = None  # for the cron expressions; default: the file's, else UTC
+
+    def __post_init__(self) -> None:
+        for key in ("verify_schedule", "prune_schedule"):
+            value = getattr(self, key)
+            if value is not None:
+                cron_error(value, key)
+
+
+@dataclass(frozen=True)
+class Backups:
+    repositories: dict[str, RepoConfig] = field(default_factory=dict)
+    encryption: EncryptionConfig | None = None  # None: `encryption: none`
+    sources: dict[str, SourceConfig] = field(default_factory=dict)
+    settings: BackupSettings = field(default_factory=BackupSettings)
+
+    def repos_for(self, source: SourceBase) -> tuple[str, ...]:
+        return source.repositories or tuple(self.repositories)
+
+
+SECTION_KEYS = ("repositories", "encryption", "sources", *BackupSettings.__struct_fields__)
+
+
+def cron_error(expr: str, key: str) -> None:
+    from croniter import croniter
+
+    if not croniter.is_valid(expr):
+        raise ValueError(
+            f"{key}: {expr!r} is not a cron expression; expected five fields such as "
+            "'0 3 * * *' (03:00 daily) or '0 * * * *' (hourly)"
+        )
+
+
+def validate_backups(value: Any, problems: list[Problem]) -> Backups | None:
+    if value is None:
+        return None
+    root: Path_ = ("backups",)
+    if not isinstance(value, dict):
+        problems.append(Problem(root, "expected a mapping with repositories:, sources:, …"))
+        return None
+    for key in value:
+        if key not in SECTION_KEYS:
+            problems.append(
+                Problem((*root, key), f"unknown key; expected one of: {', '.join(SECTION_KEYS)}")
+            )
+    repos = _named(value.get("repositories"), "repositories", REPO_MODELS, problems)
+    sources = _named(value.get("sources"), "sources", SOURCE_MODELS, problems)
+    encryption = _encryption(value.get("encryption", _MISSING), problems)
+    settings_raw = {k: v for k, v in value.items() if k in BackupSettings.__struct_fields__}
+    settings = convert_section(settings_raw, BackupSettings, root, problems)
+    if sources and not repos:
+        problems.append(Problem((*root, "repositories"), "sources need at least one repository"))
+    for name, source in sources.items():
+        for repo in source.repositories:
+            if repo not in repos:
+                known = ", ".join(repos) or "none"
+                problems.append(
+                    Problem(
+                        (*root, "sources", name, "repositories"),
+                        f"unknown repository {repo!r} (repositories: {known})",
+                    )
+                )
+    if problems or settings is None or encryption is _INVALID:
+        return None
+    assert not isinstance(encryption, _Sentinel)
+    return Backups(repos, encryption, sources, settings)
+
+
+class _Sentinel:
+    pass
+
+
+_MISSING = _Sentinel()
+_INVALID = _Sentinel()
+
+
+def _encryption(value: Any, problems: list[Problem]) -> EncryptionConfig | _Sentinel | None:
+    path: Path_ = ("backups", "encryption")
+    if value == "none":
+        return None
+    if value is _MISSING or value is None:
+        problems.append(
+            Problem(
+                path,
+                "missing: give recipients: [age1…] (or passphrase_file:), or write "
+                "encryption: none to store backups unencrypted",
+            )
+        )
+        return _INVALID
+    if not isinstance(value, dict):
+        problems.append(Problem(path, f"expected recipients: [...] or 'none', got {value!r}"))
+        return _INVALID
+    section = convert_section(value, EncryptionConfig, path, problems)
+    return _INVALID if section is None else section
+
+
+def _named(
+    value: Any, key: str, models: dict[str, type[msgspec.Struct]] | dict[str, Any],
+    problems: list[Problem],
+) -> dict[str, Any]:  # fmt: skip
+    base: Path_ = ("backups", key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(base, f"expected a mapping of names to {key}"))
+        return {}
+    out: dict[str, Any] = {}
+    kinds = ", ".join(models)
+    for name, spec in value.items():
+        path: Path_ = (*base, name)
+        if not _NAME.match(str(name)):
+            problems.append(Problem(path, "names use letters, digits, '_', '.', '-'"))
+            continue
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        model = models.get(str(kind))
+        if model is None:
+            problems.append(Problem((*path, "type"), f"expected one of: {kinds}, got {kind!r}"))
+            continue
+        try:
+            out[str(name)] = msgspec.convert(spec, model, dec_hook=decode_hook)
+        except msgspec.ValidationError as exc:
+            problems.append(translate(str(exc), spec, path, model))
+    return out
