@@ -264,3 +264,39 @@ maintenance_runs = Table(
     Column("detail", Text, nullable=False, default=""),
     Index("ix_maintenance_runs_started", "started_at"),
 )
+
+backup_events = Table(
+    "backup_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("backup_id", String(200), nullable=True),
+    Column("repo", String(200), nullable=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("actor", String(200), nullable=False, default=""),
+    Index("ix_backup_events_backup", "backup_id", "kind"),
+    Index("ix_backup_events_source", "source", "kind", "started_at"),
+)
+
+backup_leases = Table(
+    "backup_leases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("backup_id", String(200), nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_backup_leases_backup", "backup_id"),
+)
+
+job_locks = Table(
+    "job_locks",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("holder", String(200), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+)

@@ -1,0 +1,195 @@
+"""Restoring a PostgreSQL backup with pg_restore, and proving it against the manifest.
+
+Custom-format dumps stream straight into ``pg_restore`` (no copy on disk) when restoring
+with one job; parallel restores need a seekable file, so the dump is first written,
+decrypted and decompressed, to a temporary file (or directory, for directory-format dumps).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opsbook.backups import pgtools, pipeline
+from opsbook.backups.catalog import Entry
+from opsbook.backups.crypto import Opener
+from opsbook.backups.manifest import Manifest, TableStat
+from opsbook.backups.repos.base import Repository
+from opsbook.errors import BackupError
+
+Progress = Callable[[int], None]  # stored bytes fetched so far
+
+
+@dataclass(frozen=True)
+class Comparison:
+    tables: int
+    rows: int
+    mismatches: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def compare(expected: tuple[TableStat, ...], actual: tuple[TableStat, ...]) -> Comparison:
+    """Every table, its row count and timestamp maxima, as the manifest recorded them."""
+    have = {(t.schema, t.table): t for t in actual}
+    problems: list[str] = []
+    for want in expected:
+        name = f"{want.schema}.{want.table}"
+        got = have.pop((want.schema, want.table), None)
+        if got is None:
+            problems.append(f"{name}: missing after restore")
+            continue
+        if got.rows != want.rows:
+            problems.append(f"{name}: {got.rows} rows restored, {want.rows} in the backup")
+        for column, value in want.maxima.items():
+            if got.maxima.get(column) != value:
+                problems.append(
+                    f"{name}.{column}: max {got.maxima.get(column)} restored, {value} in the backup"
+                )
+    problems += [f"{s}.{t}: not in the backup's manifest" for s, t in have]
+    return Comparison(len(expected), sum(t.rows for t in expected), tuple(problems))
+
+
+def pg_restore(
+    manifest: Manifest,
+    repo: Repository,
+    opener: Opener,
+    dsn: str,
+    *,
+    jobs: int,
+    options: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> None:
+    """Restore the dump artifact of ``manifest`` from ``repo`` into the database at ``dsn``."""
+    artifact = manifest.artifact("dump")
+    if artifact is None:
+        raise BackupError(f"backup {manifest.id} has no database dump")
+    split = pgtools.split_dsn(dsn)
+    tool = pgtools.tool("pg_restore", _major(manifest.server_version))
+    args = [str(tool), "--no-password", "--exit-on-error", "-d", split.conninfo, *options]
+    what = f"backup {manifest.id} in {repo.describe()}"
+    stored = repo.open_file(manifest.source, manifest.id, artifact.file)
+    try:
+        if artifact.format == "custom" and jobs == 1:
+            _stream_into(args, split, stored, opener, artifact.sha256, what, progress)
+            return
+        with _staged(manifest, artifact.format, stored, opener, artifact.sha256, what,
+                     progress) as path:  # fmt: skip
+            done = subprocess.run(
+                [*args, "--jobs", str(jobs), str(path)],
+                capture_output=True, env=split.env, stdin=subprocess.DEVNULL, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                text = done.stderr.decode(errors="replace").strip().splitlines()
+                raise BackupError(f"pg_restore failed: {split.redact(' / '.join(text[-3:]))}")
+    finally:
+        with contextlib.suppress(Exception):
+            stored.close()
+
+
+def _stream_into(
+    args: list[str], split: pgtools.Conn, stored: Any, opener: Opener, sha256: str, what: str,
+    progress: Progress | None,
+) -> None:  # fmt: skip
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=split.env)  # fmt: skip
+    assert proc.stdin is not None and proc.stderr is not None
+    errors = pgtools.StderrTail(proc.stderr)
+    try:
+        pipeline.fetch(stored, proc.stdin, opener, expected_sha256=sha256, what=what,
+                       progress=progress)  # fmt: skip
+        proc.stdin.close()
+    except BackupError:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        if proc.wait() != 0:  # pg_restore stopped first: its reason is the one that matters
+            raise BackupError(f"pg_restore failed: {errors.text(split.redact)}") from None
+        raise
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if proc.wait() != 0:
+        raise BackupError(f"pg_restore failed: {errors.text(split.redact)}")
+
+
+@contextlib.contextmanager
+def _staged(
+    manifest: Manifest, fmt: str, stored: Any, opener: Opener, sha256: str, what: str,
+    progress: Progress | None,
+) -> Iterator[Path]:  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="opsbook-restore-") as tmp:
+        target = Path(tmp) / "dump"
+        try:
+            if fmt == "directory-tar":
+                with _untar_into(target) as sink:
+                    pipeline.fetch(stored, sink, opener, expected_sha256=sha256, what=what,
+                                   progress=progress)  # fmt: skip
+            else:
+                with target.open("wb") as sink:
+                    pipeline.fetch(stored, sink, opener, expected_sha256=sha256, what=what,
+                                   progress=progress)  # fmt: skip
+        except OSError as exc:
+            raise BackupError(
+                f"cannot stage {manifest.id} in {tmp} for a parallel restore: {exc.strerror}; "
+                "free space there (TMPDIR) or restore with --jobs 1, which streams"
+            ) from None
+        yield target
+
+
+@contextlib.contextmanager
+def _untar_into(target: Path) -> Iterator[Any]:
+    import os
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def extract() -> None:
+        try:
+            with os.fdopen(read_fd, "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
+                tar.extractall(target, filter="data")
+        except BaseException as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=extract, daemon=True)
+    worker.start()
+    with os.fdopen(write_fd, "wb") as sink:
+        yield sink
+    worker.join()
+    if failure:
+        raise BackupError(f"cannot unpack the directory-format dump: {failure[0]}")
+
+
+def _major(version: str | None) -> int | None:
+    if not version:
+        return None
+    head = version.split()[0].split(".")[0]
+    return int(head) if head.isdigit() else None
+
+
+def restored_stats(dsn: str) -> tuple[TableStat, ...]:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from opsbook.backups.sources.postgres import table_stats
+
+    with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=10) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return table_stats(conn)
+
+
+def first_repo(entry: Entry, repos: dict[str, Repository], choice: str | None) -> Repository:
+    if choice is not None:
+        if choice not in entry.repos:
+            raise BackupError(f"backup {entry.id} is not in repository {choice!r}")
+        return repos[choice]
+    return repos[entry.repos[0]]
