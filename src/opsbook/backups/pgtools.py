@@ -132,3 +132,9 @@ class StderrTail:
 
 def server_major(version_num: int) -> int:
     return version_num // 10000
+
+
+def first_line(exc: Exception, split: Conn) -> str:
+    """libpq's first line, secrets removed."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return split.redact(text.removeprefix("connection failed: "))

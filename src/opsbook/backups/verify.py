@@ -107,7 +107,7 @@ def _verify_postgres(
         admin = psycopg.connect(server, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
         raise BackupError(f"cannot connect to the verification server {split.label}: "
-                          f"{_first(exc, split)}") from None  # fmt: skip
+                          f"{pgtools.first_line(exc, split)}") from None  # fmt: skip
     try:
         from psycopg import sql
 
@@ -123,7 +123,7 @@ def _verify_postgres(
         finally:
             _drop(admin, scratch)
     except psycopg.Error as exc:
-        raise BackupError(f"{split.label}: {_first(exc, split)}") from None
+        raise BackupError(f"{split.label}: {pgtools.first_line(exc, split)}") from None
     finally:
         admin.close()
     return result.tables, result.rows, list(result.mismatches)
@@ -212,8 +212,3 @@ class _FormatCheck:
             self._tar.join()
             return self._errors
         return []
-
-
-def _first(exc: Exception, split: pgtools.Conn) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return split.redact(text.removeprefix("connection failed: "))

@@ -34,6 +34,7 @@ def cli() -> None:
 def _register() -> None:
     from opsbook.cli import (
         alerts,
+        backup,
         check,
         config,
         db,
@@ -60,6 +61,7 @@ def _register() -> None:
     cli.add_command(oncall.oncall)
     cli.add_command(notify.notify)
     cli.add_command(db.db)
+    cli.add_command(backup.backup)
 
 
 _register()

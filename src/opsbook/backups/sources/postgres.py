@@ -87,7 +87,9 @@ def dump(
         conn = psycopg.connect(config.dsn, row_factory=dict_row, connect_timeout=10,
                                application_name="opsbook-backup")  # fmt: skip
     except psycopg.Error as exc:
-        raise BackupError(f"cannot connect to {split.label}: {_first(exc, split)}") from None
+        raise BackupError(
+            f"cannot connect to {split.label}: {pgtools.first_line(exc, split)}"
+        ) from None
     try:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         head = conn.execute(
@@ -111,7 +113,7 @@ def dump(
             raise BackupError(f"counting rows in the dump's snapshot failed: {counted['error']}")
         conn.rollback()
     except psycopg.Error as exc:
-        raise BackupError(f"{split.label}: {_first(exc, split)}") from None
+        raise BackupError(f"{split.label}: {pgtools.first_line(exc, split)}") from None
     finally:
         conn.close()
     details: dict[str, Any] = {"jobs": config.jobs}
@@ -200,8 +202,3 @@ def _globals(config: PostgresSource, split: pgtools.Conn, major: int, emit: Emit
 
     emit("globals", "globals.sql.zst.age", "sql", io.BytesIO(done.stdout))
     return "included" + (" with role passwords" if config.role_passwords else "")
-
-
-def _first(exc: Exception, split: pgtools.Conn) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return split.redact(text.removeprefix("connection failed: "))

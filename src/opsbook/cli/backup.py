@@ -1,0 +1,302 @@
+"""``opsbook backup``: encrypted off-site backups, and restores proven by a real restore."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from opsbook.cli.context import actor, as_option
+from opsbook.cli.options import config_option, config_path, format_option
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from opsbook.config.backups import Backups
+    from opsbook.config.loader import LoadedConfig
+    from opsbook.output.progress import ProgressLine
+    from opsbook.store.open import Store
+
+identity_option = click.option(
+    "--identity",
+    "-i",
+    metavar="FILE",
+    help="age identity file to decrypt with (default: $OPSBOOK_AGE_IDENTITY).",
+)
+
+
+def _setup(ctx: click.Context) -> tuple[LoadedConfig, Backups, Store]:
+    from opsbook.config.loader import load_config
+    from opsbook.errors import UsageError
+    from opsbook.store.open import open_store
+
+    loaded = load_config(config_path(ctx))
+    if loaded.config.backups is None:
+        raise UsageError(
+            f"{loaded.source}: no backups: section; add repositories:, encryption: and "
+            "sources: (see docs/configuration.md, Backups)"
+        )
+    store = open_store(loaded.config.store)
+    ctx.call_on_close(store.engine.dispose)
+    return loaded, loaded.config.backups, store
+
+
+def _dump_progress(bar: ProgressLine, source: str) -> Callable[[str, int], None]:
+    return lambda artifact, done: bar.update(done, f"{source} {artifact}")
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@click.group()
+def backup() -> None:
+    """Back up, verify by restoring, restore, prune."""
+
+
+@backup.command()
+@click.argument("source", required=False)
+@as_option
+@identity_option
+@format_option()
+@config_option
+@click.pass_context
+def run(
+    ctx: click.Context, source: str | None, as_: str | None, identity: str | None, fmt: str
+) -> None:
+    """Back up SOURCE (default: every source) and print the new backup's ID."""
+    from opsbook.backups import jobs
+    from opsbook.backups.run import source_of
+    from opsbook.errors import BackupError
+    from opsbook.output.backups import run_json, run_summary
+    from opsbook.output.progress import ProgressLine
+
+    _, backups, store = _setup(ctx)
+    names = [source] if source else list(backups.sources)
+    for name in names:
+        source_of(backups, name)
+    results: list[dict[str, Any]] = []
+    failures = 0
+    for name in names:
+        bar = ProgressLine(f"{name} dump") if ProgressLine.wanted(fmt) else None
+        verify_bar = ProgressLine(f"{name} verify") if bar else None
+        try:
+            outcome = jobs.backup(
+                backups, store.engine, name, actor=actor(as_), identity=identity,
+                progress=_dump_progress(bar, name) if bar else None,
+                verify_progress=verify_bar.update if verify_bar else None,
+            )  # fmt: skip
+        except BackupError as exc:
+            if bar:
+                bar.done()
+            if len(names) == 1:
+                raise
+            failures += 1
+            _say(f"opsbook: {name}: {exc}")
+            results.append({"source": name, "ok": False, "error": str(exc)})
+            continue
+        finally:
+            if bar:
+                bar.done()
+            if verify_bar:
+                verify_bar.done()
+        results.append(run_json(outcome))
+        if outcome.result.failed or (outcome.verified and not outcome.verified.ok):
+            failures += 1
+        if fmt != "json":
+            for line in run_summary(outcome):
+                _say(line)
+            click.echo(outcome.result.manifest.id)
+    if fmt == "json":
+        click.echo(json.dumps(results[0] if source else results, indent=2))
+    ctx.exit(1 if failures else 0)
+
+
+@backup.command("list")
+@click.option("--source", metavar="S", help="Only this source's backups.")
+@click.option("--repo", metavar="R", help="Only what this repository holds.")
+@format_option()
+@config_option
+@click.pass_context
+def list_(ctx: click.Context, source: str | None, repo: str | None, fmt: str) -> None:
+    """Backups, newest last: ID, age, size, verified or not, where they are."""
+    from opsbook.backups import records
+    from opsbook.backups.catalog import catalog
+    from opsbook.output.backups import list_json, list_table
+
+    loaded, backups, store = _setup(ctx)
+    entries = catalog(backups, source=source, repo=repo)
+    verified = records.verifications(store.engine)
+    if fmt == "json":
+        click.echo(json.dumps(list_json(entries, verified), indent=2))
+    else:
+        click.echo(list_table(entries, verified, loaded.config.timezone))
+
+
+@backup.command()
+@click.argument("backup_id", metavar="ID")
+@format_option()
+@config_option
+@click.pass_context
+def show(ctx: click.Context, backup_id: str, fmt: str) -> None:
+    """One backup's manifest, and its verifications."""
+    from opsbook.backups import records
+    from opsbook.backups.catalog import find
+    from opsbook.output.backups import show_text
+
+    loaded, backups, store = _setup(ctx)
+    entry = find(backups, backup_id)
+    history = [e for e in records.events(store.engine, limit=500) if e.backup_id == entry.id]
+    if fmt == "json":
+        data = entry.manifest.to_json() | {"repositories": list(entry.repos)}
+        data["events"] = [
+            {"kind": e.kind.value, "ok": e.ok, "at": e.finished_at.isoformat(),
+             "repo": e.repo, "detail": e.detail}
+            for e in history
+        ]  # fmt: skip
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo(show_text(entry, history, loaded.config.timezone))
+
+
+@backup.command()
+@click.argument("ref", metavar="[ID|latest]", required=False)
+@click.option("--unverified", is_flag=True, help="Every backup never verified yet.")
+@click.option("--source", metavar="S", help="With latest / --unverified: only this source.")
+@click.option("--repo", metavar="R", help="Verify the copy in this repository.")
+@as_option
+@identity_option
+@format_option()
+@config_option
+@click.pass_context
+def verify(
+    ctx: click.Context, ref: str | None, unverified: bool, source: str | None, repo: str | None,
+    as_: str | None, identity: str | None, fmt: str,
+) -> None:  # fmt: skip
+    """Restore into a scratch database, compare with the manifest, drop it; record the result."""
+    from opsbook.backups import jobs
+    from opsbook.backups.catalog import find
+    from opsbook.errors import UsageError
+    from opsbook.output.progress import ProgressLine
+
+    _, backups, store = _setup(ctx)
+    if unverified and ref:
+        raise UsageError("give an ID (or latest), or --unverified, not both")
+    if unverified:
+        entries = jobs.unverified(backups, store.engine, source)
+        if not entries and fmt != "json":
+            _say("every backup has been verified")
+    else:
+        entries = [find(backups, ref or "latest", source=source, repo=repo)]
+    results = []
+    for entry in entries:
+        bar = ProgressLine(f"verify {entry.id}", entry.manifest.stored_bytes)
+        outcome = jobs.verify_entry(
+            backups, store.engine, entry, repo=repo, actor=actor(as_), identity=identity,
+            progress=bar.update if ProgressLine.wanted(fmt) else None,
+        )  # fmt: skip
+        bar.done()
+        results.append(outcome)
+        if fmt != "json":
+            mark = "verified" if outcome.ok else "FAILED"
+            click.echo(f"{entry.id}  {mark} in {outcome.seconds:.1f} s ({outcome.repo}): "
+                       f"{outcome.detail}")  # fmt: skip
+    if fmt == "json":
+        data = [r.to_json() for r in results]
+        click.echo(json.dumps(data if unverified else data[0], indent=2))
+    ctx.exit(0 if all(r.ok for r in results) else 1)
+
+
+@backup.command()
+@click.argument("backup_id", metavar="ID")
+@click.option("--to", "to", required=True, metavar="DSN", help="The database to restore into.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Parallel pg_restore jobs (more than 1 stages the dump on local disk).",
+)
+@click.option("--clean", is_flag=True, help="Drop the objects the backup holds, then restore.")
+@click.option("--force", is_flag=True, help="Restore into a database that is not empty.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-owner", is_flag=True, help="Do not restore ownership (another role).")
+@click.option("--repo", metavar="R", help="Restore the copy in this repository.")
+@as_option
+@identity_option
+@format_option()
+@config_option
+@click.pass_context
+def restore(
+    ctx: click.Context, backup_id: str, to: str, jobs: int, clean: bool, force: bool, yes: bool,
+    no_owner: bool, repo: str | None, as_: str | None, identity: str | None, fmt: str,
+) -> None:  # fmt: skip
+    """Restore a PostgreSQL backup into --to, then compare it with the manifest."""
+    from opsbook.backups.catalog import find
+    from opsbook.backups.restore_job import RestoreRequest, restore_backup
+
+    _, backups, store = _setup(ctx)
+    entry = find(backups, backup_id, repo=repo)
+    request = RestoreRequest(entry=entry, dsn=to, jobs=jobs, clean=clean, force=force,
+                             no_owner=no_owner, repo=repo, identity=identity,
+                             actor=actor(as_))  # fmt: skip
+    interactive = sys.stdin.isatty() and fmt != "json" and not yes
+    result = restore_backup(
+        backups, store.engine, request, confirm=_confirm if interactive else None,
+        progress_wanted=fmt != "json" and sys.stderr.isatty(),
+    )  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        mark = "restored" if result.ok else "restored with DIFFERENCES"
+        click.echo(f"{entry.id} {mark} into {result.target} in {result.seconds:.1f} s: "
+                   f"{result.detail}")  # fmt: skip
+    ctx.exit(0 if result.ok else 1)
+
+
+def _confirm(question: str) -> bool:
+    return click.confirm(question, default=False, err=True)
+
+
+@backup.command()
+@click.argument("backup_id", metavar="ID")
+@click.option("--to", "to", required=True, metavar="REPO", help="The repository to copy into.")
+@as_option
+@config_option
+@click.pass_context
+def copy(ctx: click.Context, backup_id: str, to: str, as_: str | None) -> None:
+    """Copy a backup (still encrypted, checksum checked) to another repository."""
+    from opsbook.backups import jobs
+    from opsbook.backups.catalog import find
+
+    _, backups, store = _setup(ctx)
+    entry = find(backups, backup_id)
+    jobs.copy(backups, store.engine, entry, to, actor=actor(as_))
+    click.echo(f"{entry.id} copied to {to}")
+
+
+@backup.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be kept and deleted, and why.")
+@as_option
+@format_option()
+@config_option
+@click.pass_context
+def prune(ctx: click.Context, dry_run: bool, as_: str | None, fmt: str) -> None:
+    """Delete backups outside every keep rule; never the newest (verified) one."""
+    from opsbook.backups import jobs
+    from opsbook.output.backups import prune_json, prune_table
+
+    loaded, backups, store = _setup(ctx)
+    outcome = jobs.prune(backups, store.engine, dry_run=dry_run,
+                         timezone=backups.settings.timezone or loaded.config.timezone,
+                         actor=actor(as_))  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(prune_json(outcome, dry_run), indent=2))
+    else:
+        click.echo(prune_table(outcome, dry_run, loaded.config.timezone))
+    for error in outcome.errors:
+        _say(f"opsbook: {error}")
+    ctx.exit(1 if outcome.errors else 0)
