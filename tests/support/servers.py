@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 SUPERUSER_PASSWORD = "pg-super-Secr3t"
@@ -326,3 +327,47 @@ def silent_port() -> Iterator[int]:
 def closed_port() -> int:
     """A port nothing listens on (connections are refused)."""
     return free_port()
+
+
+# ---------------------------------------------------------------- S3 (moto's server mode)
+
+
+class S3Server:
+    """moto's S3-compatible server on a free loopback port, a real HTTP endpoint for boto3."""
+
+    ACCESS_KEY = "opsbook-test-key"
+    SECRET_KEY = "s3-Secr3t-test-value"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=self.ACCESS_KEY, aws_secret_access_key=self.SECRET_KEY,
+        )  # fmt: skip
+
+    def bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name)
+        return name

@@ -116,6 +116,11 @@ class Opener:
         try:
             pyrage.decrypt_io(reader, writer, list(self.identities))
         except pyrage.DecryptError as exc:
+            if "no matching keys" in str(exc).lower():
+                wanted = ", ".join(self.encryption.fingerprints) or "a passphrase-wrapped key"
+                raise DecryptError(
+                    f"the identity given is not one of this backup's recipients ({wanted})"
+                ) from None
             raise DecryptError(str(exc)) from None
 
 

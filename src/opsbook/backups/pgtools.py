@@ -23,7 +23,7 @@ from opsbook.errors import BackupError
 from opsbook.secrets import Redactor, mask_dsn, secrets_in
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
-_VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
+_VERSION = re.compile(r"\)\s*(\d+)")  # "pg_dump (PostgreSQL) 15.18 (Debian …)" -> 15
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def tool(name: str, server_major: int | None = None) -> Path:
 def tool_version(path: Path) -> tuple[str, int]:
     out = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False)
     text = out.stdout.strip() or out.stderr.strip()
-    match = _VERSION.search(text.split(")")[-1] if ")" in text else text)
+    match = _VERSION.search(text)
     if match is None:
         raise BackupError(f"cannot tell the version of {path}: {text!r}")
     return text, int(match.group(1))
@@ -116,12 +116,13 @@ class StderrTail:
         self._thread.start()
 
     def _run(self) -> None:
-        for raw in iter(self._stream.readline, b""):
-            line = raw.decode(errors="replace").rstrip()
-            if self._on_line is not None:
-                self._on_line(line)
-            self.lines.append(line)
-            del self.lines[:-50]
+        with self._stream:
+            for raw in iter(self._stream.readline, b""):
+                line = raw.decode(errors="replace").rstrip()
+                if self._on_line is not None:
+                    self._on_line(line)
+                self.lines.append(line)
+                del self.lines[:-50]
 
     def text(self, redact: Redactor) -> str:
         self._thread.join(timeout=5)

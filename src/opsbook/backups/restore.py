@@ -75,7 +75,7 @@ def pg_restore(
     split = pgtools.split_dsn(dsn)
     tool = pgtools.tool("pg_restore", _major(manifest.server_version))
     args = [str(tool), "--no-password", "--exit-on-error", "-d", split.conninfo, *options]
-    what = f"backup {manifest.id} in {repo.describe()}"
+    what = f"backup {manifest.id} {artifact.file} in {repo.describe()}"
     stored = repo.open_file(manifest.source, manifest.id, artifact.file)
     try:
         if artifact.format == "custom" and jobs == 1:

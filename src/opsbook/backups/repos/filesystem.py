@@ -38,7 +38,9 @@ class FilesystemRepository:
     def begin(self, source: str, backup_id: str) -> _FsStaging:
         staging = self.root / PARTIAL / f"{backup_id}.{os.getpid()}"
         try:
-            staging.mkdir(parents=True)
+            # Owner only: encrypted or not, a backup is the whole database.
+            (self.root / PARTIAL).mkdir(mode=0o700, parents=True, exist_ok=True)
+            staging.mkdir(mode=0o700)
         except OSError as exc:
             raise self._fail("cannot create the backup directory", exc) from None
         return _FsStaging(self, staging, self.root / source / backup_id)
@@ -109,7 +111,8 @@ class _FsStaging:
 
     def open(self, file: str) -> _FsWriter:
         try:
-            handle = (self.staging / file).open("wb")
+            fd = os.open(self.staging / file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            handle = os.fdopen(fd, "wb")
         except OSError as exc:
             raise self.repo._fail(f"cannot create {file}", exc) from None
         writer = _FsWriter(self.repo, handle, file)
@@ -124,12 +127,13 @@ class _FsStaging:
             for writer in self.files.values():
                 writer.close()
             path = self.staging / MANIFEST
-            with path.open("wb") as handle:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
                 handle.write(manifest)
                 handle.flush()
                 os.fsync(handle.fileno())
             _fsync_dir(self.staging)
-            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self.final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.staging.rename(self.final)
             _fsync_dir(self.final.parent)
         except OSError as exc:
