@@ -28,7 +28,8 @@ INSERT INTO orders (sku, updated_at, shipped)
   FROM generate_series(1, 20000) g;
 CREATE INDEX orders_sku ON orders (sku);
 CREATE SCHEMA billing;
-CREATE TABLE billing.invoices (id int PRIMARY KEY, order_id bigint REFERENCES orders, total numeric);
+CREATE TABLE billing.invoices (id int PRIMARY KEY, order_id bigint REFERENCES orders,
+                               total numeric);
 INSERT INTO billing.invoices SELECT g, g, g * 1.5 FROM generate_series(1, 500) g;
 CREATE TABLE empty_table (id int);
 """
@@ -83,10 +84,8 @@ def env(pg: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("OPSBOOK_AGE_IDENTITY", raising=False)
     monkeypatch.setenv("OPSBOOK_USER", "dba")
     yield Env(tmp_path, pg, name, key, str(identity.to_public()), tmp_path / "opsbook.yaml")
-    for row in pg.psql(
-        f"SELECT datname FROM pg_database WHERE datname LIKE '{name}%' "
-        "OR datname LIKE 'opsbook_verify_%'"
-    ).splitlines():
+    leftovers = f"SELECT datname FROM pg_database WHERE datname LIKE '{name}%'"  # noqa: S608
+    for row in pg.psql(leftovers).splitlines():
         pg.psql(f'DROP DATABASE IF EXISTS "{row}" WITH (FORCE)')
 
 

@@ -141,17 +141,32 @@ def claim(engine: Engine, name: str, ttl: timedelta) -> bool:
     with begin(engine) as conn:
         with contextlib.suppress(IntegrityError), conn.begin_nested():
             conn.execute(insert(job_locks).values(name=name, holder=None, expires_at=None))
+        current = conn.execute(
+            select(job_locks.c.holder).where(job_locks.c.name == name)
+        ).scalar_one_or_none()
+        free = or_(job_locks.c.holder.is_(None), job_locks.c.expires_at < now)
+        if current is not None and _dead(current):  # killed on this host: no need to wait
+            free = or_(free, job_locks.c.holder == current)
         taken = conn.execute(
             update(job_locks)
-            .where(
-                and_(
-                    job_locks.c.name == name,
-                    or_(job_locks.c.holder.is_(None), job_locks.c.expires_at < now),
-                )
-            )
+            .where(and_(job_locks.c.name == name, free))
             .values(holder=holder(), expires_at=now + ttl)
         )
         return taken.rowcount == 1
+
+
+def _dead(lock_holder: str) -> bool:
+    """A holder on this host whose process is gone (kill -9, OOM, reboot)."""
+    host, _, pid = lock_holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def release(engine: Engine, name: str) -> None:

@@ -107,6 +107,10 @@ def dump(
         try:
             with _pg_dump(pg_dump, config, split, head["snapshot"], on_line) as (stream, fmt):
                 emit("dump", "dump.zst.age", fmt, stream)
+        except BaseException:
+            # The count may be waiting on the same lock pg_dump gave up on: stop it too.
+            conn.cancel_safe()
+            raise
         finally:
             counter.join()
         if "error" in counted:
@@ -165,7 +169,8 @@ def _pg_dump(
             proc.kill()
             proc.wait()
             raise
-        proc.stdout.close()
+        finally:
+            proc.stdout.close()
         if proc.wait() != 0:
             raise BackupError(f"pg_dump failed: {errors.text(split.redact)}")
         return
