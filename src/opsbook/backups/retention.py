@@ -49,17 +49,17 @@ def decide(
     ]
     for entry in newest_first:
         age = now - entry.manifest.started_at
-        if age <= timedelta(seconds=rules.all):
+        if age < timedelta(seconds=rules.all):  # 0s turns the rule off
             reasons[entry.id].append(f"younger than {_days(rules.all)}")
         if entry.id in busy:
             reasons[entry.id].append("being verified or restored")
     for label, span, fmt in tiers:
-        if span is None:
+        if not span:
             continue
         seen: set[str] = set()
         for entry in newest_first:  # the newest of each period wins it
             local = entry.manifest.started_at.astimezone(tz)
-            if now - entry.manifest.started_at > timedelta(seconds=span):
+            if now - entry.manifest.started_at >= timedelta(seconds=span):
                 continue
             period = local.strftime(fmt)
             if period not in seen:

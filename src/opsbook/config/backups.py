@@ -70,7 +70,8 @@ class EncryptionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
             )
         for key in self.recipients:
             if not key.startswith("age1"):
-                raise ValueError(f"recipients: {key[:12]!r}… is not an age public key (age1…)")
+                shown = key if len(key) <= 24 else key[:24] + "…"
+                raise ValueError(f"recipients: {shown!r} is not an age public key (age1…)")
 
 
 class Keep(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
