@@ -272,3 +272,22 @@ def _named(
         except msgspec.ValidationError as exc:
             problems.append(translate(str(exc), spec, path, model))
     return out
+
+
+def backup_checks(backups: Backups, checks: dict[str, Any], store: Any) -> dict[str, Any]:
+    """A `backup` check per source, so stale, failed or unverified backups alert and page
+    like any other check (unless the file defines a check of that name itself)."""
+    from opsbook.config.checks import BackupCheck
+
+    out = dict(checks)
+    for name, source in backups.sources.items():
+        check_name = f"backup-{name}"
+        if check_name not in out:
+            out[check_name] = BackupCheck(
+                source=name,
+                max_age=source.max_age,
+                severity=source.severity,
+                store=store if isinstance(store, str) else None,
+                description=f"backups of {name}: fresh, verified, last run good",
+            )
+    return out

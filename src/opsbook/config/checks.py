@@ -46,6 +46,7 @@ class CheckKind(enum.StrEnum):
     COMMAND = "command"
     PROMETHEUS = "prometheus"
     PGDIAG = "pgdiag"
+    BACKUP = "backup"
 
 
 class Role(enum.StrEnum):
@@ -161,6 +162,27 @@ class PgdiagCheck(CheckBase, frozen=True, kw_only=True, tag="pgdiag"):
     # Diagnostics read catalogs and statistics views: slower than a ping, and rarely needed.
     timeout: Duration = Duration(30.0)
     interval: Duration = Duration(300.0)
+    watch: bool = False
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+class BackupCheck(CheckBase, frozen=True, kw_only=True, tag="backup"):
+    """A backup source's health from the store: fresh, verified, and its last run good.
+
+    One is added for every source under backups: (named backup-<source>) unless the file
+    defines a check of that name itself.
+    """
+
+    kind = CheckKind.BACKUP
+    source: str
+    max_age: Duration = Duration(26 * 3600)  # no successful backup for this long: CRITICAL
+    store: str | None = None  # the store to read; default: the file's store:
+    # A failed backup is an event, not a reading that may recover by itself: fire at once.
+    for_: Duration | None = msgspec.field(default=Duration(0.0), name="for")
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(15.0)
     watch: bool = False
 
     def __post_init__(self) -> None:
@@ -336,6 +358,7 @@ CheckConfig = (
     | CommandCheck
     | PrometheusCheck
     | PgdiagCheck
+    | BackupCheck
 )
 
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
@@ -350,4 +373,5 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.COMMAND: CommandCheck,
     CheckKind.PROMETHEUS: PrometheusCheck,
     CheckKind.PGDIAG: PgdiagCheck,
+    CheckKind.BACKUP: BackupCheck,
 }

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from opsbook.config.backups import Backups, validate_backups
+from opsbook.config.backups import Backups, backup_checks, validate_backups
 from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.maintenance import WindowConfig
@@ -106,6 +106,8 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     maintenance = _maintenance(data.get("maintenance"), problems)
     paging = validate_paging(data, problems)
     backups = validate_backups(data.get("backups"), problems)
+    if backups is not None:
+        checks = backup_checks(backups, checks, store)
     if problems:
         return None, problems
     return Config(

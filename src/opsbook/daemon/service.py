@@ -131,6 +131,16 @@ class Daemon:
         )
         watcher = Watcher(self.config.checks, scheduler.wake)
         watcher.start()
+        backup_jobs = None
+        if self.config.backups is not None:
+            from opsbook.daemon.backup_jobs import BackupScheduler
+
+            backup_jobs = asyncio.create_task(
+                BackupScheduler(self.config.backups, self.store.engine,
+                                timezone=self.config.timezone, wake=scheduler.wake,
+                                clock=utcnow).run(self.stop),
+                name="backups",
+            )  # fmt: skip
         http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
         pipeline = asyncio.create_task(self._pipeline(), name="pipeline")
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
@@ -138,6 +148,8 @@ class Daemon:
         delivery = asyncio.create_task(self.deliverer.run(self.stop), name="delivery")
         await scheduler.run(self.stop)  # returns once stopped and drained
         await watcher.stop()
+        if backup_jobs is not None:
+            await backup_jobs
         log.info("opsbook serve: stopping; writing %d queued results", self.queue.qsize())
         housekeeping.cancel()
         paging.cancel()

@@ -1,0 +1,83 @@
+"""backup: is there a recent good backup of this source, did its last run work, and did the
+newest one pass its restore test? Read from the store, where every run is recorded.
+
+CRITICAL: no successful backup within ``max_age`` (or ever), the last run failed, or the
+newest backup failed verification. WARNING: the newest backup reached only some of its
+repositories, or has waited more than a day for its verification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opsbook.checks.base import Probe, Reading, Unit
+from opsbook.config.checks import BackupCheck
+from opsbook.errors import CheckUnavailable, OpsbookError
+from opsbook.status import Status, worst
+from opsbook.units import format_duration
+
+UNVERIFIED_WARNING = timedelta(days=1)
+
+
+def describe(check: BackupCheck) -> str:
+    return f"backups of {check.source}"
+
+
+async def run(check: BackupCheck, probe: Probe) -> Reading:
+    probe.at("for the store")
+    return await asyncio.to_thread(_read, check)
+
+
+def _read(check: BackupCheck) -> Reading:
+    from opsbook.backups import records
+    from opsbook.backups.records import EventKind
+    from opsbook.store.open import open_store
+
+    try:
+        store = open_store(check.store)
+        try:
+            backups = records.events(store.engine, source=check.source, kind=EventKind.BACKUP,
+                                     limit=20)  # fmt: skip
+            verified = records.verifications(store.engine)
+        finally:
+            store.engine.dispose()
+    except OpsbookError as exc:
+        raise CheckUnavailable(str(exc)) from None
+    return assess(check, backups, verified, datetime.now(UTC))
+
+
+def assess(
+    check: BackupCheck, backups: list[Any], verified: dict[str, Any], now: datetime
+) -> Reading:
+    """``backups``: this source's backup events, newest first."""
+    good = next((e for e in backups if e.backup_id), None)  # published somewhere
+    if good is None:
+        last = backups[0] if backups else None
+        why = f"; last attempt failed: {last.detail}" if last is not None else ""
+        return Reading(Status.CRITICAL, f"no backup of {check.source} yet{why}")
+    age = (now - good.finished_at).total_seconds()
+    statuses = [Status.CRITICAL if age > check.max_age else Status.OK]
+    parts = [f"newest backup {format_duration(age)} old ({good.backup_id})"]
+    if age > check.max_age:
+        parts[0] += f", over max_age {format_duration(check.max_age)}"
+    latest = backups[0]
+    if latest is not good and not latest.ok:
+        statuses.append(Status.CRITICAL)
+        parts.append(f"last run failed: {latest.detail}")
+    elif not good.ok:  # published, but some repositories failed
+        statuses.append(Status.WARNING)
+        parts.append(good.detail)
+    check_ = verified.get(good.backup_id)
+    if check_ is None:
+        waited = now - good.finished_at
+        statuses.append(Status.WARNING if waited > UNVERIFIED_WARNING else Status.OK)
+        parts.append("not verified yet")
+    elif check_.ok:
+        parts.append("verified")
+    else:
+        statuses.append(Status.CRITICAL)
+        parts.append(f"verification failed: {check_.detail}")
+    details = {"backup_id": good.backup_id, "age_seconds": round(age)}
+    return Reading(worst(statuses), "; ".join(parts), age, Unit.SECONDS, details=details)

@@ -1,0 +1,162 @@
+"""Backups, verifications and prunes on their cron schedules, inside `opsbook serve`.
+
+Each job runs in a worker thread (a dump takes minutes; the event loop and the store thread
+must not wait for it), at most one run of a job at a time here, and the store's job lock
+keeps a second `opsbook serve` or a cron-run `opsbook backup run` from overlapping it.
+When a job finishes, the source's `backup-<source>` check runs at once, so a failure
+becomes an alert within seconds rather than at the check's next interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from opsbook.config.backups import Backups
+from opsbook.errors import OpsbookError
+
+log = logging.getLogger("opsbook")
+TICK = 15.0  # longest sleep between looks at the schedules
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str  # backup, verify, prune
+    cron: str
+    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.source}" if self.source else self.kind
+
+
+def jobs_of(backups: Backups) -> list[Job]:
+    out = [Job("backup", s.schedule, n) for n, s in backups.sources.items() if s.schedule]
+    if backups.settings.verify_schedule:
+        out.append(Job("verify", backups.settings.verify_schedule))
+    if backups.settings.prune_schedule and backups.sources:
+        out.append(Job("prune", backups.settings.prune_schedule))
+    return out
+
+
+def next_fire(cron: str, after: datetime, tz_name: str | None) -> datetime:
+    """The next time ``cron`` fires after ``after``, read on the wall clock of ``tz_name``."""
+    import zoneinfo
+
+    from croniter import croniter
+
+    tz = zoneinfo.ZoneInfo(tz_name) if tz_name else UTC
+    fire: datetime = croniter(cron, after.astimezone(tz)).get_next(datetime)
+    return fire.astimezone(UTC)
+
+
+class BackupScheduler:
+    def __init__(
+        self,
+        backups: Backups,
+        engine: Engine,
+        *,
+        timezone: str | None,
+        wake: Callable[[str], None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.backups = backups
+        self.engine = engine
+        self.tz = backups.settings.timezone or timezone
+        self.wake = wake
+        self.clock = clock
+        self.jobs = jobs_of(backups)
+        now = clock()
+        self.due = {job.name: next_fire(job.cron, now, self.tz) for job in self.jobs}
+        self.running: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not self.jobs:
+            return
+        for job in self.jobs:
+            log.info("backups: %s next at %s", job.name, self.due[job.name].isoformat())
+        while not stop.is_set():
+            now = self.clock()
+            for job in self.jobs:
+                if now >= self.due[job.name] and job.name not in self.running:
+                    self.due[job.name] = next_fire(job.cron, now, self.tz)
+                    self.running.add(job.name)
+                    task = asyncio.create_task(self._run(job), name=f"job:{job.name}")
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+            soonest = min(self.due.values())
+            wait = min(TICK, max(0.2, (soonest - self.clock()).total_seconds()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+        # Stopping must not wait for an hour-long dump: its thread is a daemon thread and dies
+        # with the process, like a kill -9; the next run removes its partial files, and the
+        # job lock of a dead local process is taken over at once.
+        if self.running:
+            log.warning("backups: abandoning running job(s): %s", ", ".join(sorted(self.running)))
+
+    async def _run(self, job: Job) -> None:
+        try:
+            text = await _in_daemon_thread(lambda: self._work(job), job.name)
+            log.info("backups: %s: %s", job.name, text)
+        except OpsbookError as exc:
+            log.error("backups: %s failed: %s", job.name, exc)  # noqa: TRY400
+        finally:
+            self.running.discard(job.name)
+            for source in [job.source] if job.source else list(self.backups.sources):
+                self.wake(f"backup-{source}")
+
+    def _work(self, job: Job) -> str:
+        from opsbook.backups import jobs
+
+        if job.kind == "backup":
+            assert job.source is not None
+            outcome = jobs.backup(self.backups, self.engine, job.source, actor="opsbook serve")
+            text = f"{outcome.result.manifest.id} stored in {', '.join(outcome.result.published)}"
+            if outcome.result.failed:
+                text += f"; FAILED in {', '.join(outcome.result.failed)}"
+            if outcome.verified is not None:
+                text += "; verified" if outcome.verified.ok else "; VERIFY FAILED"
+            return text
+        if job.kind == "verify":
+            done = [jobs.verify_entry(self.backups, self.engine, e, actor="opsbook serve")
+                    for e in jobs.unverified(self.backups, self.engine)]  # fmt: skip
+            failed = [v.backup_id for v in done if not v.ok]
+            return f"{len(done)} verified" + (f", FAILED: {', '.join(failed)}" if failed else "")
+        pruned = jobs.prune(self.backups, self.engine, dry_run=False, timezone=self.tz,
+                            actor="opsbook serve")  # fmt: skip
+        return f"{len(pruned.deleted)} deleted" + (
+            f", errors: {'; '.join(pruned.errors)}" if pruned.errors else ""
+        )
+
+
+async def _in_daemon_thread(fn: Callable[[], str], name: str) -> str:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=work, name=f"opsbook-{name}", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[str], result: str | None, exc: BaseException | None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result or "")
