@@ -9,6 +9,15 @@ import click
 import msgspec
 
 from opsbook.cli import cli
+from opsbook.config.backups import (
+    SOURCE_MODELS,
+    BackupSettings,
+    EncryptionConfig,
+    FilesystemRepo,
+    Keep,
+    S3Repo,
+    SourceBase,
+)
 from opsbook.config.checks import CHECK_MODELS, CheckBase, Signal
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
@@ -59,6 +68,22 @@ def test_every_config_key_is_documented() -> None:
         assert _keys(model) <= _documented_keys(part), heading
     restriction = paging.split("Restriction keys:")[1]
     assert _keys(Restriction) <= _documented_keys(restriction)
+    backups = text.split("## Backups")[1].split("\n## ")[0]
+    source_common = _keys(SourceBase) | {"type"}
+    assert _keys(BackupSettings) | {"repositories", "encryption", "sources"} <= _documented_keys(
+        backups.split("### ")[0]
+    )
+    named = (("Repositories: `filesystem`", FilesystemRepo), ("Repositories: `s3`", S3Repo),
+             ("Encryption", EncryptionConfig))  # fmt: skip
+    for heading, model in named:
+        part = backups.split(f"### {heading}")[1].split("### ")[0]
+        assert _keys(model) - {"type"} <= _documented_keys(part), heading
+    sources_part = backups.split("### Sources")[1]
+    assert source_common | _keys(Keep) <= _documented_keys(sources_part)
+    for kind, model in SOURCE_MODELS.items():
+        own = _keys(model) - source_common
+        part = sources_part.split(f"`{kind}`: ")[1].split("\n`")[0]
+        assert own <= _documented_keys(part), kind
     signal_part = sections["prometheus"].split("Each signal:")[1]
     assert _keys(Signal) <= _documented_keys(signal_part)
     for kind, model in CHECK_MODELS.items():

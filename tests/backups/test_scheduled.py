@@ -72,8 +72,9 @@ def test_serve_runs_scheduled_backups_and_a_failing_source_opens_an_incident(env
     try:
         [incident] = d.wait_for(d.incidents, "an incident for the broken source", timeout=40)
         assert incident.severity == 2
-        assert incident.title.startswith("backup-broken: no backup of broken yet; last attempt "
-                                         "failed: cannot connect to postgresql://app:***@")  # fmt: skip
+        expected = "backup-broken: no backup of broken yet; last attempt failed: cannot connect"
+        assert incident.title.startswith(expected)
+        assert "postgresql://app:***@" in incident.title
         d.wait_for(lambda: d.metric("opsbook_check_status", check="backup-db") == 0,
                    "a verified scheduled backup of db", timeout=40)  # fmt: skip
         assert "pw-Secr3t" not in d.logs()

@@ -300,3 +300,34 @@ def prune(ctx: click.Context, dry_run: bool, as_: str | None, fmt: str) -> None:
     for error in outcome.errors:
         _say(f"opsbook: {error}")
     ctx.exit(1 if outcome.errors else 0)
+
+
+@backup.command()
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    required=True,
+    metavar="FILE",
+    help="Where to write the secret key (created with mode 0600; never overwritten).",
+)
+def keygen(output: str) -> None:
+    """Make an age key pair: the secret key goes to FILE, the public key (age1…) is printed."""
+    import os
+
+    from pyrage import x25519
+
+    from opsbook.errors import UsageError
+
+    identity = x25519.Identity.generate()
+    public = str(identity.to_public())
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{output} exists; opsbook never overwrites a key") from None
+    except OSError as exc:
+        raise UsageError(f"cannot create {output}: {exc.strerror}") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"# opsbook backup keygen\n# public key: {public}\n{identity}\n")
+    _say(f"secret key written to {output}: keep it off the backup machine, and keep a copy")
+    click.echo(public)
