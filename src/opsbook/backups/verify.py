@@ -114,6 +114,11 @@ def _verify_postgres(
 
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
             sql.Identifier(scratch)))  # fmt: skip
+        # A throw-away database: no need to wait for WAL flushes, and index builds (most of a
+        # restore's time) go faster with more memory. Applies to pg_restore's sessions only.
+        for setting, value in (("synchronous_commit", "off"), ("maintenance_work_mem", "256MB")):
+            admin.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                sql.Identifier(scratch), sql.Identifier(setting), sql.Literal(value)))  # fmt: skip
         try:
             pg_restore(manifest, repo, open_, pgtools.with_database(server, scratch),
                        jobs=source.verify_jobs, options=("--no-owner", "--no-privileges"),
