@@ -110,6 +110,11 @@ def main() -> None:  # noqa: PLR0915  (one run, read top to bottom)
     work = Path(tempfile.mkdtemp(prefix="opsbook-bench-backup-"))
     work.chmod(0o777)
     server = PostgresServer.create()
+    # Restore tests run on a second, plain server (no WAL archiving): the runbook's restore
+    # test runs on a server like that, and pgBackRest's archive-push on the first one would
+    # compete for the CPUs with whichever restore happens to generate more WAL per second.
+    scratch = PostgresServer.create()
+    scratch.start()
     pgbr = work / "pgbackrest"
     pgbr.mkdir()
     (pgbr / "repo").mkdir()
@@ -150,7 +155,7 @@ def main() -> None:  # noqa: PLR0915  (one run, read top to bottom)
             f"  repositories:\n    local: {{type: filesystem, path: {work / 'repo'}}}\n"
             f"  encryption:\n    recipients: [{identity.to_public()}]\n"
             f"  sources:\n    db:\n      type: postgres\n      dsn: {dsn}\n"
-            "      verify_jobs: 2\n"
+            f"      verify_jobs: 2\n      verify_dsn: {scratch.dsn()}\n"
         )
         print(f"database: {size}; {args.rounds} rounds each, median", flush=True)
 
@@ -178,22 +183,25 @@ def main() -> None:  # noqa: PLR0915  (one run, read top to bottom)
         verify_env = {"OPSBOOK_AGE_IDENTITY": str(key)}
 
         def runbook_test() -> None:
-            sh(f"createdb -h 127.0.0.1 -p {server.port} -U postgres restore_test", env_pw)
-            psql = f"psql -q -h 127.0.0.1 -p {server.port} -U postgres"
-            sh(f"gunzip -c {work / 'a.sql.gz'} | {psql} restore_test", env_pw)
-            sh(f"psql -h 127.0.0.1 -p {server.port} -U postgres -d restore_test "
-               "-c 'SELECT count(*) FROM orders'", env_pw)  # fmt: skip
-            sh(f"dropdb -h 127.0.0.1 -p {server.port} -U postgres restore_test", env_pw)
+            where = f"-h 127.0.0.1 -p {scratch.port} -U postgres"
+            sh(f"createdb {where} restore_test", env_pw)
+            sh(f"gunzip -c {work / 'a.sql.gz'} | psql -q {where} restore_test", env_pw)
+            sh(f"psql {where} -d restore_test -c 'SELECT count(*) FROM orders'", env_pw)
+            sh(f"dropdb {where} restore_test", env_pw)
+
+        def scratch_checkpoint() -> None:
+            scratch.psql("CHECKPOINT")
 
         results |= alternating({
             "runbook restore test": runbook_test,
             "opsbook backup verify": lambda: subprocess.run(
                 [*OPSBOOK, "backup", "verify", "latest", "-c", str(config)], check=True,
                 capture_output=True, env={**os.environ, **verify_env}),
-        }, args.rounds, checkpoint)  # fmt: skip
+        }, args.rounds, scratch_checkpoint)  # fmt: skip
         report(results, sizes, rss, size)
     finally:
         server.destroy()
+        scratch.destroy()
         shutil.rmtree(work, ignore_errors=True)
 
 
