@@ -1,9 +1,9 @@
 """backup: is there a recent good backup of this source, did its last run work, and did the
 newest one pass its restore test? Read from the store, where every run is recorded.
 
-CRITICAL: no successful backup within ``max_age`` (or ever), the last run failed, or the
-newest backup failed verification. WARNING: the newest backup reached only some of its
-repositories, or has waited more than a day for its verification.
+CRITICAL: no successful backup within ``max_age`` (or ever, once a run was attempted), the
+last run failed, or the newest backup failed verification. WARNING: no run yet, the newest
+backup reached only some of its repositories, or it has waited over a day for verification.
 """
 
 from __future__ import annotations
@@ -54,9 +54,12 @@ def assess(
     """``backups``: this source's backup events, newest first."""
     good = next((e for e in backups if e.backup_id), None)  # published somewhere
     if good is None:
-        last = backups[0] if backups else None
-        why = f"; last attempt failed: {last.detail}" if last is not None else ""
-        return Reading(Status.CRITICAL, f"no backup of {check.source} yet{why}")
+        if not backups:  # configured, never run yet: say so, but a failure is what pages
+            return Reading(Status.WARNING, f"no backup of {check.source} yet")
+        return Reading(
+            Status.CRITICAL,
+            f"no backup of {check.source} yet; last attempt failed: {backups[0].detail}",
+        )
     age = (now - good.finished_at).total_seconds()
     statuses = [Status.CRITICAL if age > check.max_age else Status.OK]
     parts = [f"newest backup {format_duration(age)} old ({good.backup_id})"]
