@@ -12,6 +12,7 @@ them into messages and exit codes.
     ├── BackupError               a backup, verify, restore or prune failed; says why (exit 1)
     │   ├── IntegrityError        stored data does not match its manifest's checksum
     │   └── DecryptError          no identity or passphrase given opens this backup
+    ├── LogError                  a log file cannot be read, or a baseline is unknown (exit 1)
     └── CheckError                a check ran and got a bad answer; carries its Status
         ├── TargetUnreachable     CRITICAL: refused, timed out, DNS failure, TLS error,
         │                         auth failed, protocol error
@@ -52,6 +53,10 @@ class UsageError(OpsbookError):
 
 class StoreError(OpsbookError):
     """The database cannot be reached, or its schema is not one this opsbook can use."""
+
+
+class LogError(OpsbookError):
+    """A log file cannot be opened or read, or a named baseline does not exist."""
 
 
 class IncidentError(OpsbookError):

@@ -41,6 +41,7 @@ def _register() -> None:
         history,
         incident,
         init,
+        logs,
         notify,
         oncall,
         serve,
@@ -62,6 +63,7 @@ def _register() -> None:
     cli.add_command(notify.notify)
     cli.add_command(db.db)
     cli.add_command(backup.backup)
+    cli.add_command(logs.logs)
 
 
 _register()

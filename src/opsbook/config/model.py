@@ -15,6 +15,7 @@ import msgspec
 from opsbook.config.backups import Backups, backup_checks, validate_backups
 from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.logs import LogsConfig
 from opsbook.config.maintenance import WindowConfig
 from opsbook.config.paging_section import PAGING_KEYS, Paging, validate_paging
 from opsbook.config.problems import (
@@ -39,6 +40,7 @@ TOP_LEVEL_KEYS = (
     "maintenance",
     *PAGING_KEYS,
     "backups",
+    "logs",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -57,6 +59,7 @@ class Config:
     paging: Paging = field(default_factory=Paging)
     checks: dict[str, CheckBase] = field(default_factory=dict)
     backups: Backups | None = None
+    logs: LogsConfig = field(default_factory=LogsConfig)
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -106,6 +109,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     maintenance = _maintenance(data.get("maintenance"), problems)
     paging = validate_paging(data, problems)
     backups = validate_backups(data.get("backups"), problems)
+    logs = convert_section(data.get("logs"), LogsConfig, ("logs",), problems)
     if backups is not None:
         checks = backup_checks(backups, checks, store)
     if problems:
@@ -122,6 +126,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         paging=paging,
         checks=checks,
         backups=backups,
+        logs=logs,
     ), []
 
 

@@ -1,0 +1,108 @@
+"""``opsbook logs access``: read access logs chunk by chunk over both cores, then report.
+
+files ─► reader.iter_chunks ─► parse.parse_chunk ─► partials.reduce_chunk ─┐  (2 threads)
+                                                                            ▼
+                                report.build ◄── partials.merge (periodically, and at the end)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from opsbook.logs import reader
+from opsbook.logs.formats import LogFormat, compile_format, detect_format
+from opsbook.logs.model import AccessReport, Unparsed
+from opsbook.logs.parse import parse_chunk
+from opsbook.logs.partials import KINDS, merge, reduce_chunk
+from opsbook.logs.report import Thresholds, build
+
+EXAMPLES = 5
+_MERGE_EVERY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class AccessQuery:
+    files: tuple[str, ...]
+    log_format: str | None = None  # None: detect combined / timed from the first lines
+    since: datetime | None = None
+    until: datetime | None = None
+    top: int = 20
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    chunk_bytes: int = reader.CHUNK_BYTES
+
+
+@dataclass
+class _Totals:
+    unparsed: int = 0
+    examples: list[Unparsed] = field(default_factory=list)
+
+
+def _chunks(query: AccessQuery, notes: list[str]) -> Iterator[reader.Chunk]:
+    for name in query.files:
+        if query.since is not None and reader.modified_before(name, query.since):
+            notes.append(f"skipped {name}: last written before --since")
+            continue
+        yield from reader.iter_chunks(name, query.chunk_bytes)
+
+
+def _format_for(query: AccessQuery, first: reader.Chunk) -> LogFormat:
+    if query.log_format:
+        return compile_format(query.log_format)
+    return detect_format(first.head())
+
+
+def analyse(query: AccessQuery) -> AccessReport:
+    notes: list[str] = []
+    partials: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
+    totals = _Totals()
+    fmt: LogFormat | None = None
+
+    def work(chunk: reader.Chunk, fmt: LogFormat) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+        rows, bad = parse_chunk(chunk, fmt, query.since, query.until)
+        return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file"))
+
+    def collect(future: Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]]) -> None:
+        parts, bad = future.result()
+        for name, frame in parts.items():
+            bucket = partials[name]
+            bucket.append(frame)
+            if len(bucket) >= _MERGE_EVERY:
+                partials[name] = [merge(name, bucket)]
+        totals.unparsed += bad.height
+        for row in bad.head(EXAMPLES - len(totals.examples)).iter_rows(named=True):
+            totals.examples.append(Unparsed(row["file"], row["lineno"], row["line"][:300]))
+
+    # Two chunks in flight: both cores busy, memory bounded to a few chunks.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: list[Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]]] = []
+        for chunk in _chunks(query, notes):
+            if fmt is None:
+                fmt = _format_for(query, chunk)
+            pending.append(pool.submit(work, chunk, fmt))
+            if len(pending) >= 2:
+                collect(pending.pop(0))
+        for future in pending:
+            collect(future)
+    if fmt is None:
+        fmt = compile_format(query.log_format or "timed")
+    merged = {name: merge(name, frames) if frames else None for name, frames in partials.items()}
+    if fmt.latency_field is None:
+        notes.append(
+            "this log has no timing field ($request_time or $upstream_response_time): "
+            "latency is not reported; add $request_time to nginx's log_format"
+        )
+    return build(
+        merged,
+        files=query.files,
+        fmt=fmt,
+        unparsed=totals.unparsed,
+        examples=tuple(totals.examples),
+        top=query.top,
+        thresholds=query.thresholds,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,134 @@
+"""One chunk of access-log text to a typed Polars frame, entirely inside Polars (Rust).
+
+Pure-Python parsing tops out near 100,000 lines/s per core; here the regex, the time
+parsing and the route folding each run once over a whole column, and the GIL is released,
+so two chunks parse at once on two cores.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import polars as pl
+
+from opsbook.logs.formats import LogFormat
+from opsbook.logs.reader import Chunk
+
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# Paths folded to routes: UUIDs, long hex (hashes, fingerprinted assets) and numeric
+# segments, so /api/orders/123 and /api/orders/456 are one route.
+# ASCII word boundaries ((?-u:\b)): zero-width, so /1/2 folds in one pass, and unlike
+# Unicode ones they keep the regex on its DFA (2x faster over a million paths).
+_B = r"(?-u:\b)"
+_FOLDS = (
+    (UUID, ":uuid"),
+    (rf"{_B}[0-9a-fA-F]{{16,}}{_B}", ":hash"),
+    (rf"/[0-9]+{_B}", "/:id"),
+)
+PROBES = (
+    r"(?i)(/wp-(login|admin|content|includes)|/xmlrpc\.php|/\.env|/\.git(/|$)|/\.svn|/\.aws|"
+    r"/\.ht(access|passwd)|/\.ds_store|/phpmyadmin|/pma/|/admin\.php|/config\.php|/setup\.php|"
+    r"/cgi-bin/|/etc/passwd|\.\./|%2e%2e|/vendor/phpunit|/actuator|/server-status|/boaform|"
+    r"/owa/|/solr/|/HNAP1|/console/|/manager/html|\.(asp|aspx|jsp|cgi)$)"
+)
+ROUTE_MAX = 200
+
+
+def fold_route(path: pl.Expr) -> pl.Expr:
+    for pattern, replacement in _FOLDS:
+        path = path.str.replace_all(pattern, replacement)
+    return path.str.slice(0, ROUTE_MAX)
+
+
+def _times(fmt: LogFormat) -> pl.Expr:
+    """Parsed from the match struct ``m``: a time that does not parse makes the line unparsed."""
+    field = pl.col("m").struct.field
+    if "time" in fmt.groups:
+        parsed = field("time").str.strptime(
+            pl.Datetime("us", "UTC"), "%d/%b/%Y:%H:%M:%S %z", strict=False
+        )
+    elif "time_iso" in fmt.groups:
+        parsed = field("time_iso").str.strptime(pl.Datetime("us", "UTC"), strict=False)
+    else:
+        seconds = field("msec").cast(pl.Float64, strict=False)
+        parsed = (seconds * 1_000_000).cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+    return parsed
+
+
+def _latency(fmt: LogFormat) -> pl.Expr:
+    field = fmt.latency_field
+    if field is None:
+        return pl.lit(None, dtype=pl.Int32).alias("ms")
+    col = pl.col(field)
+    if field == "upstream_time":
+        # "0.010, 0.020" (tried two upstreams) and "0.010 : 0.020" (internal redirect): the sum.
+        seconds = (
+            col.str.replace_all(" : ", ", ", literal=True)
+            .str.split(", ")
+            .list.eval(pl.element().cast(pl.Float64, strict=False))
+            .list.sum()
+        )
+        seconds = pl.when(col == "-").then(None).otherwise(seconds)
+    else:
+        seconds = col.cast(pl.Float64, strict=False)
+    return (seconds * 1000).round(0).cast(pl.Int32).alias("ms")
+
+
+def read_lines(chunk: Chunk) -> pl.DataFrame:
+    """The chunk as one string column, numbered; Polars' CSV reader with a separator and no
+    quoting is 7x faster at splitting lines than str.split, and keeps empty lines (as null)."""
+    frame = pl.read_csv(
+        io.BytesIO(chunk.data),
+        has_header=False,
+        separator="\x01",
+        quote_char=None,
+        new_columns=["line"],
+        schema={"line": pl.String},
+        encoding="utf8-lossy",
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    )
+    return frame.with_row_index("lineno", offset=chunk.first_line)
+
+
+def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed rows, lines the pattern or the time parser rejected)."""
+    matched = frame.with_columns(pl.col("line").str.extract_groups(pattern).alias("m"))
+    matched = matched.with_columns(_times(fmt).alias("ts"))
+    ok = pl.col("m").struct.field("status").is_not_null() & pl.col("ts").is_not_null()
+    bad = matched.filter(~ok).select("lineno", "line")
+    rows = matched.filter(ok).select("ts", pl.col("m")).unnest("m")
+    names = rows.columns
+    target = pl.col("target").fill_null("")
+    path = target.str.replace(r"[?#].*$", "")
+    rows = rows.select(
+        "ts",
+        pl.col("ip").fill_null("-") if "ip" in names else pl.lit("-").alias("ip"),
+        (pl.col("method").fill_null("-") if "method" in names else pl.lit("-")).alias("method"),
+        path.alias("path"),
+        fold_route(path).alias("route"),
+        pl.col("status").cast(pl.Int16),
+        (pl.col("bytes").cast(pl.Int64, strict=False) if "bytes" in names else pl.lit(0))
+        .fill_null(0)
+        .alias("bytes"),
+        _latency(fmt),
+        pl.col("agent").fill_null("-") if "agent" in names else pl.lit("-").alias("agent"),
+    )
+    return rows, bad
+
+
+def parse_chunk(
+    chunk: Chunk, fmt: LogFormat, since: datetime | None, until: datetime | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(parsed rows within the window, unparsed non-blank lines with their numbers)."""
+    frame = read_lines(chunk).filter(pl.col("line").str.strip_chars() != "")
+    rows, bad = _typed(frame, fmt, fmt.pattern)
+    if fmt.fallback is not None and bad.height:
+        retried, bad = _typed(bad, fmt, fmt.fallback)
+        rows = pl.concat([rows, retried])
+    if since is not None:
+        rows = rows.filter(pl.col("ts") >= since)
+    if until is not None:
+        rows = rows.filter(pl.col("ts") < until)
+    return rows, bad

@@ -1,0 +1,146 @@
+"""Per-chunk aggregates that merge exactly: counts and sums add, first/last take min/max.
+
+A chunk's parsed rows are reduced to these small frames and then dropped, so memory grows
+with what the report shows (distinct routes, clients, minutes, millisecond values), not
+with the number of lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from opsbook.logs.parse import PROBES
+from opsbook.logs.quantiles import LOG_BUCKETS_PER_DOUBLING
+
+_C = pl.col("status")
+_COUNTS = {
+    "requests": pl.len(),
+    "s2xx": ((_C >= 200) & (_C < 300)).sum(),
+    "s3xx": ((_C >= 300) & (_C < 400)).sum(),
+    "s4xx": ((_C >= 400) & (_C < 500)).sum(),
+    "s5xx": (_C >= 500).sum(),
+}
+_MINUTE = pl.col("ts").dt.truncate("1m").alias("minute")
+DENIED = (401, 403, 404)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One aggregate: its group keys, how a chunk computes it, how partials merge."""
+
+    keys: tuple[str, ...]
+    build: dict[str, pl.Expr]
+    merge: dict[str, str]  # column -> "sum" | "min" | "max"
+    where: pl.Expr | None = None
+    key_exprs: tuple[pl.Expr, ...] = ()
+
+
+def _sums(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, "sum")
+
+
+KINDS: dict[str, Kind] = {
+    "minutes": Kind(
+        keys=("minute",),
+        key_exprs=(_MINUTE,),
+        build={
+            **_COUNTS,
+            "bytes": pl.col("bytes").sum(),
+            "first": pl.col("ts").min(),
+            "last": pl.col("ts").max(),
+        },
+        merge={
+            **_sums("requests", "s2xx", "s3xx", "s4xx", "s5xx", "bytes"),
+            "first": "min",
+            "last": "max",
+        },
+    ),
+    "statuses": Kind(keys=("status",), build={"requests": pl.len()}, merge=_sums("requests")),
+    "latency": Kind(
+        keys=("ms",),
+        build={"requests": pl.len()},
+        merge=_sums("requests"),
+        where=pl.col("ms").is_not_null(),
+    ),
+    "latency_minutes": Kind(
+        keys=("minute", "bucket"),
+        key_exprs=(
+            _MINUTE,
+            ((pl.col("ms") + 1).cast(pl.Float64).log(2) * LOG_BUCKETS_PER_DOUBLING)
+            .floor()
+            .cast(pl.Int32)
+            .alias("bucket"),
+        ),
+        build={"requests": pl.len()},
+        merge=_sums("requests"),
+        where=pl.col("ms").is_not_null(),
+    ),
+    "routes": Kind(
+        keys=("method", "route"),
+        build={
+            **_COUNTS,
+            "ms_total": pl.col("ms").sum(),
+            "bytes": pl.col("bytes").sum(),
+        },
+        merge=_sums("requests", "s2xx", "s3xx", "s4xx", "s5xx", "ms_total", "bytes"),
+    ),
+    "route_latency": Kind(
+        keys=("method", "route", "ms"),
+        build={"requests": pl.len()},
+        merge=_sums("requests"),
+        where=pl.col("ms").is_not_null(),
+    ),
+    "clients": Kind(
+        keys=("ip",),
+        build={
+            **_COUNTS,
+            "s401": (_C == 401).sum(),
+            "s403": (_C == 403).sum(),
+            "s404": (_C == 404).sum(),
+            "bytes": pl.col("bytes").sum(),
+            "first": pl.col("ts").min(),
+            "last": pl.col("ts").max(),
+        },
+        merge={
+            **_sums("requests", "s2xx", "s3xx", "s4xx", "s5xx", "s401", "s403", "s404", "bytes"),
+            "first": "min",
+            "last": "max",
+        },
+    ),
+    "denied_minutes": Kind(
+        keys=("ip", "minute"),
+        key_exprs=(pl.col("ip"), _MINUTE),
+        build={"requests": pl.len()},
+        merge=_sums("requests"),
+        where=_C.is_in(DENIED),
+    ),
+    "probes": Kind(
+        keys=("ip", "path"),
+        build={
+            "requests": pl.len(),
+            "answered": ((_C >= 200) & (_C < 400)).sum(),  # a probe that got a 2xx/3xx
+            "first": pl.col("ts").min(),
+            "last": pl.col("ts").max(),
+        },
+        merge={"requests": "sum", "answered": "sum", "first": "min", "last": "max"},
+        where=pl.col("path").str.contains(PROBES),
+    ),
+    "agents": Kind(keys=("agent",), build={"requests": pl.len()}, merge=_sums("requests")),
+}
+
+
+def reduce_chunk(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    out: dict[str, pl.DataFrame] = {}
+    for name, kind in KINDS.items():
+        frame = rows if kind.where is None else rows.filter(kind.where)
+        keys = kind.key_exprs or tuple(pl.col(k) for k in kind.keys)
+        out[name] = frame.group_by(*keys).agg(**kind.build)
+    return out
+
+
+def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
+    kind = KINDS[name]
+    aggs = {col: getattr(pl.col(col), how)() for col, how in kind.merge.items()}
+    return pl.concat(frames, how="vertical_relaxed").group_by(*kind.keys).agg(**aggs)

@@ -1,0 +1,127 @@
+"""``opsbook logs access --format html``: one self-contained page (inline CSS and SVG)."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from html import escape
+
+from opsbook import __version__
+from opsbook.logs.model import AccessReport, Route
+from opsbook.output.svg import legend, line_chart, stacked_share_chart
+from opsbook.timefmt import human
+from opsbook.units import format_bytes
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#222;padding:0 1rem}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #ddd;border-radius:6px;
+padding:.5rem .8rem;min-width:8rem}.card b{display:block;font-size:1.3rem}.bad{color:#c8402f}
+table{border-collapse:collapse;width:100%;font-size:.85rem}td,th{padding:.25rem .5rem;
+border-bottom:1px solid #eee;text-align:left}td.n,th.n{text-align:right}
+.legend{font-size:.8rem;margin:.2rem 0}.key{margin-right:1rem}.key i{display:inline-block;
+width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}.note{color:#666}
+code{font-size:.8rem;word-break:break-all}
+"""
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _card(label: str, value: str, bad: bool = False) -> str:
+    cls = ' class="card bad"' if bad else ' class="card"'
+    return f"<div{cls}><b>{escape(value)}</b>{escape(label)}</div>"
+
+
+def _routes(title: str, routes: tuple[Route, ...]) -> str:
+    if not routes:
+        return ""
+    head = "".join(
+        f'<th class="n">{h}</th>' for h in ("requests", "5xx", "4xx", "p50", "p95", "p99", "time")
+    )
+    rows = []
+    for r in routes:
+        lat = r.latency
+        cells = [str(r.requests), str(r.s5xx), str(r.s4xx)]
+        cells += [_ms(lat.p50), _ms(lat.p95), _ms(lat.p99)] if lat else ["", "", ""]
+        cells.append(f"{r.total_seconds:.0f} s")
+        tds = "".join(f'<td class="n">{escape(c)}</td>' for c in cells)
+        rows.append(f"<tr><td><code>{escape(r.method)} {escape(r.route)}</code></td>{tds}</tr>")
+    return f"<h2>{escape(title)}</h2><table><tr><th>route</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def access_html(r: AccessReport, tz: tzinfo) -> str:
+    xs = [b.start.astimezone(tz) for b in r.timeline]
+    step = r.timeline[0].seconds if r.timeline else 60
+    body: list[str] = [
+        f"<h1>Access log report: {escape(', '.join(r.files))}</h1>",
+        f'<p class="note">{escape(human(r.first, tz))} to {escape(human(r.last, tz))}; '
+        f"format <code>{escape(r.log_format)}</code></p>",
+    ]
+    span = r.span_seconds
+    cards = [
+        _card("requests", f"{r.requests:,}"),
+        _card("per second", f"{r.requests / span:.1f}" if span > 0 else "-"),
+        _card("5xx share", f"{r.share('5xx'):.2%}", r.share("5xx") > 0.05),
+        _card("4xx share", f"{r.share('4xx'):.2%}"),
+        _card("sent", format_bytes(r.bytes)),
+    ]
+    if r.latency is not None:
+        cards += [
+            _card("p50", _ms(r.latency.p50)),
+            _card("p95", _ms(r.latency.p95), r.latency.p95 > 2),
+            _card("p99", _ms(r.latency.p99)),
+        ]
+    if r.unparsed:
+        cards.append(_card("unparsed lines", str(r.unparsed), True))
+    body.append(f'<div class="cards">{"".join(cards)}</div>')
+    if xs:
+        body.append(f"<h2>Requests per second ({step // 60} min steps)</h2>")
+        rates = [b.requests / b.seconds for b in r.timeline]
+        body.append(line_chart(xs, {"requests": rates}, lambda v: f"{v:.1f}/s"))
+        body.append("<h2>Status classes</h2>" + legend(("2xx", "3xx", "4xx", "5xx")))
+        shares = {c: [b.classes[c] for b in r.timeline] for c in ("2xx", "3xx", "4xx", "5xx")}
+        body.append(stacked_share_chart(xs, shares))
+        if r.latency is not None:
+            body.append("<h2>Latency percentiles</h2>" + legend(("p50", "p95", "p99")))
+            lat = {k: [getattr(b, k) for b in r.timeline] for k in ("p50", "p95", "p99")}
+            body.append(line_chart(xs, lat, _ms))
+    body.append(_routes("Top routes by requests", r.routes))
+    body.append(_routes("Top routes by total time", r.routes_by_time))
+    body.append(_routes("Top routes by errors", r.routes_by_errors))
+    if r.suspicious:
+        rows = "".join(
+            f"<tr><td><code>{escape(s.ip)}</code></td><td>{escape('; '.join(s.reasons))}</td>"
+            f'<td class="n">{s.s401}/{s.s403}/{s.s404}</td>'
+            f"<td>{escape(', '.join(f'{p.path} x{p.requests}' for p in s.probes[:5]))}</td>"
+            f"<td>{escape(human(s.first, tz))} – {escape(human(s.last, tz))}</td></tr>"
+            for s in r.suspicious
+        )
+        body.append(
+            "<h2>Suspicious clients</h2><table><tr><th>ip</th><th>why</th>"
+            f'<th class="n">401/403/404</th><th>paths</th><th>when</th></tr>{rows}</table>'
+        )
+    clients = "".join(
+        f'<tr><td><code>{escape(c.ip)}</code></td><td class="n">{c.requests}</td>'
+        f'<td class="n">{c.s4xx}</td><td class="n">{c.s5xx}</td></tr>'
+        for c in r.clients
+    )
+    body.append(
+        '<h2>Top clients</h2><table><tr><th>ip</th><th class="n">requests</th>'
+        f'<th class="n">4xx</th><th class="n">5xx</th></tr>{clients}</table>'
+    )
+    if r.unparsed_examples:
+        items = "".join(
+            f"<li><code>{escape(u.file)}:{u.line}: {escape(u.text)}</code></li>"
+            for u in r.unparsed_examples
+        )
+        body.append(f"<h2>Lines that did not parse ({r.unparsed})</h2><ul>{items}</ul>")
+    body.extend(f'<p class="note">{escape(n)}</p>' for n in r.notes)
+    body.append(f'<p class="note">opsbook {escape(__version__)}</p>')
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Access log report</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>"
+    )
