@@ -1,0 +1,270 @@
+"""opsbook logs access: exact counts, shares, percentiles, routes and suspects on known logs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from opsbook.logs.access import AccessQuery, analyse
+from opsbook.output.logs import access_json
+from tests.conftest import CliResult
+from tests.logs.conftest import Hit, write_log
+
+Cli = Callable[..., CliResult]
+
+
+def report(cli: Cli, *args: str) -> dict:  # type: ignore[type-arg]
+    result = cli("logs", "access", *args, "--format", "json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)  # type: ignore[no-any-return]
+
+
+def mixed_hits(n: int = 2000, seed: int = 7) -> list[Hit]:
+    rnd = random.Random(seed)
+    paths = ["/graphql", "/api/orders/17", "/api/orders/99182", "/health"]
+    statuses = [200] * 90 + [201] * 3 + [302] * 2 + [404] * 3 + [500, 503]
+    return [
+        Hit(
+            ip=f"10.0.{rnd.randint(0, 3)}.{rnd.randint(1, 50)}",
+            at=i * 1.7,
+            method="POST" if rnd.random() < 0.3 else "GET",
+            path=rnd.choice(paths),
+            status=rnd.choice(statuses),
+            size=rnd.randint(0, 5000),
+            rt=round(rnd.lognormvariate(-3, 1), 3),
+        )
+        for i in range(n)
+    ]
+
+
+def test_counts_shares_and_percentiles_match_a_direct_computation(cli: Cli, tmp_path: Path) -> None:
+    hits = mixed_hits()
+    data = report(cli, str(write_log(tmp_path / "access.log", hits)))
+    assert data["requests"] == len(hits)
+    assert data["unparsed"] == 0
+    for cls in ("2xx", "3xx", "4xx", "5xx"):
+        want = sum(1 for h in hits if str(h.status)[0] == cls[0])
+        assert data["status_classes"][cls] == want
+    assert data["shares"]["5xx"] == pytest.approx(
+        sum(1 for h in hits if h.status >= 500) / len(hits), abs=1e-6
+    )
+    assert data["bytes"] == sum(h.size for h in hits)
+    times = [h.rt for h in hits if h.rt is not None]
+    q = statistics.quantiles(times, n=100, method="inclusive")
+    lat = data["latency_seconds"]
+    assert lat["p50"] == pytest.approx(statistics.median(times), abs=1e-9)
+    assert lat["p95"] == pytest.approx(q[94], abs=1e-9)
+    assert lat["p99"] == pytest.approx(q[98], abs=1e-9)
+    assert lat["max"] == max(times)
+    orders = next(
+        r for r in data["routes"] if r["route"] == "/api/orders/:id" and r["method"] == "GET"
+    )
+    order_times = [h.rt for h in hits if h.path.startswith("/api/orders") and h.method == "GET"]
+    assert orders["requests"] == len(order_times)
+    assert orders["latency_seconds"]["p95"] == pytest.approx(
+        statistics.quantiles(order_times, n=100, method="inclusive")[94], abs=1e-9
+    )
+    assert orders["5xx"] == sum(
+        1
+        for h in hits
+        if h.path.startswith("/api/orders") and h.method == "GET" and h.status >= 500
+    )
+
+
+def test_paths_fold_to_routes(cli: Cli, tmp_path: Path) -> None:
+    paths = {
+        "/api/orders/123": "/api/orders/:id",
+        "/api/orders/123/items/4": "/api/orders/:id/items/:id",
+        "/api/users/123e4567-e89b-12d3-a456-426614174000": "/api/users/:uuid",
+        "/static/app.0123456789abcdef.js": "/static/app.:hash.js",
+        "/blob/da39a3ee5e6b4b0d3255bfef95601890afd80709": "/blob/:hash",
+        "/search?q=12345": "/search",
+        "/v1/status": "/v1/status",
+        "/reports/2026.csv": "/reports/:id.csv",
+    }
+    data = report(cli, str(write_log(tmp_path / "a.log", [Hit(path=p) for p in paths])))
+    assert {r["route"] for r in data["routes"]} == set(paths.values())
+
+
+def test_scanners_bursts_and_credential_guessers_are_flagged_and_ordinary_404s_are_not(
+    cli: Cli, tmp_path: Path
+) -> None:
+    hits = [Hit(ip="192.0.2.10", at=i, path="/") for i in range(50)]
+    hits += [Hit(ip="192.0.2.10", at=60 + i, path="/missing", status=404) for i in range(3)]
+    probes = ["/.env", "/wp-login.php", "/.git/config", "/.env"]
+    hits += [Hit(ip="203.0.113.7", at=100 + i, path=p, status=404) for i, p in enumerate(probes)]
+    hits.append(Hit(ip="203.0.113.8", at=200, path="/.env", status=200))  # answered!
+    hits += [Hit(ip="198.51.100.5", at=300 + i, path=f"/x{i}", status=404) for i in range(25)]
+    hits += [Hit(ip="198.51.100.9", at=400 + i * 61, path="/login", status=401) for i in range(12)]
+    hits += [Hit(ip="198.51.100.9", at=1200, path="/login", status=200)]
+    data = report(cli, str(write_log(tmp_path / "a.log", hits)))
+    suspects = {s["ip"]: s for s in data["suspicious"]}
+    assert set(suspects) == {"203.0.113.7", "203.0.113.8", "198.51.100.5", "198.51.100.9"}
+    scanner = suspects["203.0.113.7"]
+    assert {p["path"]: p["requests"] for p in scanner["probes"]} == {
+        "/.env": 2,
+        "/wp-login.php": 1,
+        "/.git/config": 1,
+    }
+    assert scanner["first"].startswith("2026-11-27T10:01:40")
+    assert scanner["last"].startswith("2026-11-27T10:01:43")
+    assert suspects["203.0.113.8"]["probes"][0]["answered"] == 1
+    assert suspects["198.51.100.5"]["peak_denied_per_minute"] == 25
+    assert any("burst" in r for r in suspects["198.51.100.5"]["reasons"])
+    assert any("denied 12 of 13" in r for r in suspects["198.51.100.9"]["reasons"])
+
+
+def test_unparsed_lines_are_counted_and_shown_with_line_numbers(cli: Cli, tmp_path: Path) -> None:
+    lines = [Hit(at=i).line() for i in range(5)]
+    lines.insert(2, "this is not an access log line")
+    lines.append("")  # blank lines are neither requests nor errors
+    lines.append('10.0.0.9 - - [27/Nov/2026:10:00:09 +0000] "GET / HTTP/1.1" 2OO 5 "-" "x" 0.1 0.1')
+    data = report(cli, str(write_log(tmp_path / "a.log", lines)))
+    assert data["requests"] == 5
+    assert data["unparsed"] == 2
+    assert [(u["line"], u["text"][:8]) for u in data["unparsed_examples"]] == [
+        (3, "this is "),
+        (8, "10.0.0.9"),
+    ]
+
+
+def test_a_bad_request_line_still_counts_as_a_request(cli: Cli, tmp_path: Path) -> None:
+    lines = [
+        Hit().line(),
+        '10.0.0.2 - - [27/Nov/2026:10:00:01 +0000] "-" 400 0 "-" "-" 0.000 -',
+        '10.0.0.3 - - [27/Nov/2026:10:00:02 +0000] "\\x16\\x03\\x01\\x00" 400 157 "-" "-" 0.001 -',
+    ]
+    data = report(cli, str(write_log(tmp_path / "a.log", lines)))
+    assert data["requests"] == 3
+    assert data["unparsed"] == 0
+    assert data["status_codes"] == {"200": 1, "400": 2}
+
+
+def test_nothing_parsing_exits_non_zero(cli: Cli, tmp_path: Path) -> None:
+    log = write_log(tmp_path / "a.log", ["garbage one", "garbage two"])
+    result = cli("logs", "access", str(log))
+    assert result.code == 1
+    assert "2 line(s) did not parse" in result.out
+
+
+def test_combined_without_timing_says_so(cli: Cli, tmp_path: Path) -> None:
+    log = write_log(tmp_path / "a.log", [Hit(at=i) for i in range(3)], timed=False)
+    data = report(cli, str(log))
+    assert data["requests"] == 3
+    assert data["latency_seconds"] is None
+    assert data["latency_field"] is None
+    assert any("no timing field" in n for n in data["notes"])
+    table = cli("logs", "access", str(log))
+    assert "no timing field" in table.out
+
+
+def test_custom_log_format_and_upstream_times_summed(cli: Cli, tmp_path: Path) -> None:
+    fmt = '$remote_addr [$time_iso8601] "$request" $status $upstream_response_time'
+    log = write_log(
+        tmp_path / "a.log",
+        [
+            '10.0.0.1 [2026-11-27T10:00:00+00:00] "GET /a HTTP/1.1" 200 0.010, 0.020',
+            '10.0.0.1 [2026-11-27T10:00:01+00:00] "GET /a HTTP/1.1" 502 0.500 : 0.100',
+            '10.0.0.1 [2026-11-27T10:00:02+00:00] "GET /a HTTP/1.1" 200 0.040',
+        ],
+    )
+    data = report(cli, str(log), "--log-format", fmt)
+    assert data["requests"] == 3
+    assert data["latency_field"] == "upstream_time"
+    assert data["latency_seconds"]["max"] == pytest.approx(0.6)
+    assert data["latency_seconds"]["p50"] == pytest.approx(0.04)
+
+
+def test_bad_log_format_is_one_line_exit_3(cli: Cli, tmp_path: Path) -> None:
+    log = write_log(tmp_path / "a.log", [Hit()])
+    result = cli("logs", "access", str(log), "--log-format", "$remote_addr $body_bytes_sent")
+    assert result.code == 3
+    assert "lacks $status" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_missing_file_is_one_line(cli: Cli, tmp_path: Path) -> None:
+    result = cli("logs", "access", str(tmp_path / "nope.log"))
+    assert result.code == 1
+    assert "nope.log: no such file" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_plain_rotated_and_gzipped_files_add_up(cli: Cli, tmp_path: Path) -> None:
+    write_log(tmp_path / "access.log", [Hit(at=200 + i) for i in range(3)])
+    write_log(tmp_path / "access.log.1", [Hit(at=100 + i, status=500) for i in range(4)])
+    raw = write_log(tmp_path / "old", [Hit(at=i, status=404) for i in range(5)])
+    with raw.open("rb") as src, gzip.open(tmp_path / "access.log.2.gz", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    # Renamed without .gz: still read as gzip, by its magic bytes.
+    shutil.copy(tmp_path / "access.log.2.gz", tmp_path / "access.log.3")
+    names = [
+        str(tmp_path / n) for n in ("access.log", "access.log.1", "access.log.2.gz", "access.log.3")
+    ]
+    data = report(cli, *names)
+    assert data["requests"] == 17
+    assert data["status_classes"] == {"2xx": 3, "3xx": 0, "4xx": 10, "5xx": 4}
+
+
+def test_reads_stdin(tmp_path: Path) -> None:
+    text = "".join(Hit(at=i, status=503 if i % 2 else 200).line() + "\n" for i in range(10))
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsbook", "logs", "access", "-", "--format", "json"],
+        input=text, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["requests"] == 10
+    assert data["status_classes"]["5xx"] == 5
+
+
+def test_since_and_until_select_a_window(cli: Cli, tmp_path: Path) -> None:
+    log = write_log(tmp_path / "a.log", [Hit(at=i * 60) for i in range(10)])
+    data = report(cli, str(log), "--since", "2026-11-27T10:03:00", "--until", "2026-11-27T10:06:00")
+    assert data["requests"] == 3
+    assert data["first"].startswith("2026-11-27T10:03:00")
+
+
+def test_results_do_not_depend_on_how_the_file_is_chunked(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "a.log", mixed_hits(3000, seed=3))
+    whole = access_json(analyse(AccessQuery(files=(str(log),))))
+    pieces = access_json(analyse(AccessQuery(files=(str(log),), chunk_bytes=4096)))
+    assert pieces == whole
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.external: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.external.append(value)
+
+
+def test_html_report_is_one_self_contained_page_with_charts(cli: Cli, tmp_path: Path) -> None:
+    log = write_log(tmp_path / "a.log", mixed_hits(500))
+    out = tmp_path / "report.html"
+    result = cli("logs", "access", str(log), "--format", "html", "--output", str(out))
+    assert result.code == 0, result.err
+    page = out.read_text()
+    parser = _Assets()
+    parser.feed(page)
+    assert parser.external == []
+    assert "script" not in parser.tags
+    assert parser.tags.count("svg") == 3  # rate, status shares, latency percentiles
+    assert "polyline" in parser.tags and "polygon" in parser.tags
+    assert "/api/orders/:id" in page
