@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from opsbook.cli.context import actor, as_option
 from opsbook.cli.options import config_option, config_path
 
 DEFAULT_ACCESS = "/var/log/nginx/access.log"
@@ -130,3 +131,133 @@ def access(
         click.echo(text)
     if report.requests == 0 and report.unparsed:
         sys.exit(1)  # nothing parsed at all: the format is almost certainly wrong
+
+
+@logs.command()
+@click.argument("files", nargs=-1, metavar="FILE...")
+@click.option(
+    "--baseline", metavar="NAME", help="Compare with this saved baseline (or save as it)."
+)
+@click.option("--save", is_flag=True, help="Save these templates as --baseline NAME.")
+@click.option("--since", metavar="WHEN", help="Only entries from then: 1h, 30m, or a date/time.")
+@click.option(
+    "--level", metavar="LEVEL", help="Only entries at this level or worse (warn, error…)."
+)
+@click.option("--jump", type=click.FloatRange(1.0), default=3.0, show_default=True,
+              help="A known template whose rate rose this many times is flagged.")  # fmt: skip
+@click.option(
+    "--top", type=click.IntRange(1, 10000), default=50, show_default=True, help="Templates shown."
+)
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True, help="Output format.")  # fmt: skip
+@as_option
+@config_option
+@click.pass_context
+def errors(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    baseline: str | None,
+    save: bool,
+    since: str | None,
+    level: str | None,
+    jump: float,
+    top: int,
+    fmt: str,
+    as_: str | None,
+) -> None:
+    """Group error-log messages into templates; flag new ones against a saved baseline.
+
+    Exit status: 0, or 1 when compared with a baseline and a template is new or jumped.
+    """
+    from opsbook.errors import UsageError
+    from opsbook.logs.errorlog import parse_level, read_entries
+    from opsbook.logs.templates import Baseline, mine
+    from opsbook.timefmt import zone
+
+    if save and not baseline:
+        raise UsageError("--save needs --baseline NAME: the name to save the templates as")
+    try:
+        min_level = parse_level(level) if level else None
+    except ValueError as exc:
+        raise UsageError(f"--level: {exc}") from None
+    loaded = _config(ctx)
+    names = _files(files, loaded.config.logs.errors, DEFAULT_ERRORS)
+    store = None
+    saved = None
+    if baseline:
+        from opsbook.logs import baselines
+        from opsbook.store.open import open_store
+
+        store = open_store(loaded.config.store)
+        ctx.call_on_close(store.engine.dispose)
+        if not save:
+            saved = baselines.load(store.engine, baseline)
+    now = datetime.now(UTC)
+    entries = read_entries(names, _when("--since", since, now))
+    mined = mine(entries, files=names, baseline=saved, min_level=min_level, jump=jump,
+                 with_state=save)  # fmt: skip
+    report = mined.report
+    if save and store is not None and baseline:
+        from opsbook.logs import baselines
+
+        record = Baseline(baseline, now, report.entries, report.span_seconds, mined.state)
+        baselines.save(store.engine, record, len(report.templates), actor(as_))
+    if fmt == "json":
+        from opsbook.logs.templates import describe
+
+        data = {
+            "files": list(report.files),
+            "entries": report.entries,
+            "baseline": report.baseline,
+            "saved": baseline if save else None,
+            "new": sum(1 for t in report.templates if t.novelty.value == "new"),
+            "jumped": sum(1 for t in report.templates if t.novelty.value == "jumped"),
+            "templates": [describe(t) for t in report.templates[:top]],
+        }
+        click.echo(json.dumps(data, indent=2))
+    else:
+        from opsbook.output.logs import errors_table
+
+        click.echo(errors_table(report, zone(loaded.config.timezone), top))
+        if save:
+            click.echo(f"saved {len(report.templates)} template(s) as baseline {baseline!r}")
+    if saved is not None and report.flagged:
+        sys.exit(1)
+
+
+@logs.command()
+@click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True, help="Output format.")  # fmt: skip
+@config_option
+@click.pass_context
+def baselines(ctx: click.Context, fmt: str) -> None:
+    """The saved error-template baselines."""
+    from opsbook.logs import baselines as saved_baselines
+    from opsbook.output.table import Column, render
+    from opsbook.store.open import open_store
+    from opsbook.timefmt import human, iso, zone
+
+    loaded = _config(ctx)
+    store = open_store(loaded.config.store)
+    ctx.call_on_close(store.engine.dispose)
+    found = saved_baselines.listing(store.engine)
+    if fmt == "json":
+        rows = [
+            {"name": b.name, "saved_at": iso(b.saved_at), "saved_by": b.saved_by,
+             "entries": b.entries, "templates": b.templates}
+            for b in found
+        ]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not found:
+        click.echo("no baselines yet: opsbook logs errors FILE --baseline NAME --save")
+        return
+    tz = zone(loaded.config.timezone)
+    click.echo(
+        render(
+            [Column("name"), Column("saved"), Column("by"), Column("entries", "right"),
+             Column("templates", "right")],
+            [[b.name, human(b.saved_at, tz), b.saved_by, str(b.entries), str(b.templates)]
+             for b in found],
+        )
+    )  # fmt: skip

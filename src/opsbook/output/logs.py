@@ -6,6 +6,7 @@ from datetime import tzinfo
 from typing import Any
 
 from opsbook.logs.model import AccessReport, Latency, Route, Suspect
+from opsbook.logs.templates import ErrorsReport, Novelty
 from opsbook.output.table import Cell, Column, render, styled
 from opsbook.timefmt import human, iso
 from opsbook.units import format_bytes
@@ -199,4 +200,27 @@ def access_table(r: AccessReport, tz: tzinfo) -> str:
     else:
         out.append("suspicious clients: none")
     out.extend(styled(f"note: {n}", "dim") for n in r.notes)
+    return "\n".join(out)
+
+
+def errors_table(r: ErrorsReport, tz: tzinfo, top: int) -> str:
+    out = [f"{r.entries} entries, {len(r.templates)} templates"]
+    if r.baseline:
+        new = sum(1 for t in r.templates if t.novelty is Novelty.NEW)
+        jumped = sum(1 for t in r.templates if t.novelty is Novelty.JUMPED)
+        out[0] += f"; against baseline {r.baseline!r}: {new} new, {jumped} jumped"
+    rows: list[list[Cell | str]] = []
+    for t in r.templates[:top]:
+        if t.novelty is Novelty.NEW:
+            mark = Cell("NEW", "red")
+        elif t.novelty is Novelty.JUMPED:
+            mark = Cell(f"x{t.rate_ratio:.1f}", "yellow")
+        else:
+            mark = Cell("")
+        levels = ",".join(f"{k}:{v}" for k, v in sorted(t.levels.items()))
+        rows.append([mark, str(t.count), levels, human(t.last, tz), t.text])
+    columns = [Column(""), Column("count", "right"), Column("levels"), Column("last")]
+    out.append(render([*columns, Column("template", wrap=True)], rows))
+    if len(r.templates) > top:
+        out.append(styled(f"… {len(r.templates) - top} more (--top)", "dim"))
     return "\n".join(out)

@@ -300,3 +300,15 @@ job_locks = Table(
     Column("holder", String(200), nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
 )
+
+log_baselines = Table(
+    "log_baselines",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("saved_by", String(200), nullable=False, server_default=""),
+    Column("entries", Integer, nullable=False),
+    Column("span_seconds", Float, nullable=True),
+    Column("templates", Integer, nullable=False),
+    Column("state", Text, nullable=False),
+)
