@@ -18,9 +18,13 @@ REFUSED = (
 )
 TIMEOUT = (
     "2026/11/27 10:01:{s:02d} [error] 1234#1234: *{c} upstream timed out (110: Connection timed "
-    'out) while reading response header from upstream, client: 10.0.0.{ip}, request: "GET / HTTP/1.1"'
+    "out) while reading response header from upstream, client: 10.0.0.{ip}, "
+    'request: "GET / HTTP/1.1"'
 )
-DISK = '2026/11/27 10:02:{s:02d} [crit] 1234#1234: *{c} pwrite() "/var/cache/nginx/{c}" failed (28: No space left on device)'
+DISK = (
+    '2026/11/27 10:02:{s:02d} [crit] 1234#1234: *{c} pwrite() "/var/cache/nginx/{c}" failed '
+    "(28: No space left on device)"
+)
 
 
 def lines(template: str, n: int, start: int = 0) -> list[str]:
