@@ -18,7 +18,7 @@ from opsbook.config.backups import (
     S3Repo,
     SourceBase,
 )
-from opsbook.config.checks import CHECK_MODELS, CheckBase, Signal
+from opsbook.config.checks import CheckBase, Signal
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
 from opsbook.config.paging import (
@@ -28,6 +28,7 @@ from opsbook.config.paging import (
     Restriction,
     ScheduleConfig,
 )
+from opsbook.config.registry import CHECK_MODELS
 from opsbook.config.severities import SeverityConfig
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -47,6 +47,8 @@ class CheckKind(enum.StrEnum):
     PROMETHEUS = "prometheus"
     PGDIAG = "pgdiag"
     BACKUP = "backup"
+    LOG = "log"
+    LOG_ERRORS = "log_errors"
 
 
 class Role(enum.StrEnum):

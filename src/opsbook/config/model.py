@@ -13,8 +13,9 @@ from typing import Any
 import msgspec
 
 from opsbook.config.backups import Backups, backup_checks, validate_backups
-from opsbook.config.checks import CHECK_MODELS, CheckBase, CheckConfig, CheckKind
+from opsbook.config.checks import CheckBase, CheckKind
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.log_checks import with_store
 from opsbook.config.logs import LogsConfig
 from opsbook.config.maintenance import WindowConfig
 from opsbook.config.paging_section import PAGING_KEYS, Paging, validate_paging
@@ -26,6 +27,7 @@ from opsbook.config.problems import (
     translate,
     unknown_key,
 )
+from opsbook.config.registry import CHECK_MODELS, CheckConfig
 from opsbook.config.severities import SEVERITY_KEYS, SeverityConfig
 from opsbook.config.types import decode_hook, is_check_name
 
@@ -112,6 +114,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     logs = convert_section(data.get("logs"), LogsConfig, ("logs",), problems)
     if backups is not None:
         checks = backup_checks(backups, checks, store)
+    checks = with_store(checks, store if isinstance(store, str) else None)
     if problems:
         return None, problems
     return Config(

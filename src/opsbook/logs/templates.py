@@ -86,7 +86,7 @@ class _Acc:
     examples: list[str] = field(default_factory=list)
 
 
-def _miner(state: bytes | None) -> TemplateMiner:
+def miner_for(state: bytes | None) -> TemplateMiner:
     from drain3 import TemplateMiner
     from drain3.masking import MaskingInstruction
     from drain3.persistence_handler import PersistenceHandler
@@ -149,7 +149,7 @@ def mine(
     min_jump_count: int = 5,
     with_state: bool = False,
 ) -> Mined:
-    miner = _miner(baseline.state if baseline else None)
+    miner = miner_for(baseline.state if baseline else None)
     known = {c.cluster_id: c.size for c in miner.drain.clusters} if baseline else {}
     acc: dict[int, _Acc] = {}
     total = 0

@@ -1,0 +1,114 @@
+"""log: an access log as the runbook's alerts, for an application without /metrics.
+
+CRITICAL/WARNING on the 5xx share and P95 over the window, on a rate under a floor, and
+(WARNING) on a rate outside the band learnt from the log's own history. Too few requests
+in the window and shares are not judged: three requests, one 502, is not a 33 % outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
+from opsbook.config.log_checks import LogCheck
+from opsbook.errors import CheckUnavailable, LogError
+from opsbook.status import Status, worst
+from opsbook.units import format_duration
+
+if TYPE_CHECKING:
+    from opsbook.logs.watch import AccessWatch, Window
+
+_LOCK = threading.Lock()
+# opsbook serve keeps these between runs, so each run reads only what is new.
+_WATCHES: dict[tuple[str, str | None], AccessWatch] = {}
+
+
+def describe(check: LogCheck) -> str:
+    return check.path
+
+
+def _watch(check: LogCheck) -> AccessWatch:
+    from opsbook.logs.watch import AccessWatch
+
+    key = (check.path, check.log_format)
+    with _LOCK:
+        watch = _WATCHES.get(key)
+        if watch is None:
+            watch = _WATCHES[key] = AccessWatch(check.path, check.log_format)
+    return watch
+
+
+async def run(check: LogCheck, probe: Probe) -> Reading:
+    probe.at(f"reading {check.path}")
+    return await asyncio.to_thread(_read, check)
+
+
+def _read(check: LogCheck) -> Reading:
+    watch = _watch(check)
+    try:
+        window = watch.update(datetime.now(UTC), float(check.window), float(check.history),
+                              check.band_sigma)  # fmt: skip
+    except LogError as exc:
+        raise CheckUnavailable(str(exc)) from None
+    return assess(check, window)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def assess(check: LogCheck, w: Window) -> Reading:
+    """The Reading for a measured window (a ``logs.watch.Window``)."""
+    span = format_duration(w.seconds)
+    statuses = [Status.OK]
+    parts = [f"{w.requests} requests in {span} ({w.rate:.2f}/s)"]
+    share_pct = 100 * w.error_share
+    judged = w.requests >= check.min_requests
+    if judged:
+        s = rising(share_pct, check.error_share_warning, check.error_share_critical)
+        statuses.append(s)
+        parts.append(f"5xx {share_pct:.1f} %" + (f" ({s.name})" if s is not Status.OK else ""))
+        if w.p95 is not None:
+            p = rising(w.p95, check.p95_warning, check.p95_critical)
+            statuses.append(p)
+            parts.append(f"p95 {_ms(w.p95)}" + (f" ({p.name})" if p is not Status.OK else ""))
+    else:
+        parts.append(f"fewer than {check.min_requests} requests: 5xx share and p95 not judged")
+    if not w.timed:
+        parts.append("no $request_time in this log: p95 unknown")
+    for floor, status in ((check.rate_below_critical, Status.CRITICAL),
+                          (check.rate_below_warning, Status.WARNING)):  # fmt: skip
+        if floor is not None and w.rate < floor:
+            statuses.append(status)
+            parts.append(f"rate under {floor:g}/s ({status.name})")
+            break
+    band = w.band
+    if check.unusual_traffic and band is not None and not band.low <= w.rate <= band.high:
+        statuses.append(Status.WARNING)
+        parts.append(
+            f"unusual traffic: usual {band.low:.2f}-{band.high:.2f}/s over {band.minutes} min"
+        )
+    metrics = [
+        Metric("requests", w.requests, Unit.COUNT, min=0),
+        Metric("rate", round(w.rate, 4), Unit.COUNT, min=0),
+        Metric("error_share", round(share_pct, 3), Unit.PERCENT, check.error_share_warning,
+               check.error_share_critical, 0, 100),
+    ]  # fmt: skip
+    if w.p95 is not None:
+        metrics.append(Metric("p95", w.p95, Unit.SECONDS, check.p95_warning, check.p95_critical))
+    details: dict[str, Any] = {"requests": w.requests, "5xx": w.s5xx, "unparsed": w.unparsed}
+    if w.band is not None:
+        details["band"] = [w.band.low, w.band.high]
+    return Reading(worst(statuses), ", ".join(parts), round(share_pct, 3), Unit.PERCENT,
+                   tuple(metrics), details)  # fmt: skip
+
+
+def forget() -> None:
+    """Drop every followed file's state (a fresh `opsbook check` process starts like this)."""
+    with _LOCK:
+        for watch in _WATCHES.values():
+            watch.follower.close()
+        _WATCHES.clear()

@@ -1,0 +1,15 @@
+"""Every check kind's model, for validating ``checks:`` (kinds defined in several modules)."""
+
+from __future__ import annotations
+
+from opsbook.config.checks import CHECK_MODELS as _CORE
+from opsbook.config.checks import CheckBase, CheckKind
+from opsbook.config.checks import CheckConfig as _CoreConfig
+from opsbook.config.log_checks import LogCheck, LogErrorsCheck
+
+CheckConfig = _CoreConfig | LogCheck | LogErrorsCheck
+CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
+    **_CORE,
+    CheckKind.LOG: LogCheck,
+    CheckKind.LOG_ERRORS: LogErrorsCheck,
+}

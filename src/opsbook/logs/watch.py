@@ -1,0 +1,158 @@
+"""Live state behind the ``log`` and ``log_errors`` checks: what a followed log says now.
+
+``opsbook serve`` keeps one watch per file between runs, so each run reads only what was
+written since the last; ``opsbook check`` starts fresh and reads the file's tail. Either
+way the window is measured on the log's own timestamps, not on when lines were read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from opsbook.logs.errorlog import Level, entries
+from opsbook.logs.follow import TAIL_BYTES, Follower
+from opsbook.logs.formats import LogFormat, compile_format, detect_format
+from opsbook.logs.parse import parse_chunk
+from opsbook.logs.reader import Chunk
+
+MIN_BAND_MINUTES = 30  # history needed before "unusual traffic" is judged
+_EMPTY = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "status": pl.Int16, "ms": pl.Int32})
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    low: float  # requests per second
+    high: float
+    minutes: int  # of history it was learnt from
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    seconds: float
+    requests: int
+    s5xx: int
+    p95: float | None  # seconds
+    rate: float  # requests per second
+    band: Band | None
+    unparsed: int
+    timed: bool
+
+    @property
+    def error_share(self) -> float:
+        return self.s5xx / self.requests if self.requests else 0.0
+
+
+class AccessWatch:
+    def __init__(self, path: str, log_format: str | None, tail_bytes: int = TAIL_BYTES) -> None:
+        self.follower = Follower(path, tail_bytes)
+        self.fmt: LogFormat | None = compile_format(log_format) if log_format else None
+        self.rows = _EMPTY
+        self.minutes: dict[datetime, int] = {}
+        self.unparsed = 0
+
+    def _ingest(self, data: bytes) -> None:
+        if self.fmt is None:
+            self.fmt = detect_format(data[: 64 << 10].decode("utf-8", "replace").splitlines())
+        rows, bad = parse_chunk(Chunk(self.follower.path, 1, data, 0), self.fmt, None, None)
+        self.unparsed += bad.height
+        rows = rows.select("ts", "status", "ms")
+        self.rows = pl.concat([self.rows, rows])
+        per_minute = rows.group_by(pl.col("ts").dt.truncate("1m")).agg(pl.len())
+        for minute, count in per_minute.iter_rows():
+            self.minutes[minute] = self.minutes.get(minute, 0) + count
+
+    def update(self, now: datetime, window: float, history: float, sigma: float) -> Window:
+        read = self.follower.read()
+        if read.data:
+            self._ingest(read.data)
+        start = now - timedelta(seconds=window)
+        self.rows = self.rows.filter(pl.col("ts") >= start)
+        oldest = now - timedelta(seconds=history)
+        self.minutes = {m: n for m, n in self.minutes.items() if m >= oldest}
+        ms = self.rows["ms"].drop_nulls()
+        p95 = ms.quantile(0.95, "linear") if len(ms) else None
+        s5xx = self.rows.filter(pl.col("status") >= 500).height
+        return Window(
+            seconds=window,
+            requests=self.rows.height,
+            s5xx=s5xx,
+            p95=p95 / 1000 if p95 is not None else None,
+            rate=self.rows.height / window,
+            band=self._band(start, sigma),
+            unparsed=self.unparsed,
+            timed=self.fmt is not None and self.fmt.latency_field is not None,
+        )
+
+    def _band(self, window_start: datetime, sigma: float) -> Band | None:
+        """mean ± sigma·sd of the per-minute rate over the history before the window; the
+        first and last minutes seen are partial and left out, silent minutes count as 0."""
+        if not self.minutes:
+            return None
+        first = min(self.minutes) + timedelta(minutes=1)
+        last = window_start.replace(second=0, microsecond=0) - timedelta(minutes=1)
+        count = int((last - first).total_seconds() // 60) + 1
+        if count < MIN_BAND_MINUTES:
+            return None
+        rates = [self.minutes.get(first + timedelta(minutes=i), 0) / 60 for i in range(count)]
+        mean = sum(rates) / count
+        sd = math.sqrt(sum((r - mean) ** 2 for r in rates) / count)
+        spread = max(sigma * sd, 0.2 * mean)  # a perfectly steady history is not a zero band
+        return Band(max(0.0, mean - spread), mean + spread, count)
+
+
+@dataclass
+class Seen:
+    template: str
+    first: datetime
+    count: int = 1
+    example: str = ""
+
+
+@dataclass
+class ErrorWatch:
+    """Templates known from a baseline or from the history read before the window; what
+    appears later and matches none of them is new."""
+
+    follower: Follower
+    min_level: Level | None
+    baseline_state: bytes | None = None
+    known: set[int] = field(default_factory=set)
+    new: dict[int, Seen] = field(default_factory=dict)
+    _miner: object | None = None
+
+    def update(self, now: datetime, window: float) -> list[Seen]:
+        from opsbook.logs.templates import miner_for
+
+        if self._miner is None:
+            self._miner = miner_for(self.baseline_state)
+            self.known = {c.cluster_id for c in self._miner.drain.clusters}  # type: ignore[attr-defined]
+        miner = self._miner
+        start = now - timedelta(seconds=window)
+        data = self.follower.read().data
+        for entry in entries(data.decode("utf-8", "replace").splitlines()):
+            if (
+                self.min_level is not None
+                and entry.level is not None
+                and entry.level < self.min_level
+            ):
+                continue
+            cluster = miner.add_log_message(entry.message)  # type: ignore[attr-defined]
+            cid = cluster["cluster_id"]
+            if cid in self.known:
+                continue
+            at = entry.at or now
+            if at < start and cid not in self.new:
+                self.known.add(cid)  # part of the history: it is how this log normally looks
+            elif cid in self.new:
+                self.new[cid].count += 1
+                self.new[cid].template = cluster["template_mined"]
+            else:
+                self.new[cid] = Seen(cluster["template_mined"], at, 1, entry.raw[:300])
+        for cid in [c for c, s in self.new.items() if s.first < start]:
+            self.known.add(cid)  # reported for a whole window; now it is known
+            del self.new[cid]
+        return sorted(self.new.values(), key=lambda s: s.first)
