@@ -20,6 +20,7 @@ from opsbook.config.backups import (
 )
 from opsbook.config.checks import CheckBase, Signal
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.logs import LogsConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
 from opsbook.config.paging import (
     LevelConfig,
@@ -40,12 +41,12 @@ def _keys(model: type[msgspec.Struct]) -> set[str]:
 
 def _sections(text: str) -> dict[str, str]:
     """``### `kind` ...`` sections of configuration.md, by kind."""
-    parts = re.split(r"^### `([a-z]+)`.*$", text, flags=re.MULTILINE)
+    parts = re.split(r"^### `([a-z_]+)`.*$", text, flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def _documented_keys(section: str) -> set[str]:
-    return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", section, flags=re.MULTILINE))
 
 
 def test_every_config_key_is_documented() -> None:
@@ -85,6 +86,8 @@ def test_every_config_key_is_documented() -> None:
         own = _keys(model) - source_common
         part = sources_part.split(f"`{kind}`: ")[1].split("\n`")[0]
         assert own <= _documented_keys(part), kind
+    logs = text.split("## Logs")[1].split("\n## ")[0]
+    assert _keys(LogsConfig) <= _documented_keys(logs)
     signal_part = sections["prometheus"].split("Each signal:")[1]
     assert _keys(Signal) <= _documented_keys(signal_part)
     for kind, model in CHECK_MODELS.items():
