@@ -24,9 +24,12 @@ def test_init_enables_what_it_finds_listening(
     live = tmp_path / "live" / "example.com"
     live.mkdir(parents=True)
     certs.write(live / "cert.pem", certs.issue("example.com", days=60))
+    (tmp_path / "access.log").write_text("")
+    (tmp_path / "error.log").write_text("")
     found = aio.run(
         discover(postgres_port=pg.port, redis_port=redis.port,
-                 app_ports=(closed_port(), app.port), cert_glob=str(tmp_path / "live/*/cert.pem"))
+                 app_ports=(closed_port(), app.port), cert_glob=str(tmp_path / "live/*/cert.pem"),
+                 access_log=str(tmp_path / "access.log"), error_log=str(tmp_path / "error.log"))
     )  # fmt: skip
     assert found.app_url == app.url()
     text = render(found, service="fraiseql", host="test")
@@ -40,7 +43,11 @@ def test_init_enables_what_it_finds_listening(
         "disk",
         "memory",
         "cert",
+        "api-traffic",
+        "new-errors",
     ]
+    assert checks["api-traffic"].path == str(tmp_path / "access.log")  # type: ignore[attr-defined]
+    assert checks["new-errors"].severity.critical == 4  # informational
     assert checks["app"].severity.critical == 1  # the runbook: application down is critical
     assert checks["app_metrics"].signals["errors_5xx"].critical == 5  # type: ignore[attr-defined]
     assert checks["disk"].severity.critical == 2
@@ -60,12 +67,13 @@ def test_init_enables_what_it_finds_listening(
 def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
     found = aio.run(
         discover(postgres_port=closed_port(), redis_port=closed_port(),
-                 app_ports=(closed_port(),), cert_glob=str(tmp_path / "none/*.pem"))
+                 app_ports=(closed_port(),), cert_glob=str(tmp_path / "none/*.pem"),
+                 access_log=str(tmp_path / "none.log"), error_log=str(tmp_path / "none.log"))
     )  # fmt: skip
     text = render(found, service="svc", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
     assert list(checks) == ["disk", "memory"]
-    assert "# db:" in text
+    assert "# db:" in text and "# api-traffic:" in text
     assert "nothing listening on its default port" in text
 
 

@@ -261,3 +261,53 @@ def baselines(ctx: click.Context, fmt: str) -> None:
              for b in found],
         )
     )  # fmt: skip
+
+
+@logs.command()
+@click.argument("file", required=False)
+@click.option("--every", default="5s", show_default=True, metavar="DURATION",
+              help="How often to print a line, and the stretch each line covers.")  # fmt: skip
+@click.option("--log-format", metavar="FORMAT", help="As for logs access.")
+@config_option
+@click.pass_context
+def tail(ctx: click.Context, file: str | None, every: str, log_format: str | None) -> None:
+    """A live line per interval: requests/s, 5xx share, p50/p95; Ctrl-C to stop.
+
+    What `tail -f access.log` was for during an incident, without reading every line.
+    """
+    import time
+
+    from opsbook.errors import UsageError
+    from opsbook.logs.watch import AccessWatch
+    from opsbook.output.table import styled
+    from opsbook.timefmt import zone
+    from opsbook.units import parse_duration
+
+    try:
+        seconds = parse_duration(every)
+    except ValueError:
+        raise UsageError(f"--every {every!r}: expected a duration such as 5s or 1m") from None
+    if seconds < 1:
+        raise UsageError(f"--every {every!r}: expected 1s or more")
+    loaded = _config(ctx)
+    name = _files((file,) if file else (), loaded.config.logs.access, DEFAULT_ACCESS)[0]
+    watch = AccessWatch(name, log_format or loaded.config.logs.log_format, tail_bytes=0)
+    tz = zone(loaded.config.timezone)
+    watch.read_new()  # start at the end, like tail -f
+    click.echo(f"following {name} (every {every}; Ctrl-C to stop)", err=True)
+    try:
+        while True:
+            time.sleep(seconds)
+            now = datetime.now(UTC)
+            # The lines read in this interval (log times have 1 s resolution: a window by
+            # timestamp would drop or double-count lines at the edges).
+            w = watch.stats(watch.read_new(), seconds)
+            share = 100 * w.error_share
+            p95 = f"  p95 {w.p95 * 1000:.0f} ms" if w.p95 is not None else ""
+            line = (
+                f"{now.astimezone(tz):%H:%M:%S}  {w.rate:7.1f} req/s  5xx {share:5.1f} %"
+                f"{p95}  ({w.requests} requests)"
+            )
+            click.echo(styled(line, "red") if share >= 5 else line)
+    except KeyboardInterrupt:
+        return

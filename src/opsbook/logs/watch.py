@@ -54,38 +54,43 @@ class AccessWatch:
         self.minutes: dict[datetime, int] = {}
         self.unparsed = 0
 
-    def _ingest(self, data: bytes) -> None:
+    def read_new(self) -> pl.DataFrame:
+        """Rows (ts, status, ms) of the lines written since the last read."""
+        data = self.follower.read().data
+        if not data:
+            return _EMPTY
         if self.fmt is None:
             self.fmt = detect_format(data[: 64 << 10].decode("utf-8", "replace").splitlines())
         rows, bad = parse_chunk(Chunk(self.follower.path, 1, data, 0), self.fmt, None, None)
         self.unparsed += bad.height
         rows = rows.select("ts", "status", "ms")
-        self.rows = pl.concat([self.rows, rows])
         per_minute = rows.group_by(pl.col("ts").dt.truncate("1m")).agg(pl.len())
         for minute, count in per_minute.iter_rows():
             self.minutes[minute] = self.minutes.get(minute, 0) + count
+        return rows
+
+    def stats(self, rows: pl.DataFrame, seconds: float, band: Band | None = None) -> Window:
+        ms = rows["ms"].drop_nulls()
+        p95 = ms.quantile(0.95, "linear") if len(ms) else None
+        return Window(
+            seconds=seconds,
+            requests=rows.height,
+            s5xx=rows.filter(pl.col("status") >= 500).height,
+            p95=p95 / 1000 if p95 is not None else None,
+            rate=rows.height / seconds,
+            band=band,
+            unparsed=self.unparsed,
+            timed=self.fmt is not None and self.fmt.latency_field is not None,
+        )
 
     def update(self, now: datetime, window: float, history: float, sigma: float) -> Window:
-        read = self.follower.read()
-        if read.data:
-            self._ingest(read.data)
+        """The window ending now, by the log's own timestamps."""
+        self.rows = pl.concat([self.rows, self.read_new()])
         start = now - timedelta(seconds=window)
         self.rows = self.rows.filter(pl.col("ts") >= start)
         oldest = now - timedelta(seconds=history)
         self.minutes = {m: n for m, n in self.minutes.items() if m >= oldest}
-        ms = self.rows["ms"].drop_nulls()
-        p95 = ms.quantile(0.95, "linear") if len(ms) else None
-        s5xx = self.rows.filter(pl.col("status") >= 500).height
-        return Window(
-            seconds=window,
-            requests=self.rows.height,
-            s5xx=s5xx,
-            p95=p95 / 1000 if p95 is not None else None,
-            rate=self.rows.height / window,
-            band=self._band(start, sigma),
-            unparsed=self.unparsed,
-            timed=self.fmt is not None and self.fmt.latency_field is not None,
-        )
+        return self.stats(self.rows, window, self._band(start, sigma))
 
     def _band(self, window_start: datetime, sigma: float) -> Band | None:
         """mean ± sigma·sd of the per-minute rate over the history before the window; the

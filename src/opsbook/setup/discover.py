@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import os
 from dataclasses import dataclass
 
 from opsbook.checks.base import Probe
@@ -14,6 +15,8 @@ from opsbook.errors import CheckError
 APP_PORTS = (8000, 8080, 3000, 5000, 80)
 PROBE_TIMEOUT = 1.0
 CERT_GLOB = "/etc/letsencrypt/live/*/cert.pem"
+ACCESS_LOG = "/var/log/nginx/access.log"
+ERROR_LOG = "/var/log/nginx/error.log"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Discovery:
     app_status: int | None
     cert_file: str | None
     metrics_url: str | None = None  # the app's Prometheus /metrics, if it has one
+    access_log: str | None = None  # nginx's, if readable here
+    error_log: str | None = None
 
 
 async def _port_open(host: str, port: int) -> bool:
@@ -53,6 +58,8 @@ async def discover(
     redis_port: int = 6379,
     app_ports: tuple[int, ...] = APP_PORTS,
     cert_glob: str = CERT_GLOB,
+    access_log: str = ACCESS_LOG,
+    error_log: str = ERROR_LOG,
 ) -> Discovery:
     pg, redis = await asyncio.gather(_port_open(host, postgres_port), _port_open(host, redis_port))
     apps = await asyncio.gather(*(_health(host, p) for p in app_ports))
@@ -69,6 +76,8 @@ async def discover(
         app_status=app[1] if app else None,
         cert_file=certs[0] if certs else None,
         metrics_url=metrics,
+        access_log=access_log if os.access(access_log, os.R_OK) else None,
+        error_log=error_log if os.access(error_log, os.R_OK) else None,
     )
 
 

@@ -155,4 +155,27 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.cert_file is not None,
     )
+    out += [
+        "",
+        "  # Critical: more than 5 % 5xx; warning: P95 over 2 s, unusual traffic (from nginx's",
+        "  # access log; add $request_time to its log_format for latency).",
+    ]
+    out += _block(
+        [
+            "  api-traffic:",
+            "    type: log",
+            f"    path: {found.access_log or '/var/log/nginx/access.log'}",
+            "    window: 5m",
+        ],
+        found.access_log is not None,
+    )
+    out += ["", "  # Informational: error patterns never seen before (SEV-4, recorded, not paged)."]
+    out += _block(
+        [
+            "  new-errors:",
+            "    type: log_errors",
+            f"    path: {found.error_log or '/var/log/nginx/error.log'}",
+        ],
+        found.error_log is not None,
+    )
     return "\n".join(out) + "\n"
