@@ -19,11 +19,11 @@ Cli = Callable[..., CliResult]
 
 @pytest.fixture(autouse=True)
 def fresh_watches() -> Iterator[None]:
-    log_check.forget()
-    log_errors_check.forget()
+    log_check.WATCHES.forget()
+    log_errors_check.WATCHES.forget()
     yield
-    log_check.forget()
-    log_errors_check.forget()
+    log_check.WATCHES.forget()
+    log_errors_check.WATCHES.forget()
 
 
 def line(at: datetime, status: int = 200, rt: float = 0.05, path: str = "/graphql") -> str:

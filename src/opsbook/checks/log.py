@@ -8,22 +8,20 @@ in the window and shares are not judged: three requests, one 502, is not a 33 % 
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.config.log_checks import LogCheck
 from opsbook.errors import CheckUnavailable, LogError
+from opsbook.logs.follow import Watches
 from opsbook.status import Status, worst
 from opsbook.units import format_duration
 
 if TYPE_CHECKING:
     from opsbook.logs.watch import AccessWatch, Window
 
-_LOCK = threading.Lock()
-# opsbook serve keeps these between runs, so each run reads only what is new.
-_WATCHES: dict[tuple[str, str | None], AccessWatch] = {}
+WATCHES: Watches[AccessWatch] = Watches()
 
 
 def describe(check: LogCheck) -> str:
@@ -33,12 +31,8 @@ def describe(check: LogCheck) -> str:
 def _watch(check: LogCheck) -> AccessWatch:
     from opsbook.logs.watch import AccessWatch
 
-    key = (check.path, check.log_format)
-    with _LOCK:
-        watch = _WATCHES.get(key)
-        if watch is None:
-            watch = _WATCHES[key] = AccessWatch(check.path, check.log_format)
-    return watch
+    return WATCHES.get((check.path, check.log_format),
+                       lambda: AccessWatch(check.path, check.log_format))  # fmt: skip
 
 
 async def run(check: LogCheck, probe: Probe) -> Reading:
@@ -104,11 +98,3 @@ def assess(check: LogCheck, w: Window) -> Reading:
         details["band"] = [w.band.low, w.band.high]
     return Reading(worst(statuses), ", ".join(parts), round(share_pct, 3), Unit.PERCENT,
                    tuple(metrics), details)  # fmt: skip
-
-
-def forget() -> None:
-    """Drop every followed file's state (a fresh `opsbook check` process starts like this)."""
-    with _LOCK:
-        for watch in _WATCHES.values():
-            watch.follower.close()
-        _WATCHES.clear()

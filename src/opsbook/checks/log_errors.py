@@ -8,21 +8,20 @@ WARNING for one window after it first appears, then it is known.
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from opsbook.checks.base import Metric, Probe, Reading, Unit
 from opsbook.config.log_checks import LogErrorsCheck
 from opsbook.errors import CheckUnavailable, LogError, OpsbookError
+from opsbook.logs.follow import Watches
 from opsbook.status import Status
 from opsbook.units import format_duration
 
 if TYPE_CHECKING:
     from opsbook.logs.watch import ErrorWatch
 
-_LOCK = threading.Lock()
-_WATCHES: dict[tuple[str, str | None, str | None, str], ErrorWatch] = {}
+WATCHES: Watches[ErrorWatch] = Watches()
 
 
 def describe(check: LogErrorsCheck) -> str:
@@ -51,13 +50,8 @@ def _watch(check: LogErrorsCheck) -> ErrorWatch:
     from opsbook.logs.watch import ErrorWatch
 
     key = (check.path, check.baseline, check.store, check.level)
-    with _LOCK:
-        watch = _WATCHES.get(key)
-        if watch is None:
-            watch = ErrorWatch(Follower(check.path), parse_level(check.level),
-                               _baseline_state(check))  # fmt: skip
-            _WATCHES[key] = watch
-    return watch
+    return WATCHES.get(key, lambda: ErrorWatch(Follower(check.path), parse_level(check.level),
+                                               _baseline_state(check)))  # fmt: skip
 
 
 async def run(check: LogErrorsCheck, probe: Probe) -> Reading:
@@ -83,11 +77,3 @@ def _read(check: LogErrorsCheck) -> Reading:
         Status.WARNING, f"{len(new)} new error template(s) in {span}: {shown}{more}",
         len(new), Unit.COUNT, metric, details,
     )  # fmt: skip
-
-
-def forget() -> None:
-    """Drop every followed file's state (a fresh `opsbook check` process starts like this)."""
-    with _LOCK:
-        for watch in _WATCHES.values():
-            watch.follower.close()
-        _WATCHES.clear()

@@ -16,9 +16,11 @@ following a 10 GB log does not mean reading 10 GB.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Generic, Protocol, TypeVar
 
 from opsbook.errors import LogError
 
@@ -113,3 +115,32 @@ class Follower:
         cut = data.rfind(b"\n")
         self._carry = data[cut + 1 :]
         return Read(data[: cut + 1], rotated, truncated)
+
+
+class _Following(Protocol):
+    follower: Follower
+
+
+W = TypeVar("W", bound=_Following)
+
+
+class Watches(Generic[W]):
+    """A check kind's live watches by key, kept between its runs in one process (opsbook
+    serve), so each run reads only what is new; a fresh process starts with none."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[Hashable, W] = {}
+
+    def get(self, key: Hashable, make: Callable[[], W]) -> W:
+        with self._lock:
+            watch = self._items.get(key)
+            if watch is None:
+                watch = self._items[key] = make()
+            return watch
+
+    def forget(self) -> None:
+        with self._lock:
+            for watch in self._items.values():
+                watch.follower.close()
+            self._items.clear()

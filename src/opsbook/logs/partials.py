@@ -23,6 +23,8 @@ _COUNTS = {
     "s5xx": (_C >= 500).sum(),
 }
 _MINUTE = pl.col("ts").dt.truncate("1m").alias("minute")
+_COUNT_SUMS = dict.fromkeys((*_COUNTS, "bytes"), "sum")
+_SPAN = {"first": "min", "last": "max"}
 DENIED = (401, 403, 404)
 
 
@@ -51,11 +53,7 @@ KINDS: dict[str, Kind] = {
             "first": pl.col("ts").min(),
             "last": pl.col("ts").max(),
         },
-        merge={
-            **_sums("requests", "s2xx", "s3xx", "s4xx", "s5xx", "bytes"),
-            "first": "min",
-            "last": "max",
-        },
+        merge={**_COUNT_SUMS, **_SPAN},
     ),
     "statuses": Kind(keys=("status",), build={"requests": pl.len()}, merge=_sums("requests")),
     "latency": Kind(
@@ -84,7 +82,7 @@ KINDS: dict[str, Kind] = {
             "ms_total": pl.col("ms").sum(),
             "bytes": pl.col("bytes").sum(),
         },
-        merge=_sums("requests", "s2xx", "s3xx", "s4xx", "s5xx", "ms_total", "bytes"),
+        merge={**_COUNT_SUMS, "ms_total": "sum"},
     ),
     "route_latency": Kind(
         keys=("method", "route", "ms"),
@@ -103,11 +101,7 @@ KINDS: dict[str, Kind] = {
             "first": pl.col("ts").min(),
             "last": pl.col("ts").max(),
         },
-        merge={
-            **_sums("requests", "s2xx", "s3xx", "s4xx", "s5xx", "s401", "s403", "s404", "bytes"),
-            "first": "min",
-            "last": "max",
-        },
+        merge={**_COUNT_SUMS, **_sums("s401", "s403", "s404"), **_SPAN},
     ),
     "denied_minutes": Kind(
         keys=("ip", "minute"),
@@ -124,7 +118,7 @@ KINDS: dict[str, Kind] = {
             "first": pl.col("ts").min(),
             "last": pl.col("ts").max(),
         },
-        merge={"requests": "sum", "answered": "sum", "first": "min", "last": "max"},
+        merge={**_sums("requests", "answered"), **_SPAN},
         where=pl.col("path").str.contains(PROBES),
     ),
     "agents": Kind(keys=("agent",), build={"requests": pl.len()}, merge=_sums("requests")),
@@ -143,4 +137,5 @@ def reduce_chunk(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
 def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
     kind = KINDS[name]
     aggs = {col: getattr(pl.col(col), how)() for col, how in kind.merge.items()}
-    return pl.concat(frames, how="vertical_relaxed").group_by(*kind.keys).agg(**aggs)
+    # Matched by name: a merged frame lists its columns in merge order, a chunk in build order.
+    return pl.concat(frames, how="diagonal_relaxed").group_by(*kind.keys).agg(**aggs)
