@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from html import escape
 
 from opsbook import __version__
-from opsbook.logs.model import AccessReport, Route
-from opsbook.output.svg import legend, line_chart, stacked_share_chart
+from opsbook.logs.model import AccessReport, Bucket, Route
+from opsbook.output.svg import legend, line_chart
 from opsbook.timefmt import human
 from opsbook.units import format_bytes
 
@@ -52,6 +52,16 @@ def _routes(title: str, routes: tuple[Route, ...]) -> str:
     return f"<h2>{escape(title)}</h2><table><tr><th>route</th>{head}</tr>{''.join(rows)}</table>"
 
 
+def _covered(b: Bucket, r: AccessReport) -> float:
+    """Seconds of a step the log covers: the first and last steps are usually partial."""
+    start, end = b.start, b.start + timedelta(seconds=b.seconds)
+    if r.first is not None:
+        start = max(start, r.first)
+    if r.last is not None:
+        end = min(end, r.last + timedelta(seconds=1))
+    return max((end - start).total_seconds(), 1.0)
+
+
 def access_html(r: AccessReport, tz: tzinfo) -> str:
     xs = [b.start.astimezone(tz) for b in r.timeline]
     step = r.timeline[0].seconds if r.timeline else 60
@@ -79,11 +89,15 @@ def access_html(r: AccessReport, tz: tzinfo) -> str:
     body.append(f'<div class="cards">{"".join(cards)}</div>')
     if xs:
         body.append(f"<h2>Requests per second ({step // 60} min steps)</h2>")
-        rates = [b.requests / b.seconds for b in r.timeline]
+        rates = [b.requests / _covered(b, r) for b in r.timeline]
         body.append(line_chart(xs, {"requests": rates}, lambda v: f"{v:.1f}/s"))
-        body.append("<h2>Status classes</h2>" + legend(("2xx", "3xx", "4xx", "5xx")))
-        shares = {c: [b.classes[c] for b in r.timeline] for c in ("2xx", "3xx", "4xx", "5xx")}
-        body.append(stacked_share_chart(xs, shares))
+        # Shares as lines, 2xx being the rest: stacked to 100 % a 1 % 5xx spike is invisible.
+        body.append("<h2>Share of responses (2xx: the rest)</h2>" + legend(("3xx", "4xx", "5xx")))
+        shares = {
+            c: [b.classes[c] / b.requests if b.requests else None for b in r.timeline]
+            for c in ("3xx", "4xx", "5xx")
+        }
+        body.append(line_chart(xs, shares, lambda v: f"{v:.1%}"))
         if r.latency is not None:
             body.append("<h2>Latency percentiles</h2>" + legend(("p50", "p95", "p99")))
             lat = {k: [getattr(b, k) for b in r.timeline] for k in ("p50", "p95", "p99")}

@@ -54,8 +54,9 @@ def _frame(xs: Sequence[datetime], top: float, label: Callable[[float], str]) ->
         ticks = sorted({0, len(xs) // 4, len(xs) // 2, 3 * len(xs) // 4, len(xs) - 1})
         for i in ticks:
             x = _x(i, len(xs))
+            anchor = "start" if i == 0 else "end" if i == len(xs) - 1 else "middle"
             parts.append(
-                f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="middle" fill="#555">'
+                f'<text x="{x:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" fill="#555">'
                 f"{xs[i]:%m-%d %H:%M}</text>"
             )
     return parts
@@ -100,28 +101,6 @@ def line_chart(
                     f'fill="{colour}"><title>{xs[i]:%Y-%m-%d %H:%M} {escape(name)}: '
                     f"{escape(label(v))}</title></circle>"
                 )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def stacked_share_chart(xs: Sequence[datetime], series: Mapping[str, Sequence[int]]) -> str:
-    """Each series as a share of the total at each point, stacked to 100 %."""
-    n = len(xs)
-    totals = [sum(s[i] for s in series.values()) for i in range(n)]
-    parts = _frame(xs, 1.0, lambda v: f"{v:.0%}")
-    below = [0.0] * n
-    for name, points in series.items():
-        shares = [points[i] / totals[i] if totals[i] else 0.0 for i in range(n)]
-        above = [below[i] + shares[i] for i in range(n)]
-        upper = [f"{_x(i, n):.1f},{_y(above[i], 1.0):.1f}" for i in range(n)]
-        lower = [f"{_x(i, n):.1f},{_y(below[i], 1.0):.1f}" for i in reversed(range(n))]
-        total_share = sum(points) / sum(totals) if sum(totals) else 0.0
-        parts.append(
-            f'<polygon fill="{COLOURS.get(name, "#888")}" fill-opacity="0.85" '
-            f'points="{" ".join(upper + lower)}"><title>{escape(name)}: '
-            f"{total_share:.2%} overall</title></polygon>"
-        )
-        below = above
     parts.append("</svg>")
     return "".join(parts)
 
