@@ -271,3 +271,37 @@ def test_html_report_is_one_self_contained_page_with_charts(cli: Cli, tmp_path: 
     # one line for the rate, three for 3xx/4xx/5xx shares, three for p50/p95/p99
     assert parser.tags.count("polyline") == 7
     assert "/api/orders/:id" in page
+
+
+def test_status_and_path_filters_narrow_the_whole_report(cli: Cli, tmp_path: Path) -> None:
+    hits = mixed_hits(1500, seed=11)
+    log = str(write_log(tmp_path / "a.log", hits))
+    data = report(cli, log, "--status", "5xx", "--status", "404", "--path", "/api/")
+    chosen = [
+        h for h in hits if (h.status >= 500 or h.status == 404) and h.path.startswith("/api/")
+    ]
+    assert data["requests"] == len(chosen) > 0
+    assert {r["route"] for r in data["routes"]} == {"/api/orders/:id"}
+    assert data["status_classes"]["2xx"] == 0
+    bad = cli("logs", "access", log, "--status", "5x")
+    assert bad.code == 3 and "expected a code such as 404 or a class such as 5xx" in bad.err
+
+
+def test_clients_from_x_forwarded_for_only_when_asked(cli: Cli, tmp_path: Path) -> None:
+    fmt = '$remote_addr [$time_local] "$request" $status "$http_x_forwarded_for"'
+    stamp = "27/Nov/2026:10:00:00 +0000"
+    log = write_log(
+        tmp_path / "a.log",
+        [
+            f'10.0.0.2 [{stamp}] "GET / HTTP/1.1" 200 "198.51.100.7, 10.0.0.9"',
+            f'10.0.0.2 [{stamp}] "GET / HTTP/1.1" 200 "198.51.100.7"',
+            f'10.0.0.3 [{stamp}] "GET / HTTP/1.1" 200 "-"',
+        ],
+    )
+    direct = report(cli, str(log), "--log-format", fmt)
+    assert {c["ip"]: c["requests"] for c in direct["clients"]} == {"10.0.0.2": 2, "10.0.0.3": 1}
+    behind = report(cli, str(log), "--log-format", fmt, "--forwarded-for")
+    assert {c["ip"]: c["requests"] for c in behind["clients"]} == {
+        "198.51.100.7": 2,
+        "10.0.0.3": 1,
+    }

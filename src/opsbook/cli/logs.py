@@ -73,6 +73,11 @@ def _config(ctx: click.Context):  # type: ignore[no-untyped-def]
               help="401/403/404 in one minute that make a client suspicious.")  # fmt: skip
 @click.option("--format", "-f", "fmt", type=click.Choice(("table", "json", "html")),
               default="table", show_default=True, help="Output format.")  # fmt: skip
+@click.option("--status", "statuses", multiple=True, metavar="CODE",
+              help="Only these responses: a code (404) or a class (5xx); repeatable.")  # fmt: skip
+@click.option("--path", "path_prefix", metavar="PREFIX", help="Only paths starting with PREFIX.")
+@click.option("--forwarded-for", is_flag=True, default=None,
+              help="Clients from $http_x_forwarded_for (behind a trusted proxy only).")  # fmt: skip
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
 @config_option
 @click.pass_context
@@ -85,6 +90,9 @@ def access(
     top: int,
     burst: int,
     fmt: str,
+    statuses: tuple[str, ...],
+    path_prefix: str | None,
+    forwarded_for: bool | None,
     output: str | None,
 ) -> None:
     """Traffic, status shares, latency percentiles per route, top clients, suspicious clients.
@@ -92,7 +100,7 @@ def access(
     Reads nginx access logs (plain, gzip-rotated, or - for stdin) in the combined format,
     combined plus $request_time / $upstream_response_time, or any --log-format.
     """
-    from opsbook.logs.access import AccessQuery, analyse
+    from opsbook.logs.access import AccessQuery, analyse, parse_statuses
     from opsbook.logs.formats import compile_format
     from opsbook.logs.report import Thresholds
     from opsbook.timefmt import zone
@@ -110,6 +118,9 @@ def access(
         until=_when("--until", until, now),
         top=top,
         thresholds=Thresholds(burst_per_minute=burst),
+        statuses=parse_statuses(statuses),
+        path_prefix=path_prefix,
+        forwarded=settings.forwarded_for if forwarded_for is None else forwarded_for,
     )
     report = analyse(query)
     if fmt == "json":

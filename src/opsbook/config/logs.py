@@ -11,6 +11,8 @@ class LogsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     log_format: str | None = None
     access: tuple[str, ...] = ()  # default files for `opsbook logs access`
     errors: tuple[str, ...] = ()  # default files for `opsbook logs errors`
+    # Clients from $http_x_forwarded_for: only behind a proxy that sets it (clients can forge it).
+    forwarded_for: bool = False
 
     def __post_init__(self) -> None:
         if self.log_format is not None:

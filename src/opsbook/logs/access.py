@@ -7,9 +7,10 @@ files ─► reader.iter_chunks ─► parse.parse_chunk ─► partials.reduce_
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import polars as pl
@@ -34,6 +35,38 @@ class AccessQuery:
     top: int = 20
     thresholds: Thresholds = field(default_factory=Thresholds)
     chunk_bytes: int = reader.CHUNK_BYTES
+    statuses: tuple[str, ...] = ()  # only these: codes (404) or classes (5xx)
+    path_prefix: str | None = None  # only paths starting with this
+    forwarded: bool = False  # clients from X-Forwarded-For (see LogFormat.use_forwarded)
+
+    def where(self) -> pl.Expr | None:
+        """The drill-down filter, or None for every request."""
+        conditions = []
+        if self.statuses:
+            status = pl.col("status")
+            wanted = [
+                (status // 100 == int(s[0])) if s.endswith("xx") else (status == int(s))
+                for s in self.statuses
+            ]
+            conditions.append(pl.any_horizontal(wanted))
+        if self.path_prefix:
+            conditions.append(pl.col("path").str.starts_with(self.path_prefix))
+        return pl.all_horizontal(conditions) if conditions else None
+
+
+def parse_statuses(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``5xx``, ``404``: a class or a code; UsageError otherwise."""
+    from opsbook.errors import UsageError
+
+    out = []
+    for value in values:
+        text = value.strip().lower()
+        if re.fullmatch(r"[1-5]xx|[1-5][0-9]{2}", text) is None:
+            raise UsageError(
+                f"--status {value!r}: expected a code such as 404 or a class such as 5xx"
+            )
+        out.append(text)
+    return tuple(out)
 
 
 @dataclass
@@ -51,9 +84,8 @@ def _chunks(query: AccessQuery, notes: list[str]) -> Iterator[reader.Chunk]:
 
 
 def _format_for(query: AccessQuery, first: reader.Chunk) -> LogFormat:
-    if query.log_format:
-        return compile_format(query.log_format)
-    return detect_format(first.head())
+    fmt = compile_format(query.log_format) if query.log_format else detect_format(first.head())
+    return replace(fmt, use_forwarded=query.forwarded)
 
 
 def analyse(query: AccessQuery) -> AccessReport:
@@ -61,9 +93,12 @@ def analyse(query: AccessQuery) -> AccessReport:
     partials: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
     totals = _Totals()
     fmt: LogFormat | None = None
+    where = query.where()
 
     def work(chunk: reader.Chunk, fmt: LogFormat) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
         rows, bad = parse_chunk(chunk, fmt, query.since, query.until)
+        if where is not None:
+            rows = rows.filter(where)
         return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file"))
 
     def collect(future: Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]]) -> None:

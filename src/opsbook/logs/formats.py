@@ -45,6 +45,7 @@ _KNOWN: dict[str, tuple[str, str | None]] = {
     "upstream_response_time": ("upstream_time", _UPSTREAM_TIMES),
     "http_user_agent": ("agent", None),
     "http_referer": ("", None),
+    "http_x_forwarded_for": ("forwarded", None),
 }
 _VAR = re.compile(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
@@ -59,6 +60,9 @@ class LogFormat:
     # With $request: ``pattern`` splits it into method and target; lines it misses (a bad
     # request line such as "-" or TLS bytes sent to port 80) are tried again with this.
     fallback: str | None = None
+    # Client = the first address of $http_x_forwarded_for (when logged and not "-"): only
+    # behind a proxy that sets it, since a client can send any X-Forwarded-For it likes.
+    use_forwarded: bool = False
 
     @property
     def timed(self) -> bool:

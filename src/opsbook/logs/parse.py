@@ -100,11 +100,15 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
     bad = matched.filter(~ok).select("lineno", "line")
     rows = matched.filter(ok).select("ts", pl.col("m")).unnest("m")
     names = rows.columns
+    ip = pl.col("ip").fill_null("-") if "ip" in names else pl.lit("-")
+    if fmt.use_forwarded and "forwarded" in names:
+        first = pl.col("forwarded").str.split(",").list.first().str.strip_chars()
+        ip = pl.when(first.is_in(["-", ""]) | first.is_null()).then(ip).otherwise(first)
     target = pl.col("target").fill_null("")
     path = target.str.replace(r"[?#].*$", "")
     rows = rows.select(
         "ts",
-        pl.col("ip").fill_null("-") if "ip" in names else pl.lit("-").alias("ip"),
+        ip.alias("ip"),
         (pl.col("method").fill_null("-") if "method" in names else pl.lit("-")).alias("method"),
         path.alias("path"),
         fold_route(path).alias("route"),
