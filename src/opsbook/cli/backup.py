@@ -211,7 +211,8 @@ def verify(
 
 @backup.command()
 @click.argument("backup_id", metavar="ID")
-@click.option("--to", "to", required=True, metavar="DSN", help="The database to restore into.")
+@click.option("--to", "to", required=True, metavar="DSN|PATH",
+              help="The database (PostgreSQL), RDB file (Redis) or directory (files).")  # fmt: skip
 @click.option(
     "--jobs",
     "-j",
@@ -221,7 +222,8 @@ def verify(
     help="Parallel pg_restore jobs (more than 1 stages the dump on local disk).",
 )
 @click.option("--clean", is_flag=True, help="Drop the objects the backup holds, then restore.")
-@click.option("--force", is_flag=True, help="Restore into a database that is not empty.")
+@click.option("--force", is_flag=True, help="Restore into a non-empty database or directory, "
+              "or over an existing RDB file.")  # fmt: skip
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--no-owner", is_flag=True, help="Do not restore ownership (another role).")
 @click.option("--repo", metavar="R", help="Restore the copy in this repository.")
@@ -234,12 +236,17 @@ def restore(
     ctx: click.Context, backup_id: str, to: str, jobs: int, clean: bool, force: bool, yes: bool,
     no_owner: bool, repo: str | None, as_: str | None, identity: str | None, fmt: str,
 ) -> None:  # fmt: skip
-    """Restore a PostgreSQL backup into --to, then compare it with the manifest."""
+    """Restore a backup into --to: a PostgreSQL database (then compared with the manifest),
+    a Redis RDB file, or a directory for configuration files."""
     from opsbook.backups.catalog import find
     from opsbook.backups.restore_job import RestoreRequest, restore_backup
 
     _, backups, store = _setup(ctx)
     entry = find(backups, backup_id, repo=repo)
+    if entry.manifest.kind != "postgres":
+        _restore_to_path(ctx, backups, store, entry, to, clean=clean, force=force, yes=yes,
+                         repo=repo, actor_=actor(as_), identity=identity, fmt=fmt)  # fmt: skip
+        return
     request = RestoreRequest(entry=entry, dsn=to, jobs=jobs, clean=clean, force=force,
                              no_owner=no_owner, repo=repo, identity=identity,
                              actor=actor(as_))  # fmt: skip
@@ -255,6 +262,31 @@ def restore(
         click.echo(f"{entry.id} {mark} into {result.target} in {result.seconds:.1f} s: "
                    f"{result.detail}")  # fmt: skip
     ctx.exit(0 if result.ok else 1)
+
+
+def _restore_to_path(
+    ctx: click.Context, backups: Backups, store: Store, entry: Any, to: str, *, clean: bool,
+    force: bool, yes: bool, repo: str | None, actor_: str, identity: str | None, fmt: str,
+) -> None:  # fmt: skip
+    from pathlib import Path
+
+    from opsbook.backups.restore_files import restore_to_path
+    from opsbook.errors import UsageError
+
+    if clean:
+        raise UsageError(f"--clean is for PostgreSQL; {entry.id} is a {entry.manifest.kind} "
+                         "backup (use --force to write over what is there)")  # fmt: skip
+    if "://" in to:
+        raise UsageError(f"{entry.id} is a {entry.manifest.kind} backup: --to takes a path "
+                         "(an RDB file for Redis, a directory for files), not a URL")  # fmt: skip
+    interactive = sys.stdin.isatty() and fmt != "json" and not yes
+    result = restore_to_path(backups, store.engine, entry, Path(to).expanduser(), force=force,
+                             repo=repo, identity=identity, actor=actor_,
+                             confirm=_confirm if interactive else None)  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(f"{entry.id} restored in {result.seconds:.1f} s: {result.detail}")
 
 
 def _confirm(question: str) -> bool:
