@@ -122,6 +122,18 @@ def test_scanners_bursts_and_credential_guessers_are_flagged_and_ordinary_404s_a
     assert scanner["last"].startswith("2026-11-27T10:01:43")
     assert suspects["203.0.113.8"]["probes"][0]["answered"] == 1
     assert suspects["198.51.100.5"]["peak_denied_per_minute"] == 25
+    # where the burst went: 25 different routes, the 10 most hit are kept
+    routes = {h["route"]: h["requests"] for h in suspects["198.51.100.5"]["denied_routes"]}
+    assert len(routes) == 10 and set(routes.values()) == {1}
+    assert suspects["198.51.100.9"]["denied_routes"] == [
+        {
+            "method": "GET",
+            "route": "/login",
+            "requests": 12,
+            "first": "2026-11-27T10:06:40+00:00",
+            "last": "2026-11-27T10:17:51+00:00",
+        }
+    ]
     assert any("burst" in r for r in suspects["198.51.100.5"]["reasons"])
     assert any("denied 12 of 13" in r for r in suspects["198.51.100.9"]["reasons"])
 

@@ -47,6 +47,17 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteHit:
+    """A route a suspicious client got 401/403/404 on."""
+
+    method: str
+    route: str
+    requests: int
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Suspect:
     """A client worth a look: why, with counts and the time span."""
 
@@ -60,6 +71,7 @@ class Suspect:
     first: datetime | None
     last: datetime | None
     probes: tuple[Probe, ...]
+    denied_routes: tuple[RouteHit, ...] = ()  # the most hit first, at most 10
 
 
 @dataclass(frozen=True, slots=True)

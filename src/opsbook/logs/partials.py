@@ -121,6 +121,12 @@ KINDS: dict[str, Kind] = {
         merge={**_sums("requests", "answered"), **_SPAN},
         where=pl.col("path").str.contains(PROBES),
     ),
+    "denied_routes": Kind(  # where the 401/403/404 of a client went
+        keys=("ip", "method", "route"),
+        build={"requests": pl.len(), "first": pl.col("ts").min(), "last": pl.col("ts").max()},
+        merge={**_sums("requests"), **_SPAN},
+        where=_C.is_in(DENIED),
+    ),
     "agents": Kind(keys=("agent",), build={"requests": pl.len()}, merge=_sums("requests")),
 }
 

@@ -15,6 +15,7 @@ from opsbook.logs.model import (
     Latency,
     Probe,
     Route,
+    RouteHit,
     Suspect,
     Unparsed,
 )
@@ -111,6 +112,12 @@ def _suspects(
             probed.setdefault(r["ip"], []).append(
                 Probe(r["path"], r["requests"], r["answered"], r["first"], r["last"])
             )
+    denied_routes: dict[str, list[RouteHit]] = {}
+    if parts["denied_routes"] is not None:
+        ordered = parts["denied_routes"].sort(["requests", "route"], descending=[True, False])
+        for r in ordered.iter_rows(named=True):
+            hit = RouteHit(r["method"], r["route"], r["requests"], r["first"], r["last"])
+            denied_routes.setdefault(r["ip"], []).append(hit)
     suspects = []
     for r in clients.filter(
         pl.col("ip").is_in(list(peaks) + list(probed))
@@ -141,6 +148,7 @@ def _suspects(
                     first=r["first"],
                     last=r["last"],
                     probes=tuple(probed.get(ip, ())),
+                    denied_routes=tuple(denied_routes.get(ip, ())[:10]),
                 )
             )
     suspects.sort(

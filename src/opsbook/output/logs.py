@@ -52,6 +52,16 @@ def _suspect(s: Suspect) -> dict[str, Any]:
             }
             for p in s.probes
         ],
+        "denied_routes": [
+            {
+                "method": h.method,
+                "route": h.route,
+                "requests": h.requests,
+                "first": iso(h.first),
+                "last": iso(h.last),
+            }
+            for h in s.denied_routes
+        ],
     }
 
 
@@ -142,10 +152,34 @@ def _suspects_table(r: AccessReport, tz: tzinfo) -> str:
         probes = ", ".join(
             f"{p.path} x{p.requests}" + (" ANSWERED" if p.answered else "") for p in s.probes[:4]
         )
+        if not s.probes:
+            probes = ", ".join(f"{h.route} x{h.requests}" for h in s.denied_routes[:4])
         when = f"{human(s.first, tz)} – {human(s.last, tz)}"
         rows.append([s.ip, "; ".join(s.reasons), f"{s.s401}/{s.s403}/{s.s404}", when, probes])
     columns = [Column("ip"), Column("why"), Column("401/403/404"), Column("when")]
     return render([*columns, Column("paths", wrap=True)], rows)
+
+
+_TIMELINE_ROWS = 24
+
+
+def _timeline_table(r: AccessReport, tz: tzinfo) -> str:
+    """At most 24 rows; each the sum of consecutive steps (worst p95 among them)."""
+    per_row = -(-len(r.timeline) // _TIMELINE_ROWS)
+    rows: list[list[Cell | str]] = []
+    for i in range(0, len(r.timeline), per_row):
+        group = r.timeline[i : i + per_row]
+        requests = sum(b.requests for b in group)
+        seconds = sum(b.seconds for b in group)
+        five = sum(b.classes["5xx"] for b in group)
+        p95s = [b.p95 for b in group if b.p95 is not None]
+        share = five / requests if requests else 0.0
+        rows.append([
+            human(group[0].start, tz), str(requests), f"{requests / seconds:.1f}",
+            Cell(f"{share:.1%}", "red" if share >= 0.05 else ""), _ms(max(p95s) if p95s else None),
+        ])  # fmt: skip
+    cols = [Column("from"), *(Column(h, "right") for h in ("requests", "per s", "5xx", "p95 max"))]
+    return render(cols, rows)
 
 
 def access_table(r: AccessReport, tz: tzinfo) -> str:
@@ -175,6 +209,8 @@ def access_table(r: AccessReport, tz: tzinfo) -> str:
             f"p99 {_ms(lat.p99)}  max {_ms(lat.max)}"
         )
         out.append(styled(line, "red") if lat.p95 > 2 else line)
+    if len(r.timeline) > 1:
+        out += ["", "over time", _timeline_table(r, tz)]
     out.append("")
     out.append("top routes by requests")
     out.append(_routes_table(r.routes, r.requests))
