@@ -180,6 +180,7 @@ def test_combined_without_timing_says_so(cli: Cli, tmp_path: Path) -> None:
     assert any("no timing field" in n for n in data["notes"])
     table = cli("logs", "access", str(log))
     assert "no timing field" in table.out
+    assert "over time" not in table.out  # three requests in one minute: no timeline
 
 
 def test_custom_log_format_and_upstream_times_summed(cli: Cli, tmp_path: Path) -> None:
@@ -283,6 +284,15 @@ def test_html_report_is_one_self_contained_page_with_charts(cli: Cli, tmp_path: 
     # one line for the rate, three for 3xx/4xx/5xx shares, three for p50/p95/p99
     assert parser.tags.count("polyline") == 7
     assert "/api/orders/:id" in page
+
+
+def test_the_terminal_report_shows_traffic_over_time(cli: Cli, tmp_path: Path) -> None:
+    hits = [Hit(at=m * 60, status=500 if m == 2 else 200) for m in range(5) for _ in range(4)]
+    out = cli("logs", "access", str(write_log(tmp_path / "a.log", hits))).out
+    timeline = out.split("over time")[1].split("top routes")[0]
+    rows = [line for line in timeline.splitlines() if line.startswith("2026-")]
+    assert len(rows) == 5
+    assert "100.0%" in rows[2] and "0.0%" in rows[0]
 
 
 def test_status_and_path_filters_narrow_the_whole_report(cli: Cli, tmp_path: Path) -> None:
