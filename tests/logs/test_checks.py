@@ -301,3 +301,17 @@ def test_log_errors_against_a_saved_baseline_in_a_fresh_process(
     assert code == 1
     assert "No space left on device" in check["message"]
     assert "Connection refused" not in check["message"]
+
+
+def test_log_errors_on_a_log_without_times_learns_from_what_is_already_there(
+    cli: Cli, tmp_path: Path, write_config: Write
+) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"ERROR worker {i} lost its connection\n" for i in range(10)))
+    cfg = errors_config(write_config, tmp_path, log)
+    code, check = result(cli, cfg, "app-errors")
+    assert (code, check["message"]) == (0, "no new error templates in 10m")
+    append(log, "ERROR worker 11 lost its connection\nERROR payment provider returned 502\n")
+    code, check = result(cli, cfg, "app-errors")
+    assert code == 1
+    assert "payment provider" in check["message"] and "lost its connection" not in check["message"]

@@ -132,6 +132,9 @@ class ErrorWatch:
     def update(self, now: datetime, window: float) -> list[Seen]:
         from opsbook.logs.templates import miner_for
 
+        # Lines without a time: on the first read they are the file's past (history);
+        # afterwards they were written since the last read, i.e. now.
+        undated_at = now - timedelta(seconds=window + 1) if self._miner is None else now
         if self._miner is None:
             self._miner = miner_for(self.baseline_state)
             self.known = {c.cluster_id for c in self._miner.drain.clusters}  # type: ignore[attr-defined]
@@ -149,7 +152,7 @@ class ErrorWatch:
             cid = cluster["cluster_id"]
             if cid in self.known:
                 continue
-            at = entry.at or now
+            at = entry.at or undated_at
             if at < start and cid not in self.new:
                 self.known.add(cid)  # part of the history: it is how this log normally looks
             elif cid in self.new:
