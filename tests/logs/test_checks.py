@@ -195,6 +195,21 @@ def test_traffic_outside_the_learnt_band_is_unusual(
     assert 0.5 < low < 1.0 < high < 1.5  # about one request a second is usual here
 
 
+def test_traffic_that_drops_away_is_unusual(cli: Cli, tmp_path: Path, write_config: Write) -> None:
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    log = tmp_path / "access.log"
+    history = []
+    for minute in range(70, 5, -1):  # about one request a second for an hour
+        at = now - timedelta(minutes=minute)
+        history += [line(at + timedelta(seconds=s)) for s in range(60)]
+    trickle = [line(now - timedelta(seconds=290 - 10 * i)) for i in range(25)]  # 0.08/s
+    log.write_text("".join(history + trickle))
+    code, check = result(cli, log_config(write_config, log), "api-log")
+    assert code == 1
+    assert "unusual traffic" in check["message"]
+    assert check["details"]["band"][0] > 0.5
+
+
 def test_usual_traffic_is_ok(cli: Cli, tmp_path: Path, write_config: Write) -> None:
     now = datetime.now(UTC).replace(second=30, microsecond=0)
     log = tmp_path / "access.log"

@@ -29,7 +29,9 @@ class LogCheck(CheckBase, frozen=True, kw_only=True, tag="log"):
     rate_below_critical: Annotated[float, msgspec.Meta(ge=0)] | None = None
     unusual_traffic: bool = True  # WARNING when the rate leaves the band learnt from history
     band_sigma: Annotated[float, msgspec.Meta(gt=0)] = 3.0
-    history: Duration = Duration(86400.0)  # how much history the band is learnt from
+    # How much history the band is learnt from: an hour follows the day's rhythm (a band over
+    # a whole day would span night and peak and catch nothing but the extremes).
+    history: Duration = Duration(3600.0)
     min_requests: Annotated[int, msgspec.Meta(ge=0)] = 20  # fewer: shares are not judged
     interval: Duration = Duration(60.0)
     timeout: Duration = Duration(60.0)
