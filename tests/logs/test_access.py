@@ -327,3 +327,17 @@ def test_clients_from_x_forwarded_for_only_when_asked(cli: Cli, tmp_path: Path) 
         "198.51.100.7": 2,
         "10.0.0.3": 1,
     }
+
+
+def test_a_giant_line_without_newline_is_one_unparsed_line(tmp_path: Path) -> None:
+    from opsbook.logs import reader
+
+    log = tmp_path / "a.log"
+    with log.open("w") as f:
+        f.write(Hit().line() + "\n")
+        f.write("x" * (reader.MAX_LINE * 2 + 5))  # no newline anywhere
+        f.write("\n" + Hit(at=1).line() + "\n")
+    got = analyse(AccessQuery(files=(str(log),), chunk_bytes=1 << 20))
+    assert got.requests == 2
+    assert got.unparsed >= 1
+    assert got.unparsed_examples[0].line == 2

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Generic, Protocol, TypeVar
 
 from opsbook.errors import LogError
+from opsbook.logs.reader import MAX_LINE
 
 TAIL_BYTES = 64 << 20
 READ_LIMIT = 256 << 20  # per call: a burst is read over several runs, memory stays bounded
@@ -114,6 +115,8 @@ class Follower:
         data = prefix + self._carry + (self._drain() if self._fh is not None else b"")
         cut = data.rfind(b"\n")
         self._carry = data[cut + 1 :]
+        if len(self._carry) > MAX_LINE:  # no newline in megabytes: not a log line, drop it
+            self._carry = b""
         return Read(data[: cut + 1], rotated, truncated)
 
 

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from opsbook.errors import LogError
 
 CHUNK_BYTES = 16 << 20
+MAX_LINE = 4 << 20  # a "line" this long without a newline is cut here: memory stays bounded
 STDIN = "-"
 
 
@@ -81,7 +82,12 @@ def iter_chunks(name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
             block = carry + block
             cut = block.rfind(b"\n")
             if cut < 0:
-                carry = block
+                if len(block) <= MAX_LINE:
+                    carry = block
+                    continue
+                yield Chunk(name, line, block[:MAX_LINE], 1)  # unparsed, and counted so
+                line += 1
+                carry = b""
                 continue
             carry = block[cut + 1 :]
             body = block[:cut]
