@@ -118,3 +118,45 @@ def test_restore_arguments_that_do_not_fit_the_backup_kind(ops: Cli, env: Env) -
     assert url.code == 3 and "--to takes a path" in url.err
     clean = ops("backup", "restore", backup_id, "--to", str(env.root / "x"), "--clean")
     assert clean.code == 3 and "--clean is for PostgreSQL" in clean.err
+
+
+def test_a_bgsave_backup_of_a_local_redis_restores_every_key(
+    ops: Cli, env: Env, redis: RedisServer, spare_redis: RedisServer
+) -> None:
+    redis.cli("FLUSHALL")
+    for i in range(120):
+        redis.cli("HSET", f"user:{i}", "name", f"n{i}")
+    env.write(f"""
+        repositories:
+          local: {{type: filesystem, path: {env.root / "repo"}}}
+        encryption: {{recipients: [{env.recipient}]}}
+        sources:
+          cache: {{type: redis, url: {redis.url()}, method: bgsave}}
+    """)
+    run = ops("backup", "run", "cache", "-f", "json")
+    assert run.code == 0, run.err
+    backup_id = json.loads(run.out)["id"]
+    shown = json.loads(ops("backup", "show", backup_id, "-f", "json").out)
+    assert shown["tool_version"] == "BGSAVE + copy"
+    target = spare_redis.dir / "dump.rdb"
+    done = ops("backup", "restore", backup_id, "--to", str(target), "-i", str(env.identity))
+    assert done.code == 0, done.err
+    spare_redis.start()
+    assert spare_redis.cli("DBSIZE") == "120"
+    assert spare_redis.cli("HGET", "user:7", "name") == "n7"
+
+
+def test_bgsave_with_an_unreadable_rdb_path_says_what_to_do(
+    ops: Cli, env: Env, redis: RedisServer
+) -> None:
+    env.write(f"""
+        repositories:
+          local: {{type: filesystem, path: {env.root / "repo"}}}
+        encryption: none
+        sources:
+          cache: {{type: redis, url: {redis.url()}, method: bgsave, rdb_path: /nonexistent/x.rdb}}
+    """)
+    run = ops("backup", "run", "cache")
+    assert run.code == 1
+    assert "cannot read /nonexistent/x.rdb" in run.err and "method: sync" in run.err
+    assert json.loads(ops("backup", "list", "-f", "json").out) == []

@@ -173,6 +173,10 @@ def _capture(source: SourceBase, emit: Any, on_line: Callable[[str], None] | Non
         from opsbook.backups.sources import postgres
 
         return postgres.dump(source, emit, on_line=on_line)
+    if isinstance(source, RedisSource) and source.method == "bgsave":
+        from opsbook.backups.sources import redis_bgsave
+
+        return redis_bgsave.dump(source, emit)
     if isinstance(source, RedisSource):
         from opsbook.backups.sources import redis
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -121,6 +121,10 @@ class PostgresSource(SourceBase, frozen=True, kw_only=True, tag="postgres"):
 class RedisSource(SourceBase, frozen=True, kw_only=True, tag="redis"):
     kind = SourceKind.REDIS
     url: str
+    # sync: the snapshot over the replication protocol (works remotely; needs SYNC allowed).
+    # bgsave: BGSAVE, then read the RDB file Redis wrote (this machine only).
+    method: Literal["sync", "bgsave"] = "sync"
+    rdb_path: str | None = None  # bgsave: the RDB file, when CONFIG GET is not allowed
 
 
 class FilesSource(SourceBase, frozen=True, kw_only=True, tag="files"):
