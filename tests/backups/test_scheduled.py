@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from opsbook.backups.records import Event, EventKind
 from opsbook.checks.backup import assess
@@ -83,3 +87,43 @@ def test_serve_runs_scheduled_backups_and_a_failing_source_opens_an_incident(env
         assert d.stop() == 0
     finally:
         d.close()
+
+
+def test_serve_backs_up_configuration_after_every_change(env: Env) -> None:
+    etc = env.root / "etc" / "app"
+    etc.mkdir(parents=True)
+    (etc / "app.env").write_text("WORKERS=4\n")
+    (etc / "app.env.swp").write_text("editor junk")
+    store = f"sqlite:///{env.root / 'ops.db'}"
+    d = Daemon(env.root, f"""
+backups:
+  repositories:
+    local: {{type: filesystem, path: {env.root / "repo"}}}
+  encryption: none
+  sources:
+    config: {{type: files, paths: [{etc}], exclude: ["*.swp"], on_change: true}}
+""", store=store)  # fmt: skip
+    listed = lambda: json.loads(  # noqa: E731
+        _cli_json(d.config, "backup", "list", "-f", "json")
+    )
+    d.start()
+    try:
+        time.sleep(4)
+        assert listed() == []  # what was there at start counts as saved
+        (etc / "app.env.swp").write_text("more junk")  # excluded: no backup
+        time.sleep(9)
+        assert listed() == []
+        (etc / "app.env").write_text("WORKERS=8\n")
+        (etc / "nginx.conf").write_text("worker_processes 2;\n")
+        [first] = d.wait_for(listed, "a backup after the change", timeout=30)
+        assert first["source"] == "config"
+        assert d.stop() == 0
+    finally:
+        d.close()
+
+
+def _cli_json(config: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "opsbook", "-c", str(config), *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout

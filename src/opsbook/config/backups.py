@@ -131,6 +131,7 @@ class FilesSource(SourceBase, frozen=True, kw_only=True, tag="files"):
     kind = SourceKind.FILES
     paths: tuple[str, ...]
     exclude: tuple[str, ...] = ()  # glob patterns
+    on_change: bool = False  # opsbook serve: back up whenever a file changes (the runbook)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from opsbook.config.backups import Backups
+from opsbook.config.backups import Backups, FilesSource
+from opsbook.daemon.config_watch import POLL, ChangeWatch
 from opsbook.errors import OpsbookError
 
 log = logging.getLogger("opsbook")
@@ -77,9 +78,27 @@ class BackupScheduler:
         self.due = {job.name: next_fire(job.cron, now, self.tz) for job in self.jobs}
         self.running: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.watches = {
+            name: ChangeWatch(source, now)
+            for name, source in backups.sources.items()
+            if isinstance(source, FilesSource) and source.on_change
+        }
+
+    def _start(self, job: Job) -> None:
+        self.running.add(job.name)
+        task = asyncio.create_task(self._run(job), name=f"job:{job.name}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _changes(self, now: datetime) -> None:
+        for name, watch in self.watches.items():
+            job = Job("backup", "on change", name)
+            if job.name not in self.running and await asyncio.to_thread(watch.due, now):
+                log.info("backups: %s changed; backing it up", name)
+                self._start(job)
 
     async def run(self, stop: asyncio.Event) -> None:
-        if not self.jobs:
+        if not self.jobs and not self.watches:
             return
         for job in self.jobs:
             log.info("backups: %s next at %s", job.name, self.due[job.name].isoformat())
@@ -88,12 +107,12 @@ class BackupScheduler:
             for job in self.jobs:
                 if now >= self.due[job.name] and job.name not in self.running:
                     self.due[job.name] = next_fire(job.cron, now, self.tz)
-                    self.running.add(job.name)
-                    task = asyncio.create_task(self._run(job), name=f"job:{job.name}")
-                    self.tasks.add(task)
-                    task.add_done_callback(self.tasks.discard)
-            soonest = min(self.due.values())
-            wait = min(TICK, max(0.2, (soonest - self.clock()).total_seconds()))
+                    self._start(job)
+            await self._changes(now)
+            wait = POLL if self.watches else TICK
+            if self.due:
+                soonest = min(self.due.values())
+                wait = min(wait, max(0.2, (soonest - self.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
         # Stopping must not wait for an hour-long dump: its thread is a daemon thread and dies
