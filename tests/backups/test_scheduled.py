@@ -108,15 +108,16 @@ backups:
     )
     d.start()
     try:
-        time.sleep(4)
-        assert listed() == []  # what was there at start counts as saved
+        [first] = d.wait_for(listed, "the first backup, taken at start", timeout=30)
+        assert first["source"] == "config"
         (etc / "app.env.swp").write_text("more junk")  # excluded: no backup
         time.sleep(9)
-        assert listed() == []
+        assert len(listed()) == 1
         (etc / "app.env").write_text("WORKERS=8\n")
         (etc / "nginx.conf").write_text("worker_processes 2;\n")
-        [first] = d.wait_for(listed, "a backup after the change", timeout=30)
-        assert first["source"] == "config"
+        d.wait_for(lambda: len(listed()) == 2, "a backup after the change", timeout=30)
+        time.sleep(9)
+        assert len(listed()) == 2  # one change, one backup
         assert d.stop() == 0
     finally:
         d.close()

@@ -288,9 +288,13 @@ def backup_checks(backups: Backups, checks: dict[str, Any], store: Any) -> dict[
     for name, source in backups.sources.items():
         check_name = f"backup-{name}"
         if check_name not in out:
+            # Backed up only when it changes: an old newest backup is no news then.
+            unscheduled = (
+                isinstance(source, FilesSource) and source.on_change and not source.schedule
+            )
             out[check_name] = BackupCheck(
                 source=name,
-                max_age=source.max_age,
+                max_age=Duration(float("inf")) if unscheduled else source.max_age,
                 severity=source.severity,
                 store=store if isinstance(store, str) else None,
                 description=f"backups of {name}: fresh, verified, last run good",

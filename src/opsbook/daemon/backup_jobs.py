@@ -79,7 +79,7 @@ class BackupScheduler:
         self.running: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.watches = {
-            name: ChangeWatch(source, now)
+            name: ChangeWatch(source, now, saved=_has_backup(engine, name))
             for name, source in backups.sources.items()
             if isinstance(source, FilesSource) and source.on_change
         }
@@ -154,6 +154,14 @@ class BackupScheduler:
         return f"{len(pruned.deleted)} deleted" + (
             f", errors: {'; '.join(pruned.errors)}" if pruned.errors else ""
         )
+
+
+def _has_backup(engine: Engine, source: str) -> bool:
+    from opsbook.backups import records
+    from opsbook.backups.records import EventKind
+
+    found = records.events(engine, source=source, kind=EventKind.BACKUP, limit=20)
+    return any(e.backup_id for e in found)
 
 
 async def _in_daemon_thread(fn: Callable[[], str], name: str) -> str:

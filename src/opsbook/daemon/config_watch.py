@@ -48,9 +48,11 @@ def _add(digest: hashlib._Hash, path: Path, exclude: tuple[str, ...]) -> None:
 
 
 class ChangeWatch:
-    def __init__(self, source: FilesSource, now: datetime) -> None:
+    def __init__(self, source: FilesSource, now: datetime, *, saved: bool) -> None:
+        """``saved``: a backup of this source exists; then what the daemon finds at start
+        counts as saved, else the first look takes one."""
         self.source = source
-        self.backed_up = fingerprint(source)  # what the daemon found at start counts as saved
+        self.backed_up = fingerprint(source) if saved else ""
         self.seen = self.backed_up
         self.changed_at = now
 
