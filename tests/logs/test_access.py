@@ -341,3 +341,12 @@ def test_a_giant_line_without_newline_is_one_unparsed_line(tmp_path: Path) -> No
     assert got.requests == 2
     assert got.unparsed >= 1
     assert got.unparsed_examples[0].line == 2
+
+
+def test_a_window_with_nothing_in_it_says_where_the_log_is(cli: Cli, tmp_path: Path) -> None:
+    log = str(write_log(tmp_path / "a.log", [Hit(at=i) for i in range(3)]))
+    out = cli("logs", "access", log, "--since", "2026-11-28")
+    assert out.code == 0
+    assert out.out.startswith(f"no requests in {log}")
+    assert "none of the 3 requests read is in the selection" in out.out
+    assert "from 2026-11-27T10:00:00+00:00 to 2026-11-27T10:00:02+00:00" in out.out

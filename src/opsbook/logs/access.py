@@ -21,8 +21,10 @@ from opsbook.logs.model import AccessReport, Unparsed
 from opsbook.logs.parse import parse_chunk
 from opsbook.logs.partials import KINDS, merge, reduce_chunk
 from opsbook.logs.report import Thresholds, build
+from opsbook.timefmt import iso
 
 EXAMPLES = 5
+_Done = tuple[dict[str, pl.DataFrame], pl.DataFrame, tuple[int, datetime | None, datetime | None]]
 _MERGE_EVERY = 8
 
 
@@ -40,8 +42,12 @@ class AccessQuery:
     forwarded: bool = False  # clients from X-Forwarded-For (see LogFormat.use_forwarded)
 
     def where(self) -> pl.Expr | None:
-        """The drill-down filter, or None for every request."""
+        """The window and drill-down filter, or None for every request."""
         conditions = []
+        if self.since is not None:
+            conditions.append(pl.col("ts") >= self.since)
+        if self.until is not None:
+            conditions.append(pl.col("ts") < self.until)
         if self.statuses:
             status = pl.col("status")
             wanted = [
@@ -73,6 +79,17 @@ def parse_statuses(values: tuple[str, ...]) -> tuple[str, ...]:
 class _Totals:
     unparsed: int = 0
     examples: list[Unparsed] = field(default_factory=list)
+    parsed: int = 0  # before --since/--until/--status/--path
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def saw(self, span: tuple[int, datetime | None, datetime | None]) -> None:
+        count, first, last = span
+        self.parsed += count
+        if first is not None:
+            self.first = first if self.first is None else min(self.first, first)
+        if last is not None:
+            self.last = last if self.last is None else max(self.last, last)
 
 
 def _chunks(query: AccessQuery, notes: list[str]) -> Iterator[reader.Chunk]:
@@ -95,14 +112,16 @@ def analyse(query: AccessQuery) -> AccessReport:
     fmt: LogFormat | None = None
     where = query.where()
 
-    def work(chunk: reader.Chunk, fmt: LogFormat) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
-        rows, bad = parse_chunk(chunk, fmt, query.since, query.until)
+    def work(chunk: reader.Chunk, fmt: LogFormat) -> _Done:
+        rows, bad = parse_chunk(chunk, fmt)
+        span = (rows.height, rows["ts"].min(), rows["ts"].max())
         if where is not None:
             rows = rows.filter(where)
-        return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file"))
+        return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file")), span  # type: ignore[return-value]
 
-    def collect(future: Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]]) -> None:
-        parts, bad = future.result()
+    def collect(future: Future[_Done]) -> None:
+        parts, bad, span = future.result()
+        totals.saw(span)
         for name, frame in parts.items():
             bucket = partials[name]
             bucket.append(frame)
@@ -114,7 +133,7 @@ def analyse(query: AccessQuery) -> AccessReport:
 
     # Two chunks in flight: both cores busy, memory bounded to a few chunks.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: list[Future[tuple[dict[str, pl.DataFrame], pl.DataFrame]]] = []
+        pending: list[Future[_Done]] = []
         for chunk in _chunks(query, notes):
             if fmt is None:
                 fmt = _format_for(query, chunk)
@@ -126,6 +145,12 @@ def analyse(query: AccessQuery) -> AccessReport:
     if fmt is None:
         fmt = compile_format(query.log_format or "timed")
     merged = {name: merge(name, frames) if frames else None for name, frames in partials.items()}
+    minutes = merged["minutes"]
+    if totals.parsed and (minutes is None or minutes["requests"].sum() == 0):
+        notes.append(
+            f"none of the {totals.parsed} requests read is in the selection; the log runs "
+            f"from {iso(totals.first)} to {iso(totals.last)}"
+        )
     if fmt.latency_field is None:
         notes.append(
             "this log has no timing field ($request_time or $upstream_response_time): "

@@ -8,7 +8,6 @@ so two chunks parse at once on two cores.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 import polars as pl
 
@@ -122,17 +121,11 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
     return rows, bad
 
 
-def parse_chunk(
-    chunk: Chunk, fmt: LogFormat, since: datetime | None, until: datetime | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(parsed rows within the window, unparsed non-blank lines with their numbers)."""
+def parse_chunk(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(parsed rows, unparsed non-blank lines with their numbers)."""
     frame = read_lines(chunk).filter(pl.col("line").str.strip_chars() != "")
     rows, bad = _typed(frame, fmt, fmt.pattern)
     if fmt.fallback is not None and bad.height:
         retried, bad = _typed(bad, fmt, fmt.fallback)
         rows = pl.concat([rows, retried])
-    if since is not None:
-        rows = rows.filter(pl.col("ts") >= since)
-    if until is not None:
-        rows = rows.filter(pl.col("ts") < until)
     return rows, bad

@@ -61,7 +61,7 @@ class AccessWatch:
             return _EMPTY
         if self.fmt is None:
             self.fmt = detect_format(data[: 64 << 10].decode("utf-8", "replace").splitlines())
-        rows, bad = parse_chunk(Chunk(self.follower.path, 1, data, 0), self.fmt, None, None)
+        rows, bad = parse_chunk(Chunk(self.follower.path, 1, data, 0), self.fmt)
         self.unparsed += bad.height
         rows = rows.select("ts", "status", "ms")
         per_minute = rows.group_by(pl.col("ts").dt.truncate("1m")).agg(pl.len())

@@ -184,6 +184,13 @@ def _timeline_table(r: AccessReport, tz: tzinfo) -> str:
 
 def access_table(r: AccessReport, tz: tzinfo) -> str:
     out: list[str] = []
+    if r.requests == 0:
+        out.append(f"no requests in {', '.join(r.files)}")
+        if r.unparsed:
+            out.append(styled(f"{r.unparsed} line(s) did not parse as {r.log_format!r}:", "yellow"))
+            out.extend(f"  {u.file}:{u.line}: {u.text[:160]}" for u in r.unparsed_examples)
+        out.extend(styled(f"note: {n}", "dim") for n in r.notes)
+        return "\n".join(out)
     span = r.span_seconds
     rate = f", {r.requests / span:.1f}/s" if span > 0 else ""
     out.append(
