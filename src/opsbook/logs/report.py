@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -102,59 +103,64 @@ def _suspects(
     clients, probes, denied = parts["clients"], parts["probes"], parts["denied_minutes"]
     if clients is None:
         return ()
-    peaks: dict[str, int] = {}
+    # Narrowed in Polars first: tens of thousands of clients, a handful of suspects.
+    peak = pl.DataFrame(schema={"ip": pl.String, "peak": pl.UInt32})
     if denied is not None:
-        for row in denied.group_by("ip").agg(pl.col("requests").max()).iter_rows():
-            peaks[row[0]] = row[1]
+        peak = denied.group_by("ip").agg(pl.col("requests").max().cast(pl.UInt32).alias("peak"))
+    probe_ips = probes["ip"].unique() if probes is not None else pl.Series([], dtype=pl.String)
+    refused = pl.col("s401") + pl.col("s403")
+    candidates = (
+        clients.join(peak, on="ip", how="left")
+        .with_columns(pl.col("peak").fill_null(0))
+        .filter(
+            pl.col("ip").is_in(probe_ips.implode())
+            | (pl.col("peak") >= limits.burst_per_minute)
+            | (
+                (refused >= limits.denied_min)
+                & (refused >= limits.denied_share * pl.col("requests"))
+            )
+        )
+    )
+    ips = candidates["ip"].implode()
     probed: dict[str, list[Probe]] = {}
     if probes is not None:
-        for r in probes.sort(["requests", "path"], descending=[True, False]).iter_rows(named=True):
+        mine = probes.filter(pl.col("ip").is_in(ips)).sort(
+            ["requests", "path"], descending=[True, False]
+        )
+        for r in mine.iter_rows(named=True):
             probed.setdefault(r["ip"], []).append(
                 Probe(r["path"], r["requests"], r["answered"], r["first"], r["last"])
             )
-    denied_routes: dict[str, list[RouteHit]] = {}
+    routes: dict[str, list[RouteHit]] = {}
     if parts["denied_routes"] is not None:
-        ordered = parts["denied_routes"].sort(["requests", "route"], descending=[True, False])
-        for r in ordered.iter_rows(named=True):
+        mine = parts["denied_routes"].filter(pl.col("ip").is_in(ips))
+        for r in mine.sort(["requests", "route"], descending=[True, False]).iter_rows(named=True):
             hit = RouteHit(r["method"], r["route"], r["requests"], r["first"], r["last"])
-            denied_routes.setdefault(r["ip"], []).append(hit)
-    suspects = []
-    for r in clients.filter(
-        pl.col("ip").is_in(list(peaks) + list(probed))
-        | (pl.col("s401") + pl.col("s403") >= limits.denied_min)
-    ).iter_rows(named=True):
-        reasons = []
-        ip = r["ip"]
-        if ip in probed:
-            reasons.append(f"probed {len(probed[ip])} attack path(s)")
-        if peaks.get(ip, 0) >= limits.burst_per_minute:
-            reasons.append(f"burst of 401/403/404: {peaks[ip]} in one minute")
-        denied_total = r["s401"] + r["s403"]
-        if (
-            denied_total >= limits.denied_min
-            and denied_total >= limits.denied_share * r["requests"]
-        ):
-            reasons.append(f"denied {denied_total} of {r['requests']} requests (401/403)")
-        if reasons:
-            suspects.append(
-                Suspect(
-                    ip=ip,
-                    reasons=tuple(reasons),
-                    requests=r["requests"],
-                    s401=r["s401"],
-                    s403=r["s403"],
-                    s404=r["s404"],
-                    peak_denied_per_minute=peaks.get(ip, 0),
-                    first=r["first"],
-                    last=r["last"],
-                    probes=tuple(probed.get(ip, ())),
-                    denied_routes=tuple(denied_routes.get(ip, ())[:10]),
-                )
-            )
+            routes.setdefault(r["ip"], []).append(hit)
+    suspects = [_suspect(r, limits, probed.get(r["ip"], []), routes.get(r["ip"], []))
+                for r in candidates.iter_rows(named=True)]  # fmt: skip
     suspects.sort(
         key=lambda s: (-(s.s401 + s.s403 + s.s404 + sum(p.requests for p in s.probes)), s.ip)
     )
     return tuple(suspects[: max(top, 50)])
+
+
+def _suspect(
+    r: dict[str, Any], limits: Thresholds, probes: list[Probe], routes: list[RouteHit]
+) -> Suspect:
+    reasons = []
+    if probes:
+        reasons.append(f"probed {len(probes)} attack path(s)")
+    if r["peak"] >= limits.burst_per_minute:
+        reasons.append(f"burst of 401/403/404: {r['peak']} in one minute")
+    refused = r["s401"] + r["s403"]
+    if refused >= limits.denied_min and refused >= limits.denied_share * r["requests"]:
+        reasons.append(f"denied {refused} of {r['requests']} requests (401/403)")
+    return Suspect(
+        ip=r["ip"], reasons=tuple(reasons), requests=r["requests"], s401=r["s401"],
+        s403=r["s403"], s404=r["s404"], peak_denied_per_minute=r["peak"], first=r["first"],
+        last=r["last"], probes=tuple(probes), denied_routes=tuple(routes[:10]),
+    )  # fmt: skip
 
 
 def _timeline(minutes: pl.DataFrame | None, latency: pl.DataFrame | None) -> tuple[Bucket, ...]:
