@@ -66,6 +66,10 @@ def test_a_5xx_burst_opens_an_incident_and_a_new_error_pattern_is_recorded(
     assert incident.severity == 2
     assert incident.title.startswith("api-log: 50 requests in 60 s")
     assert "5xx 20.0 % (CRITICAL)" in incident.title
+    # what the window measured is on /metrics, for an app that has none of its own
+    assert daemon.metric("opsbook_check_value_ratio", check="api-log") == pytest.approx(0.2)
+    assert daemon.metric("opsbook_check_metric_seconds", check="api-log", measurement="p95") == 0.02
+    assert daemon.metric("opsbook_check_metric", check="api-log", measurement="requests") == 50
     stamp = datetime.now(UTC).strftime("%Y/%m/%d %H:%M:%S")
     append(
         errors, f'{stamp} [crit] 7#7: *3 open() "/data/x" failed (28: No space left on device)\n'

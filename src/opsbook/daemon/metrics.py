@@ -2,6 +2,8 @@
 
 opsbook_check_status{check,type}                 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 opsbook_check_value[_seconds|_ratio|_bytes]{check,type}   the main measurement
+opsbook_check_metric[_seconds|_ratio|_bytes]{check,type,measurement}  every other one
+                                                 (a log check's p95, rate, requests …)
 opsbook_check_duration_seconds{check}            histogram
 opsbook_check_runs_total{check,status}           counter
 opsbook_check_last_run_timestamp_seconds{check}
@@ -82,7 +84,17 @@ class _StateCollector(Collector):
             labels=["check"],
         )
         values: dict[str, GaugeMetricFamily] = {}
+        details: dict[str, GaugeMetricFamily] = {}
         for r in latest:
+            for m in r.metrics:
+                suffix, factor = _VALUE_UNITS[m.unit]
+                if suffix not in details:
+                    details[suffix] = GaugeMetricFamily(
+                        f"opsbook_check_metric{suffix}",
+                        "A check's other measurements, by name.",
+                        labels=["check", "type", "measurement"],
+                    )
+                details[suffix].add_metric([r.name, r.kind.value, m.name], m.value * factor)
             status.add_metric([r.name, r.kind.value], int(r.status))
             last_run.add_metric([r.name], r.started_at.timestamp())
             if r.value is None:
@@ -99,6 +111,7 @@ class _StateCollector(Collector):
         yield status
         yield last_run
         yield from values.values()
+        yield from details.values()
         firing = GaugeMetricFamily(
             "opsbook_alerts_firing",
             "Firing alerts, by the incident severity they carry.",
