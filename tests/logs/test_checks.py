@@ -330,3 +330,13 @@ def test_log_errors_on_a_log_without_times_learns_from_what_is_already_there(
     code, check = result(cli, cfg, "app-errors")
     assert code == 1
     assert "payment provider" in check["message"] and "lost its connection" not in check["message"]
+
+
+def test_an_empty_window_says_when_the_last_request_was(
+    cli: Cli, tmp_path: Path, write_config: Write
+) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(line(datetime.now(UTC) - timedelta(hours=3)))
+    code, check = result(cli, log_config(write_config, log), "api-log")
+    assert code == 0
+    assert "0 requests in 5m (0.00/s), the last 3h" in check["message"]

@@ -59,6 +59,9 @@ def assess(check: LogCheck, w: Window) -> Reading:
     span = format_duration(w.seconds)
     statuses = [Status.OK]
     parts = [f"{w.requests} requests in {span} ({w.rate:.2f}/s)"]
+    if w.requests == 0 and w.last_seen is not None:
+        ago = (datetime.now(UTC) - w.last_seen).total_seconds()
+        parts[0] += f", the last {format_duration(max(ago, 0))} ago"
     share_pct = 100 * w.error_share
     judged = w.requests >= check.min_requests
     if judged:

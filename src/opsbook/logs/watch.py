@@ -40,6 +40,7 @@ class Window:
     band: Band | None
     unparsed: int
     timed: bool
+    last_seen: datetime | None = None  # the newest request read so far, in or out of the window
 
     @property
     def error_share(self) -> float:
@@ -53,6 +54,7 @@ class AccessWatch:
         self.rows = _EMPTY
         self.minutes: dict[datetime, int] = {}
         self.unparsed = 0
+        self.last_seen: datetime | None = None
 
     def read_new(self) -> pl.DataFrame:
         """Rows (ts, status, ms) of the lines written since the last read."""
@@ -64,6 +66,9 @@ class AccessWatch:
         rows, bad = parse_chunk(Chunk(self.follower.path, 1, data, 0), self.fmt)
         self.unparsed += bad.height
         rows = rows.select("ts", "status", "ms")
+        newest = rows["ts"].max()
+        if isinstance(newest, datetime) and (self.last_seen is None or newest > self.last_seen):
+            self.last_seen = newest
         per_minute = rows.group_by(pl.col("ts").dt.truncate("1m")).agg(pl.len())
         for minute, count in per_minute.iter_rows():
             self.minutes[minute] = self.minutes.get(minute, 0) + count
@@ -81,6 +86,7 @@ class AccessWatch:
             band=band,
             unparsed=self.unparsed,
             timed=self.fmt is not None and self.fmt.latency_field is not None,
+            last_seen=self.last_seen,
         )
 
     def update(self, now: datetime, window: float, history: float, sigma: float) -> Window:
