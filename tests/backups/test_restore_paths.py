@@ -4,6 +4,7 @@ redis-server started on the restored file has the keys; the files are byte for b
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,6 +136,11 @@ def test_a_bgsave_backup_of_a_local_redis_restores_every_key(
     """)
     run = ops("backup", "run", "cache", "-f", "json")
     assert run.code == 0, run.err
+    # again at once: a save that ends in the same second as the last one is still seen to end
+    started = time.monotonic()
+    run = ops("backup", "run", "cache", "-f", "json")
+    assert run.code == 0, run.err
+    assert time.monotonic() - started < 30
     backup_id = json.loads(run.out)["id"]
     shown = json.loads(ops("backup", "show", backup_id, "-f", "json").out)
     assert shown["tool_version"] == "BGSAVE + copy"
@@ -158,5 +164,6 @@ def test_bgsave_with_an_unreadable_rdb_path_says_what_to_do(
     """)
     run = ops("backup", "run", "cache")
     assert run.code == 1
-    assert "cannot read /nonexistent/x.rdb" in run.err and "method: sync" in run.err
+    assert "cannot read /nonexistent/x.rdb: /nonexistent does not exist here" in run.err
+    assert "method: sync" in run.err
     assert json.loads(ops("backup", "list", "-f", "json").out) == []

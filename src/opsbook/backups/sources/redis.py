@@ -87,8 +87,8 @@ def dump(config: RedisSource, emit: Emit) -> Captured:
         sock = _connect(address)
     except OSError as exc:
         raise BackupError(f"cannot connect to {label}: {exc.strerror or exc}") from None
+    lines = _Lines(sock)
     try:
-        lines = _Lines(sock)
         if address.password:
             args = ("AUTH", address.username, address.password) if address.username else (
                 "AUTH", address.password)  # fmt: skip
@@ -116,6 +116,7 @@ def dump(config: RedisSource, emit: Emit) -> Captured:
     except OSError as exc:
         raise BackupError(f"{label}: {exc.strerror or exc}") from None
     finally:
+        lines.file.close()  # a socket's file keeps it open past sock.close()
         sock.close()
     return Captured(target=label, server_version=version, tool_version="SYNC (as redis-cli --rdb)")
 

@@ -71,6 +71,7 @@ class _Session:
         return {k: v.strip() for k, v in pairs}
 
     def close(self) -> None:
+        self.lines.file.close()  # a socket's file keeps it open past sock.close()
         self.sock.close()
 
 
@@ -88,22 +89,41 @@ def _rdb_file(session: _Session, config: RedisSource) -> Path:
 
 
 def _save(session: _Session) -> None:
-    """A BGSAVE of our own, finished and successful (waiting out one already running)."""
+    """A BGSAVE of our own, finished and successful (waiting out one already running).
+
+    Finished means: the save counter went up (``rdb_saves``, Redis 7+), or, on older servers,
+    LASTSAVE moved or a save was seen in progress and is over. LASTSAVE alone is not enough:
+    it counts seconds, and a small save can end in the same second as the one before it.
+    """
     deadline = time.monotonic() + SAVE_TIMEOUT
+
+    def waited() -> None:
+        if time.monotonic() > deadline:
+            raise BackupError(f"{session.label}: no background save finished within an hour")
+        time.sleep(POLL)
+
     while session.info("persistence").get("rdb_bgsave_in_progress") == "1":
-        if time.monotonic() > deadline:
-            raise BackupError(f"{session.label}: a background save has run for an hour")
-        time.sleep(POLL)
-    before = session.call("LASTSAVE")
+        waited()
+    before = session.info("persistence")
+    last_save = session.call("LASTSAVE")
     session.call("BGSAVE")
+    seen_running = False
+    started = time.monotonic()
     while True:
-        persistence = session.info("persistence")
-        if persistence.get("rdb_bgsave_in_progress") == "0" and session.call("LASTSAVE") != before:
-            break
-        if time.monotonic() > deadline:
-            raise BackupError(f"{session.label}: BGSAVE did not finish within an hour")
-        time.sleep(POLL)
-    if persistence.get("rdb_last_bgsave_status") != "ok":
+        now = session.info("persistence")
+        if now.get("rdb_bgsave_in_progress") == "1":
+            seen_running = True
+        elif "rdb_saves" in before:
+            if int(now.get("rdb_saves", 0)) > int(before["rdb_saves"]):
+                break
+            if now.get("rdb_last_bgsave_status") == "err" and time.monotonic() - started > 1:
+                break  # failed without counting: reported below
+        else:  # older servers; a save too quick to be seen running is over after 2 s
+            quick = time.monotonic() - started > 2
+            if seen_running or quick or session.call("LASTSAVE") != last_save:
+                break
+        waited()
+    if now.get("rdb_last_bgsave_status") != "ok":
         raise BackupError(f"{session.label}: BGSAVE failed (see the Redis log)")
 
 
@@ -112,6 +132,11 @@ def dump(config: RedisSource, emit: Emit) -> Captured:
     try:
         version = session.info("server").get("redis_version")
         path = _rdb_file(session, config)
+        if not path.parent.is_dir():
+            raise BackupError(
+                f"cannot read {path}: {path.parent} does not exist here; method: bgsave needs "
+                "the RDB file on this machine (or use method: sync)"
+            )
         _save(session)
         try:
             snapshot = path.open("rb")
