@@ -6,11 +6,15 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from opsbook.cli.context import actor, as_option
 from opsbook.cli.options import config_option, config_path
+
+if TYPE_CHECKING:
+    from opsbook.config.loader import LoadedConfig
 
 DEFAULT_ACCESS = "/var/log/nginx/access.log"
 DEFAULT_ERRORS = "/var/log/nginx/error.log"
@@ -51,7 +55,7 @@ def _files(given: tuple[str, ...], configured: tuple[str, ...], default: str) ->
     )
 
 
-def _config(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _config(ctx: click.Context) -> LoadedConfig:
     from opsbook.config.loader import load_config
 
     return load_config(config_path(ctx))

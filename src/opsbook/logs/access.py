@@ -26,6 +26,7 @@ from opsbook.timefmt import iso
 EXAMPLES = 5
 _Done = tuple[dict[str, pl.DataFrame], pl.DataFrame, tuple[int, datetime | None, datetime | None]]
 _MERGE_EVERY = 8
+_WORKERS = 2  # chunks in flight: both cores busy, memory bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +115,15 @@ def analyse(query: AccessQuery) -> AccessReport:
 
     def work(chunk: reader.Chunk, fmt: LogFormat) -> _Done:
         rows, bad = parse_chunk(chunk, fmt)
-        span = (rows.height, rows["ts"].min(), rows["ts"].max())
+        first, last = rows["ts"].min(), rows["ts"].max()
+        span = (
+            rows.height,
+            first if isinstance(first, datetime) else None,
+            last if isinstance(last, datetime) else None,
+        )
         if where is not None:
             rows = rows.filter(where)
-        return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file")), span  # type: ignore[return-value]
+        return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file")), span
 
     def collect(future: Future[_Done]) -> None:
         parts, bad, span = future.result()
@@ -132,13 +138,13 @@ def analyse(query: AccessQuery) -> AccessReport:
             totals.examples.append(Unparsed(row["file"], row["lineno"], row["line"][:300]))
 
     # Two chunks in flight: both cores busy, memory bounded to a few chunks.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         pending: list[Future[_Done]] = []
         for chunk in _chunks(query, notes):
             if fmt is None:
                 fmt = _format_for(query, chunk)
             pending.append(pool.submit(work, chunk, fmt))
-            if len(pending) >= 2:
+            if len(pending) >= _WORKERS:
                 collect(pending.pop(0))
         for future in pending:
             collect(future)

@@ -43,7 +43,9 @@ def _latency(values: list[int], counts: list[int]) -> Latency | None:
     return Latency(p50 / 1000, p95 / 1000, p99 / 1000, values[-1] / 1000)
 
 
-def _route_latencies(frame: pl.DataFrame | None, wanted: set[tuple[str, str]]) -> dict:  # type: ignore[type-arg]
+def _route_latencies(
+    frame: pl.DataFrame | None, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], Latency | None]:
     if frame is None or not wanted:
         return {}
     keys = pl.DataFrame(list(wanted), schema=["method", "route"], orient="row")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -18,6 +19,9 @@ from opsbook.logs.follow import TAIL_BYTES, Follower
 from opsbook.logs.formats import LogFormat, compile_format, detect_format
 from opsbook.logs.parse import parse_chunk
 from opsbook.logs.reader import Chunk
+
+if TYPE_CHECKING:
+    from drain3 import TemplateMiner
 
 MIN_BAND_MINUTES = 30  # history needed before "unusual traffic" is judged
 _EMPTY = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "status": pl.Int16, "ms": pl.Int32})
@@ -133,7 +137,7 @@ class ErrorWatch:
     baseline_state: bytes | None = None
     known: set[int] = field(default_factory=set)
     new: dict[int, Seen] = field(default_factory=dict)
-    _miner: object | None = None
+    _miner: TemplateMiner | None = None
 
     def update(self, now: datetime, window: float) -> list[Seen]:
         from opsbook.logs.templates import miner_for
@@ -143,7 +147,7 @@ class ErrorWatch:
         undated_at = now - timedelta(seconds=window + 1) if self._miner is None else now
         if self._miner is None:
             self._miner = miner_for(self.baseline_state)
-            self.known = {c.cluster_id for c in self._miner.drain.clusters}  # type: ignore[attr-defined]
+            self.known = {c.cluster_id for c in self._miner.drain.clusters}
         miner = self._miner
         start = now - timedelta(seconds=window)
         data = self.follower.read().data
@@ -154,7 +158,7 @@ class ErrorWatch:
                 and entry.level < self.min_level
             ):
                 continue
-            cluster = miner.add_log_message(entry.message)  # type: ignore[attr-defined]
+            cluster = miner.add_log_message(entry.message)
             cid = cluster["cluster_id"]
             if cid in self.known:
                 continue
