@@ -121,6 +121,8 @@ def test_scanners_bursts_and_credential_guessers_are_flagged_and_ordinary_404s_a
     assert scanner["first"].startswith("2026-11-27T10:01:40")
     assert scanner["last"].startswith("2026-11-27T10:01:43")
     assert suspects["203.0.113.8"]["probes"][0]["answered"] == 1
+    assert data["suspicious"][0]["ip"] == "203.0.113.8"  # answered probes first
+    assert "1 answered with 2xx/3xx" in suspects["203.0.113.8"]["reasons"][0]
     assert suspects["198.51.100.5"]["peak_denied_per_minute"] == 25
     # where the burst went: 25 different routes, the 10 most hit are kept
     routes = {h["route"]: h["requests"] for h in suspects["198.51.100.5"]["denied_routes"]}

@@ -141,8 +141,13 @@ def _suspects(
             routes.setdefault(r["ip"], []).append(hit)
     suspects = [_suspect(r, limits, probed.get(r["ip"], []), routes.get(r["ip"], []))
                 for r in candidates.iter_rows(named=True)]  # fmt: skip
+    # A probe that got an answer (a 200 on /.env) first: that is the one to act on.
     suspects.sort(
-        key=lambda s: (-(s.s401 + s.s403 + s.s404 + sum(p.requests for p in s.probes)), s.ip)
+        key=lambda s: (
+            not any(p.answered for p in s.probes),
+            -(s.s401 + s.s403 + s.s404 + sum(p.requests for p in s.probes)),
+            s.ip,
+        )
     )
     return tuple(suspects[: max(top, 50)])
 
@@ -152,7 +157,9 @@ def _suspect(
 ) -> Suspect:
     reasons = []
     if probes:
-        reasons.append(f"probed {len(probes)} attack path(s)")
+        answered = sum(1 for p in probes if p.answered)
+        got = f", {answered} answered with 2xx/3xx" if answered else ""
+        reasons.append(f"probed {len(probes)} attack path(s){got}")
     if r["peak"] >= limits.burst_per_minute:
         reasons.append(f"burst of 401/403/404: {r['peak']} in one minute")
     refused = r["s401"] + r["s403"]

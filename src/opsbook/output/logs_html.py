@@ -6,7 +6,7 @@ from datetime import timedelta, tzinfo
 from html import escape
 
 from opsbook import __version__
-from opsbook.logs.model import AccessReport, Bucket, Route
+from opsbook.logs.model import AccessReport, Bucket, Route, Suspect
 from opsbook.output.svg import legend, line_chart
 from opsbook.timefmt import human
 from opsbook.units import format_bytes
@@ -50,6 +50,18 @@ def _routes(title: str, routes: tuple[Route, ...]) -> str:
         tds = "".join(f'<td class="n">{escape(c)}</td>' for c in cells)
         rows.append(f"<tr><td><code>{escape(r.method)} {escape(r.route)}</code></td>{tds}</tr>")
     return f"<h2>{escape(title)}</h2><table><tr><th>route</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _paths(s: Suspect) -> str:
+    """Probed paths (a probe that got an answer in bold red), else where the 4xx went."""
+    if s.probes:
+        return ", ".join(
+            f'<b class="bad">{escape(p.path)} x{p.requests} ANSWERED</b>'
+            if p.answered
+            else f"{escape(p.path)} x{p.requests}"
+            for p in s.probes[:5]
+        )
+    return escape(", ".join(f"{h.method} {h.route} x{h.requests}" for h in s.denied_routes[:5]))
 
 
 def _covered(b: Bucket, r: AccessReport) -> float:
@@ -109,7 +121,7 @@ def access_html(r: AccessReport, tz: tzinfo) -> str:
         rows = "".join(
             f"<tr><td><code>{escape(s.ip)}</code></td><td>{escape('; '.join(s.reasons))}</td>"
             f'<td class="n">{s.s401}/{s.s403}/{s.s404}</td>'
-            f"<td>{escape(', '.join(f'{p.path} x{p.requests}' for p in s.probes[:5]))}</td>"
+            f"<td>{_paths(s)}</td>"
             f"<td>{escape(human(s.first, tz))} – {escape(human(s.last, tz))}</td></tr>"
             for s in r.suspicious
         )
