@@ -17,7 +17,7 @@ import pytest
 
 from opsbook.logs.access import AccessQuery, analyse
 from opsbook.output.logs import access_json
-from tests.conftest import CliResult
+from tests.conftest import CliResult, Write
 from tests.logs.conftest import Hit, write_log
 
 Cli = Callable[..., CliResult]
@@ -352,3 +352,19 @@ def test_a_window_with_nothing_in_it_says_where_the_log_is(cli: Cli, tmp_path: P
     assert out.out.startswith(f"no requests in {log}")
     assert "none of the 3 requests read is in the selection" in out.out
     assert "from 2026-11-27T10:00:00+00:00 to 2026-11-27T10:00:02+00:00" in out.out
+
+
+def test_configured_probe_paths_flag_their_clients(
+    cli: Cli, tmp_path: Path, write_config: Write
+) -> None:
+    log = str(write_log(tmp_path / "a.log", [Hit(ip="192.0.2.50", path="/old-admin/login")]))
+    plain = report(cli, log)
+    assert plain["suspicious"] == []
+    cfg = write_config("logs:\n  probe_paths: ['^/old-admin/', '\\\\.bak$']\n")
+    flagged = report(cli, "-c", str(cfg), log)
+    assert [s["ip"] for s in flagged["suspicious"]] == ["192.0.2.50"]
+    bad = write_config("logs:\n  probe_paths: ['(unclosed']\n")
+    out = cli("-c", str(bad), "logs", "access", log)
+    assert out.code == 3
+    assert "logs.probe_paths: '(unclosed' is not a regular expression" in out.err
+    assert len(out.err.strip().splitlines()) == 1

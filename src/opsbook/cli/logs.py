@@ -125,7 +125,14 @@ def access(
         statuses=parse_statuses(statuses),
         path_prefix=path_prefix,
         forwarded=settings.forwarded_for if forwarded_for is None else forwarded_for,
+        probe_paths=settings.probe_paths,
     )
+    from opsbook.errors import ConfigError
+
+    try:
+        query.probes()  # a bad probe path is a config error before any file is read
+    except ConfigError as exc:
+        raise ConfigError(f"{loaded.source}: {exc}") from None
     report = analyse(query)
     if fmt == "json":
         from opsbook.output.logs import access_json

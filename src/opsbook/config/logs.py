@@ -13,6 +13,8 @@ class LogsConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
     errors: tuple[str, ...] = ()  # default files for `opsbook logs errors`
     # Clients from $http_x_forwarded_for: only behind a proxy that sets it (clients can forge it).
     forwarded_for: bool = False
+    # Paths only an attacker asks for on this app, as regexes, added to the built-in list.
+    probe_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.log_format is not None:

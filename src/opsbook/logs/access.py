@@ -18,7 +18,7 @@ import polars as pl
 from opsbook.logs import reader
 from opsbook.logs.formats import LogFormat, compile_format, detect_format
 from opsbook.logs.model import AccessReport, Unparsed
-from opsbook.logs.parse import parse_chunk
+from opsbook.logs.parse import PROBES, parse_chunk
 from opsbook.logs.partials import KINDS, merge, reduce_chunk
 from opsbook.logs.report import Thresholds, build
 from opsbook.timefmt import iso
@@ -41,6 +41,23 @@ class AccessQuery:
     statuses: tuple[str, ...] = ()  # only these: codes (404) or classes (5xx)
     path_prefix: str | None = None  # only paths starting with this
     forwarded: bool = False  # clients from X-Forwarded-For (see LogFormat.use_forwarded)
+    probe_paths: tuple[str, ...] = ()  # regexes of paths that only an attacker asks for
+
+    def probes(self) -> str:
+        """The built-in attack paths and the configured ones, as one regex (checked here:
+        config loading must not import Polars just to validate them)."""
+        from opsbook.errors import ConfigError
+
+        for pattern in self.probe_paths:
+            try:
+                pl.Series([""]).str.contains(pattern)
+            except pl.exceptions.ComputeError as exc:
+                why = re.findall(r"^error: (.+)$", str(exc), flags=re.MULTILINE)
+                raise ConfigError(
+                    f"logs.probe_paths: {pattern!r} is not a regular expression"
+                    + (f" ({why[-1]})" if why else "")
+                ) from None
+        return "|".join((PROBES, *(f"(?:{p})" for p in self.probe_paths)))
 
     def where(self) -> pl.Expr | None:
         """The window and drill-down filter, or None for every request."""
@@ -112,6 +129,7 @@ def analyse(query: AccessQuery) -> AccessReport:
     totals = _Totals()
     fmt: LogFormat | None = None
     where = query.where()
+    probes = query.probes()
 
     def work(chunk: reader.Chunk, fmt: LogFormat) -> _Done:
         rows, bad = parse_chunk(chunk, fmt)
@@ -123,7 +141,7 @@ def analyse(query: AccessQuery) -> AccessReport:
         )
         if where is not None:
             rows = rows.filter(where)
-        return reduce_chunk(rows), bad.with_columns(pl.lit(chunk.name).alias("file")), span
+        return reduce_chunk(rows, probes), bad.with_columns(pl.lit(chunk.name).alias("file")), span
 
     def collect(future: Future[_Done]) -> None:
         parts, bad, span = future.result()

@@ -119,7 +119,7 @@ KINDS: dict[str, Kind] = {
             "last": pl.col("ts").max(),
         },
         merge={**_sums("requests", "answered"), **_SPAN},
-        where=pl.col("path").str.contains(PROBES),
+        where=pl.col("probe"),
     ),
     "denied_routes": Kind(  # where the 401/403/404 of a client went
         keys=("ip", "method", "route"),
@@ -131,7 +131,9 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def reduce_chunk(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def reduce_chunk(rows: pl.DataFrame, probes: str = PROBES) -> dict[str, pl.DataFrame]:
+    """``probes``: the regex of attack paths (the built-in list, plus logs.probe_paths)."""
+    rows = rows.with_columns(pl.col("path").str.contains(probes).alias("probe"))
     out: dict[str, pl.DataFrame] = {}
     for name, kind in KINDS.items():
         frame = rows if kind.where is None else rows.filter(kind.where)
