@@ -91,6 +91,13 @@ def format_duration(seconds: float) -> str:
     return f"{days}d {hours}h" if hours else f"{days}d"
 
 
+def format_latency(seconds: float | None) -> str:
+    """A request's latency: whole milliseconds under a second, else seconds to 10 ms."""
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
 def format_config_duration(seconds: float) -> str:
     """The shortest config spelling that parses back to ``seconds`` (``5s``, ``1m``, ``30d``)."""
     for unit in ("w", "d", "h", "m", "s"):

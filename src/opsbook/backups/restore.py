@@ -130,7 +130,7 @@ def _staged(
         target = Path(tmp) / "dump"
         try:
             if fmt == "directory-tar":
-                with _untar_into(target) as sink:
+                with untar_into(target, "the directory-format dump") as (sink, _):
                     pipeline.fetch(stored, sink, opener, expected_sha256=sha256, what=what,
                                    progress=progress)  # fmt: skip
             else:
@@ -145,28 +145,50 @@ def _staged(
         yield target
 
 
+@dataclass
+class Unpacked:
+    members: int = 0
+
+
 @contextlib.contextmanager
-def _untar_into(target: Path) -> Iterator[Any]:
+def untar_into(target: Path, what: str) -> Iterator[tuple[Any, Unpacked]]:
+    """A sink whose bytes, a tar stream, are unpacked into ``target`` by a thread (tarfile's
+    ``data`` filter: nothing lands outside it). Bad data (checksum, key) is the reason given
+    when the fetch fails; the unpacker's own reason when it stopped first."""
     import os
     import threading
 
+    from opsbook.errors import DecryptError, IntegrityError
+
     read_fd, write_fd = os.pipe()
     failure: list[BaseException] = []
+    unpacked = Unpacked()
 
     def extract() -> None:
         try:
             with os.fdopen(read_fd, "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
-                tar.extractall(target, filter="data")
-        except BaseException as exc:
+                for member in tar:
+                    tar.extract(member, target, filter="data")
+                    unpacked.members += 1
+        except BaseException as exc:  # reported below, once the writer side is closed
             failure.append(exc)
 
-    worker = threading.Thread(target=extract, daemon=True)
+    worker = threading.Thread(target=extract, name="opsbook-untar", daemon=True)
     worker.start()
-    with os.fdopen(write_fd, "wb") as sink:
-        yield sink
+    try:
+        with os.fdopen(write_fd, "wb") as sink:
+            yield sink, unpacked
+    except (IntegrityError, DecryptError):
+        worker.join()
+        raise
+    except (BackupError, BrokenPipeError):
+        worker.join()
+        if failure:
+            raise BackupError(f"cannot unpack {what}: {failure[0]}") from None
+        raise
     worker.join()
     if failure:
-        raise BackupError(f"cannot unpack the directory-format dump: {failure[0]}")
+        raise BackupError(f"cannot unpack {what}: {failure[0]}")
 
 
 def _major(version: str | None) -> int | None:

@@ -15,8 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,7 +27,7 @@ from opsbook.backups import pipeline, records
 from opsbook.backups.catalog import Entry, repositories
 from opsbook.backups.crypto import opener
 from opsbook.backups.records import Event, EventKind
-from opsbook.backups.restore import first_repo
+from opsbook.backups.restore import first_repo, untar_into
 from opsbook.backups.restore_job import Restored
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError
@@ -147,7 +145,8 @@ def _files(target: Path, fetch: Callable[[Any], object]) -> str:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)
-        count = _untar(staging, fetch)
+        with untar_into(staging, "the backup") as (sink, unpacked):
+            fetch(sink)
         if target.exists():
             shutil.copytree(staging, target, symlinks=True, dirs_exist_ok=True)
         else:
@@ -156,34 +155,4 @@ def _files(target: Path, fetch: Callable[[Any], object]) -> str:
         raise BackupError(f"cannot write under {target}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return f"{count} files and directories restored under {target}"
-
-
-def _untar(into: Path, fetch: Callable[[Any], object]) -> int:
-    read_fd, write_fd = os.pipe()
-    failure: list[BaseException] = []
-    count = [0]
-
-    def extract() -> None:
-        try:
-            with os.fdopen(read_fd, "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
-                for member in tar:
-                    tar.extract(member, into, filter="data")
-                    count[0] += 1
-        except BaseException as exc:  # reported below, after the writer side is closed
-            failure.append(exc)
-
-    worker = threading.Thread(target=extract, name="opsbook-untar", daemon=True)
-    worker.start()
-    try:
-        with os.fdopen(write_fd, "wb") as sink:
-            fetch(sink)
-    except (BrokenPipeError, BackupError):
-        worker.join()
-        if failure:  # the extractor stopped first: its reason is the one that matters
-            raise BackupError(f"cannot unpack the backup: {failure[0]}") from None
-        raise
-    worker.join()
-    if failure:
-        raise BackupError(f"cannot unpack the backup: {failure[0]}")
-    return count[0]
+    return f"{unpacked.members} files and directories restored under {target}"

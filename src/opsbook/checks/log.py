@@ -16,7 +16,7 @@ from opsbook.config.log_checks import LogCheck
 from opsbook.errors import CheckUnavailable, LogError
 from opsbook.logs.follow import Watches
 from opsbook.status import Status, worst
-from opsbook.units import format_duration
+from opsbook.units import format_duration, format_latency
 
 if TYPE_CHECKING:
     from opsbook.logs.watch import AccessWatch, Window
@@ -50,10 +50,6 @@ def _read(check: LogCheck) -> Reading:
     return assess(check, window)
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 def assess(check: LogCheck, w: Window) -> Reading:
     """The Reading for a measured window (a ``logs.watch.Window``)."""
     span = format_duration(w.seconds)
@@ -71,7 +67,9 @@ def assess(check: LogCheck, w: Window) -> Reading:
         if w.p95 is not None:
             p = rising(w.p95, check.p95_warning, check.p95_critical)
             statuses.append(p)
-            parts.append(f"p95 {_ms(w.p95)}" + (f" ({p.name})" if p is not Status.OK else ""))
+            parts.append(
+                f"p95 {format_latency(w.p95)}" + (f" ({p.name})" if p is not Status.OK else "")
+            )
     else:
         parts.append(f"fewer than {check.min_requests} requests: 5xx share and p95 not judged")
     if not w.timed:

@@ -104,16 +104,14 @@ def access(
     Reads nginx access logs (plain, gzip-rotated, or - for stdin) in the combined format,
     combined plus $request_time / $upstream_response_time, or any --log-format.
     """
+    from opsbook.errors import ConfigError
     from opsbook.logs.access import AccessQuery, analyse, parse_statuses
-    from opsbook.logs.formats import compile_format
     from opsbook.logs.report import Thresholds
     from opsbook.timefmt import zone
 
     loaded = _config(ctx)
     settings = loaded.config.logs
     layout = log_format or settings.log_format
-    if layout:
-        compile_format(layout)  # a bad format is a usage error before any file is read
     now = datetime.now(UTC)
     query = AccessQuery(
         files=_files(files, settings.access, DEFAULT_ACCESS),
@@ -127,13 +125,10 @@ def access(
         forwarded=settings.forwarded_for if forwarded_for is None else forwarded_for,
         probe_paths=settings.probe_paths,
     )
-    from opsbook.errors import ConfigError
-
-    try:
-        query.probes()  # a bad probe path is a config error before any file is read
-    except ConfigError as exc:
+    try:  # a bad format or probe path stops it before any file is read
+        report = analyse(query)
+    except ConfigError as exc:  # logs.probe_paths: say which file holds it
         raise ConfigError(f"{loaded.source}: {exc}") from None
-    report = analyse(query)
     if fmt == "json":
         from opsbook.output.logs import access_json
 

@@ -9,12 +9,12 @@ trees are small.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 from datetime import datetime
 from pathlib import Path
 
+from opsbook.backups.sources.tarstream import excluded
 from opsbook.config.backups import FilesSource
 
 POLL = 2.0  # seconds between looks
@@ -37,8 +37,7 @@ def fingerprint(source: FilesSource) -> str:
 
 
 def _add(digest: hashlib._Hash, path: Path, exclude: tuple[str, ...]) -> None:
-    name = str(path).lstrip("/")
-    if any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(path.name, p) for p in exclude):
+    if excluded(str(path).lstrip("/"), exclude):
         return
     try:
         st = path.stat()

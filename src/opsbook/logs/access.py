@@ -118,8 +118,7 @@ def _chunks(query: AccessQuery, notes: list[str]) -> Iterator[reader.Chunk]:
         yield from reader.iter_chunks(name, query.chunk_bytes)
 
 
-def _format_for(query: AccessQuery, first: reader.Chunk) -> LogFormat:
-    fmt = compile_format(query.log_format) if query.log_format else detect_format(first.head())
+def _with_clients(query: AccessQuery, fmt: LogFormat) -> LogFormat:
     return replace(fmt, use_forwarded=query.forwarded)
 
 
@@ -127,7 +126,9 @@ def analyse(query: AccessQuery) -> AccessReport:
     notes: list[str] = []
     partials: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
     totals = _Totals()
-    fmt: LogFormat | None = None
+    # A given format is compiled (and a bad one refused) before any file is read; without
+    # one, the first chunk's lines decide.
+    fmt = _with_clients(query, compile_format(query.log_format)) if query.log_format else None
     where = query.where()
     probes = query.probes()
 
@@ -160,14 +161,14 @@ def analyse(query: AccessQuery) -> AccessReport:
         pending: list[Future[_Done]] = []
         for chunk in _chunks(query, notes):
             if fmt is None:
-                fmt = _format_for(query, chunk)
+                fmt = _with_clients(query, detect_format(chunk.head()))
             pending.append(pool.submit(work, chunk, fmt))
             if len(pending) >= _WORKERS:
                 collect(pending.pop(0))
         for future in pending:
             collect(future)
-    if fmt is None:
-        fmt = compile_format(query.log_format or "timed")
+    if fmt is None:  # nothing read: report on the default layout
+        fmt = compile_format("timed")
     merged = {name: merge(name, frames) if frames else None for name, frames in partials.items()}
     minutes = merged["minutes"]
     if totals.parsed and (minutes is None or minutes["requests"].sum() == 0):

@@ -67,6 +67,10 @@ class Entry:
     message: str
     raw: str
 
+    def milder_than(self, level: Level | None) -> bool:
+        """Whether a ``--level`` filter leaves this out (entries without a level stay in)."""
+        return level is not None and self.level is not None and self.level < level
+
 
 _NGINX = re.compile(
     r"^(?P<at>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\] \d+#\d+: "

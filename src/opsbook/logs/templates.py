@@ -86,45 +86,44 @@ class _Acc:
     examples: list[str] = field(default_factory=list)
 
 
-def miner_for(state: bytes | None) -> TemplateMiner:
-    from drain3 import TemplateMiner
-    from drain3.masking import MaskingInstruction
+def _in_memory(state: bytes | None) -> Any:
+    """A Drain3 persistence handler that loads ``state`` and keeps what it is asked to save."""
     from drain3.persistence_handler import PersistenceHandler
-    from drain3.template_miner_config import TemplateMinerConfig
 
-    class _Loaded(PersistenceHandler):  # type: ignore[misc]
+    class InMemory(PersistenceHandler):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.state = state
+
         def save_state(self, state: bytes) -> None:
             self.state = state
 
         def load_state(self) -> bytes | None:
-            return state
+            return self.state
+
+    return InMemory()
+
+
+def miner_for(state: bytes | None) -> TemplateMiner:
+    from drain3 import TemplateMiner
+    from drain3.masking import MaskingInstruction
+    from drain3.template_miner_config import TemplateMinerConfig
 
     config = TemplateMinerConfig()
     config.masking_instructions = [MaskingInstruction(p, name) for p, name in _MASKS]
     config.drain_sim_th = 0.5
     config.drain_depth = 4
-    miner = TemplateMiner(persistence_handler=_Loaded() if state else None, config=config)
+    miner = TemplateMiner(persistence_handler=_in_memory(state) if state else None, config=config)
     # Loaded; from here on no automatic snapshots (one per new cluster would be slow).
     miner.persistence_handler = None
     return miner
 
 
 def dump_state(miner: TemplateMiner) -> bytes:
-    from drain3.persistence_handler import PersistenceHandler
-
-    class _Keep(PersistenceHandler):  # type: ignore[misc]
-        state = b""
-
-        def save_state(self, state: bytes) -> None:
-            _Keep.state = state
-
-        def load_state(self) -> bytes | None:
-            return None
-
-    miner.persistence_handler = _Keep()
+    keep = _in_memory(None)
+    miner.persistence_handler = keep
     miner.save_state("baseline")
     miner.persistence_handler = None
-    return _Keep.state
+    return bytes(keep.state)
 
 
 def _span(first: datetime | None, last: datetime | None) -> float | None:
@@ -156,7 +155,7 @@ def mine(
     first: datetime | None = None
     last: datetime | None = None
     for entry in found:
-        if min_level is not None and entry.level is not None and entry.level < min_level:
+        if entry.milder_than(min_level):
             continue
         total += 1
         cluster_id = miner.add_log_message(entry.message)["cluster_id"]
@@ -188,13 +187,6 @@ def mine(
     templates.sort(key=lambda t: (order[t.novelty], -t.count, t.id))
     report = ErrorsReport(files, total, span, tuple(templates), baseline.name if baseline else None)
     return Mined(report, dump_state(miner) if with_state else b"")
-
-
-def _template(
-    id_: int, text: str, a: _Acc, novelty: Novelty, base_count: int, ratio: float | None
-) -> Template:
-    return Template(id_, text, a.count, a.levels, a.first, a.last, tuple(a.examples), novelty,
-                    base_count, ratio)  # fmt: skip
 
 
 def _compare(

@@ -65,9 +65,10 @@ class AccessWatch:
         data = self.follower.read().data
         if not data:
             return _EMPTY
+        chunk = Chunk(self.follower.path, 1, data, 0)
         if self.fmt is None:
-            self.fmt = detect_format(data[: 64 << 10].decode("utf-8", "replace").splitlines())
-        rows, bad = parse_chunk(Chunk(self.follower.path, 1, data, 0), self.fmt)
+            self.fmt = detect_format(chunk.head())
+        rows, bad = parse_chunk(chunk, self.fmt)
         self.unparsed += bad.height
         rows = rows.select("ts", "status", "ms")
         newest = rows["ts"].max()
@@ -152,11 +153,7 @@ class ErrorWatch:
         start = now - timedelta(seconds=window)
         data = self.follower.read().data
         for entry in entries(data.decode("utf-8", "replace").splitlines()):
-            if (
-                self.min_level is not None
-                and entry.level is not None
-                and entry.level < self.min_level
-            ):
+            if entry.milder_than(self.min_level):
                 continue
             cluster = miner.add_log_message(entry.message)
             cid = cluster["cluster_id"]

@@ -9,7 +9,7 @@ from opsbook.logs.model import AccessReport, Latency, Route, Suspect
 from opsbook.logs.templates import ErrorsReport, Novelty
 from opsbook.output.table import Cell, Column, render, styled
 from opsbook.timefmt import human, iso
-from opsbook.units import format_bytes
+from opsbook.units import format_bytes, format_latency
 
 
 def _lat(lat: Latency | None) -> dict[str, float] | None:
@@ -117,12 +117,6 @@ def access_json(r: AccessReport) -> dict[str, Any]:
     }
 
 
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.2f}%" if whole else "-"
 
@@ -141,7 +135,8 @@ def _routes_table(routes: tuple[Route, ...], total: int) -> str:
         p50, p95, p99 = (lat.p50, lat.p95, lat.p99) if lat else (None, None, None)
         five = Cell(str(x.s5xx), "red" if x.s5xx else "")
         row: list[Cell | str] = [f"{x.method} {x.route}", str(x.requests), _pct(x.requests, total)]
-        row += [five, str(x.s4xx), _ms(p50), _ms(p95), _ms(p99), f"{x.total_seconds:.0f} s"]
+        row += [five, str(x.s4xx), *map(format_latency, (p50, p95, p99))]
+        row.append(f"{x.total_seconds:.0f} s")
         rows.append(row)
     return render(_ROUTE_COLUMNS, rows)
 
@@ -174,9 +169,10 @@ def _timeline_table(r: AccessReport, tz: tzinfo) -> str:
         five = sum(b.classes["5xx"] for b in group)
         p95s = [b.p95 for b in group if b.p95 is not None]
         share = five / requests if requests else 0.0
+        worst = format_latency(max(p95s) if p95s else None)
         rows.append([
             human(group[0].start, tz), str(requests), f"{requests / seconds:.1f}",
-            Cell(f"{share:.1%}", "red" if share >= 0.05 else ""), _ms(max(p95s) if p95s else None),
+            Cell(f"{share:.1%}", "red" if share >= 0.05 else ""), worst,
         ])  # fmt: skip
     cols = [Column("from"), *(Column(h, "right") for h in ("requests", "per s", "5xx", "p95 max"))]
     return render(cols, rows)
@@ -211,10 +207,10 @@ def access_table(r: AccessReport, tz: tzinfo) -> str:
     out.append(f"codes: {codes}")
     if r.latency is not None:
         lat = r.latency
-        line = (
-            f"latency ({r.latency_field}): p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  "
-            f"p99 {_ms(lat.p99)}  max {_ms(lat.max)}"
+        shown = "  ".join(
+            f"{k} {format_latency(getattr(lat, k))}" for k in ("p50", "p95", "p99", "max")
         )
+        line = f"latency ({r.latency_field}): {shown}"
         out.append(styled(line, "red") if lat.p95 > 2 else line)
     if len(r.timeline) > 1:
         out += ["", "over time", _timeline_table(r, tz)]

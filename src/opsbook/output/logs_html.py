@@ -9,7 +9,7 @@ from opsbook import __version__
 from opsbook.logs.model import AccessReport, Bucket, Route, Suspect
 from opsbook.output.svg import legend, line_chart
 from opsbook.timefmt import human
-from opsbook.units import format_bytes
+from opsbook.units import format_bytes, format_latency
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#222;padding:0 1rem}
@@ -22,12 +22,6 @@ border-bottom:1px solid #eee;text-align:left}td.n,th.n{text-align:right}
 width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}.note{color:#666}
 code{font-size:.8rem;word-break:break-all}
 """
-
-
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _card(label: str, value: str, bad: bool = False) -> str:
@@ -45,7 +39,7 @@ def _routes(title: str, routes: tuple[Route, ...]) -> str:
     for r in routes:
         lat = r.latency
         cells = [str(r.requests), str(r.s5xx), str(r.s4xx)]
-        cells += [_ms(lat.p50), _ms(lat.p95), _ms(lat.p99)] if lat else ["", "", ""]
+        cells += [format_latency(v) for v in (lat.p50, lat.p95, lat.p99)] if lat else ["", "", ""]
         cells.append(f"{r.total_seconds:.0f} s")
         tds = "".join(f'<td class="n">{escape(c)}</td>' for c in cells)
         rows.append(f"<tr><td><code>{escape(r.method)} {escape(r.route)}</code></td>{tds}</tr>")
@@ -92,9 +86,9 @@ def access_html(r: AccessReport, tz: tzinfo) -> str:
     ]
     if r.latency is not None:
         cards += [
-            _card("p50", _ms(r.latency.p50)),
-            _card("p95", _ms(r.latency.p95), r.latency.p95 > 2),
-            _card("p99", _ms(r.latency.p99)),
+            _card("p50", format_latency(r.latency.p50)),
+            _card("p95", format_latency(r.latency.p95), r.latency.p95 > 2),
+            _card("p99", format_latency(r.latency.p99)),
         ]
     if r.unparsed:
         cards.append(_card("unparsed lines", str(r.unparsed), True))
@@ -113,7 +107,7 @@ def access_html(r: AccessReport, tz: tzinfo) -> str:
         if r.latency is not None:
             body.append("<h2>Latency percentiles</h2>" + legend(("p50", "p95", "p99")))
             lat = {k: [getattr(b, k) for b in r.timeline] for k in ("p50", "p95", "p99")}
-            body.append(line_chart(xs, lat, _ms))
+            body.append(line_chart(xs, lat, format_latency))
     body.append(_routes("Top routes by requests", r.routes))
     body.append(_routes("Top routes by total time", r.routes_by_time))
     body.append(_routes("Top routes by errors", r.routes_by_errors))

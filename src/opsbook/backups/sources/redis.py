@@ -14,7 +14,7 @@ import ssl
 from typing import Any
 
 from opsbook.backups.sources.base import Captured, Emit
-from opsbook.clients.resp import RedisAddress
+from opsbook.clients.resp import RedisAddress, parse_info
 from opsbook.config.backups import RedisSource
 from opsbook.errors import BackupError
 from opsbook.secrets import mask_url
@@ -138,10 +138,7 @@ def _info_version(lines: _Lines) -> str | None:
     if not header.startswith(b"$"):
         return None
     body = lines.file.read(int(header[1:]) + 2).decode(errors="replace")
-    for line in body.splitlines():
-        if line.startswith("redis_version:"):
-            return str(line.split(":", 1)[1].strip())
-    return None
+    return parse_info(body).get("redis_version")
 
 
 def _text(reply: bytes) -> str:

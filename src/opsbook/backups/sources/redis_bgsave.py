@@ -12,7 +12,7 @@ from pathlib import Path
 
 from opsbook.backups.sources.base import Captured, Emit
 from opsbook.backups.sources.redis import _command, _connect, _Lines, _text
-from opsbook.clients.resp import RedisAddress
+from opsbook.clients.resp import RedisAddress, parse_info
 from opsbook.config.backups import RedisSource
 from opsbook.errors import BackupError
 from opsbook.secrets import mask_url
@@ -66,9 +66,7 @@ class _Session:
             raise BackupError(f"{self.label}: {args[0]}: {exc}".replace("Redis: ", "")) from None
 
     def info(self, section: str) -> dict[str, str]:
-        text = self.call("INFO", section)
-        pairs = (line.split(":", 1) for line in str(text).splitlines() if ":" in line)
-        return {k: v.strip() for k, v in pairs}
+        return parse_info(str(self.call("INFO", section)))
 
     def close(self) -> None:
         self.lines.file.close()  # a socket's file keeps it open past sock.close()

@@ -14,6 +14,12 @@ from typing import Any
 from opsbook.errors import BackupError
 
 
+def excluded(name: str, patterns: Sequence[str]) -> bool:
+    """Whether an archive name (a path without its leading /) matches an exclude glob,
+    as a whole or by its last part."""
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(Path(name).name, p) for p in patterns)
+
+
 @contextlib.contextmanager
 def tar_stream(paths: Sequence[tuple[Path, str]], exclude: Sequence[str] = ()) -> Iterator[Any]:
     """``paths``: (path on disk, name in the archive). Exclusions are globs on either."""
@@ -21,10 +27,7 @@ def tar_stream(paths: Sequence[tuple[Path, str]], exclude: Sequence[str] = ()) -
     failure: list[BaseException] = []
 
     def skip(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        name = info.name
-        if any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(Path(name).name, p) for p in exclude):
-            return None
-        return info
+        return None if excluded(info.name, exclude) else info
 
     def write() -> None:
         try:
