@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from opsbook.checks.base import Metric, Unit
+from opsbook.results import Metric, Unit
 
 _PERF = re.compile(
     r"""(?:'(?P<q>(?:[^']|'')+)'|(?P<l>[^'=\s]+))=(?P<v>-?[\d.]+(?:[eE][-+]?\d+)?|U)"""

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from opsbook import aio
-from opsbook.checks.base import Result
 from opsbook.checks.runner import run_check, run_checks
 from opsbook.config.loader import redactor_for
 from opsbook.config.model import Config, validate
+from opsbook.results import Result
 
 
 def config_of(specs: dict[str, dict[str, Any]]) -> Config:

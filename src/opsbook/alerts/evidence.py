@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from opsbook.checks.base import Result
 from opsbook.config.checks import PostgresCheck
+from opsbook.results import Result
 from opsbook.secrets import Redactor
 
 QUERY_CHARS = 200

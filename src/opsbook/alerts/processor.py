@@ -25,12 +25,12 @@ from opsbook.alerts.rules import evaluate
 from opsbook.alerts.store import load_alerts, record_events, save_alert, store_results
 from opsbook.alerts.suppression import Suppression, Suppressor
 from opsbook.alerts.suppression import apply as apply_suppression
-from opsbook.checks.base import Result
 from opsbook.config.checks import CheckBase, PostgresCheck
 from opsbook.config.maintenance import WindowConfig
 from opsbook.incidents.model import EntryKind, severity_label
 from opsbook.incidents.rows import append_entry
 from opsbook.incidents.service import IncidentService
+from opsbook.results import Result
 from opsbook.secrets import Redactor
 from opsbook.store.tx import begin, read
 from opsbook.units import format_duration

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select
 
 from opsbook.alerts.model import Alert, AlertState, Event, Source
-from opsbook.checks.base import Result
+from opsbook.results import Result
 from opsbook.status import Status
 from opsbook.store.tables import alert_events, alerts, check_results
 from opsbook.store.upsert import upsert

@@ -12,9 +12,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from opsbook.checks.base import Probe, Reading, Unit
 from opsbook.config.checks import BackupCheck
 from opsbook.errors import CheckUnavailable, OpsbookError
+from opsbook.results import Phase, Reading, Unit
 from opsbook.status import Status, worst
 from opsbook.units import format_duration
 
@@ -25,8 +25,8 @@ def describe(check: BackupCheck) -> str:
     return f"backups of {check.source}"
 
 
-async def run(check: BackupCheck, probe: Probe) -> Reading:
-    probe.at("for the store")
+async def run(check: BackupCheck, phase: Phase) -> Reading:
+    phase.at("for the store")
     return await asyncio.to_thread(_read, check)
 
 

@@ -9,10 +9,10 @@ import os
 import shlex
 import signal
 
-from opsbook.checks.base import Probe, Reading, Unit
 from opsbook.config.checks import CommandCheck
 from opsbook.errors import CheckUnavailable
 from opsbook.nagios import parse_perfdata
+from opsbook.results import Phase, Reading, Unit
 from opsbook.status import Status
 
 MAX_OUTPUT = 64 * 1024
@@ -22,8 +22,8 @@ def describe(check: CommandCheck) -> str:
     return shlex.join(check.command)
 
 
-async def run(check: CommandCheck, probe: Probe) -> Reading:
-    probe.at(f"for {check.command[0]} to exit")
+async def run(check: CommandCheck, phase: Phase) -> Reading:
+    phase.at(f"for {check.command[0]} to exit")
     try:
         proc = await asyncio.create_subprocess_exec(
             *check.command,

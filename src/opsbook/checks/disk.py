@@ -6,9 +6,9 @@ import math
 import os
 
 from opsbook.aio import in_thread
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.config.checks import DiskCheck
 from opsbook.errors import CheckUnavailable
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.status import worst
 from opsbook.units import format_bytes
 
@@ -17,8 +17,8 @@ def describe(check: DiskCheck) -> str:
     return check.path
 
 
-async def run(check: DiskCheck, probe: Probe) -> Reading:
-    probe.at(f"for statvfs({check.path}) (a hung network mount?)")
+async def run(check: DiskCheck, phase: Phase) -> Reading:
+    phase.at(f"for statvfs({check.path}) (a hung network mount?)")
     try:
         st = await in_thread(os.statvfs, check.path)
     except FileNotFoundError:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.clients.http import HttpResponse, request
 from opsbook.config.checks import HttpCheck
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.secrets import mask_url
 from opsbook.status import Status
 from opsbook.units import format_duration
@@ -19,10 +19,10 @@ def describe(check: HttpCheck) -> str:
     return mask_url(check.url)
 
 
-async def run(check: HttpCheck, probe: Probe) -> Reading:
+async def run(check: HttpCheck, phase: Phase) -> Reading:
     response = await request(
         check.url,
-        probe,
+        phase,
         method=check.method,
         headers=check.headers,
         body=check.body.encode() if check.body is not None else None,

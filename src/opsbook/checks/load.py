@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.config.checks import LoadCheck
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 
 _PERIODS = {"1m": 0, "5m": 1, "15m": 2}
 
@@ -22,7 +22,7 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-async def run(check: LoadCheck, probe: Probe) -> Reading:
+async def run(check: LoadCheck, phase: Phase) -> Reading:
     loads = os.getloadavg()
     cpus = cpu_count()
     per_cpu = round(loads[_PERIODS[check.period]] / cpus, 2)

@@ -11,10 +11,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.config.log_checks import LogCheck
 from opsbook.errors import CheckUnavailable, LogError
 from opsbook.logs.follow import Watches
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.status import Status, worst
 from opsbook.units import format_duration, format_latency
 
@@ -35,8 +35,8 @@ def _watch(check: LogCheck) -> AccessWatch:
                        lambda: AccessWatch(check.path, check.log_format))  # fmt: skip
 
 
-async def run(check: LogCheck, probe: Probe) -> Reading:
-    probe.at(f"reading {check.path}")
+async def run(check: LogCheck, phase: Phase) -> Reading:
+    phase.at(f"reading {check.path}")
     return await asyncio.to_thread(_read, check)
 
 

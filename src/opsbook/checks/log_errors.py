@@ -11,10 +11,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit
 from opsbook.config.log_checks import LogErrorsCheck
 from opsbook.errors import CheckUnavailable, LogError, OpsbookError
 from opsbook.logs.follow import Watches
+from opsbook.results import Metric, Phase, Reading, Unit
 from opsbook.status import Status
 from opsbook.units import format_duration
 
@@ -54,8 +54,8 @@ def _watch(check: LogErrorsCheck) -> ErrorWatch:
                                                _baseline_state(check)))  # fmt: skip
 
 
-async def run(check: LogErrorsCheck, probe: Probe) -> Reading:
-    probe.at(f"reading {check.path}")
+async def run(check: LogErrorsCheck, phase: Phase) -> Reading:
+    phase.at(f"reading {check.path}")
     return await asyncio.to_thread(_read, check)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.config.checks import MemoryCheck
 from opsbook.errors import CheckUnavailable
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.units import format_bytes
 
 MEMINFO = Path("/proc/meminfo")
@@ -27,7 +27,7 @@ def read_meminfo(path: Path = MEMINFO) -> dict[str, int]:
     return values
 
 
-async def run(check: MemoryCheck, probe: Probe) -> Reading:
+async def run(check: MemoryCheck, phase: Phase) -> Reading:
     try:
         info = read_meminfo()
         total = info["MemTotal"]

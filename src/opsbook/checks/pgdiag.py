@@ -12,9 +12,9 @@ import asyncio
 import math
 from typing import Any
 
-from opsbook.checks.base import Probe, Reading
 from opsbook.config.checks import PgdiagCheck, PgReport
 from opsbook.errors import CheckUnavailable, TargetUnreachable
+from opsbook.results import Phase, Reading
 from opsbook.secrets import mask_dsn
 
 
@@ -22,8 +22,8 @@ def describe(check: PgdiagCheck) -> str:
     return f"{check.report.value} of {mask_dsn(check.dsn)}"
 
 
-async def run(check: PgdiagCheck, probe: Probe) -> Reading:
-    probe.at(f"for the {check.report.value} report")
+async def run(check: PgdiagCheck, phase: Phase) -> Reading:
+    phase.at(f"for the {check.report.value} report")
     return await asyncio.to_thread(collect, check)
 
 

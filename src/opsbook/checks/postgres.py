@@ -9,9 +9,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.config.checks import PostgresCheck, Role
 from opsbook.errors import TargetUnreachable
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.secrets import mask_dsn
 from opsbook.status import Status, worst
 
@@ -30,8 +30,8 @@ def describe(check: PostgresCheck) -> str:
     return mask_dsn(check.dsn)
 
 
-async def run(check: PostgresCheck, probe: Probe) -> Reading:
-    probe.at("connecting to PostgreSQL")
+async def run(check: PostgresCheck, phase: Phase) -> Reading:
+    phase.at("connecting to PostgreSQL")
     try:
         conn = await psycopg.AsyncConnection.connect(
             check.dsn,
@@ -42,7 +42,7 @@ async def run(check: PostgresCheck, probe: Probe) -> Reading:
     except psycopg.Error as exc:
         raise TargetUnreachable(_reason(exc)) from None
     try:
-        probe.at("for the status query")
+        phase.at("for the status query")
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(QUERY)
             row = await cur.fetchone()

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.clients.http import request
 from opsbook.config.checks import PrometheusCheck, Signal, SignalKind
 from opsbook.errors import TargetUnreachable
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.secrets import mask_url
 from opsbook.status import Status, worst
 from opsbook.units import format_duration
@@ -56,8 +56,8 @@ def parse(text: str) -> Series:
     return series
 
 
-async def run(check: PrometheusCheck, probe: Probe) -> Reading:
-    response = await request(check.url, probe, verify=check.verify_tls)
+async def run(check: PrometheusCheck, phase: Phase) -> Reading:
+    response = await request(check.url, phase, verify=check.verify_tls)
     if response.status != 200:
         raise TargetUnreachable(f"/metrics answered HTTP {response.status}")
     try:

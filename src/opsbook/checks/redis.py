@@ -3,10 +3,10 @@ and whether the last background save worked."""
 
 from __future__ import annotations
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.clients.resp import RedisAddress, RedisClient, RedisReplyError, parse_info
 from opsbook.config.checks import RedisCheck, Role
 from opsbook.errors import TargetUnreachable
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.secrets import mask_url
 from opsbook.status import Status, worst
 from opsbook.units import format_bytes, format_duration
@@ -16,14 +16,14 @@ def describe(check: RedisCheck) -> str:
     return mask_url(check.url)
 
 
-async def run(check: RedisCheck, probe: Probe) -> Reading:
+async def run(check: RedisCheck, phase: Phase) -> Reading:
     address = RedisAddress.from_url(check.url)
-    client = await RedisClient.connect(address, probe)
+    client = await RedisClient.connect(address, phase)
     try:
-        probe.at("for PING")
+        phase.at("for PING")
         try:
             pong = await client.command("PING")
-            probe.at("for INFO")
+            phase.at("for INFO")
             raw = await client.command("INFO")
         except RedisReplyError as exc:
             text = str(exc)

@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
-from opsbook.checks import kind_of, module_for
-from opsbook.checks.base import Probe, Reading, Result
+from opsbook.checks import module_for
 from opsbook.config.checks import CheckBase
 from opsbook.errors import CheckError
+from opsbook.results import Phase, Reading, Result
 from opsbook.secrets import Redactor
 from opsbook.status import Status
 from opsbook.units import format_duration
@@ -24,21 +24,21 @@ DEFAULT_CONCURRENCY = 64
 
 
 async def run_check(name: str, check: CheckBase, redact: Redactor) -> Result:
-    kind = kind_of(check)
+    kind = check.kind
     module = module_for(kind)
-    probe = Probe()
+    phase = Phase()
     started_at = datetime.now(UTC)
     start = time.monotonic()
     deadline = asyncio.timeout(check.timeout)
     try:
         async with deadline:
-            reading = await module.run(check, probe)
+            reading = await module.run(check, phase)
     except TimeoutError:
         if not deadline.expired():
-            reading = Reading(Status.CRITICAL, "timed out" + _phase(probe))
+            reading = Reading(Status.CRITICAL, "timed out" + _phase(phase))
         else:
             reading = Reading(
-                Status.CRITICAL, f"timed out after {format_duration(check.timeout)}" + _phase(probe)
+                Status.CRITICAL, f"timed out after {format_duration(check.timeout)}" + _phase(phase)
             )
     except CheckError as exc:
         reading = Reading(exc.status, str(exc))
@@ -65,8 +65,8 @@ async def run_check(name: str, check: CheckBase, redact: Redactor) -> Result:
     )
 
 
-def _phase(probe: Probe) -> str:
-    return f" {probe.phase}" if probe.phase else ""
+def _phase(phase: Phase) -> str:
+    return f" {phase.current}" if phase.current else ""
 
 
 async def run_checks(
@@ -78,7 +78,7 @@ async def run_checks(
     items = list(checks.items()) if isinstance(checks, Mapping) else list(checks)
     # Import every module (and its client library) before any clock starts: an import
     # inside a running check would stall the event loop and inflate the others' timings.
-    for kind in {kind_of(check) for _, check in items}:
+    for kind in {check.kind for _, check in items}:
         module_for(kind)
     gate = asyncio.Semaphore(concurrency)
 

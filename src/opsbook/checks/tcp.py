@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, rising
 from opsbook.clients.net import open_connection
 from opsbook.config.checks import TcpCheck
 from opsbook.config.types import split_host_port
+from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.units import format_duration
 
 
@@ -13,9 +13,9 @@ def describe(check: TcpCheck) -> str:
     return check.host
 
 
-async def run(check: TcpCheck, probe: Probe) -> Reading:
+async def run(check: TcpCheck, phase: Phase) -> Reading:
     host, port = split_host_port(check.host)
-    conn = await open_connection(host, port, probe)
+    conn = await open_connection(host, port, phase)
     await conn.close()
     took = conn.timings.connect
     status = rising(took, check.warning, check.critical)

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from opsbook.checks.base import Metric, Probe, Reading, Unit, falling
 from opsbook.clients.net import open_connection, tls_context
 from opsbook.config.checks import TlsCheck
 from opsbook.config.types import split_host_port
 from opsbook.errors import CheckUnavailable, TargetUnreachable
+from opsbook.results import Metric, Phase, Reading, Unit, falling
 from opsbook.status import Status, worst
 
 DAY = 86400.0
@@ -33,19 +33,19 @@ def describe(check: TlsCheck) -> str:
     return str(check.file) if check.file else check.host or ""
 
 
-async def run(check: TlsCheck, probe: Probe) -> Reading:
+async def run(check: TlsCheck, phase: Phase) -> Reading:
     verify_error = ""
     if check.file is not None:
         chain = _from_file(check)
     else:
         try:
-            chain = await _from_handshake(check, probe, verify=check.verify)
+            chain = await _from_handshake(check, phase, verify=check.verify)
         except TargetUnreachable as exc:
             if not check.verify or "certificate verify failed" not in str(exc):
                 raise
             # Still say when it expires: an expired certificate is the usual verify failure.
             verify_error = str(exc)
-            chain = await _from_handshake(check, probe, verify=False)
+            chain = await _from_handshake(check, phase, verify=False)
     return assess(chain, check, datetime.now(UTC), verify_error)
 
 
@@ -112,11 +112,11 @@ def _from_file(check: TlsCheck) -> list[CertInfo]:
     return [_info(c) for c in certs]
 
 
-async def _from_handshake(check: TlsCheck, probe: Probe, *, verify: bool) -> list[CertInfo]:
+async def _from_handshake(check: TlsCheck, phase: Phase, *, verify: bool) -> list[CertInfo]:
     assert check.host is not None
     host, port = split_host_port(check.host, 443)
     ctx = tls_context(verify=verify, ca_file=check.ca_file)
-    conn = await open_connection(host, port, probe, tls=ctx, server_hostname=check.servername)
+    conn = await open_connection(host, port, phase, tls=ctx, server_hostname=check.servername)
     try:
         sslobj = conn.ssl_object()
         ders = _peer_chain(sslobj) if sslobj else []

@@ -18,9 +18,9 @@ from urllib.parse import urljoin, urlsplit
 import h11
 
 from opsbook import __version__
-from opsbook.checks.base import Probe
 from opsbook.clients.net import Timings, open_connection, tls_context
 from opsbook.errors import TargetUnreachable
+from opsbook.results import Phase
 
 MAX_BODY = 1024 * 1024  # enough for any health payload; the rest is read and dropped
 MAX_REDIRECTS = 5
@@ -40,7 +40,7 @@ class HttpResponse:
 
 async def request(
     url: str,
-    probe: Probe,
+    phase: Phase,
     *,
     method: str = "GET",
     headers: Mapping[str, str] | None = None,
@@ -51,7 +51,7 @@ async def request(
 ) -> HttpResponse:
     start = time.monotonic()
     for _ in range(MAX_REDIRECTS + 1):
-        response = await _once(url, probe, method, headers or {}, body, verify, ca_file)
+        response = await _once(url, phase, method, headers or {}, body, verify, ca_file)
         location = dict(response.headers).get("location")
         if not (follow_redirects and 300 <= response.status < 400 and location):
             break
@@ -74,7 +74,7 @@ async def request(
 
 async def _once(
     url: str,
-    probe: Probe,
+    phase: Phase,
     method: str,
     headers: Mapping[str, str],
     body: bytes | None,
@@ -88,7 +88,7 @@ async def _once(
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     ctx = tls_context(verify=verify, ca_file=ca_file) if secure else None
     start = time.monotonic()
-    conn = await open_connection(host, port, probe, tls=ctx)
+    conn = await open_connection(host, port, phase, tls=ctx)
     try:
         default_port = port == (443 if secure else 80)
         wire_headers = [
@@ -103,14 +103,14 @@ async def _once(
         if body is not None:
             wire_headers.append(("Content-Length", str(len(body))))
         h11conn = h11.Connection(our_role=h11.CLIENT)
-        probe.at(f"for a response from {conn.address}")
+        phase.at(f"for a response from {conn.address}")
         sent = h11conn.send(h11.Request(method=method, target=target, headers=wire_headers))
         if body:
             sent = (sent or b"") + (h11conn.send(h11.Data(data=body)) or b"")
         sent = (sent or b"") + (h11conn.send(h11.EndOfMessage()) or b"")
         conn.writer.write(sent)
         await conn.writer.drain()
-        return await _read_response(url, conn.reader, h11conn, conn.timings, start, probe)
+        return await _read_response(url, conn.reader, h11conn, conn.timings, start, phase)
     except h11.ProtocolError as exc:
         raise TargetUnreachable(f"invalid HTTP response from {conn.address}: {exc}") from None
     except ConnectionError as exc:
@@ -127,7 +127,7 @@ async def _read_response(
     h11conn: h11.Connection,
     timings: Timings,
     start: float,
-    probe: Probe,
+    phase: Phase,
 ) -> HttpResponse:
     response: h11.Response | None = None
     chunks: list[bytes] = []
@@ -141,7 +141,7 @@ async def _read_response(
             h11conn.receive_data(data)
         elif isinstance(event, h11.Response):
             response = event
-            probe.at("reading the response body")
+            phase.at("reading the response body")
         elif isinstance(event, h11.Data):
             if size < MAX_BODY:
                 chunks.append(bytes(event.data[: MAX_BODY - size]))

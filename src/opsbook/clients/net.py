@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsbook.checks.base import Probe
 from opsbook.errors import CheckUnavailable, TargetUnreachable
+from opsbook.results import Phase
 
 
 @dataclass
@@ -64,12 +64,12 @@ def _format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def resolve(host: str, port: int, probe: Probe) -> list[tuple[str, int]]:
+async def resolve(host: str, port: int, phase: Phase) -> list[tuple[str, int]]:
     try:
         return [(str(ipaddress.ip_address(host)), port)]  # an address needs no lookup
     except ValueError:
         pass
-    probe.at(f"resolving {host}")
+    phase.at(f"resolving {host}")
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -86,7 +86,7 @@ async def resolve(host: str, port: int, probe: Probe) -> list[tuple[str, int]]:
 async def open_connection(
     host: str,
     port: int,
-    probe: Probe,
+    phase: Phase,
     *,
     tls: ssl.SSLContext | None = None,
     server_hostname: str | None = None,
@@ -94,12 +94,12 @@ async def open_connection(
     """Connect to the first address of ``host`` that answers; TLS handshake if asked."""
     timings = Timings()
     start = time.monotonic()
-    addresses = await resolve(host, port, probe)
+    addresses = await resolve(host, port, phase)
     timings.dns = time.monotonic() - start
     last_error: OSError | None = None
     for ip, ip_port in addresses:
         where = _format_address(ip, ip_port)
-        probe.at(f"connecting to {where}")
+        phase.at(f"connecting to {where}")
         start = time.monotonic()
         try:
             reader, writer = await asyncio.open_connection(ip, ip_port)
@@ -109,7 +109,7 @@ async def open_connection(
         timings.connect = time.monotonic() - start
         conn = Connection(reader, writer, where, timings)
         if tls is not None:
-            probe.at(f"in the TLS handshake with {where}")
+            phase.at(f"in the TLS handshake with {where}")
             start = time.monotonic()
             try:
                 await writer.start_tls(tls, server_hostname=server_hostname or host)

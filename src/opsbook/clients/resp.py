@@ -13,9 +13,9 @@ import contextlib
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from opsbook.checks.base import Probe
 from opsbook.clients.net import open_connection, tls_context
 from opsbook.errors import TargetUnreachable
+from opsbook.results import Phase
 
 Reply = bytes | int | list["Reply"] | None
 
@@ -65,9 +65,9 @@ class RedisClient:
         self._writer = writer
 
     @classmethod
-    async def connect(cls, address: RedisAddress, probe: Probe) -> RedisClient:
+    async def connect(cls, address: RedisAddress, phase: Phase) -> RedisClient:
         if address.socket_path:
-            probe.at(f"connecting to {address.socket_path}")
+            phase.at(f"connecting to {address.socket_path}")
             try:
                 reader, writer = await asyncio.open_unix_connection(address.socket_path)
             except OSError as exc:
@@ -76,11 +76,11 @@ class RedisClient:
                 ) from None
         else:
             ctx = tls_context(verify=True) if address.tls else None
-            conn = await open_connection(address.host, address.port, probe, tls=ctx)
+            conn = await open_connection(address.host, address.port, phase, tls=ctx)
             reader, writer = conn.reader, conn.writer
         client = cls(reader, writer)
         if address.password:
-            probe.at("authenticating")
+            phase.at("authenticating")
             args = [address.username, address.password] if address.username else [address.password]
             try:
                 await client.command("AUTH", *args)

@@ -25,6 +25,7 @@ from opsbook.config.types import (
     Threshold,
     split_host_port,
 )
+from opsbook.results import CheckKind
 
 DEFAULT_TIMEOUT = Duration(5.0)
 DEFAULT_INTERVAL = Duration(30.0)
@@ -32,23 +33,6 @@ DEFAULT_INTERVAL = Duration(30.0)
 # target that stops answering, a minute for thresholds that may dip and recover.
 CONNECTIVITY_FOR = Duration(0.0)
 THRESHOLD_FOR = Duration(60.0)
-
-
-class CheckKind(enum.StrEnum):
-    HTTP = "http"
-    POSTGRES = "postgres"
-    REDIS = "redis"
-    DISK = "disk"
-    MEMORY = "memory"
-    LOAD = "load"
-    TLS = "tls"
-    TCP = "tcp"
-    COMMAND = "command"
-    PROMETHEUS = "prometheus"
-    PGDIAG = "pgdiag"
-    BACKUP = "backup"
-    LOG = "log"
-    LOG_ERRORS = "log_errors"
 
 
 class Role(enum.StrEnum):

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import msgspec
 
-from opsbook.config.checks import CheckBase, CheckKind
+from opsbook.config.checks import CheckBase
 from opsbook.config.types import AlertSeverity, Duration, Percent
+from opsbook.results import CheckKind
 
 
 class LogCheck(CheckBase, frozen=True, kw_only=True, tag="log"):

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from opsbook.config.backups import Backups, backup_checks, validate_backups
-from opsbook.config.checks import CheckBase, CheckKind
+from opsbook.config.checks import CheckBase
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.log_checks import with_store
 from opsbook.config.logs import LogsConfig
@@ -30,6 +30,7 @@ from opsbook.config.problems import (
 from opsbook.config.registry import CHECK_MODELS, CheckConfig
 from opsbook.config.severities import SEVERITY_KEYS, SeverityConfig
 from opsbook.config.types import decode_hook, is_check_name
+from opsbook.results import CheckKind
 
 TOP_LEVEL_KEYS = (
     "service",

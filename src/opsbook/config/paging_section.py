@@ -68,20 +68,6 @@ def _named(data: Any, key: str, model: Any, problems: list[Problem]) -> dict[str
     return out
 
 
-def _first_struct(spec: Any) -> type[msgspec.Struct]:
-    """For a channel (a tagged union), the struct its `type:` names, for error messages."""
-    from opsbook.config.paging import EmailChannel, PagerDutyChannel, SlackChannel, WebhookChannel
-
-    kinds: dict[str, type[msgspec.Struct]] = {
-        "slack": SlackChannel,
-        "webhook": WebhookChannel,
-        "email": EmailChannel,
-        "pagerduty": PagerDutyChannel,
-    }
-    kind = spec.get("type") if isinstance(spec, dict) else None
-    return kinds.get(str(kind), SlackChannel)
-
-
 def validate_paging(data: dict[str, Any], problems: list[Problem]) -> Paging:
     people = _named(data.get("people"), "people", PersonConfig, problems)
     schedules = _named(data.get("schedules"), "schedules", ScheduleConfig, problems)

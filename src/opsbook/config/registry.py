@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from opsbook.config.checks import CHECK_MODELS as _CORE
-from opsbook.config.checks import CheckBase, CheckKind
+from opsbook.config.checks import CheckBase
 from opsbook.config.checks import CheckConfig as _CoreConfig
 from opsbook.config.log_checks import LogCheck, LogErrorsCheck
+from opsbook.results import CheckKind
 
 CheckConfig = _CoreConfig | LogCheck | LogErrorsCheck
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from opsbook.checks import module_for
-from opsbook.checks.base import Result
 from opsbook.checks.runner import run_check
 from opsbook.config.checks import CheckBase
+from opsbook.results import Result
 from opsbook.secrets import Redactor
 
 JITTER = 0.05

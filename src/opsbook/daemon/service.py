@@ -24,7 +24,6 @@ import uvicorn
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState
 from opsbook.alerts.processor import AlertProcessor
-from opsbook.checks.base import Result
 from opsbook.config.loader import LoadedConfig
 from opsbook.config.types import split_host_port
 from opsbook.daemon.ack_http import ack_routes
@@ -41,6 +40,7 @@ from opsbook.incidents.service import IncidentService
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.delivery import Deliverer
 from opsbook.paging.pager import Pager
+from opsbook.results import Result
 from opsbook.store.open import Store
 
 T = TypeVar("T")

@@ -10,8 +10,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from opsbook.checks.base import Result
 from opsbook.incidents.clocks import percentile
+from opsbook.results import Result
 
 LAG_SAMPLES = 20_000
 

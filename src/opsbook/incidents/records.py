@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
@@ -163,7 +163,3 @@ def _item(row: Row[Any]) -> ActionItem:
 
 def is_overdue(item: ActionItem, today: date) -> bool:
     return item.is_open and item.due is not None and item.due < today
-
-
-def today_utc(now: datetime) -> date:
-    return now.date()

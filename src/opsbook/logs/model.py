@@ -38,7 +38,7 @@ class Client:
 
 
 @dataclass(frozen=True, slots=True)
-class Probe:
+class ProbedPath:
     path: str
     requests: int
     answered: int  # probes that got 2xx/3xx: the ones to look at first
@@ -70,7 +70,7 @@ class Suspect:
     peak_denied_per_minute: int
     first: datetime | None
     last: datetime | None
-    probes: tuple[Probe, ...]
+    probes: tuple[ProbedPath, ...]
     denied_routes: tuple[RouteHit, ...] = ()  # the most hit first, at most 10
 
 

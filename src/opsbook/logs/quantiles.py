@@ -36,11 +36,6 @@ def quantiles(values: Sequence[float], counts: Sequence[int], qs: Sequence[float
 LOG_BUCKETS_PER_DOUBLING = 8
 
 
-def log_bucket(ms: int) -> int:
-    """A ~9 % wide bucket for charts over time, where exactness is not worth the memory."""
-    return int(math.log2(ms + 1) * LOG_BUCKETS_PER_DOUBLING)
-
-
 def log_bucket_ms(bucket: int) -> float:
     """The middle of a bucket, in milliseconds."""
     return float(2 ** ((bucket + 0.5) / LOG_BUCKETS_PER_DOUBLING) - 1)

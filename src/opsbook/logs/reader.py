@@ -99,17 +99,3 @@ def iter_chunks(name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-
-
-def sample_lines(name: str, limit: int = 50) -> list[str]:
-    """The first lines of a file, for detecting its format (stdin cannot be rewound: none)."""
-    if name == STDIN:
-        return []
-    stream = _open(name)
-    try:
-        head = stream.read(64 << 10)
-    except (OSError, EOFError, zlib.error):
-        return []
-    finally:
-        stream.close()
-    return head.decode("utf-8", "replace").splitlines()[:limit]

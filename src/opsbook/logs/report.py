@@ -14,7 +14,7 @@ from opsbook.logs.model import (
     Bucket,
     Client,
     Latency,
-    Probe,
+    ProbedPath,
     Route,
     RouteHit,
     Suspect,
@@ -124,14 +124,14 @@ def _suspects(
         )
     )
     ips = candidates["ip"].implode()
-    probed: dict[str, list[Probe]] = {}
+    probed: dict[str, list[ProbedPath]] = {}
     if probes is not None:
         mine = probes.filter(pl.col("ip").is_in(ips)).sort(
             ["requests", "path"], descending=[True, False]
         )
         for r in mine.iter_rows(named=True):
             probed.setdefault(r["ip"], []).append(
-                Probe(r["path"], r["requests"], r["answered"], r["first"], r["last"])
+                ProbedPath(r["path"], r["requests"], r["answered"], r["first"], r["last"])
             )
     routes: dict[str, list[RouteHit]] = {}
     if parts["denied_routes"] is not None:
@@ -153,7 +153,7 @@ def _suspects(
 
 
 def _suspect(
-    r: dict[str, Any], limits: Thresholds, probes: list[Probe], routes: list[RouteHit]
+    r: dict[str, Any], limits: Thresholds, probes: list[ProbedPath], routes: list[RouteHit]
 ) -> Suspect:
     reasons = []
     if probes:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from opsbook.checks.base import Result, Unit
 from opsbook.nagios import format_perfdata
 from opsbook.output.table import Style
+from opsbook.results import Result, Unit
 from opsbook.status import Status, worst
 from opsbook.units import format_bytes, format_duration
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from opsbook.config.paging import WEEKDAYS, LayerConfig, ScheduleConfig, parse_handoff
@@ -170,9 +170,3 @@ def shifts(
         yield Shift(
             current.schedule, current.layer, current.person, current.start, end, current.override
         )
-
-
-def viewer_zone(name: str | None) -> tzinfo:
-    from opsbook.timefmt import zone
-
-    return zone(name)

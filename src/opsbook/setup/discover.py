@@ -7,10 +7,10 @@ import glob
 import os
 from dataclasses import dataclass
 
-from opsbook.checks.base import Probe
 from opsbook.clients.http import request
 from opsbook.clients.net import open_connection
 from opsbook.errors import CheckError
+from opsbook.results import Phase
 
 APP_PORTS = (8000, 8080, 3000, 5000, 80)
 PROBE_TIMEOUT = 1.0
@@ -34,7 +34,7 @@ class Discovery:
 async def _port_open(host: str, port: int) -> bool:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
-            conn = await open_connection(host, port, Probe())
+            conn = await open_connection(host, port, Phase())
             await conn.close()
             return True
     except (TimeoutError, CheckError):
@@ -45,7 +45,7 @@ async def _health(host: str, port: int) -> tuple[str, int] | None:
     url = f"http://{host}:{port}/health"
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
-            response = await request(url, Probe())
+            response = await request(url, Phase())
     except (TimeoutError, CheckError):
         return None
     return url, response.status
@@ -84,7 +84,7 @@ async def discover(
 async def _metrics(url: str) -> str | None:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
-            response = await request(url, Probe())
+            response = await request(url, Phase())
     except (TimeoutError, CheckError):
         return None
     return url if response.status == 200 and b"# TYPE" in response.body else None

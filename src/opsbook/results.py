@@ -1,4 +1,8 @@
-"""What every check returns, and the threshold rules they share."""
+"""What every check returns, and the threshold rules they share.
+
+The bottom of the house: checks produce these, and clients, alerts, the daemon, output and
+the Nagios format read them, so this module imports nothing of opsbook but ``status``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from opsbook.config.checks import CheckKind
 from opsbook.status import Status
+
+
+class CheckKind(enum.StrEnum):
+    HTTP = "http"
+    POSTGRES = "postgres"
+    REDIS = "redis"
+    DISK = "disk"
+    MEMORY = "memory"
+    LOAD = "load"
+    TLS = "tls"
+    TCP = "tcp"
+    COMMAND = "command"
+    PROMETHEUS = "prometheus"
+    PGDIAG = "pgdiag"
+    BACKUP = "backup"
+    LOG = "log"
+    LOG_ERRORS = "log_errors"
 
 
 class Unit(enum.StrEnum):
@@ -61,14 +81,15 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class Probe:
-    """Progress of one running check, so a timeout can say what it was waiting for."""
+class Phase:
+    """Where a running check is ("connecting", "for the first byte"): when its timeout
+    strikes, the result says what it was waiting for."""
 
     def __init__(self) -> None:
-        self.phase = ""
+        self.current = ""
 
     def at(self, phase: str) -> None:
-        self.phase = phase
+        self.current = phase
 
 
 def rising(value: float, warning: float | None, critical: float | None) -> Status:
