@@ -4,7 +4,6 @@ every outcome recorded in the store."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +18,7 @@ from opsbook.backups.run import RunResult, run_backup
 from opsbook.backups.verify import Verified, verify
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError, IntegrityError
+from opsbook.progress import Progress
 from opsbook.timefmt import zone
 
 LOCK_TTL = timedelta(hours=12)
@@ -45,8 +45,8 @@ def backup(
     source: str,
     *,
     actor: str = "",
-    progress: Callable[[str, int], None] | None = None,
-    verify_progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+    verify_progress: Progress | None = None,
     identity: str | None = None,
 ) -> BackupOutcome:
     lock = f"backup:{source}"
@@ -83,7 +83,7 @@ def verify_entry(
     repo: str | None = None,
     actor: str = "",
     identity: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Verified:
     with records.lease(engine, entry.id, "verify"):
         outcome = verify(backups, entry, repo=repo, identity=identity, progress=progress)

@@ -9,15 +9,15 @@ are written in one pass, not one after the other).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from opsbook.backups.crypto import Opener, Sealer
 from opsbook.errors import BackupError, DecryptError, IntegrityError
+from opsbook.progress import Progress
 
 CHUNK = 1 << 20
-Progress = Callable[[int], None]  # raw bytes so far
 
 
 class Upload(Protocol):

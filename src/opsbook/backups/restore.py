@@ -11,7 +11,7 @@ import contextlib
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,7 @@ from opsbook.backups.crypto import Opener
 from opsbook.backups.manifest import Manifest, TableStat
 from opsbook.backups.repos.base import Repository
 from opsbook.errors import BackupError
-
-Progress = Callable[[int], None]  # stored bytes fetched so far
+from opsbook.progress import Progress
 
 
 @dataclass(frozen=True)

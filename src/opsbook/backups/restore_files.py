@@ -31,6 +31,7 @@ from opsbook.backups.restore import first_repo, untar_into
 from opsbook.backups.restore_job import Restored
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError
+from opsbook.progress import Progress
 
 ARTIFACTS = {"redis": "rdb", "files": "files"}
 
@@ -46,7 +47,7 @@ def restore_to_path(
     identity: str | None = None,
     actor: str = "",
     confirm: Callable[[str], bool] | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> Restored:
     manifest = entry.manifest
     artifact = manifest.artifact(ARTIFACTS[manifest.kind])

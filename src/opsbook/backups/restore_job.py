@@ -18,6 +18,7 @@ from opsbook.backups.records import Event, EventKind
 from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError, UsageError
+from opsbook.progress import Progress
 
 USER_TABLES = """
 SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -65,7 +66,7 @@ def restore_backup(
     request: RestoreRequest,
     *,
     confirm: Callable[[str], bool] | None = None,
-    progress_wanted: bool = False,
+    progress: Progress | None = None,
 ) -> Restored:
     manifest = request.entry.manifest
     if manifest.kind != "postgres":
@@ -97,7 +98,6 @@ def restore_backup(
         options += ["--clean", "--if-exists"]
     if request.no_owner:
         options += ["--no-owner", "--no-privileges"]
-    progress = _bar(manifest.id, manifest.stored_bytes) if progress_wanted else None
     started = datetime.now(UTC)
     start = time.monotonic()
     try:
@@ -105,15 +105,12 @@ def restore_backup(
             pg_restore(manifest, repo, opener(manifest.encryption, identity=request.identity,
                                               config=backups.encryption),
                        request.dsn, jobs=request.jobs, options=tuple(options),
-                       progress=progress.update if progress else None)  # fmt: skip
+                       progress=progress)  # fmt: skip
     except BackupError as exc:
         records.record(engine, Event(EventKind.RESTORE, manifest.source, manifest.id, repo.name,
                                      started, datetime.now(UTC), False,
                                      f"into {split.label}: {exc}", request.actor))  # fmt: skip
         raise
-    finally:
-        if progress:
-            progress.done()
     result = compare(manifest.tables, restored_stats(request.dsn))
     if result.ok:
         detail = f"{result.tables} tables, {result.rows} rows, all matching the manifest"
@@ -151,9 +148,3 @@ def _prepare_target(dsn: str, split: pgtools.Conn) -> int:
             f"cannot create database {name}: {pgtools.first_line(exc, split)}"
         ) from None
     return 0
-
-
-def _bar(label: str, total: int) -> Any:
-    from opsbook.output.progress import ProgressLine
-
-    return ProgressLine(f"restore {label}", total)

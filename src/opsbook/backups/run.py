@@ -22,8 +22,7 @@ from opsbook.backups.repos.base import Staging
 from opsbook.backups.sources.base import Captured
 from opsbook.config.backups import Backups, FilesSource, PostgresSource, RedisSource, SourceBase
 from opsbook.errors import BackupError, UsageError
-
-Progress = Callable[[str, int], None]  # artifact name, raw bytes so far
+from opsbook.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,7 @@ class _Emitter:
         if not live:
             raise BackupError(_all_failed(self.targets))
         progress = self.progress
-        report = (lambda n: progress(artifact, n)) if progress else None
+        report = (lambda n, _="": progress(n, artifact)) if progress else None
         stored = pipeline.store(stream, live, self.seal, level=self.level, progress=report)
         for target in live:
             if target.error is None:

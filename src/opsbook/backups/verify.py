@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +23,7 @@ from opsbook.backups.repos.base import Repository
 from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
 from opsbook.config.backups import Backups, PostgresSource
 from opsbook.errors import BackupError
-
-Progress = Callable[[int], None]
+from opsbook.progress import Progress
 
 
 @dataclass(frozen=True)

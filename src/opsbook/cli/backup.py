@@ -12,11 +12,10 @@ from opsbook.cli.context import actor, as_option
 from opsbook.cli.options import config_option, config_path, format_option
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from opsbook.config.backups import Backups
     from opsbook.config.loader import LoadedConfig
     from opsbook.output.progress import ProgressLine
+    from opsbook.progress import Progress
     from opsbook.store.open import Store
 
 identity_option = click.option(
@@ -43,8 +42,8 @@ def _setup(ctx: click.Context) -> tuple[LoadedConfig, Backups, Store]:
     return loaded, loaded.config.backups, store
 
 
-def _dump_progress(bar: ProgressLine, source: str) -> Callable[[str, int], None]:
-    return lambda artifact, done: bar.update(done, f"{source} {artifact}")
+def _dump_progress(bar: ProgressLine, source: str) -> Progress:
+    return lambda done, artifact="": bar.update(done, f"{source} {artifact}")
 
 
 def _say(text: str) -> None:
@@ -250,11 +249,17 @@ def restore(
     request = RestoreRequest(entry=entry, dsn=to, jobs=jobs, clean=clean, force=force,
                              no_owner=no_owner, repo=repo, identity=identity,
                              actor=actor(as_))  # fmt: skip
+    from opsbook.output.progress import ProgressLine
+
     interactive = sys.stdin.isatty() and fmt != "json" and not yes
-    result = restore_backup(
-        backups, store.engine, request, confirm=_confirm if interactive else None,
-        progress_wanted=fmt != "json" and sys.stderr.isatty(),
-    )  # fmt: skip
+    bar = ProgressLine(f"restore {entry.id}", entry.manifest.stored_bytes)
+    try:
+        result = restore_backup(
+            backups, store.engine, request, confirm=_confirm if interactive else None,
+            progress=bar.update if ProgressLine.wanted(fmt) else None,
+        )  # fmt: skip
+    finally:
+        bar.done()
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

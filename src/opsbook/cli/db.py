@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from opsbook.cli.options import config_option, config_path, format_option
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def target_options(func: F) -> F:
-    func = click.option(
-        "--dsn", metavar="DSN", help="A connection string (else a postgres check's)."
-    )(func)
-    return click.option(
-        "--check",
-        "check_name",
-        metavar="NAME",
-        help="The postgres check in opsbook.yaml whose database to use.",
-    )(func)
-
-
-def _target(ctx: click.Context, check_name: str | None, dsn: str | None) -> Any:
-    from opsbook.config.loader import load_config
-    from opsbook.postgres.connect import target
-
-    loaded = load_config(config_path(ctx))
-    return target(loaded.config, check_name, dsn)
+from opsbook.cli import db_maintenance
+from opsbook.cli.options import config_option, db_target, db_target_options, format_option
 
 
 def _show(report: Any, fmt: str) -> None:
@@ -57,7 +35,7 @@ def db() -> None:
     metavar="DURATION",
     help="Queries active longer than this are listed.",
 )
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -74,7 +52,7 @@ def activity(
         threshold = parse_duration(long_running)
     except ValueError as exc:
         raise UsageError(f"--long-running: {exc}") from None
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
         _show(collect(conn, where.label, long_running_s=threshold), fmt)
 
@@ -84,7 +62,7 @@ def activity(
     "--by", type=click.Choice(["total", "mean", "calls"]), default="total", show_default=True
 )
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -95,7 +73,7 @@ def slow_queries(
     from opsbook.postgres.connect import connect
     from opsbook.postgres.statements import slow_queries as collect
 
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
         _show(collect(conn, where.label, by=by, limit=limit), fmt)
 
@@ -103,7 +81,7 @@ def slow_queries(
 @db.command()
 @click.option("--exact", is_flag=True, help="Measure with pgstattuple (reads every page).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -114,13 +92,13 @@ def bloat(
     from opsbook.postgres.bloat import bloat as collect
     from opsbook.postgres.connect import connect
 
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
         _show(collect(conn, where.label, exact=exact, limit=limit), fmt)
 
 
 @db.command()
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -129,13 +107,13 @@ def indexes(ctx: click.Context, check_name: str | None, dsn: str | None, fmt: st
     from opsbook.postgres.connect import connect
     from opsbook.postgres.indexes import indexes as collect
 
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
         _show(collect(conn, where.label), fmt)
 
 
 @db.command()
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -144,17 +122,11 @@ def health(ctx: click.Context, check_name: str | None, dsn: str | None, fmt: str
     from opsbook.postgres.connect import connect
     from opsbook.postgres.health import health as collect
 
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
         _show(collect(conn, where.label), fmt)
 
 
-def _register() -> None:
-    from opsbook.cli import db_maintenance
-
-    db.add_command(db_maintenance.vacuum)
-    db.add_command(db_maintenance.reindex)
-    db.add_command(db_maintenance.maintenance_log)
-
-
-_register()
+db.add_command(db_maintenance.vacuum)
+db.add_command(db_maintenance.reindex)
+db.add_command(db_maintenance.maintenance_log)

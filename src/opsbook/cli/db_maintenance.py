@@ -9,14 +9,20 @@ from typing import TYPE_CHECKING
 import click
 
 from opsbook.cli.context import actor, as_option
-from opsbook.cli.db import _target, target_options
-from opsbook.cli.options import config_option, config_path, format_option
+from opsbook.cli.options import (
+    config_option,
+    config_path,
+    db_target,
+    db_target_options,
+    format_option,
+)
 
 if TYPE_CHECKING:
-    from opsbook.postgres.maintenance import Outcome, Progress
+    from opsbook.postgres.maintenance import Outcome
+    from opsbook.progress import OnStep
 
 
-def _progress(fmt: str) -> Progress | None:
+def _progress(fmt: str) -> OnStep | None:
     if fmt == "json" or not sys.stderr.isatty():
         return None
     return lambda line: click.echo(line, err=True)
@@ -89,7 +95,7 @@ def _finish(outcomes: list[Outcome], fmt: str) -> None:
 @click.option("--full", is_flag=True, help="VACUUM FULL: rewrites tables under an exclusive lock.")
 @click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION")
 @as_option
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -120,7 +126,7 @@ def vacuum(
             "whole rewrite: reads and writes wait.",
             err=True,
         )
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn, connect(where) as watch:
         steps = vacuum_plan(conn, list(tables), analyze=analyze, full=full)
         outcomes = run(
@@ -154,7 +160,7 @@ def vacuum(
 @click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION")
 @click.option("--statement-timeout", default="2h", show_default=True, metavar="DURATION")
 @as_option
-@target_options
+@db_target_options
 @format_option()
 @config_option
 @click.pass_context
@@ -201,7 +207,7 @@ def reindex(
             "every session of the database until it finishes.",
             err=True,
         )
-    where = _target(ctx, check_name, dsn)
+    where = db_target(ctx, check_name, dsn)
     with connect(where) as conn, connect(where) as watch:
         steps = reindex_plan(
             conn,

@@ -50,3 +50,23 @@ def format_option(*choices: str) -> Callable[[F], F]:
         show_default=True,
         help="Output format.",
     )
+
+
+def db_target_options(func: F) -> F:
+    func = click.option(
+        "--dsn", metavar="DSN", help="A connection string (else a postgres check's)."
+    )(func)
+    return click.option(
+        "--check",
+        "check_name",
+        metavar="NAME",
+        help="The postgres check in opsbook.yaml whose database to use.",
+    )(func)
+
+
+def db_target(ctx: click.Context, check_name: str | None, dsn: str | None) -> Any:
+    from opsbook.config.loader import load_config
+    from opsbook.postgres.connect import target
+
+    loaded = load_config(config_path(ctx))
+    return target(loaded.config, check_name, dsn)

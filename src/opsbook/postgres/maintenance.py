@@ -10,7 +10,7 @@ behind explicit flags. Every name is quoted by psycopg's sql composition.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,8 +21,7 @@ from psycopg import sql
 from opsbook.errors import UsageError
 from opsbook.postgres.connect import Conn, reason
 from opsbook.postgres.indexes import INVALID
-
-Progress = Callable[[str], None]
+from opsbook.progress import OnStep
 
 
 @dataclass(frozen=True)
@@ -172,7 +171,7 @@ def run(
     *,
     lock_timeout_s: float,
     statement_timeout_s: float,
-    progress: Progress | None = None,
+    progress: OnStep | None = None,
     watch: Conn | None = None,
 ) -> list[Outcome]:
     conn.execute(
@@ -241,7 +240,7 @@ def _drop_leftovers(conn: Conn, step: Step) -> str:
     return f" (left-over {', '.join(dropped)} dropped)" if dropped else ""
 
 
-def _watch(watch: Conn, pid: int, progress: Progress, stop: threading.Event, step: Step) -> None:
+def _watch(watch: Conn, pid: int, progress: OnStep, stop: threading.Event, step: Step) -> None:
     """Poll pg_stat_progress_vacuum / _create_index for the running statement."""
     view = "pg_stat_progress_vacuum" if step.kind == "vacuum" else "pg_stat_progress_create_index"
     blocks = (
