@@ -1,18 +1,25 @@
 """Every error opsbook raises on purpose.
 
-Library errors (psycopg, ssl, socket, YAML, msgspec) are translated into these at the
-seam where they happen (``raise TargetUnreachable(...) from exc``); only the CLI turns
-them into messages and exit codes.
+Library errors (psycopg, boto3, ssl, socket, YAML, msgspec) are translated into these at the
+seam where they happen, one module per external system under ``clients/``
+(``raise DatabaseError(...) from exc``); only the CLI turns them into messages and exit
+codes (3 for config and usage errors, 1 for the rest; a check's own status for checks).
 
     OpsbookError                  anything opsbook knows how to explain in one line
     ├── ConfigError               opsbook.yaml is missing, unreadable or invalid (exit 3)
     ├── UsageError                a command-line argument is wrong (exit 3)
-    ├── StoreError                the store cannot be opened or migrated (exit 1)
-    ├── IncidentError             an illegal move or an unknown incident; nothing changed (exit 1)
-    ├── BackupError               a backup, verify, restore or prune failed; says why (exit 1)
+    ├── StoreError                opsbook's own store cannot be opened, migrated or written
+    ├── DatabaseError             a PostgreSQL server opsbook watches or backs up refused or
+    │                             failed (clients/postgres.py); .reason is its first line
+    ├── RedisReplyError           a Redis server answered -ERR (clients/resp.py)
+    ├── RemoteStorageError        object storage (S3) refused or failed (clients/s3.py)
+    ├── IntakeError               an alert delivered to the intake cannot be accepted (HTTP 400)
+    ├── IncidentError             an illegal move or an unknown incident; nothing changed
+    ├── BackupError               a backup, verify, restore or prune failed; says why
     │   ├── IntegrityError        stored data does not match its manifest's checksum
-    │   └── DecryptError          no identity or passphrase given opens this backup
-    ├── LogError                  a log file cannot be read, or a baseline is unknown (exit 1)
+    │   ├── DecryptError          no identity or passphrase given opens this backup
+    │   └── JobBusy               another run of the same job holds its lock
+    ├── LogError                  a log file cannot be read, or a baseline is unknown
     └── CheckError                a check ran and got a bad answer; carries its Status
         ├── TargetUnreachable     CRITICAL: refused, timed out, DNS failure, TLS error,
         │                         auth failed, protocol error
@@ -55,6 +62,43 @@ class StoreError(OpsbookError):
     """The database cannot be reached, or its schema is not one this opsbook can use."""
 
 
+class DatabaseError(OpsbookError):
+    """A PostgreSQL server refused or failed; the message is its first line, secrets masked.
+
+    ``reason`` is that line alone, for callers that add their own context; the flags say
+    what kind of failure it was, so nobody has to match on the text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        connecting: bool = False,
+        canceled: bool = False,
+        denied: bool = False,
+        sqlstate: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate  # PostgreSQL's error code (55000 …), when the server sent one
+        self.reason = reason or message
+        self.connecting = connecting  # the connection itself failed
+        self.canceled = canceled  # statement_timeout or a cancel ended the query
+        self.denied = denied  # insufficient privilege
+
+
+class RedisReplyError(OpsbookError):
+    """An error reply (``-ERR ...``) from a Redis server."""
+
+
+class RemoteStorageError(OpsbookError):
+    """Object storage refused or failed; the message is the service's own reason."""
+
+
+class IntakeError(OpsbookError):
+    """A delivery that cannot be accepted; the reason goes back to the sender as a 400."""
+
+
 class LogError(OpsbookError):
     """A log file cannot be opened or read, or a named baseline does not exist."""
 
@@ -73,6 +117,10 @@ class IntegrityError(BackupError):
 
 class DecryptError(BackupError):
     """The backup cannot be decrypted with the identity or passphrase given."""
+
+
+class JobBusy(BackupError):
+    """Another run of the same job holds its lock."""
 
 
 class CheckError(OpsbookError):

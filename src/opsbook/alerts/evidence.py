@@ -51,17 +51,12 @@ def mask_query(text: str, redact: Redactor) -> str:
 
 def postgres_snapshot(check: PostgresCheck, redact: Redactor) -> dict[str, Any]:
     """Connections by state and the longest-running queries, or why they could not be read."""
-    import psycopg
-    from psycopg.rows import dict_row
+    from opsbook.clients import postgres as pg
+    from opsbook.errors import DatabaseError
 
     try:
-        with psycopg.connect(
-            check.dsn,
-            connect_timeout=3,
-            application_name="opsbook-evidence",
-            options="-c statement_timeout=3000",
-            autocommit=True,
-            row_factory=dict_row,
+        with pg.session(
+            check.dsn, timeout=3, statement_timeout=3, application="opsbook-evidence"
         ) as conn:
             by_state = {r["state"]: r["n"] for r in conn.execute(_BY_STATE)}
             longest = [
@@ -72,9 +67,8 @@ def postgres_snapshot(check: PostgresCheck, redact: Redactor) -> dict[str, Any]:
                 }
                 for r in conn.execute(_LONGEST, (QUERY_CHARS * 2, LONGEST))
             ]
-    except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return {"unavailable": redact(first)}
+    except DatabaseError as exc:
+        return {"unavailable": redact(exc.reason)}
     return {"connections_by_state": by_state, "longest_queries": longest}
 
 

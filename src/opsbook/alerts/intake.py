@@ -15,12 +15,8 @@ from typing import Any, Literal
 import msgspec
 
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Source
-from opsbook.errors import OpsbookError
+from opsbook.errors import IntakeError
 from opsbook.status import Status
-
-
-class IntakeError(OpsbookError):
-    """A delivery that cannot be accepted; the reason goes back to the sender as a 400."""
 
 
 @dataclass(frozen=True)

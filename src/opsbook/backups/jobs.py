@@ -17,15 +17,11 @@ from opsbook.backups.repos.base import Repository, Staging
 from opsbook.backups.run import RunResult, run_backup
 from opsbook.backups.verify import Verified, verify
 from opsbook.config.backups import Backups
-from opsbook.errors import BackupError, IntegrityError
+from opsbook.errors import BackupError, IntegrityError, JobBusy
 from opsbook.progress import Progress
 from opsbook.timefmt import zone
 
 LOCK_TTL = timedelta(hours=12)
-
-
-class Busy(BackupError):
-    """Another run of the same job holds its lock."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class BackupOutcome:
 
 def _locked(engine: Engine, name: str) -> None:
     if not records.claim(engine, name, LOCK_TTL):
-        raise Busy(f"another {name.replace(':', ' of ')} is running (job lock {name!r})")
+        raise JobBusy(f"another {name.replace(':', ' of ')} is running (job lock {name!r})")
 
 
 def backup(

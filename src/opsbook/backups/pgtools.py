@@ -1,10 +1,11 @@
 """Running PostgreSQL's own tools (pg_dump, pg_dumpall, pg_restore) safely.
 
 The password never goes on a command line (``ps`` shows those to every user): the DSN is
-split into a password-free connection string and ``PGPASSWORD`` in the child's environment.
-The binary is the one matching the server's major version where Debian's layout has it
-(``/usr/lib/postgresql/<major>/bin``), else the newest installed, else ``$PATH``'s, and a
-pg_dump older than the server is refused before anything starts.
+split by ``clients.postgres.for_child`` into a password-free connection string and
+``PGPASSWORD`` in the child's environment. The binary is the one matching the server's major
+version where Debian's layout has it (``/usr/lib/postgresql/<major>/bin``), else the newest
+installed, else ``$PATH``'s, and a pg_dump older than the server is refused before anything
+starts.
 """
 
 from __future__ import annotations
@@ -15,52 +16,14 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from opsbook.errors import BackupError
-from opsbook.secrets import Redactor, mask_dsn, secrets_in
+from opsbook.secrets import Redactor
 
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 _VERSION = re.compile(r"\)\s*(\d+)")  # "pg_dump (PostgreSQL) 15.18 (Debian …)" -> 15
-
-
-@dataclass(frozen=True)
-class Conn:
-    """A DSN split for a child process: no password in argv."""
-
-    conninfo: str
-    env: dict[str, str]
-    label: str  # masked
-    redact: Redactor
-
-
-def split_dsn(dsn: str, *, dbname: str | None = None) -> Conn:
-    from psycopg import conninfo as ci
-
-    try:
-        params = ci.conninfo_to_dict(dsn)
-    except Exception as exc:
-        raise BackupError(f"invalid connection string {mask_dsn(dsn)}: {exc}") from None
-    password = params.pop("password", None)
-    if dbname is not None:
-        params["dbname"] = dbname
-    env = dict(os.environ)
-    if password:
-        env["PGPASSWORD"] = str(password)
-    env.setdefault("PGCONNECT_TIMEOUT", "10")
-    conninfo = ci.make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
-    secrets = secrets_in(dsn) + ([str(password)] if password else [])
-    return Conn(conninfo, env, mask_dsn(dsn), Redactor(secrets))
-
-
-def with_database(dsn: str, dbname: str) -> str:
-    from psycopg import conninfo as ci
-
-    params = ci.conninfo_to_dict(dsn)
-    params["dbname"] = dbname
-    return ci.make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
 
 
 def tool(name: str, server_major: int | None = None) -> Path:
@@ -129,13 +92,3 @@ class StderrTail:
         useful = [ln for ln in self.lines if ln.strip()]
         errors = [ln for ln in useful if "error" in ln.lower() or "fatal" in ln.lower()]
         return redact(" / ".join((errors or useful)[-3:]))
-
-
-def server_major(version_num: int) -> int:
-    return version_num // 10000
-
-
-def first_line(exc: Exception, split: Conn) -> str:
-    """libpq's first line, secrets removed."""
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return split.redact(text.removeprefix("connection failed: "))

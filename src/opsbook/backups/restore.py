@@ -21,6 +21,7 @@ from opsbook.backups.catalog import Entry
 from opsbook.backups.crypto import Opener
 from opsbook.backups.manifest import Manifest, TableStat
 from opsbook.backups.repos.base import Repository
+from opsbook.clients import postgres as pg
 from opsbook.errors import BackupError
 from opsbook.progress import Progress
 
@@ -71,7 +72,7 @@ def pg_restore(
     artifact = manifest.artifact("dump")
     if artifact is None:
         raise BackupError(f"backup {manifest.id} has no database dump")
-    split = pgtools.split_dsn(dsn)
+    split = pg.for_child(dsn)
     tool = pgtools.tool("pg_restore", _major(manifest.server_version))
     args = [str(tool), "--no-password", "--exit-on-error", "-d", split.conninfo, *options]
     what = f"backup {manifest.id} {artifact.file} in {repo.describe()}"
@@ -95,7 +96,7 @@ def pg_restore(
 
 
 def _stream_into(
-    args: list[str], split: pgtools.Conn, stored: Any, opener: Opener, sha256: str, what: str,
+    args: list[str], split: pg.ChildDsn, stored: Any, opener: Opener, sha256: str, what: str,
     progress: Progress | None,
 ) -> None:  # fmt: skip
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -198,12 +199,9 @@ def _major(version: str | None) -> int | None:
 
 
 def restored_stats(dsn: str) -> tuple[TableStat, ...]:
-    import psycopg
-    from psycopg.rows import dict_row
-
     from opsbook.backups.sources.postgres import table_stats
 
-    with psycopg.connect(dsn, row_factory=dict_row, connect_timeout=10) as conn:
+    with pg.session(dsn, application="opsbook-restore") as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return table_stats(conn)
 

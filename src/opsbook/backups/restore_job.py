@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from opsbook.backups import pgtools, records
+from opsbook.backups import records
 from opsbook.backups.catalog import Entry, repositories
 from opsbook.backups.crypto import opener
 from opsbook.backups.records import Event, EventKind
 from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
+from opsbook.clients import postgres as pg
 from opsbook.config.backups import Backups
-from opsbook.errors import BackupError, UsageError
+from opsbook.errors import BackupError, DatabaseError, UsageError
 from opsbook.progress import Progress
 
 USER_TABLES = """
@@ -77,7 +78,7 @@ def restore_backup(
         )
     if request.clean and request.force:
         raise UsageError("give --clean or --force, not both")
-    split = pgtools.split_dsn(request.dsn)
+    split = pg.for_child(request.dsn)
     existing = _prepare_target(request.dsn, split)
     if existing and not (request.clean or request.force):
         raise BackupError(
@@ -123,28 +124,22 @@ def restore_backup(
                     result.mismatches)  # fmt: skip
 
 
-def _prepare_target(dsn: str, split: pgtools.Conn) -> int:
+def _prepare_target(dsn: str, split: pg.ChildDsn) -> int:
     """How many objects the target holds; creates the database when it does not exist."""
-    import psycopg
-    from psycopg import conninfo as ci
     from psycopg import sql
 
     try:
-        with psycopg.connect(dsn, connect_timeout=10) as conn:
+        with pg.session(dsn, label=split.label, application="opsbook-restore") as conn:
             row = conn.execute(USER_TABLES).fetchone()
-            return int(row[0]) if row else 0
-    except psycopg.OperationalError as exc:
-        if "does not exist" not in str(exc):
-            raise BackupError(
-                f"cannot connect to {split.label}: {pgtools.first_line(exc, split)}"
-            ) from None
-    name = ci.conninfo_to_dict(dsn).get("dbname")
+            return int(row["n"]) if row else 0
+    except DatabaseError as exc:
+        if not (exc.connecting and "does not exist" in exc.reason):
+            raise BackupError(str(exc)) from exc
+    name = pg.database_of(dsn)
     try:
-        with psycopg.connect(pgtools.with_database(dsn, "postgres"), autocommit=True,
-                             connect_timeout=10) as admin:  # fmt: skip
+        with pg.session(pg.with_database(dsn, "postgres"), label=split.label,
+                        application="opsbook-restore") as admin:  # fmt: skip
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
-    except psycopg.Error as exc:
-        raise BackupError(
-            f"cannot create database {name}: {pgtools.first_line(exc, split)}"
-        ) from None
+    except DatabaseError as exc:
+        raise BackupError(f"cannot create database {name}: {exc.reason}") from exc
     return 0

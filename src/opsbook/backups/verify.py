@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opsbook.backups import pgtools, pipeline
+from opsbook.backups import pipeline
 from opsbook.backups.catalog import Entry, repositories
 from opsbook.backups.crypto import opener
 from opsbook.backups.manifest import Manifest
 from opsbook.backups.repos.base import Repository
 from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
+from opsbook.clients import postgres as pg
 from opsbook.config.backups import Backups, PostgresSource
-from opsbook.errors import BackupError
+from opsbook.errors import BackupError, DatabaseError
 from opsbook.progress import Progress
 
 
@@ -49,6 +50,9 @@ class Verified:
             "rows": self.rows,
             "mismatches": list(self.mismatches),
         }
+
+
+SCRATCH_SETTINGS = (("synchronous_commit", "off"), ("maintenance_work_mem", "256MB"))
 
 
 def verify(
@@ -90,8 +94,6 @@ def _verify_postgres(
     backups: Backups, manifest: Manifest, repo: Repository, identity: str | None,
     progress: Progress | None,
 ) -> tuple[int, int, list[str]]:  # fmt: skip
-    import psycopg
-
     source = backups.sources.get(manifest.source)
     if not isinstance(source, PostgresSource):
         raise BackupError(
@@ -99,35 +101,37 @@ def _verify_postgres(
             "in opsbook.yaml, so there is no server to verify on"
         )
     server = source.verify_dsn or source.dsn
-    split = pgtools.split_dsn(server)
+    split = pg.for_child(server)
     scratch = f"opsbook_verify_{datetime.now(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
     open_ = opener(manifest.encryption, identity=identity, config=backups.encryption)
     try:
-        admin = psycopg.connect(server, autocommit=True, connect_timeout=10)
-    except psycopg.Error as exc:
+        admin = pg.connect(server, application="opsbook-verify")
+    except DatabaseError as exc:
         raise BackupError(f"cannot connect to the verification server {split.label}: "
-                          f"{pgtools.first_line(exc, split)}") from None  # fmt: skip
-    try:
-        from psycopg import sql
+                          f"{exc.reason}") from exc  # fmt: skip
+    from psycopg import sql
 
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
-            sql.Identifier(scratch)))  # fmt: skip
-        # A throw-away database: no need to wait for WAL flushes, and index builds (most of a
-        # restore's time) go faster with more memory. Applies to pg_restore's sessions only.
-        for setting, value in (("synchronous_commit", "off"), ("maintenance_work_mem", "256MB")):
-            admin.execute(sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                sql.Identifier(scratch), sql.Identifier(setting), sql.Literal(value)))  # fmt: skip
-        try:
-            pg_restore(manifest, repo, open_, pgtools.with_database(server, scratch),
-                       jobs=source.verify_jobs, options=("--no-owner", "--no-privileges"),
-                       progress=progress)  # fmt: skip
-            result = compare(
-                manifest.tables, restored_stats(pgtools.with_database(server, scratch))
-            )
-        finally:
-            _drop(admin, scratch)
-    except psycopg.Error as exc:
-        raise BackupError(f"{split.label}: {pgtools.first_line(exc, split)}") from None
+    try:
+        with pg.translated(dsn=server):
+            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+                sql.Identifier(scratch)))  # fmt: skip
+            # A throw-away database: no need to wait for WAL flushes, and index builds (most of a
+            # restore's time) go faster with more memory. Applies to pg_restore's sessions only.
+            for setting, value in SCRATCH_SETTINGS:
+                admin.execute(
+                    sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                        sql.Identifier(scratch), sql.Identifier(setting), sql.Literal(value)
+                    )
+                )
+            try:
+                pg_restore(manifest, repo, open_, pg.with_database(server, scratch),
+                           jobs=source.verify_jobs, options=("--no-owner", "--no-privileges"),
+                           progress=progress)  # fmt: skip
+                result = compare(manifest.tables, restored_stats(pg.with_database(server, scratch)))
+            finally:
+                _drop(admin, scratch)
+    except DatabaseError as exc:
+        raise BackupError(f"{split.label}: {exc.reason}") from exc
     finally:
         admin.close()
     return result.tables, result.rows, list(result.mismatches)

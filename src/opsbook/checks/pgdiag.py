@@ -9,11 +9,10 @@ gives up waiting, the server cancels the query and the thread ends soon after.
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Any
 
 from opsbook.config.checks import PgdiagCheck, PgReport
-from opsbook.errors import CheckUnavailable, TargetUnreachable
+from opsbook.errors import CheckUnavailable, DatabaseError, TargetUnreachable
 from opsbook.results import Phase, Reading
 from opsbook.secrets import mask_dsn
 
@@ -28,33 +27,26 @@ async def run(check: PgdiagCheck, phase: Phase) -> Reading:
 
 
 def collect(check: PgdiagCheck) -> Reading:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    from opsbook.postgres.connect import reason
+    from opsbook.clients import postgres as pg
 
     label = mask_dsn(check.dsn)
     try:
-        conn = psycopg.connect(
-            check.dsn,
-            connect_timeout=max(1, math.ceil(check.timeout)),
-            autocommit=True,
-            application_name="opsbook-check",
-            row_factory=dict_row,
-        )
-    except psycopg.Error as exc:
-        raise TargetUnreachable(mask_dsn(reason(exc))) from None
+        conn = pg.connect(check.dsn, timeout=check.timeout, application="opsbook-check")
+    except DatabaseError as exc:
+        raise TargetUnreachable(exc.reason) from exc
     try:
-        conn.execute(
-            "SELECT set_config('statement_timeout', %s, false)", (f"{int(check.timeout * 1000)}",)
-        )
-        report = _report(check.report, conn, label)
-    except psycopg.errors.QueryCanceled:
-        raise CheckUnavailable(
-            f"{check.report.value} report took over {check.timeout:g} s"
-        ) from None
-    except psycopg.Error as exc:
-        raise CheckUnavailable(f"{check.report.value} report failed: {reason(exc)}") from None
+        with pg.translated(dsn=check.dsn):
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)",
+                (f"{int(check.timeout * 1000)}",),
+            )
+            report = _report(check.report, conn, label)
+    except DatabaseError as exc:
+        if exc.canceled:
+            raise CheckUnavailable(
+                f"{check.report.value} report took over {check.timeout:g} s"
+            ) from exc
+        raise CheckUnavailable(f"{check.report.value} report failed: {exc.reason}") from exc
     finally:
         conn.close()
     details: dict[str, Any] = {"report": check.report.value, "findings": len(report.findings)}

@@ -3,14 +3,11 @@ connections in use against those available to clients."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
+from opsbook.clients import postgres as pg
 from opsbook.config.checks import PostgresCheck, Role
-from opsbook.errors import TargetUnreachable
+from opsbook.errors import DatabaseError, TargetUnreachable
 from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.secrets import mask_dsn
 from opsbook.status import Status, worst
@@ -33,21 +30,17 @@ def describe(check: PostgresCheck) -> str:
 async def run(check: PostgresCheck, phase: Phase) -> Reading:
     phase.at("connecting to PostgreSQL")
     try:
-        conn = await psycopg.AsyncConnection.connect(
-            check.dsn,
-            connect_timeout=max(1, math.ceil(check.timeout)),
-            application_name="opsbook-check",
-            autocommit=True,
-        )
-    except psycopg.Error as exc:
-        raise TargetUnreachable(_reason(exc)) from None
+        conn = await pg.connect_async(check.dsn, timeout=check.timeout, application="opsbook-check")
+    except DatabaseError as exc:
+        raise TargetUnreachable(exc.reason) from exc
     try:
         phase.at("for the status query")
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(QUERY)
-            row = await cur.fetchone()
-    except psycopg.Error as exc:
-        raise TargetUnreachable(f"query failed: {_reason(exc)}") from None
+        with pg.translated(dsn=check.dsn):
+            async with conn.cursor() as cur:
+                await cur.execute(QUERY)
+                row = await cur.fetchone()
+    except DatabaseError as exc:
+        raise TargetUnreachable(f"query failed: {exc.reason}") from exc
     finally:
         await conn.close()
     assert row is not None
@@ -78,21 +71,3 @@ def assess(check: PostgresCheck, row: dict[str, Any]) -> Reading:
         "reserved_connections": row["reserved"],
     }
     return Reading(worst(statuses), message, pct, Unit.PERCENT, metrics, details)
-
-
-def _reason(exc: Exception) -> str:
-    """libpq's message, first meaningful line, with the usual causes named plainly."""
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    # "connection failed: connection to server at "h" (ip), port p failed: FATAL:  ..."
-    detail = lines[0].removeprefix("connection failed: ") if lines else type(exc).__name__
-    low = text.lower()
-    if "password authentication failed" in low or "no password supplied" in low:
-        return f"auth failed: {detail}"
-    if "could not translate host name" in low or "name or service not known" in low:
-        return f"DNS failure: {detail}"
-    if "connection refused" in low:
-        return f"connection refused: {detail}"
-    if "timeout expired" in low:
-        return f"timed out connecting: {detail}"
-    return detail

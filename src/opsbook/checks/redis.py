@@ -3,9 +3,9 @@ and whether the last background save worked."""
 
 from __future__ import annotations
 
-from opsbook.clients.resp import RedisAddress, RedisClient, RedisReplyError, parse_info
+from opsbook.clients.resp import RedisAddress, RedisClient, parse_info
 from opsbook.config.checks import RedisCheck, Role
-from opsbook.errors import TargetUnreachable
+from opsbook.errors import RedisReplyError, TargetUnreachable
 from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.secrets import mask_url
 from opsbook.status import Status, worst

@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from opsbook.clients.net import open_connection, tls_context
-from opsbook.errors import TargetUnreachable
+from opsbook.errors import RedisReplyError, TargetUnreachable
 from opsbook.results import Phase
 
 Reply = bytes | int | list["Reply"] | None
-
-
-class RedisReplyError(Exception):
-    """An error reply (``-ERR ...``) from the server."""
 
 
 @dataclass(frozen=True)

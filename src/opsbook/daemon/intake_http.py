@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from opsbook.alerts.intake import ExternalAlert, IntakeError, parse_alertmanager, parse_pagerduty
+from opsbook.alerts.intake import ExternalAlert, parse_alertmanager, parse_pagerduty
 from opsbook.config.daemon import IntakeConfig
-from opsbook.errors import OpsbookError
+from opsbook.errors import IntakeError, OpsbookError
 
 log = logging.getLogger("opsbook.intake")
 Ingest = Callable[[Sequence[ExternalAlert]], Awaitable[int]]

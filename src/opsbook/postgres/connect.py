@@ -1,25 +1,19 @@
-"""Connecting to the database a command is about: a `postgres` check's DSN, or --dsn."""
+"""The database a command is about: a `postgres` check's DSN, or --dsn."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
+from opsbook.clients import postgres as pg
+from opsbook.clients.postgres import Conn
 from opsbook.config.checks import PgdiagCheck, PostgresCheck
 from opsbook.config.model import Config
-from opsbook.errors import OpsbookError, UsageError
+from opsbook.errors import UsageError
 from opsbook.secrets import mask_dsn
 
-Conn = psycopg.Connection[dict[str, Any]]
-
-
-class DatabaseError(OpsbookError):
-    """The database refused or failed; the message is PostgreSQL's first line."""
+__all__ = ["Conn", "Target", "connect", "target"]
 
 
 @dataclass(frozen=True)
@@ -51,32 +45,7 @@ def target(config: Config, check: str | None, dsn: str | None) -> Target:
     raise UsageError(f"several postgres checks ({', '.join(postgres)}); choose one with --check")
 
 
-def reason(exc: psycopg.Error) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return text.removeprefix("connection failed: ")
-
-
 @contextmanager
 def connect(where: Target, *, timeout: int = 10) -> Iterator[Conn]:
-    try:
-        conn = psycopg.connect(
-            where.dsn,
-            connect_timeout=timeout,
-            autocommit=True,
-            application_name="opsbook-db",
-            row_factory=dict_row,
-        )
-    except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to {where.label}: {mask_dsn(reason(exc))}") from None
-    try:
-        yield conn
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise DatabaseError(f"permission denied: {reason(exc)}") from None
-    except psycopg.Error as exc:
-        raise DatabaseError(f"{where.label}: {mask_dsn(reason(exc))}") from None
-    finally:
-        conn.close()
-
-
-def server_version(conn: Conn) -> int:
-    return int(conn.info.server_version)
+    with pg.session(where.dsn, label=where.label, timeout=timeout, application="opsbook-db") as c:
+        yield c

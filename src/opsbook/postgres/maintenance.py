@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
-from opsbook.errors import UsageError
-from opsbook.postgres.connect import Conn, reason
+from opsbook.clients import postgres as pg
+from opsbook.clients.postgres import Conn
+from opsbook.errors import DatabaseError, UsageError
 from opsbook.postgres.indexes import INVALID
 from opsbook.progress import OnStep
 
@@ -198,10 +198,11 @@ def run(
             )
             watcher.start()
         try:
-            conn.execute(text)
+            with pg.translated():
+                conn.execute(text)
             ok, detail = True, "done"
-        except psycopg.Error as exc:
-            ok, detail = False, reason(exc)
+        except DatabaseError as exc:
+            ok, detail = False, exc.reason
             if step.kind == "reindex" and "CONCURRENTLY" in text:
                 detail += _drop_leftovers(conn, step)
         finally:
@@ -229,13 +230,14 @@ def _drop_leftovers(conn: Conn, step: Step) -> str:
     dropped = []
     for row in rows:
         try:
-            conn.execute(
-                sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
-                    sql.Identifier(schema, str(row["relname"]))
+            with pg.translated():
+                conn.execute(
+                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                        sql.Identifier(schema, str(row["relname"]))
+                    )
                 )
-            )
             dropped.append(str(row["relname"]))
-        except psycopg.Error:
+        except DatabaseError:
             pass
     return f" (left-over {', '.join(dropped)} dropped)" if dropped else ""
 
@@ -251,16 +253,17 @@ def _watch(watch: Conn, pid: int, progress: OnStep, stop: threading.Event, step:
     last = ""
     while not stop.wait(1.0):
         try:
-            row: dict[str, Any] | None = watch.execute(
-                sql.SQL(
-                    "SELECT relid::regclass::text AS rel, phase, {} AS done, {} AS total "
-                    "FROM {} WHERE pid = %s"
-                ).format(
-                    sql.Identifier(blocks[0]), sql.Identifier(blocks[1]), sql.Identifier(view)
-                ),
-                (pid,),
-            ).fetchone()
-        except psycopg.Error:
+            with pg.translated():
+                row: dict[str, Any] | None = watch.execute(
+                    sql.SQL(
+                        "SELECT relid::regclass::text AS rel, phase, {} AS done, {} AS total "
+                        "FROM {} WHERE pid = %s"
+                    ).format(
+                        sql.Identifier(blocks[0]), sql.Identifier(blocks[1]), sql.Identifier(view)
+                    ),
+                    (pid,),
+                ).fetchone()
+        except DatabaseError:
             return
         if not row:
             continue

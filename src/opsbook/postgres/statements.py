@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
+from opsbook.clients import postgres as pg
+from opsbook.errors import DatabaseError
 from opsbook.postgres.connect import Conn
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
 
 ORDER = {"total": "total", "mean": "mean", "calls": "calls"}
+
+OBJECT_NOT_IN_PREREQUISITE_STATE = "55000"  # what PostgreSQL says when the library is not preloaded
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -79,9 +82,12 @@ def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10)
         order=sql.Identifier(order),
     )
     try:
-        rows = conn.execute(query, (limit,)).fetchall()
-    except psycopg.errors.ObjectNotInPrerequisiteState as exc:
-        if "shared_preload_libraries" in str(exc):
+        with pg.translated():
+            rows = conn.execute(query, (limit,)).fetchall()
+    except DatabaseError as exc:
+        if exc.sqlstate == OBJECT_NOT_IN_PREREQUISITE_STATE and "shared_preload_libraries" in str(
+            exc
+        ):
             report.find(
                 Status.UNKNOWN,
                 "pg_stat_statements must be loaded via "

@@ -23,8 +23,9 @@ from opsbook.backups import pgtools
 from opsbook.backups.manifest import TableStat
 from opsbook.backups.sources.base import Captured, Emit
 from opsbook.backups.sources.tarstream import tar_stream
+from opsbook.clients import postgres as pg
 from opsbook.config.backups import PostgresSource
-from opsbook.errors import BackupError
+from opsbook.errors import BackupError, DatabaseError
 
 TABLES = """
 SELECT n.nspname AS schema, c.relname AS table,
@@ -79,45 +80,44 @@ def dump(
     count_rows: bool = True,
     on_line: Callable[[str], None] | None = None,
 ) -> Captured:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    split = pgtools.split_dsn(config.dsn)
+    split = pg.for_child(config.dsn)
     try:
-        conn = psycopg.connect(config.dsn, row_factory=dict_row, connect_timeout=10,
-                               application_name="opsbook-backup")  # fmt: skip
-    except psycopg.Error as exc:
-        raise BackupError(
-            f"cannot connect to {split.label}: {pgtools.first_line(exc, split)}"
-        ) from None
+        conn = pg.connect(config.dsn, label=split.label, application="opsbook-backup")
+    except DatabaseError as exc:
+        raise BackupError(str(exc)) from exc
     try:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        head = conn.execute(
-            "SELECT pg_export_snapshot() AS snapshot, current_database() AS database, "
-            "current_setting('server_version') AS version"
-        ).fetchone()
-        assert head is not None
-        major = pgtools.server_major(conn.info.server_version)
-        pg_dump, tool_text = pgtools.dump_tool("pg_dump", major)
-        counted: dict[str, Any] = {}
-        counter = threading.Thread(
-            target=_count, args=(conn, counted, count_rows), name="opsbook-count", daemon=True
-        )
-        counter.start()
-        try:
-            with _pg_dump(pg_dump, config, split, head["snapshot"], on_line) as (stream, fmt):
-                emit("dump", "dump.zst.age", fmt, stream)
-        except BaseException:
-            # The count may be waiting on the same lock pg_dump gave up on: stop it too.
-            conn.cancel_safe()
-            raise
-        finally:
-            counter.join()
-        if "error" in counted:
-            raise BackupError(f"counting rows in the dump's snapshot failed: {counted['error']}")
-        conn.rollback()
-    except psycopg.Error as exc:
-        raise BackupError(f"{split.label}: {pgtools.first_line(exc, split)}") from None
+        with pg.translated(dsn=config.dsn):
+            # Autocommit, so this BEGIN is the transaction's own: its snapshot is the one exported
+            # to pg_dump and the one the row counts are read in.
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            head = conn.execute(
+                "SELECT pg_export_snapshot() AS snapshot, current_database() AS database, "
+                "current_setting('server_version') AS version"
+            ).fetchone()
+            assert head is not None
+            major = pg.server_major(conn)
+            pg_dump, tool_text = pgtools.dump_tool("pg_dump", major)
+            counted: dict[str, Any] = {}
+            counter = threading.Thread(
+                target=_count, args=(conn, counted, count_rows), name="opsbook-count", daemon=True
+            )
+            counter.start()
+            try:
+                with _pg_dump(pg_dump, config, split, head["snapshot"], on_line) as (stream, fmt):
+                    emit("dump", "dump.zst.age", fmt, stream)
+            except BaseException:
+                # The count may be waiting on the same lock pg_dump gave up on: stop it too.
+                conn.cancel_safe()
+                raise
+            finally:
+                counter.join()
+            if "error" in counted:
+                raise BackupError(
+                    f"counting rows in the dump's snapshot failed: {counted['error']}"
+                )
+            conn.rollback()
+    except DatabaseError as exc:
+        raise BackupError(f"{split.label}: {exc.reason}") from exc
     finally:
         conn.close()
     details: dict[str, Any] = {"jobs": config.jobs}
@@ -143,7 +143,7 @@ def _count(conn: Any, out: dict[str, Any], enabled: bool) -> None:
 
 @contextlib.contextmanager
 def _pg_dump(
-    pg_dump: Path, config: PostgresSource, split: pgtools.Conn, snapshot: str,
+    pg_dump: Path, config: PostgresSource, split: pg.ChildDsn, snapshot: str,
     on_line: Callable[[str], None] | None,
 ) -> Iterator[tuple[Any, str]]:  # fmt: skip
     common = [
@@ -189,7 +189,7 @@ def _pg_dump(
             yield stream, "directory-tar"
 
 
-def _globals(config: PostgresSource, split: pgtools.Conn, major: int, emit: Emit) -> str:
+def _globals(config: PostgresSource, split: pg.ChildDsn, major: int, emit: Emit) -> str:
     """Roles and tablespaces. A failure here is recorded, not fatal: the data is safe."""
     try:
         dumpall, _ = pgtools.dump_tool("pg_dumpall", major)

@@ -1,0 +1,190 @@
+"""PostgreSQL through psycopg 3: the one place opsbook connects to a database it watches,
+diagnoses or backs up, and the one place psycopg's errors become ours.
+
+Everything here raises ``DatabaseError`` whose message is libpq's first meaningful line with
+the usual causes named plainly ("auth failed: …"), and with every secret of the DSN masked.
+What such an error means (CRITICAL for a check, a failed backup) is the caller's to say; it
+reads ``exc.reason`` and adds its own context. opsbook's own store is not here: it goes
+through SQLAlchemy (``store/tx.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import conninfo as ci
+from psycopg.rows import dict_row
+
+from opsbook.errors import DatabaseError
+from opsbook.secrets import Redactor, mask_dsn, secrets_in
+
+Conn = psycopg.Connection[dict[str, Any]]
+AsyncConn = psycopg.AsyncConnection[dict[str, Any]]
+CONNECT_TIMEOUT = 10
+
+
+def reason(exc: BaseException, redact: Redactor | None = None) -> str:
+    """libpq's first meaningful line, prefixes dropped, the usual causes named, secrets out."""
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # "connection failed: connection to server at "h" (ip), port p failed: FATAL:  ..."
+    detail = lines[0].removeprefix("connection failed: ") if lines else type(exc).__name__
+    low = text.lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        detail = f"auth failed: {detail}"
+    elif "could not translate host name" in low or "name or service not known" in low:
+        detail = f"DNS failure: {detail}"
+    elif "connection refused" in low:
+        detail = f"connection refused: {detail}"
+    elif "timeout expired" in low:
+        detail = f"timed out connecting: {detail}"
+    detail = mask_dsn(detail)
+    return redact(detail) if redact is not None else detail
+
+
+def _error(exc: psycopg.Error, message: str, redact: Redactor, **kind: bool) -> DatabaseError:
+    why = reason(exc, redact)
+    return DatabaseError(
+        message.format(reason=why),
+        reason=why,
+        canceled=isinstance(exc, psycopg.errors.QueryCanceled),
+        denied=isinstance(exc, psycopg.errors.InsufficientPrivilege),
+        sqlstate=exc.sqlstate,
+        **kind,
+    )
+
+
+def _params(
+    dsn: str, timeout: float, application: str, statement_timeout: float | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "connect_timeout": max(1, math.ceil(timeout)),
+        "application_name": application,
+        "autocommit": True,
+        "row_factory": dict_row,
+    }
+    if statement_timeout is not None:
+        params["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+    return params
+
+
+def connect(
+    dsn: str,
+    *,
+    label: str | None = None,
+    timeout: float = CONNECT_TIMEOUT,
+    application: str = "opsbook",
+    statement_timeout: float | None = None,
+) -> Conn:
+    """An autocommit connection with dict rows; the caller closes it."""
+    redact = Redactor(secrets_in(dsn))
+    where = label or mask_dsn(dsn)
+    try:
+        return psycopg.connect(dsn, **_params(dsn, timeout, application, statement_timeout))
+    except psycopg.Error as exc:
+        raise _error(
+            exc, f"cannot connect to {where}: {{reason}}", redact, connecting=True
+        ) from None
+
+
+async def connect_async(
+    dsn: str, *, timeout: float = CONNECT_TIMEOUT, application: str = "opsbook"
+) -> AsyncConn:
+    try:
+        return await psycopg.AsyncConnection.connect(
+            dsn, **_params(dsn, timeout, application, None)
+        )
+    except psycopg.Error as exc:
+        redact = Redactor(secrets_in(dsn))
+        raise _error(exc, "{reason}", redact, connecting=True) from None
+
+
+@contextmanager
+def translated(label: str | None = None, dsn: str = "") -> Iterator[None]:
+    """psycopg errors raised inside become DatabaseError ("label: reason")."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        redact = Redactor(secrets_in(dsn))
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            raise _error(exc, "permission denied: {reason}", redact) from None
+        raise _error(exc, f"{label}: {{reason}}" if label else "{reason}", redact) from None
+
+
+@contextmanager
+def session(
+    dsn: str,
+    *,
+    label: str | None = None,
+    timeout: float = CONNECT_TIMEOUT,
+    application: str = "opsbook",
+    statement_timeout: float | None = None,
+) -> Iterator[Conn]:
+    """Connect, translate every error of the block, close."""
+    where = label or mask_dsn(dsn)
+    conn = connect(
+        dsn,
+        label=where,
+        timeout=timeout,
+        application=application,
+        statement_timeout=statement_timeout,
+    )
+    try:
+        with translated(where, dsn):
+            yield conn
+    finally:
+        conn.close()
+
+
+def server_major(conn: Conn) -> int:
+    return int(conn.info.server_version) // 10000
+
+
+# ---------------------------------------------------------------- DSNs for child processes
+
+
+@dataclass(frozen=True)
+class ChildDsn:
+    """A DSN split for pg_dump and friends: no password on the command line (``ps`` shows
+    argv to every user); it travels in ``PGPASSWORD`` in the child's environment."""
+
+    conninfo: str
+    env: dict[str, str]
+    label: str  # masked
+    redact: Redactor
+
+
+def for_child(dsn: str, *, dbname: str | None = None) -> ChildDsn:
+    try:
+        params = ci.conninfo_to_dict(dsn)
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"invalid connection string {mask_dsn(dsn)}: {reason(exc)}", reason=reason(exc)
+        ) from None
+    password = params.pop("password", None)
+    if dbname is not None:
+        params["dbname"] = dbname
+    env = dict(os.environ)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    env.setdefault("PGCONNECT_TIMEOUT", str(CONNECT_TIMEOUT))
+    conninfo = ci.make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+    secrets = secrets_in(dsn) + ([str(password)] if password else [])
+    return ChildDsn(conninfo, env, mask_dsn(dsn), Redactor(secrets))
+
+
+def with_database(dsn: str, dbname: str) -> str:
+    params = ci.conninfo_to_dict(dsn)
+    params["dbname"] = dbname
+    return ci.make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
+
+
+def database_of(dsn: str) -> str | None:
+    name = ci.conninfo_to_dict(dsn).get("dbname")
+    return None if name is None else str(name)
