@@ -9,44 +9,24 @@ is closed as soon as the RDB has arrived.
 
 from __future__ import annotations
 
-import socket
-import ssl
+import contextlib
 from typing import Any
 
 from opsbook.backups.sources.base import Captured, Emit
-from opsbook.clients.resp import RedisAddress, parse_info
+from opsbook.clients.resp import BlockingRedis, RedisAddress, parse_info
 from opsbook.config.backups import RedisSource
-from opsbook.errors import BackupError
+from opsbook.errors import BackupError, RedisReplyError, TargetUnreachable
 from opsbook.secrets import mask_url
 
 TIMEOUT = 60.0
 MARK_LENGTH = 40
 
 
-def _command(*args: str) -> bytes:
-    out = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
-
-
-class _Lines:
-    def __init__(self, sock: socket.socket) -> None:
-        self.file: Any = sock.makefile("rb", buffering=1 << 16)
-
-    def line(self) -> bytes:
-        data: bytes = self.file.readline(1 << 16)
-        if not data:
-            raise BackupError("Redis closed the connection before sending the snapshot")
-        return data.rstrip(b"\r\n")
-
-
 class _Bulk:
     """The RDB payload as a readable stream, length-delimited or ended by the EOF mark."""
 
-    def __init__(self, lines: _Lines, length: int | None, mark: bytes | None) -> None:
-        self.file: Any = lines.file
+    def __init__(self, redis: BlockingRedis, length: int | None, mark: bytes | None) -> None:
+        self.file: Any = redis.file
         self.left = length
         self.mark = mark
         self.tail = b""
@@ -81,64 +61,40 @@ class _Bulk:
 
 
 def dump(config: RedisSource, emit: Emit) -> Captured:
-    address = RedisAddress.from_url(config.url)
     label = mask_url(config.url)
     try:
-        sock = _connect(address)
-    except OSError as exc:
-        raise BackupError(f"cannot connect to {label}: {exc.strerror or exc}") from None
-    lines = _Lines(sock)
+        redis = BlockingRedis.connect(RedisAddress.from_url(config.url), label, TIMEOUT)
+    except TargetUnreachable as exc:
+        raise BackupError(str(exc)) from exc
     try:
-        if address.password:
-            args = ("AUTH", address.username, address.password) if address.username else (
-                "AUTH", address.password)  # fmt: skip
-            sock.sendall(_command(*[a for a in args if a is not None]))
-            reply = lines.line()
-            if not reply.startswith(b"+"):
-                raise BackupError(f"{label}: authentication failed: {_text(reply)}")
-        sock.sendall(_command("INFO", "server"))
-        version = _info_version(lines)
-        sock.sendall(_command("REPLCONF", "rdb-only", "1"))
-        lines.line()  # +OK, or -ERR on Redis before 7: either way carry on
-        sock.sendall(_command("SYNC"))
-        header = lines.line()
+        info = redis.call("INFO", "server")
+        text = info.decode(errors="replace") if isinstance(info, bytes) else ""
+        version = parse_info(text).get("redis_version")
+        # Redis before 7 refuses this and follows the snapshot with the stream; we close first.
+        with contextlib.suppress(RedisReplyError):
+            redis.call("REPLCONF", "rdb-only", "1")
+        redis.send("SYNC")
+        header = redis.line()
         while header == b"":  # keep-alive newlines while the server forks and saves
-            header = lines.line()
+            header = redis.line()
         if header.startswith(b"-"):
             raise BackupError(f"{label}: SYNC refused: {_text(header)}")
         if not header.startswith(b"$"):
             raise BackupError(f"{label}: unexpected reply to SYNC: {_text(header)[:80]}")
         if header.startswith(b"$EOF:"):
-            bulk = _Bulk(lines, None, header[5:])
+            bulk = _Bulk(redis, None, header[5:])
         else:
-            bulk = _Bulk(lines, int(header[1:]), None)
+            bulk = _Bulk(redis, int(header[1:]), None)
         emit("rdb", "dump.rdb.zst.age", "rdb", bulk)  # type: ignore[arg-type]
-    except OSError as exc:
+    except TargetUnreachable as exc:  # its message names the server already
+        raise BackupError(str(exc)) from exc
+    except RedisReplyError as exc:
+        raise BackupError(f"{label}: {exc}") from exc
+    except OSError as exc:  # reading the snapshot itself
         raise BackupError(f"{label}: {exc.strerror or exc}") from None
     finally:
-        lines.file.close()  # a socket's file keeps it open past sock.close()
-        sock.close()
+        redis.close()
     return Captured(target=label, server_version=version, tool_version="SYNC (as redis-cli --rdb)")
-
-
-def _connect(address: RedisAddress) -> Any:
-    if address.socket_path:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(TIMEOUT)
-        sock.connect(address.socket_path)
-        return sock
-    sock = socket.create_connection((address.host, address.port), timeout=TIMEOUT)
-    if address.tls:
-        return ssl.create_default_context().wrap_socket(sock, server_hostname=address.host)
-    return sock
-
-
-def _info_version(lines: _Lines) -> str | None:
-    header = lines.line()
-    if not header.startswith(b"$"):
-        return None
-    body = lines.file.read(int(header[1:]) + 2).decode(errors="replace")
-    return parse_info(body).get("redis_version")
 
 
 def _text(reply: bytes) -> str:

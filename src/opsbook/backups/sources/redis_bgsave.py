@@ -11,66 +11,42 @@ import time
 from pathlib import Path
 
 from opsbook.backups.sources.base import Captured, Emit
-from opsbook.backups.sources.redis import _command, _connect, _Lines, _text
-from opsbook.clients.resp import RedisAddress, parse_info
+from opsbook.clients.resp import BlockingRedis, RedisAddress, Reply, parse_info
 from opsbook.config.backups import RedisSource
-from opsbook.errors import BackupError
+from opsbook.errors import BackupError, RedisReplyError, TargetUnreachable
 from opsbook.secrets import mask_url
 
 SAVE_TIMEOUT = 3600.0
+SOCKET_TIMEOUT = 60.0
 POLL = 0.1
-
-Reply = str | int | list["Reply"] | None
-
-
-def _reply(lines: _Lines) -> Reply:
-    head = lines.line()
-    kind, rest = head[:1], head[1:]
-    if kind == b"+":
-        return rest.decode(errors="replace")
-    if kind == b"-":
-        raise BackupError(f"Redis: {_text(head)}")
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        size = int(rest)
-        if size < 0:
-            return None
-        data: bytes = lines.file.read(size + 2)
-        return data[:-2].decode(errors="replace")
-    if kind == b"*":
-        return [_reply(lines) for _ in range(max(int(rest), 0))]
-    raise BackupError(f"Redis: unexpected reply {_text(head)[:80]}")
 
 
 class _Session:
+    """A blocking Redis connection whose failures are backup failures, with the server named."""
+
     def __init__(self, config: RedisSource) -> None:
-        address = RedisAddress.from_url(config.url)
         self.label = mask_url(config.url)
         try:
-            self.sock = _connect(address)
-        except OSError as exc:
-            raise BackupError(f"cannot connect to {self.label}: {exc.strerror or exc}") from None
-        self.lines = _Lines(self.sock)
-        if address.password:
-            user = (address.username,) if address.username else ()
-            self.call("AUTH", *user, address.password)
+            self.redis = BlockingRedis.connect(
+                RedisAddress.from_url(config.url), self.label, SOCKET_TIMEOUT
+            )
+        except TargetUnreachable as exc:
+            raise BackupError(str(exc)) from exc
 
-    def call(self, *args: str) -> Reply:
+    def call(self, *args: str) -> str | int | list[Reply] | None:
         try:
-            self.sock.sendall(_command(*args))
-            return _reply(self.lines)
-        except OSError as exc:
-            raise BackupError(f"{self.label}: {exc.strerror or exc}") from None
-        except BackupError as exc:
-            raise BackupError(f"{self.label}: {args[0]}: {exc}".replace("Redis: ", "")) from None
+            reply = self.redis.call(*args)
+        except TargetUnreachable as exc:
+            raise BackupError(str(exc)) from exc
+        except RedisReplyError as exc:
+            raise BackupError(f"{self.label}: {args[0]}: {exc}") from exc
+        return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
 
     def info(self, section: str) -> dict[str, str]:
         return parse_info(str(self.call("INFO", section)))
 
     def close(self) -> None:
-        self.lines.file.close()  # a socket's file keeps it open past sock.close()
-        self.sock.close()
+        self.redis.close()
 
 
 def _rdb_file(session: _Session, config: RedisSource) -> Path:
@@ -83,7 +59,7 @@ def _rdb_file(session: _Session, config: RedisSource) -> Path:
         raise BackupError(f"{exc}; set rdb_path: to the RDB file's path") from None
     if not (isinstance(directory, list) and isinstance(name, list)) or len(directory) < 2:
         raise BackupError(f"{session.label}: CONFIG GET dir gave no answer; set rdb_path:")
-    return Path(str(directory[1])) / str(name[1])
+    return Path(_str(directory[1])) / _str(name[1])
 
 
 def _save(session: _Session) -> None:
@@ -149,3 +125,7 @@ def dump(config: RedisSource, emit: Emit) -> Captured:
         session.close()
     return Captured(target=session.label, server_version=version, tool_version="BGSAVE + copy",
                     details={"rdb_file": str(path)})  # fmt: skip
+
+
+def _str(reply: Reply) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
