@@ -174,3 +174,23 @@ def test_one_full_repository_does_not_stop_the_other(
     assert s3.SECRET_KEY not in result.out + result.err
     listed = json.loads(ops("backup", "list", "-f", "json").out)
     assert [(b["id"], b["repositories"]) for b in listed] == [(made["id"], ["offsite"])]
+
+
+def test_an_s3_error_is_one_line_naming_the_repository_never_a_traceback(
+    ops: Cli, env: Env, s3: object
+) -> None:
+    from tests.support.servers import S3Server
+
+    assert isinstance(s3, S3Server)
+    offsite = (f"{{type: s3, endpoint: '{s3.endpoint}', bucket: no-such-bucket, "
+               f"access_key_id: {s3.ACCESS_KEY}, secret_access_key: {s3.SECRET_KEY}}}")  # fmt: skip
+    env.standard(repos={"offsite": offsite})
+    for args in (("backup", "list"), ("backup", "run", "db")):
+        result = ops(*args)
+        assert result.code == 1, (args, result.out, result.err)
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1, result.err
+        assert "repository offsite (s3://no-such-bucket/" in lines[0]
+        assert "NoSuchBucket" in lines[0] or "does not exist" in lines[0]
+        assert "Traceback" not in result.err
+        assert s3.SECRET_KEY not in result.out + result.err

@@ -1,4 +1,4 @@
-"""S3-compatible object storage (AWS, MinIO, Ceph, Backblaze, Wasabi…) through boto3.
+"""A backup repository in S3-compatible object storage (clients/s3.py speaks to the bucket).
 
 Data objects stream up as multipart uploads in 16 MiB parts (memory stays at one part);
 the manifest is a single PUT made last, and listings look only at manifests, so a run that
@@ -16,9 +16,9 @@ from typing import Any
 
 from opsbook.backups.manifest import MANIFEST
 from opsbook.backups.repos.base import Located
+from opsbook.clients.s3 import Bucket
 from opsbook.config.backups import S3Repo
-from opsbook.errors import BackupError
-from opsbook.secrets import Redactor
+from opsbook.errors import BackupError, RemoteStorageError
 
 PART = 16 << 20
 STALE_AFTER = timedelta(days=1)
@@ -31,38 +31,26 @@ class S3Repository:
         self.prefix = config.prefix.lstrip("/")
         if self.prefix and not self.prefix.endswith("/"):
             self.prefix += "/"
-        self._client: Any = None
-        self._secret = _secret(config)
+        self.bucket = Bucket(
+            config.bucket,
+            endpoint=config.endpoint,
+            region=config.region,
+            access_key_id=config.access_key_id,
+            secret_access_key=_secret(config),
+            profile=config.profile,
+        )
 
     def describe(self) -> str:
         where = self.config.endpoint or "aws"
         return f"{self.name} (s3://{self.config.bucket}/{self.prefix} at {where})"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            session = boto3.session.Session(profile_name=self.config.profile)
-            self._client = session.client(
-                "s3",
-                endpoint_url=self.config.endpoint,
-                region_name=self.config.region or "us-east-1",
-                aws_access_key_id=self.config.access_key_id,
-                aws_secret_access_key=self._secret,
-                config=Config(
-                    retries={"max_attempts": 5, "mode": "standard"},
-                    connect_timeout=10,
-                    read_timeout=60,
-                ),
-            )
-        return self._client
-
-    def _fail(self, what: str, exc: Exception) -> BackupError:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        redact = Redactor([s for s in (self._secret, self.config.access_key_id) if s])
-        return BackupError(f"repository {self.describe()}: {what}: {redact(text)}")
+    @contextlib.contextmanager
+    def failing_as_backup(self) -> Iterator[None]:
+        """The bucket's errors, as this repository's."""
+        try:
+            yield
+        except RemoteStorageError as exc:
+            raise BackupError(f"repository {self.describe()}: {exc}") from None
 
     def _key(self, source: str, backup_id: str, file: str) -> str:
         return f"{self.prefix}{source}/{backup_id}/{file}"
@@ -71,62 +59,49 @@ class S3Repository:
         return _S3Staging(self, source, backup_id)
 
     def published(self) -> Iterator[Located]:
-        for key in self._keys(self.prefix):
-            parts = key[len(self.prefix) :].split("/")
-            if len(parts) != 3 or parts[2] != MANIFEST:
-                continue
-            try:
-                body = self.client.get_object(Bucket=self.config.bucket, Key=key)["Body"].read()
-            except Exception as exc:
-                raise self._fail(f"cannot read {key}", exc) from None
-            yield Located(self.name, parts[0], parts[1], body)
-
-    def _keys(self, prefix: str) -> Iterator[str]:
-        try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.config.bucket, Prefix=prefix
-            )
-            for page in pages:
-                for item in page.get("Contents", []):
-                    yield item["Key"]
-        except Exception as exc:
-            raise self._fail("cannot list the bucket", exc) from None
+        with self.failing_as_backup():
+            for key in self.bucket.keys(self.prefix):
+                parts = key[len(self.prefix) :].split("/")
+                if len(parts) == 3 and parts[2] == MANIFEST:
+                    yield Located(self.name, parts[0], parts[1], self.bucket.get(key))
 
     def open_file(self, source: str, backup_id: str, file: str) -> Any:
-        key = self._key(source, backup_id, file)
-        try:
-            return self.client.get_object(Bucket=self.config.bucket, Key=key)["Body"]
-        except Exception as exc:
-            raise self._fail(f"cannot read {key}", exc) from None
+        with self.failing_as_backup():
+            return _Stream(self, self.bucket.open(self._key(source, backup_id, file)))
 
     def delete(self, source: str, backup_id: str) -> None:
         head = f"{self.prefix}{source}/{backup_id}/"
-        try:
-            self.client.delete_object(Bucket=self.config.bucket, Key=head + MANIFEST)
-            for key in list(self._keys(head)):
-                self.client.delete_object(Bucket=self.config.bucket, Key=key)
-        except BackupError:
-            raise
-        except Exception as exc:
-            raise self._fail(f"cannot delete {head}", exc) from None
+        with self.failing_as_backup():
+            self.bucket.delete(head + MANIFEST)  # first: the backup is no longer listed
+            for key in list(self.bucket.keys(head)):
+                self.bucket.delete(key)
 
     def clean_stale(self) -> list[str]:
         """Abort multipart uploads of runs that died more than a day ago."""
-        removed = []
         cutoff = datetime.now(UTC) - STALE_AFTER
-        try:
-            listing = self.client.list_multipart_uploads(
-                Bucket=self.config.bucket, Prefix=self.prefix
-            )
-            for upload in listing.get("Uploads", []):
-                if upload["Initiated"] < cutoff:
-                    self.client.abort_multipart_upload(
-                        Bucket=self.config.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-                    )
-                    removed.append(upload["Key"])
-        except Exception as exc:
-            raise self._fail("cannot list unfinished uploads", exc) from None
+        removed = []
+        with self.failing_as_backup():
+            for upload in self.bucket.uploads(self.prefix):
+                if upload.initiated < cutoff:
+                    self.bucket.abort_upload(upload.key, upload.upload_id)
+                    removed.append(upload.key)
         return removed
+
+
+class _Stream:
+    """A stored file being read: the bucket's read errors become this repository's."""
+
+    def __init__(self, repo: S3Repository, body: Any) -> None:
+        self.repo = repo
+        self.body = body
+
+    def read(self, size: int = -1) -> bytes:
+        with self.repo.failing_as_backup():
+            data: bytes = self.body.read(size)
+            return data
+
+    def close(self) -> None:
+        self.body.close()
 
 
 class _S3Staging:
@@ -148,10 +123,8 @@ class _S3Staging:
         for writer in self.files.values():
             writer.close()
         key = self.repo._key(self.source, self.backup_id, MANIFEST)
-        try:
-            self.repo.client.put_object(Bucket=self.repo.config.bucket, Key=key, Body=manifest)
-        except Exception as exc:
-            raise self.repo._fail("cannot publish the backup", exc) from None
+        with self.repo.failing_as_backup():
+            self.repo.bucket.put(key, manifest, "cannot publish the backup")
 
     def abort(self) -> None:
         for writer in self.files.values():
@@ -164,6 +137,7 @@ class _S3Staging:
 class _S3Writer:
     def __init__(self, repo: S3Repository, key: str) -> None:
         self.repo = repo
+        self.bucket = repo.bucket
         self.key = key
         self.buffer = bytearray()
         self.parts: list[dict[str, Any]] = []
@@ -179,56 +153,36 @@ class _S3Writer:
         return len(data)
 
     def _flush_part(self) -> None:
-        bucket = self.repo.config.bucket
-        client = self.repo.client
-        try:
+        what = f"uploading {Path(self.key).name} failed after {self.written / 1e6:.1f} MB"
+        with self.repo.failing_as_backup():
             if self.upload_id is None:
-                started = client.create_multipart_upload(Bucket=bucket, Key=self.key)
-                self.upload_id = started["UploadId"]
+                self.upload_id = self.bucket.start_upload(self.key, what)
             number = len(self.parts) + 1
-            answer = client.upload_part(
-                Bucket=bucket,
-                Key=self.key,
-                UploadId=self.upload_id,
-                PartNumber=number,
-                Body=bytes(self.buffer),
+            etag = self.bucket.upload_part(
+                self.key, self.upload_id, number, bytes(self.buffer), what
             )
-        except Exception as exc:
-            raise self.repo._fail(
-                f"uploading {Path(self.key).name} failed after {self.written / 1e6:.1f} MB", exc
-            ) from None
-        self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self.parts.append({"PartNumber": number, "ETag": etag})
         self.buffer.clear()
 
     def close(self) -> None:
         if self.closed:
             return
-        bucket = self.repo.config.bucket
-        try:
+        what = f"finishing {Path(self.key).name} failed"
+        with self.repo.failing_as_backup():
             if self.upload_id is None:  # small: one PUT
-                self.repo.client.put_object(Bucket=bucket, Key=self.key, Body=bytes(self.buffer))
+                self.bucket.put(self.key, bytes(self.buffer), what)
             else:
                 if self.buffer:
                     self._flush_part()
-                self.repo.client.complete_multipart_upload(
-                    Bucket=bucket,
-                    Key=self.key,
-                    UploadId=self.upload_id,
-                    MultipartUpload={"Parts": self.parts},
-                )
-        except BackupError:
-            raise
-        except Exception as exc:
-            raise self.repo._fail(f"finishing {Path(self.key).name} failed", exc) from None
+                self.bucket.finish_upload(self.key, self.upload_id, self.parts, what)
         self.buffer.clear()
         self.closed = True
 
     def abort(self) -> None:
         if self.upload_id is not None and not self.closed:
-            with contextlib.suppress(Exception):  # best effort; clean_stale retries later
-                self.repo.client.abort_multipart_upload(
-                    Bucket=self.repo.config.bucket, Key=self.key, UploadId=self.upload_id
-                )
+            # Best effort; clean_stale aborts it a day later if this fails.
+            with contextlib.suppress(RemoteStorageError):
+                self.bucket.abort_upload(self.key, self.upload_id)
         self.buffer.clear()
 
 
