@@ -13,6 +13,8 @@ codes (3 for config and usage errors, 1 for the rest; a check's own status for c
     │                             failed (clients/postgres.py); .reason is its first line
     ├── RedisReplyError           a Redis server answered -ERR (clients/resp.py)
     ├── RemoteStorageError        object storage (S3) refused or failed (clients/s3.py)
+    ├── DeliveryError             a notification was not delivered; .permanent: retrying won't
+    │                             help (clients/smtp.py, clients/webhooks.py)
     ├── IntakeError               an alert delivered to the intake cannot be accepted (HTTP 400)
     ├── IncidentError             an illegal move or an unknown incident; nothing changed
     ├── BackupError               a backup, verify, restore or prune failed; says why
@@ -93,6 +95,14 @@ class RedisReplyError(OpsbookError):
 
 class RemoteStorageError(OpsbookError):
     """Object storage refused or failed; the message is the service's own reason."""
+
+
+class DeliveryError(OpsbookError):
+    """A notification did not reach its receiver; ``permanent`` when retrying cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class IntakeError(OpsbookError):

@@ -91,3 +91,21 @@ def test_a_relay_that_is_down_is_retried(tmp_path: Path) -> None:
     outcome = aio.run(email.send(channel(free_port(), tmp_path / "none.pem", "x"),
                                  "alice@example.com", message))  # fmt: skip
     assert not outcome.ok and not outcome.permanent
+
+
+def test_a_multi_line_subject_is_sent_on_one_line_never_raised() -> None:
+    """Alertmanager summaries are often several lines; a newline in a header must neither
+    raise (it once stopped all paging) nor inject a header."""
+    from opsbook.clients import smtp
+    from tests.support.receivers import SmtpReceiver
+
+    receiver = SmtpReceiver()
+    try:
+        server = smtp.Server("127.0.0.1", receiver.port, 5.0, starttls=False)
+        subject = "SEV-1 db: disk full\r\nBcc: attacker@example.com\n\tsecond line\x00"
+        smtp.send(server, smtp.Mail("ops@example.com", "alice@example.com", subject, "body"))
+        [got] = receiver.to("alice@example.com")
+        assert got["Subject"] == "SEV-1 db: disk full Bcc: attacker@example.com second line"
+        assert got["Bcc"] is None
+    finally:
+        receiver.stop()

@@ -20,9 +20,8 @@ def test(ctx: click.Context, target: str) -> None:
     """Send a test message to CHANNEL (a channel name, or a person: their contact points)."""
     from datetime import UTC, datetime
 
-    import httpx
-
     from opsbook import aio
+    from opsbook.clients import webhooks
     from opsbook.config.loader import load_config
     from opsbook.errors import OpsbookError, UsageError
     from opsbook.paging.channels import deliver
@@ -45,7 +44,7 @@ def test(ctx: click.Context, target: str) -> None:
 
     async def send_all() -> list[tuple[Route, bool, str]]:
         out = []
-        async with httpx.AsyncClient(timeout=10.0) as http:
+        async with webhooks.session() as http:
             for n, route in enumerate(routes):
                 item = Item(
                     0,

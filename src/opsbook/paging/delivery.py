@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-import httpx
 from sqlalchemy import Engine
 
+from opsbook.clients import webhooks
 from opsbook.config.paging_section import Paging
 from opsbook.incidents.model import EntryKind
 from opsbook.incidents.rows import append_entry
@@ -60,7 +60,7 @@ class Deliverer:
         self.wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False) as http:
+        async with webhooks.session() as http:
             while not stop.is_set():
                 try:
                     items: list[Item] = await self.in_store(self._claim)

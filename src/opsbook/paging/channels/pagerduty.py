@@ -3,16 +3,16 @@ with the incident ID as dedup_key, so PagerDuty's incident follows opsbook's."""
 
 from __future__ import annotations
 
-import httpx
-
+from opsbook.clients.webhooks import Session, post
 from opsbook.config.paging import PagerDutyChannel
-from opsbook.paging.channels import Outcome, http_outcome
+from opsbook.paging.channels import Outcome, classified, http_outcome
 from opsbook.paging.message import Kind, Message
 
 _SEVERITY = {"SEV-1": "critical", "SEV-2": "error", "SEV-3": "warning", "SEV-4": "info"}
 
 
-async def send(http: httpx.AsyncClient, channel: PagerDutyChannel, message: Message) -> Outcome:
+@classified
+async def send(http: Session, channel: PagerDutyChannel, message: Message) -> Outcome:
     action = {Kind.ACK: "acknowledge", Kind.RESOLVE: "resolve"}.get(message.kind, "trigger")
     event: dict[str, object] = {
         "routing_key": channel.routing_key,
@@ -32,5 +32,4 @@ async def send(http: httpx.AsyncClient, channel: PagerDutyChannel, message: Mess
         }
         if message.ack_url:
             event["links"] = [{"href": message.ack_url, "text": "Acknowledge in opsbook"}]
-    response = await http.post(channel.url, json=event)
-    return http_outcome(response.status_code, response.text)
+    return http_outcome(await post(http, channel.url, json=event))

@@ -20,10 +20,9 @@ import hmac
 import json
 import time
 
-import httpx
-
+from opsbook.clients.webhooks import Session, post
 from opsbook.config.paging import WebhookChannel
-from opsbook.paging.channels import Outcome, http_outcome
+from opsbook.paging.channels import Outcome, classified, http_outcome
 from opsbook.paging.outbox import Item
 
 
@@ -52,7 +51,8 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-async def send(http: httpx.AsyncClient, channel: WebhookChannel, item: Item) -> Outcome:
+@classified
+async def send(http: Session, channel: WebhookChannel, item: Item) -> Outcome:
     body = body_of(item)
     timestamp = str(int(time.time()))
     headers = {
@@ -62,5 +62,4 @@ async def send(http: httpx.AsyncClient, channel: WebhookChannel, item: Item) -> 
     }
     if channel.secret:
         headers["X-Opsbook-Signature"] = signature(channel.secret, timestamp, body)
-    response = await http.post(channel.url, content=body, headers=headers)
-    return http_outcome(response.status_code, response.text)
+    return http_outcome(await post(http, channel.url, content=body, headers=headers))
