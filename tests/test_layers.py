@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "nagios",
         "aio",
         "progress",
+        "stats",
     ),
     ("store",),
     ("logs",),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.records import ActionItems
-from opsbook.incidents.service import IncidentService
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.store.open import open_store
 from tests.support.servers import PostgresServer
@@ -61,8 +61,8 @@ def policy() -> SeverityPolicy:
 
 
 @pytest.fixture
-def service(engine: Engine, policy: SeverityPolicy, clock: FakeClock) -> IncidentService:
-    return IncidentService(engine, policy, clock=clock)
+def service(engine: Engine, policy: SeverityPolicy, clock: FakeClock) -> Incidents:
+    return Incidents(engine, policy, clock=clock)
 
 
 @pytest.fixture

@@ -6,16 +6,17 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from opsbook.incidents.clocks import Response, percentile, response_state, stats
+from opsbook.incidents.clocks import Response, response_state, stats
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.records import read_timeline
-from opsbook.incidents.service import IncidentService
 from opsbook.incidents.severity import SeverityPolicy
+from opsbook.stats import percentile
 
 from .conftest import FakeClock
 
 
 def test_response_states_follow_the_clock(
-    service: IncidentService, policy: SeverityPolicy, clock: FakeClock
+    service: Incidents, policy: SeverityPolicy, clock: FakeClock
 ) -> None:
     inc = service.open(title="x", severity=1, service="api", actor="a")  # 15 minutes
     assert response_state(inc, policy, clock.advance(minutes=5)) is Response.RUNNING
@@ -37,7 +38,7 @@ def test_percentiles_use_nearest_rank() -> None:
 
 
 def test_stats_per_severity(
-    service: IncidentService, policy: SeverityPolicy, clock: FakeClock, engine: Engine
+    service: Incidents, policy: SeverityPolicy, clock: FakeClock, engine: Engine
 ) -> None:
     # Three SEV-2s: acked after 10, 20 and 90 minutes (target 60), resolved after 1, 2, 3 hours.
     for ack_min, resolve_h in ((10, 1), (20, 2), (90, 3)):
@@ -71,7 +72,7 @@ def test_stats_per_severity(
 
 
 def test_mttr_counts_to_the_last_resolution_after_a_reopen(
-    service: IncidentService, policy: SeverityPolicy, clock: FakeClock, engine: Engine
+    service: Incidents, policy: SeverityPolicy, clock: FakeClock, engine: Engine
 ) -> None:
     inc = service.open(title="x", severity=3, service="api", actor="a")
     clock.advance(hours=1)

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from opsbook.errors import IncidentError, UsageError
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import ActionKind, EntryKind, Phase
 from opsbook.incidents.records import ActionItems, read_timeline
-from opsbook.incidents.service import IncidentService
 from opsbook.store.tables import timeline
 
 from .conftest import FakeClock
@@ -21,7 +21,7 @@ def entries(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(timeline)).scalar_one())
 
 
-def test_ids_count_per_day(service: IncidentService, clock: FakeClock) -> None:
+def test_ids_count_per_day(service: Incidents, clock: FakeClock) -> None:
     first = service.open(title="API down", severity=1, service="api", actor="alice")
     second = service.open(title="Slow", severity=3, service="api", actor="alice")
     clock.advance(days=1)
@@ -31,7 +31,7 @@ def test_ids_count_per_day(service: IncidentService, clock: FakeClock) -> None:
 
 
 def test_opening_sets_the_response_clock_from_the_severity(
-    service: IncidentService, clock: FakeClock
+    service: Incidents, clock: FakeClock
 ) -> None:
     sev1 = service.open(title="Outage", severity=1, service="api", actor="alice")
     sev3 = service.open(title="Minor", severity=3, service="api", actor="alice")
@@ -42,7 +42,7 @@ def test_opening_sets_the_response_clock_from_the_severity(
 
 
 def test_a_full_run_through_every_phase_is_on_the_timeline(
-    service: IncidentService, actions: ActionItems, engine: Engine, clock: FakeClock
+    service: Incidents, actions: ActionItems, engine: Engine, clock: FakeClock
 ) -> None:
     inc = service.open(title="5xx spike", severity=2, service="api", actor="alice")
     clock.advance(minutes=5)
@@ -72,7 +72,7 @@ def test_a_full_run_through_every_phase_is_on_the_timeline(
     assert item.owner == "bob"
 
 
-def test_illegal_moves_fail_and_change_nothing(service: IncidentService, engine: Engine) -> None:
+def test_illegal_moves_fail_and_change_nothing(service: Incidents, engine: Engine) -> None:
     inc = service.open(title="x", severity=2, service="api", actor="alice")
     service.acknowledge(inc.id, "bob")
     before = entries(engine)
@@ -99,7 +99,7 @@ def test_illegal_moves_fail_and_change_nothing(service: IncidentService, engine:
     assert service.get(inc.id).phase is Phase.RESOLVED
 
 
-def test_reopening_clears_the_resolution(service: IncidentService, clock: FakeClock) -> None:
+def test_reopening_clears_the_resolution(service: Incidents, clock: FakeClock) -> None:
     inc = service.open(title="x", severity=3, service="api", actor="alice")
     service.resolve(inc.id, "restarted", "bob")
     clock.advance(hours=1)
@@ -110,7 +110,7 @@ def test_reopening_clears_the_resolution(service: IncidentService, clock: FakeCl
 
 
 def test_a_raise_restarts_the_clock_and_a_lowering_keeps_its_start(
-    service: IncidentService, clock: FakeClock
+    service: Incidents, clock: FakeClock
 ) -> None:
     inc = service.open(title="x", severity=3, service="api", actor="alice")
     clock.advance(minutes=30)
@@ -122,7 +122,7 @@ def test_a_raise_restarts_the_clock_and_a_lowering_keeps_its_start(
     assert lowered.response_due_at == raise_time + timedelta(hours=1)
 
 
-def test_working_on_an_incident_acknowledges_it(service: IncidentService) -> None:
+def test_working_on_an_incident_acknowledges_it(service: Incidents) -> None:
     inc = service.open(title="x", severity=2, service="api", actor="alice")
     moved = service.set_phase(inc.id, Phase.INVESTIGATING, "bob")
     assert moved.acknowledged_by == "bob"
@@ -131,7 +131,7 @@ def test_working_on_an_incident_acknowledges_it(service: IncidentService) -> Non
 
 
 def test_edits_are_new_entries_and_only_real_changes_count(
-    service: IncidentService, engine: Engine
+    service: Incidents, engine: Engine
 ) -> None:
     inc = service.open(title="x", severity=2, service="api", actor="alice")
     assert service.edit(inc.id, {"root_cause": "disk full", "lessons": "alert earlier"}, "bob") == [
@@ -148,7 +148,7 @@ def test_edits_are_new_entries_and_only_real_changes_count(
     assert [e.data["field"] for e in edits] == ["root_cause", "lessons", "prevention"]
 
 
-def test_list_filters(service: IncidentService, clock: FakeClock) -> None:
+def test_list_filters(service: Incidents, clock: FakeClock) -> None:
     old = service.open(title="old", severity=4, service="api", actor="a")
     service.resolve(old.id, "done", "a")
     clock.advance(days=10)
@@ -161,7 +161,7 @@ def test_list_filters(service: IncidentService, clock: FakeClock) -> None:
 
 
 def test_action_items_are_listed_across_incidents(
-    service: IncidentService, actions: ActionItems, clock: FakeClock
+    service: Incidents, actions: ActionItems, clock: FakeClock
 ) -> None:
     a = service.open(title="a", severity=2, service="api", actor="x")
     b = service.open(title="b", severity=3, service="api", actor="x")
@@ -176,9 +176,7 @@ def test_action_items_are_listed_across_incidents(
     assert actions.list(overdue_on=clock.now.date()) == []
 
 
-def test_the_timeline_is_append_only_in_the_database(
-    service: IncidentService, engine: Engine
-) -> None:
+def test_the_timeline_is_append_only_in_the_database(service: Incidents, engine: Engine) -> None:
     from sqlalchemy import delete, update
     from sqlalchemy.exc import DatabaseError
 

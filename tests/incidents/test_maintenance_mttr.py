@@ -7,17 +7,17 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from opsbook.incidents.clocks import times_from_timeline
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import EntryKind
 from opsbook.incidents.records import read_timeline
 from opsbook.incidents.rows import append_entry
-from opsbook.incidents.service import IncidentService
 from opsbook.store.tx import begin
 
 from .conftest import FakeClock
 
 
 def test_time_inside_a_window_is_not_counted(
-    service: IncidentService, engine: Engine, clock: FakeClock
+    service: Incidents, engine: Engine, clock: FakeClock
 ) -> None:
     inc = service.open(title="x", severity=2, service="api", actor="a")
     clock.advance(minutes=10)

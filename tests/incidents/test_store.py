@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from opsbook.errors import StoreError
-from opsbook.incidents.service import IncidentService
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.store.engine import make_engine, store_url
 from opsbook.store.migrate import HEAD, MIGRATIONS, current_revision, ensure_schema
@@ -121,7 +121,7 @@ def test_two_processes_on_a_fresh_store_migrate_it_once(store_url: str) -> None:
 def test_concurrent_writers_lose_nothing(store_url: str) -> None:
     """Writer processes (the daemon's part) and CLI processes write at the same time."""
     setup = open_store(store_url).engine
-    service = IncidentService(setup, SeverityPolicy.from_config({}))
+    service = Incidents(setup, SeverityPolicy.from_config({}))
     shared = service.open(title="shared", severity=2, service="s", actor="setup").id
     setup.dispose()
     writers, notes, opens = 4, 40, 5

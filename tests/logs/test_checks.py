@@ -19,11 +19,11 @@ Cli = Callable[..., CliResult]
 
 @pytest.fixture(autouse=True)
 def fresh_watches() -> Iterator[None]:
-    log_check.WATCHES.forget()
-    log_errors_check.WATCHES.forget()
+    log_check.TRACKERS.forget()
+    log_errors_check.TRACKERS.forget()
     yield
-    log_check.WATCHES.forget()
-    log_errors_check.WATCHES.forget()
+    log_check.TRACKERS.forget()
+    log_errors_check.TRACKERS.forget()
 
 
 def line(at: datetime, status: int = 200, rt: float = 0.05, path: str = "/graphql") -> str:
@@ -145,7 +145,7 @@ def test_5xx_share_and_p95_over_the_window(cli: Cli, tmp_path: Path, write_confi
 def test_serve_follows_appends_rotation_and_truncation(
     cli: Cli, tmp_path: Path, write_config: Write
 ) -> None:
-    """Watches persist in-process between runs, as in opsbook serve."""
+    """Trackers persist in-process between runs, as in opsbook serve."""
     now = datetime.now(UTC)
     log = tmp_path / "access.log"
     log.write_text("".join(line(now - timedelta(seconds=60)) for _ in range(40)))

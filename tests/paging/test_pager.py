@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from opsbook.config.model import Config, validate
-from opsbook.incidents.service import IncidentService
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.message import Kind, trial_message
 from opsbook.paging.outbox import claim, enqueue
@@ -44,11 +44,11 @@ def engine(store_url: str) -> Iterator[Engine]:  # noqa: F811
 
 
 @pytest.fixture
-def setup(engine: Engine) -> tuple[Config, FakeClock, IncidentService, Pager]:
+def setup(engine: Engine) -> tuple[Config, FakeClock, Incidents, Pager]:
     config, problems = validate(PAGING)
     assert config is not None, problems
     clock = FakeClock(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
-    service = IncidentService(engine, SeverityPolicy.from_config({}), clock=clock)
+    service = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
     return config, clock, service, Pager(engine, config, clock=clock)
 
 
@@ -60,7 +60,7 @@ def pages(engine: Engine, kind: str = "page") -> list[str]:
 
 
 def test_the_ladder_walks_within_the_sev1_target_then_repeats_then_gives_up(
-    engine: Engine, setup: tuple[Config, FakeClock, IncidentService, Pager]
+    engine: Engine, setup: tuple[Config, FakeClock, Incidents, Pager]
 ) -> None:
     _, clock, service, pager = setup
     incident = service.open(title="down", severity=1, service="api", actor="a")
@@ -89,7 +89,7 @@ def test_the_ladder_walks_within_the_sev1_target_then_repeats_then_gives_up(
 
 
 def test_an_ack_stops_the_ladder_cancels_queued_pages_and_tells_who_was_paged(
-    engine: Engine, setup: tuple[Config, FakeClock, IncidentService, Pager]
+    engine: Engine, setup: tuple[Config, FakeClock, Incidents, Pager]
 ) -> None:
     _, clock, service, pager = setup
     incident = service.open(title="down", severity=1, service="api", actor="a")
@@ -114,7 +114,7 @@ def test_an_ack_stops_the_ladder_cancels_queued_pages_and_tells_who_was_paged(
 
 
 def test_waits_come_from_the_severity_target(
-    engine: Engine, setup: tuple[Config, FakeClock, IncidentService, Pager]
+    engine: Engine, setup: tuple[Config, FakeClock, Incidents, Pager]
 ) -> None:
     _, clock, service, pager = setup
     assert pager.wait_after(1, 1) == 5 * 60
@@ -130,7 +130,7 @@ def test_waits_come_from_the_severity_target(
 
 
 def test_sev4_is_never_paged_and_goes_into_the_daily_digest(
-    engine: Engine, setup: tuple[Config, FakeClock, IncidentService, Pager]
+    engine: Engine, setup: tuple[Config, FakeClock, Incidents, Pager]
 ) -> None:
     _, clock, service, pager = setup
     service.open(title="cosmetic glitch", severity=4, service="api", actor="a")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from opsbook.incidents.service import IncidentService
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.store.open import open_store
 
@@ -15,7 +15,7 @@ from opsbook.store.open import open_store
 def main() -> None:
     url, incident_id, notes, opens, name = sys.argv[1:6]
     store = open_store(url)
-    service = IncidentService(store.engine, SeverityPolicy.from_config({}))
+    service = Incidents(store.engine, SeverityPolicy.from_config({}))
     opened = []
     for i in range(int(notes)):
         service.note(incident_id, f"{name} note {i}", name)

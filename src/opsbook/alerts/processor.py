@@ -27,9 +27,9 @@ from opsbook.alerts.suppression import Suppression, Suppressor
 from opsbook.alerts.suppression import apply as apply_suppression
 from opsbook.config.checks import CheckBase, PostgresCheck
 from opsbook.config.maintenance import WindowConfig
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import EntryKind, severity_label
 from opsbook.incidents.rows import append_entry
-from opsbook.incidents.service import IncidentService
 from opsbook.results import Result
 from opsbook.secrets import Redactor
 from opsbook.store.tx import begin, read
@@ -56,7 +56,7 @@ class AlertProcessor:
     def __init__(
         self,
         engine: Engine,
-        incidents: IncidentService,
+        incidents: Incidents,
         checks: Mapping[str, CheckBase],
         *,
         service: str,

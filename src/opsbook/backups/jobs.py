@@ -29,6 +29,19 @@ class BackupOutcome:
     result: RunResult
     verified: Verified | None = None
 
+    @property
+    def ok(self) -> bool:
+        """Stored in every repository, and verified if verification was asked for."""
+        return not self.result.failed and (self.verified is None or self.verified.ok)
+
+    def line(self) -> str:
+        text = f"{self.result.manifest.id} stored in {', '.join(self.result.published)}"
+        if self.result.failed:
+            text += f"; FAILED in {', '.join(self.result.failed)}"
+        if self.verified is not None:
+            text += "; verified" if self.verified.ok else "; VERIFY FAILED"
+        return text
+
 
 def _locked(engine: Engine, name: str) -> None:
     if not records.claim(engine, name, LOCK_TTL):

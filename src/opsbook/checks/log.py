@@ -13,26 +13,26 @@ from typing import TYPE_CHECKING, Any
 
 from opsbook.config.log_checks import LogCheck
 from opsbook.errors import CheckUnavailable, LogError
-from opsbook.logs.follow import Watches
+from opsbook.logs.follow import Trackers
 from opsbook.results import Metric, Phase, Reading, Unit, rising
 from opsbook.status import Status, worst
 from opsbook.units import format_duration, format_latency
 
 if TYPE_CHECKING:
-    from opsbook.logs.watch import AccessWatch, Window
+    from opsbook.logs.tracking import AccessTracker, Window
 
-WATCHES: Watches[AccessWatch] = Watches()
+TRACKERS: Trackers[AccessTracker] = Trackers()
 
 
 def describe(check: LogCheck) -> str:
     return check.path
 
 
-def _watch(check: LogCheck) -> AccessWatch:
-    from opsbook.logs.watch import AccessWatch
+def _watch(check: LogCheck) -> AccessTracker:
+    from opsbook.logs.tracking import AccessTracker
 
-    return WATCHES.get((check.path, check.log_format),
-                       lambda: AccessWatch(check.path, check.log_format))  # fmt: skip
+    return TRACKERS.get((check.path, check.log_format),
+                       lambda: AccessTracker(check.path, check.log_format))  # fmt: skip
 
 
 async def run(check: LogCheck, phase: Phase) -> Reading:

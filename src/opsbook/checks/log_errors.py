@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 from opsbook.config.log_checks import LogErrorsCheck
 from opsbook.errors import CheckUnavailable, LogError, OpsbookError
-from opsbook.logs.follow import Watches
+from opsbook.logs.follow import Trackers
 from opsbook.results import Metric, Phase, Reading, Unit
 from opsbook.status import Status
 from opsbook.units import format_duration
 
 if TYPE_CHECKING:
-    from opsbook.logs.watch import ErrorWatch
+    from opsbook.logs.tracking import ErrorTracker
 
-WATCHES: Watches[ErrorWatch] = Watches()
+TRACKERS: Trackers[ErrorTracker] = Trackers()
 
 
 def describe(check: LogErrorsCheck) -> str:
@@ -44,13 +44,13 @@ def _baseline_state(check: LogErrorsCheck) -> bytes | None:
         raise CheckUnavailable(str(exc)) from None
 
 
-def _watch(check: LogErrorsCheck) -> ErrorWatch:
+def _watch(check: LogErrorsCheck) -> ErrorTracker:
     from opsbook.logs.errorlog import parse_level
     from opsbook.logs.follow import Follower
-    from opsbook.logs.watch import ErrorWatch
+    from opsbook.logs.tracking import ErrorTracker
 
     key = (check.path, check.baseline, check.store, check.level)
-    return WATCHES.get(key, lambda: ErrorWatch(Follower(check.path), parse_level(check.level),
+    return TRACKERS.get(key, lambda: ErrorTracker(Follower(check.path), parse_level(check.level),
                                                _baseline_state(check)))  # fmt: skip
 
 

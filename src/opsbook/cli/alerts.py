@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from opsbook.cli.context import actor, as_option, incident_context
+from opsbook.cli.context import actor, as_option, opened
 from opsbook.cli.options import config_option, format_option
 from opsbook.output.table import Style
 
@@ -31,7 +31,7 @@ def alerts(ctx: click.Context, show_all: bool, events: int, fmt: str) -> None:
     from opsbook.store.tx import read
     from opsbook.timefmt import human, iso
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     with read(c.incidents.engine) as conn:
         found = sorted(load_alerts(conn).values(), key=lambda a: (a.state.value, a.name))
         recent = (
@@ -135,7 +135,7 @@ def add(
     from opsbook.errors import UsageError
     from opsbook.units import parse_duration
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     now = c.now()
     if for_ and until:
         raise UsageError("give --for or --until, not both")
@@ -179,7 +179,7 @@ def list_(ctx: click.Context, show_all: bool, fmt: str) -> None:
     from opsbook.output.table import Column, render
     from opsbook.timefmt import human
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     found = Silences(c.incidents.engine).list(now=c.now(), include_ended=show_all)
     if fmt == "json":
         click.echo(json.dumps([_silence_dict(s) for s in found], indent=2))
@@ -212,7 +212,7 @@ def expire(ctx: click.Context, silence_id: int, as_: str | None) -> None:
     """End silence #ID now."""
     from opsbook.alerts.silences import Silences
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     Silences(c.incidents.engine).expire(silence_id, actor=actor(as_), now=c.now())
     click.echo(f"silence #{silence_id} expired")
 

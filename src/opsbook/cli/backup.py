@@ -102,7 +102,7 @@ def run(
             if verify_bar:
                 verify_bar.done()
         results.append(run_json(outcome))
-        if outcome.result.failed or (outcome.verified and not outcome.verified.ok):
+        if not outcome.ok:
             failures += 1
         if fmt != "json":
             for line in run_summary(outcome):

@@ -17,8 +17,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
     from opsbook.config.loader import LoadedConfig
+    from opsbook.incidents.lifecycle import Incidents
     from opsbook.incidents.records import ActionItems
-    from opsbook.incidents.service import IncidentService
     from opsbook.incidents.severity import SeverityPolicy
 
 
@@ -44,10 +44,10 @@ def as_option(func: F) -> F:
 
 
 @dataclass(frozen=True)
-class IncidentContext:
+class Opened:
     loaded: LoadedConfig
     policy: SeverityPolicy
-    incidents: IncidentService
+    incidents: Incidents
     actions: ActionItems
     tz: tzinfo
 
@@ -63,20 +63,20 @@ def policy_for(ctx: click.Context) -> tuple[LoadedConfig, SeverityPolicy]:
     return loaded, SeverityPolicy.from_config(loaded.config.severities)
 
 
-def incident_context(ctx: click.Context) -> IncidentContext:
+def opened(ctx: click.Context) -> Opened:
+    from opsbook.incidents.lifecycle import Incidents
     from opsbook.incidents.records import ActionItems
-    from opsbook.incidents.service import IncidentService
     from opsbook.store.open import open_store
     from opsbook.timefmt import zone
 
     loaded, policy = policy_for(ctx)
     store = open_store(loaded.config.store)
     ctx.call_on_close(store.engine.dispose)  # close pooled connections when the command ends
-    service = IncidentService(store.engine, policy)
-    return IncidentContext(
+    incidents = Incidents(store.engine, policy)
+    return Opened(
         loaded=loaded,
         policy=policy,
-        incidents=service,
-        actions=ActionItems(store.engine, clock=service.clock),
+        incidents=incidents,
+        actions=ActionItems(store.engine, clock=incidents.clock),
         tz=zone(loaded.config.timezone),
     )

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from opsbook.cli.context import incident_context
+from opsbook.cli.context import opened
 from opsbook.cli.options import config_option, format_option
 
 
@@ -27,7 +27,7 @@ def history(ctx: click.Context, check: str, since: str, fmt: str) -> None:
     from opsbook.timefmt import human, iso, parse_since
     from opsbook.units import format_duration
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     if check not in c.loaded.config.checks:
         raise UsageError(f"no check named {check!r} in {c.loaded.source}")
     start = parse_since(since, c.now())

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from opsbook.cli.context import IncidentContext, actor, as_option, incident_context
+from opsbook.cli.context import Opened, actor, as_option, opened
 from opsbook.cli.options import config_option, format_option
 
 PHASE_CHOICES = ["triage", "investigating", "contained", "recovering", "reviewed"]
@@ -23,7 +23,7 @@ def _echo_json(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, default=str))
 
 
-def _done(c: IncidentContext, incident_id: str, fmt: str, message: str) -> None:
+def _done(c: Opened, incident_id: str, fmt: str, message: str) -> None:
     """After a change: the incident as JSON, or one line for people."""
     from opsbook.output.incidents import incident_dict
 
@@ -62,7 +62,7 @@ def open_(
     from opsbook.units import format_duration
 
     level = parse_severity(sev)
-    c = incident_context(ctx)
+    c = opened(ctx)
     new = c.incidents.open(
         title=title,
         severity=level,
@@ -93,7 +93,7 @@ def ack(ctx: click.Context, incident_id: str, as_: str | None, fmt: str) -> None
     from opsbook.incidents.clocks import response_state
     from opsbook.units import format_duration
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     done = c.incidents.acknowledge(incident_id, actor(as_))
     assert done.acknowledged_at is not None
     took = format_duration((done.acknowledged_at - done.opened_at).total_seconds())
@@ -115,7 +115,7 @@ def ack(ctx: click.Context, incident_id: str, as_: str | None, fmt: str) -> None
 @click.pass_context
 def note(ctx: click.Context, incident_id: str, text: str, as_: str | None, fmt: str) -> None:
     """Add a note to the timeline."""
-    c = incident_context(ctx)
+    c = opened(ctx)
     c.incidents.note(incident_id, text, actor(as_))
     _done(c, incident_id, fmt, f"{incident_id}: note added")
 
@@ -135,7 +135,7 @@ def sev(
     from opsbook.incidents.severity import parse_severity
     from opsbook.timefmt import human
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     changed = c.incidents.change_severity(incident_id, parse_severity(level), why, actor(as_))
     _done(
         c,
@@ -157,7 +157,7 @@ def phase(ctx: click.Context, incident_id: str, phase: str, as_: str | None, fmt
     """Move to a phase: triage, investigating, contained, recovering; reviewed once resolved."""
     from opsbook.incidents.model import Phase
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     moved = c.incidents.set_phase(incident_id, Phase(phase), actor(as_))
     _done(c, incident_id, fmt, f"{moved.id} is {moved.phase.value}")
 
@@ -173,7 +173,7 @@ def resolve(ctx: click.Context, incident_id: str, why: str, as_: str | None, fmt
     """Resolve; adds a runbook-update action item if there is none."""
     from opsbook.units import format_duration
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     done = c.incidents.resolve(incident_id, why, actor(as_))
     assert done.resolved_at is not None
     took = format_duration((done.resolved_at - done.opened_at).total_seconds())
@@ -194,7 +194,7 @@ def resolve(ctx: click.Context, incident_id: str, why: str, as_: str | None, fmt
 @click.pass_context
 def reopen(ctx: click.Context, incident_id: str, why: str, as_: str | None, fmt: str) -> None:
     """Reopen a resolved incident (back to investigating)."""
-    c = incident_context(ctx)
+    c = opened(ctx)
     again = c.incidents.reopen(incident_id, actor(as_), why)
     _done(c, incident_id, fmt, f"{again.id} reopened; it is {again.phase.value}")
 
@@ -208,7 +208,7 @@ def reopen(ctx: click.Context, incident_id: str, why: str, as_: str | None, fmt:
 @click.pass_context
 def assign(ctx: click.Context, incident_id: str, person: str, as_: str | None, fmt: str) -> None:
     """Make PERSON the incident commander."""
-    c = incident_context(ctx)
+    c = opened(ctx)
     done = c.incidents.assign(incident_id, person, actor(as_))
     _done(c, incident_id, fmt, f"{done.id} assigned to {done.commander}")
 
@@ -231,7 +231,7 @@ def list_(
     from opsbook.timefmt import parse_since
 
     levels = [parse_severity(s) for s in sevs]
-    c = incident_context(ctx)
+    c = opened(ctx)
     now = c.now()
     found = c.incidents.list(
         open_only=open_only,
@@ -256,7 +256,7 @@ def show(ctx: click.Context, incident_id: str, fmt: str) -> None:
     from opsbook.incidents.records import read_timeline
     from opsbook.output.incidents import action_dict, entry_dict, incident_dict, incident_text
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     found = c.incidents.get(incident_id)
     entries = read_timeline(c.incidents.engine, [incident_id])[incident_id]
     actions = c.actions.list(incident_id=incident_id)
@@ -288,7 +288,7 @@ def stats(ctx: click.Context, since: str, fmt: str) -> None:
     from opsbook.output.incidents import stats_dict, stats_table
     from opsbook.timefmt import human, parse_since
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     now = c.now()
     start = parse_since(since, now)
     found = c.incidents.list(since=start)
@@ -320,7 +320,7 @@ def report(ctx: click.Context, incident_id: str, fmt: str, output: str | None) -
     from opsbook.incidents.records import read_timeline
     from opsbook.incidents.report import render_html, render_markdown
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     found = c.incidents.get(incident_id)
     entries = read_timeline(c.incidents.engine, [incident_id])[incident_id]
     actions = c.actions.list(incident_id=incident_id)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from opsbook.cli.context import actor, as_option, incident_context
+from opsbook.cli.context import actor, as_option, opened
 from opsbook.cli.options import config_option, format_option
 
 KINDS = ["fix", "runbook", "monitoring", "process"]
@@ -48,7 +48,7 @@ def add(
     from opsbook.output.incidents import action_dict
     from opsbook.timefmt import parse_due
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     today = c.now().date()
     item = c.actions.add(
         incident_id,
@@ -74,7 +74,7 @@ def done(ctx: click.Context, action_id: int, as_: str | None, fmt: str) -> None:
     """Mark action item #ACTION done."""
     from opsbook.output.incidents import action_dict
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     item = c.actions.done(action_id, actor(as_))
     if fmt == "json":
         click.echo(json.dumps(action_dict(item, c.now().date()), indent=2))
@@ -95,7 +95,7 @@ def list_(
     """List action items across incidents."""
     from opsbook.output.incidents import action_dict, actions_table
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     today = c.now().date()
     if incident_id:
         c.incidents.get(incident_id)  # an unknown ID is an error, not an empty list

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from opsbook.cli.context import actor, as_option, incident_context
+from opsbook.cli.context import actor, as_option, opened
 from opsbook.cli.options import config_option, format_option
 from opsbook.errors import UsageError
 
@@ -49,7 +49,7 @@ def edit(
     """
     from opsbook.incidents.model import HUMAN_FIELDS
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     given = {
         "summary": summary,
         "users_affected": users_affected,

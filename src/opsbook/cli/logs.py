@@ -295,7 +295,7 @@ def tail(ctx: click.Context, file: str | None, every: str, log_format: str | Non
     import time
 
     from opsbook.errors import UsageError
-    from opsbook.logs.watch import AccessWatch
+    from opsbook.logs.tracking import AccessTracker
     from opsbook.output.table import styled
     from opsbook.timefmt import zone
     from opsbook.units import parse_duration
@@ -308,7 +308,7 @@ def tail(ctx: click.Context, file: str | None, every: str, log_format: str | Non
         raise UsageError(f"--every {every!r}: expected 1s or more")
     loaded = _config(ctx)
     name = _files((file,) if file else (), loaded.config.logs.access, DEFAULT_ACCESS)[0]
-    watch = AccessWatch(name, log_format or loaded.config.logs.log_format, tail_bytes=0)
+    watch = AccessTracker(name, log_format or loaded.config.logs.log_format, tail_bytes=0)
     tz = zone(loaded.config.timezone)
     watch.read_new()  # start at the end, like tail -f
     click.echo(f"following {name} (every {every}; Ctrl-C to stop)", err=True)

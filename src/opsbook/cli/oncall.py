@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from opsbook.cli.context import actor, as_option, incident_context
+from opsbook.cli.context import actor, as_option, opened
 from opsbook.cli.options import config_option, format_option
 from opsbook.errors import UsageError
 
@@ -56,7 +56,7 @@ def now(ctx: click.Context, schedule: str | None, at: str | None, fmt: str) -> N
     from opsbook.paging.schedule import on_call
     from opsbook.timefmt import human, iso
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     when = _when(at, c.now(), "--at")
     overrides = Overrides(c.incidents.engine).active(since=when, until=when + timedelta(seconds=1))
     rows = [on_call(layer, when, overrides) for layer in _layers(c, schedule)]
@@ -106,7 +106,7 @@ def show(ctx: click.Context, schedule: str, days: int, fmt: str) -> None:
 
     if not 1 <= days <= 366:
         raise UsageError("--days: expected 1 to 366")
-    c = incident_context(ctx)
+    c = opened(ctx)
     start = c.now()
     end = start + timedelta(days=days)
     overrides = Overrides(c.incidents.engine).active(since=start, until=end, schedule=schedule)
@@ -166,7 +166,7 @@ def override_add(
     from opsbook.paging.overrides import Overrides
     from opsbook.timefmt import iso
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     paging = c.loaded.config.paging
     if schedule not in paging.schedules:
         raise UsageError(f"no schedule {schedule!r}; schedules are: {', '.join(paging.schedules)}")
@@ -211,7 +211,7 @@ def override_list(ctx: click.Context, schedule: str | None, fmt: str) -> None:
     from opsbook.paging.overrides import Overrides
     from opsbook.timefmt import human, iso
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     found = Overrides(c.incidents.engine).active(since=c.now(), schedule=schedule)
     if fmt == "json":
         click.echo(
@@ -247,6 +247,6 @@ def override_remove(ctx: click.Context, override_id: int, as_: str | None) -> No
     """Remove override #ID."""
     from opsbook.paging.overrides import Overrides
 
-    c = incident_context(ctx)
+    c = opened(ctx)
     Overrides(c.incidents.engine).remove(override_id, actor=actor(as_), now=c.now())
     click.echo(f"override #{override_id} removed")

@@ -24,7 +24,7 @@ def serve(ctx: click.Context, listen: str | None) -> None:
 
     from opsbook import aio
     from opsbook.config.loader import load_config
-    from opsbook.daemon.service import Daemon
+    from opsbook.daemon.main import Daemon
     from opsbook.store.open import open_store
 
     logging.basicConfig(

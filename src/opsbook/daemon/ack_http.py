@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import severity_label
 from opsbook.incidents.rows import to_incident
-from opsbook.incidents.service import IncidentService
 from opsbook.paging import acks
 from opsbook.store.tables import incidents
 from opsbook.store.tx import begin
@@ -39,7 +39,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def ack_routes(
     engine: Engine,
-    service: IncidentService,
+    incidents_: Incidents,
     in_store: InStore,
     after_ack: Callable[[], Awaitable[None]],
 ) -> list[BaseRoute]:
@@ -58,7 +58,7 @@ def ack_routes(
             found = acks.look_up(conn, token)
             if found is None or found.expires_at <= now:
                 return "gone", None
-            done = service.acknowledge_in(conn, found.incident_id, f"{found.person} (ack link)")
+            done = incidents_.acknowledge_in(conn, found.incident_id, f"{found.person} (ack link)")
             acks.use(conn, token, now)
             row = conn.execute(select(incidents).where(incidents.c.id == found.incident_id)).one()
             return ("acked" if done else "already"), to_incident(row)

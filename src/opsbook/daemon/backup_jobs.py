@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from opsbook import aio
+from opsbook.backups.changes import POLL, ChangeDetector
 from opsbook.config.backups import Backups, FilesSource
-from opsbook.daemon.config_watch import POLL, ChangeWatch
 from opsbook.errors import OpsbookError
 
 log = logging.getLogger("opsbook")
@@ -79,7 +79,7 @@ class BackupScheduler:
         self.running: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.watches = {
-            name: ChangeWatch(source, now, saved=_has_backup(engine, name))
+            name: ChangeDetector(source, now, saved=_has_backup(engine, name))
             for name, source in backups.sources.items()
             if isinstance(source, FilesSource) and source.on_change
         }
@@ -123,7 +123,8 @@ class BackupScheduler:
 
     async def _run(self, job: Job) -> None:
         try:
-            text = await _in_daemon_thread(lambda: self._work(job), job.name)
+            # A daemon thread (aio's executor): stopping never waits for an hour-long dump.
+            text = await aio.in_thread(self._work, job)
             log.info("backups: %s: %s", job.name, text)
         except OpsbookError as exc:
             log.error("backups: %s failed: %s", job.name, exc)  # noqa: TRY400
@@ -137,13 +138,7 @@ class BackupScheduler:
 
         if job.kind == "backup":
             assert job.source is not None
-            outcome = jobs.backup(self.backups, self.engine, job.source, actor="opsbook serve")
-            text = f"{outcome.result.manifest.id} stored in {', '.join(outcome.result.published)}"
-            if outcome.result.failed:
-                text += f"; FAILED in {', '.join(outcome.result.failed)}"
-            if outcome.verified is not None:
-                text += "; verified" if outcome.verified.ok else "; VERIFY FAILED"
-            return text
+            return jobs.backup(self.backups, self.engine, job.source, actor="opsbook serve").line()
         if job.kind == "verify":
             done = [jobs.verify_entry(self.backups, self.engine, e, actor="opsbook serve")
                     for e in jobs.unverified(self.backups, self.engine)]  # fmt: skip
@@ -162,28 +157,3 @@ def _has_backup(engine: Engine, source: str) -> bool:
 
     found = records.events(engine, source=source, kind=EventKind.BACKUP, limit=20)
     return any(e.backup_id for e in found)
-
-
-async def _in_daemon_thread(fn: Callable[[], str], name: str) -> str:
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[str] = loop.create_future()
-
-    def work() -> None:
-        try:
-            result = fn()
-        except BaseException as exc:
-            loop.call_soon_threadsafe(_settle, future, None, exc)
-        else:
-            loop.call_soon_threadsafe(_settle, future, result, None)
-
-    threading.Thread(target=work, name=f"opsbook-{name}", daemon=True).start()
-    return await future
-
-
-def _settle(future: asyncio.Future[str], result: str | None, exc: BaseException | None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(result or "")

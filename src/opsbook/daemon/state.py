@@ -10,8 +10,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from opsbook.incidents.clocks import percentile
 from opsbook.results import Result
+from opsbook.stats import percentile
 
 LAG_SAMPLES = 20_000
 

@@ -8,13 +8,13 @@ The response clock stops at acknowledgement. Until then an incident is ``running
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from opsbook.incidents.model import Entry, EntryKind, Incident
 from opsbook.incidents.severity import SeverityPolicy
+from opsbook.stats import percentile
 
 AT_RISK_SHARE = 0.25
 
@@ -78,15 +78,6 @@ def _maintenance(entries: Sequence[Entry], until: datetime) -> float:
             total += (entry.at - opened.pop(window)).total_seconds()
     total += sum((until - since).total_seconds() for since in opened.values())
     return total
-
-
-def percentile(values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile: the smallest value with ``pct`` % of values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, Row, insert, select, update
 
 from opsbook.errors import IncidentError, UsageError
+from opsbook.incidents.lifecycle import Clock, utcnow
 from opsbook.incidents.model import ActionItem, ActionKind, Entry, EntryKind
 from opsbook.incidents.rows import append_entry, lock_incident
-from opsbook.incidents.service import Clock, utcnow
 from opsbook.store.tables import action_items, timeline
 from opsbook.store.tx import begin, read
 

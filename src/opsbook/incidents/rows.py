@@ -49,6 +49,17 @@ def lock_incident(conn: Connection, incident_id: str) -> Row[Any]:
     return row
 
 
+def get_incident(conn: Connection, incident_id: str) -> Incident:
+    row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+    if row is None:
+        raise IncidentError(unknown(incident_id))
+    return to_incident(row)
+
+
+def severity_of(conn: Connection, incident_id: str) -> int:
+    return int(get_incident(conn, incident_id).severity)
+
+
 def unknown(incident_id: str) -> str:
     return (
         f"no incident {incident_id!r} (IDs look like INC-2026-11-28-1; see opsbook incident list)"

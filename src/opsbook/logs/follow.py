@@ -127,7 +127,7 @@ class _Following(Protocol):
 W = TypeVar("W", bound=_Following)
 
 
-class Watches(Generic[W]):
+class Trackers(Generic[W]):
     """A check kind's live watches by key, kept between its runs in one process (opsbook
     serve), so each run reads only what is new; a fresh process starts with none."""
 

@@ -20,7 +20,7 @@ def run_json(outcome: BackupOutcome) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": m.id,
         "source": m.source,
-        "ok": not outcome.result.failed and (outcome.verified is None or outcome.verified.ok),
+        "ok": outcome.ok,
         "repositories": list(outcome.result.published),
         "failed_repositories": outcome.result.failed,
         "raw_bytes": m.raw_bytes,

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from opsbook.incidents.lifecycle import Incidents
+from opsbook.incidents.model import Incident
+from opsbook.incidents.rows import get_incident
 from opsbook.store.tables import ack_tokens
+from opsbook.store.tx import begin
+
+
+class Link(enum.StrEnum):
+    """What an acknowledgement link is, or what using it did."""
+
+    VALID = "valid"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    ACKNOWLEDGED = "acknowledged"  # this use acknowledged the incident
+    ALREADY = "already"  # acknowledged before, or no longer open
 
 
 @dataclass(frozen=True)
@@ -48,3 +63,35 @@ def use(conn: Connection, token: str, now: datetime) -> None:
     conn.execute(
         update(ack_tokens).where(ack_tokens.c.token_hash == _hash(token)).values(used_at=now)
     )
+
+
+@dataclass(frozen=True)
+class Looked:
+    link: Link
+    token: Token | None = None
+    incident: Incident | None = None
+
+
+def look(engine: Engine, token: str, now: datetime) -> Looked:
+    """What a GET of the link shows; changes nothing (chat unfurlers fetch links)."""
+    with begin(engine) as conn:
+        found = look_up(conn, token)
+        if found is None:
+            return Looked(Link.UNKNOWN)
+        if found.expires_at <= now:
+            return Looked(Link.EXPIRED, found)
+        return Looked(Link.VALID, found, get_incident(conn, found.incident_id))
+
+
+def acknowledge(engine: Engine, incidents: Incidents, token: str, now: datetime) -> Looked:
+    """The link's one action: acknowledge its incident as its person, once."""
+    with begin(engine) as conn:
+        found = look_up(conn, token)
+        if found is None:
+            return Looked(Link.UNKNOWN)
+        if found.expires_at <= now:
+            return Looked(Link.EXPIRED, found)
+        done = incidents.acknowledge_in(conn, found.incident_id, f"{found.person} (ack link)")
+        use(conn, token, now)
+        incident = get_incident(conn, found.incident_id)
+        return Looked(Link.ACKNOWLEDGED if done else Link.ALREADY, found, incident)

@@ -26,11 +26,11 @@ from opsbook.incidents.model import (
 from opsbook.incidents.rows import (
     append_entry,
     ensure_runbook_action,
+    get_incident,
     lock_incident,
     next_number,
     require_open,
     to_incident,
-    unknown,
     when,
 )
 from opsbook.incidents.severity import SeverityPolicy
@@ -45,7 +45,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class IncidentService:
+class Incidents:
     def __init__(self, engine: Engine, policy: SeverityPolicy, *, clock: Clock = utcnow) -> None:
         self.engine = engine
         self.policy = policy
@@ -324,10 +324,7 @@ class IncidentService:
 
     def get(self, incident_id: str) -> Incident:
         with read(self.engine) as conn:
-            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
-        if row is None:
-            raise IncidentError(unknown(incident_id))
-        return to_incident(row)
+            return get_incident(conn, incident_id)
 
     def list(
         self,

@@ -35,8 +35,8 @@ from opsbook.daemon.state import DaemonState
 from opsbook.daemon.watch import Watcher
 from opsbook.daemon.web import create_app
 from opsbook.errors import OpsbookError
+from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import ACTIVE_PHASES
-from opsbook.incidents.service import IncidentService
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.delivery import Deliverer
 from opsbook.paging.pager import Pager
@@ -73,7 +73,7 @@ class Daemon:
         self.metrics = Metrics(self.state)
         self.queue: asyncio.Queue[Result] = asyncio.Queue()
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsbook-store")
-        self.incidents = IncidentService(
+        self.incidents = Incidents(
             store.engine, SeverityPolicy.from_config(self.config.severities), clock=utcnow
         )
         self.processor: AlertProcessor | None = None

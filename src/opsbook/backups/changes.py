@@ -46,7 +46,7 @@ def _add(digest: hashlib._Hash, path: Path, exclude: tuple[str, ...]) -> None:
         digest.update(f"{path}\0missing\n".encode())
 
 
-class ChangeWatch:
+class ChangeDetector:
     def __init__(self, source: FilesSource, now: datetime, *, saved: bool) -> None:
         """``saved``: a backup of this source exists; then what the daemon finds at start
         counts as saved, else the first look takes one."""

@@ -51,7 +51,7 @@ class Window:
         return self.s5xx / self.requests if self.requests else 0.0
 
 
-class AccessWatch:
+class AccessTracker:
     def __init__(self, path: str, log_format: str | None, tail_bytes: int = TAIL_BYTES) -> None:
         self.follower = Follower(path, tail_bytes)
         self.fmt: LogFormat | None = compile_format(log_format) if log_format else None
@@ -129,7 +129,7 @@ class Seen:
 
 
 @dataclass
-class ErrorWatch:
+class ErrorTracker:
     """Templates known from a baseline or from the history read before the window; what
     appears later and matches none of them is new."""
 
