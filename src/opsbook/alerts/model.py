@@ -31,6 +31,7 @@ class Source(enum.StrEnum):
     CHECK = "check"
     ALERTMANAGER = "alertmanager"
     PAGERDUTY = "pagerduty"
+    OPSBOOK = "opsbook"  # opsbook about itself: a task of the daemon crashing
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from opsbook.cli.options import config_option, format_option
 @click.pass_context
 def history(ctx: click.Context, check: str, since: str, fmt: str) -> None:
     """Uptime and the periods of each status, from what opsbook serve recorded."""
-    from opsbook.daemon.history import read_history
+    from opsbook.alerts.history import read_history
     from opsbook.errors import UsageError
     from opsbook.output.table import Cell, Column, Style, render
     from opsbook.status import Status

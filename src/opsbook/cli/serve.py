@@ -26,6 +26,7 @@ def serve(ctx: click.Context, listen: str | None) -> None:
     from opsbook.config.loader import load_config
     from opsbook.daemon.main import Daemon
     from opsbook.store.open import open_store
+    from opsbook.web.app import create_app
 
     logging.basicConfig(
         stream=sys.stderr,
@@ -43,4 +44,5 @@ def serve(ctx: click.Context, listen: str | None) -> None:
         raise UsageError(f"{loaded.source} has no checks to watch; add some under checks:")
     store = open_store(loaded.config.store)
     ctx.call_on_close(store.engine.dispose)
-    aio.run(Daemon(loaded, store, listen=listen).main())
+    daemon = Daemon(loaded, store, listen=listen)
+    aio.run(daemon.main(create_app(daemon)))

@@ -1,42 +1,42 @@
-"""The daemon: scheduler → results queue → store thread (results, alerts, incidents),
-with /health and /metrics served from the same event loop.
+"""The daemon: scheduler → results queue → store thread (results, alerts, incidents), the
+escalation engine and the outbox, backup jobs, and the HTTP app it is given, all long-running
+tasks under one supervisor (daemon/supervisor.py: log, alert, restart with backoff).
 
 Store work runs on one dedicated thread, in order, so the event loop never waits on the
-database and SQLite sees a single writer from this process. On SIGTERM/SIGINT: no new check
-starts, in-flight checks get a few seconds, queued results are written, the server stops.
+database and SQLite sees a single writer from this process. Each loop is a small step that
+tests call directly (``process``, ``housekeep``, ``page_now``). On SIGTERM/SIGINT: no new
+check starts, in-flight checks get a few seconds, queued results are written, pages already
+claimed are delivered, the server stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TypeVar
-
-import uvicorn
+from typing import Any, TypeVar
 
 from opsbook.alerts.intake import ExternalAlert
-from opsbook.alerts.model import AlertState
-from opsbook.alerts.processor import AlertProcessor
+from opsbook.alerts.model import AlertState, Source
+from opsbook.alerts.processor import AlertProcessor, Notice
+from opsbook.alerts.retention import roll_up
 from opsbook.config.loader import LoadedConfig
 from opsbook.config.types import split_host_port
-from opsbook.daemon.ack_http import ack_routes
-from opsbook.daemon.intake_http import intake_routes
 from opsbook.daemon.metrics import Metrics
-from opsbook.daemon.retention import roll_up
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
+from opsbook.daemon.supervisor import Supervisor
 from opsbook.daemon.watch import Watcher
-from opsbook.daemon.web import create_app
 from opsbook.errors import OpsbookError
 from opsbook.incidents.lifecycle import Incidents
-from opsbook.incidents.model import ACTIVE_PHASES
+from opsbook.incidents.records import open_counts
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.delivery import Deliverer
 from opsbook.paging.pager import Pager
@@ -49,54 +49,100 @@ MAX_BATCH = 1000
 SUMMARY_EVERY = 5.0  # seconds between refreshes of open-incident counts
 RETENTION_EVERY = 3600.0
 PAGING_EVERY = 1.0  # seconds between escalation rounds
+TASK_ALERT_SEVERITY = 2  # a crashing part of opsbook may mean checks or pages do not happen
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Server(uvicorn.Server):
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        """The daemon owns SIGTERM/SIGINT; uvicorn must not take them."""
-        import contextlib
-
-        return contextlib.nullcontext()
+async def every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await step()
+        await asyncio.sleep(seconds)
 
 
 class Daemon:
-    def __init__(self, loaded: LoadedConfig, store: Store, *, listen: str | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        store: Store,
+        *,
+        listen: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.loaded = loaded
         self.config = loaded.config
         self.store = store
+        self.engine = store.engine
+        self.clock = clock
         self.listen = listen or str(self.config.server.listen)
         self.state = DaemonState()
         self.metrics = Metrics(self.state)
         self.queue: asyncio.Queue[Result] = asyncio.Queue()
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsbook-store")
         self.incidents = Incidents(
-            store.engine, SeverityPolicy.from_config(self.config.severities), clock=utcnow
+            store.engine, SeverityPolicy.from_config(self.config.severities), clock=clock
         )
-        self.processor: AlertProcessor | None = None
+        self.supervisor = Supervisor(on_crash=self._crashed)
         self.stop = asyncio.Event()
+        self._processor: AlertProcessor | None = None
+        self._pager: Pager | None = None
+        self._deliverer: Deliverer | None = None
+        self._last_retention = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def main(self) -> None:
+    async def main(self, app: Any = None) -> None:
+        """Run until SIGTERM/SIGINT (or ``stop`` is set); ``app`` is served on ``listen``."""
+        sock = self._bind() if app is not None else None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        sock = self._bind()
-        self.processor = await self._in_store(
+        await self.open()
+        scheduler = Scheduler(
+            self.config.checks,
+            self.loaded.redactor,
+            self._on_result,
+            concurrency=self.config.server.concurrency,
+        )
+        watcher = Watcher(self.config.checks, scheduler.wake)
+        server = _server(app) if app is not None else None
+        self._start(scheduler, server, sock)
+        watcher.start()
+        await self.stop.wait()
+        log.info("opsbook serve: stopping")
+        await self.supervisor.wait("scheduler")  # returns once in-flight checks are done
+        await watcher.stop()
+        await self.supervisor.wait("backups", timeout=5)
+        await self.supervisor.cancel("housekeeping", "paging")
+        log.info("opsbook serve: writing %d queued results", self.queue.qsize())
+        await self.supervisor.wait("pipeline")
+        await self.supervisor.wait("delivery", timeout=15)
+        if server is not None:
+            server.should_exit = True
+            await self.supervisor.wait("http", timeout=5)
+        await self.supervisor.cancel()
+        self.store_thread.shutdown(wait=True)
+        log.info("opsbook serve: stopped")
+
+    async def open(self) -> None:
+        """Load the alert state and build the engines; the store thread does the reading."""
+        self._processor = await self.in_store(
             lambda: AlertProcessor(
-                self.store.engine,
+                self.engine,
                 self.incidents,
                 self.config.checks,
                 service=self.config.service,
                 redact=self.loaded.redactor,
-                clock=utcnow,
+                clock=self.clock,
                 windows=self.config.maintenance,
                 timezone=self.config.timezone,
             )
+        )
+        self._pager = await self.in_store(lambda: Pager(self.engine, self.config, clock=self.clock))
+        self._deliverer = Deliverer(
+            self.engine, self.config.paging, self.in_store, clock=self.clock
         )
         firing = [a for a in self.processor.alerts.values() if a.state is AlertState.FIRING]
         log.info(
@@ -107,58 +153,22 @@ class Daemon:
             self.listen,
             len(firing),
         )
-        scheduler = Scheduler(
-            self.config.checks,
-            self.loaded.redactor,
-            self._on_result,
-            concurrency=self.config.server.concurrency,
-        )
-        self.pager = await self._in_store(
-            lambda: Pager(self.store.engine, self.config, clock=utcnow)
-        )
-        self.deliverer = Deliverer(
-            self.store.engine, self.config.paging, self._in_store, clock=utcnow
-        )
-        routes = intake_routes(self.config.intake, self._ingest)
-        routes += ack_routes(self.store.engine, self.incidents, self._in_store, self._page_now)
-        server = _Server(
-            uvicorn.Config(
-                create_app(self.state, self.metrics, routes),
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        watcher = Watcher(self.config.checks, scheduler.wake)
-        watcher.start()
-        backup_jobs = None
+
+    def _start(self, scheduler: Scheduler, server: Any, sock: socket.socket | None) -> None:
+        start = self.supervisor.start
+        start("scheduler", lambda: scheduler.run(self.stop))
+        start("pipeline", self._pipeline)
+        start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
+        start("paging", lambda: every(PAGING_EVERY, self.page_now))
+        start("delivery", lambda: self.deliverer.run(self.stop))
         if self.config.backups is not None:
             from opsbook.daemon.backup_jobs import BackupScheduler
 
-            backup_jobs = asyncio.create_task(
-                BackupScheduler(self.config.backups, self.store.engine,
-                                timezone=self.config.timezone, wake=scheduler.wake,
-                                clock=utcnow).run(self.stop),
-                name="backups",
-            )  # fmt: skip
-        http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
-        pipeline = asyncio.create_task(self._pipeline(), name="pipeline")
-        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
-        paging = asyncio.create_task(self._paging(), name="paging")
-        delivery = asyncio.create_task(self.deliverer.run(self.stop), name="delivery")
-        await scheduler.run(self.stop)  # returns once stopped and drained
-        await watcher.stop()
-        if backup_jobs is not None:
-            await backup_jobs
-        log.info("opsbook serve: stopping; writing %d queued results", self.queue.qsize())
-        housekeeping.cancel()
-        paging.cancel()
-        await pipeline
-        await asyncio.wait({delivery}, timeout=15)
-        server.should_exit = True
-        await asyncio.wait({http, housekeeping}, timeout=5)
-        self.store_thread.shutdown(wait=True)
-        log.info("opsbook serve: stopped")
+            jobs = BackupScheduler(self.config.backups, self.engine, timezone=self.config.timezone,
+                                   wake=scheduler.wake, clock=self.clock)  # fmt: skip
+            start("backups", lambda: jobs.run(self.stop))
+        if server is not None:
+            start("http", lambda: server.serve(sockets=[sock]))
 
     def _bind(self) -> socket.socket:
         host, port = split_host_port(self.listen)
@@ -176,6 +186,24 @@ class Daemon:
         sock.listen(512)
         sock.setblocking(False)
         return sock
+
+    @property
+    def processor(self) -> AlertProcessor:
+        assert self._processor is not None, "Daemon.open() first"
+        return self._processor
+
+    @property
+    def pager(self) -> Pager:
+        assert self._pager is not None, "Daemon.open() first"
+        return self._pager
+
+    @property
+    def deliverer(self) -> Deliverer:
+        assert self._deliverer is not None, "Daemon.open() first"
+        return self._deliverer
+
+    async def in_store(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.store_thread, fn)
 
     # ------------------------------------------------------------------ results
 
@@ -196,93 +224,120 @@ class Daemon:
             while not self.queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(self.queue.get_nowait())
             self.state.backlog = self.queue.qsize()
-            await self._process(batch)
+            await self.process(batch)
 
-    async def _process(self, batch: list[Result]) -> None:
-        processor = self.processor
-        assert processor is not None
+    async def process(self, batch: Sequence[Result]) -> bool:
+        """One batch through the alert processor; False when the store refused it."""
         try:
-            notices = await self._in_store(lambda: processor.process(batch))
-        except OpsbookError as exc:
+            notices = await self.in_store(lambda: self.processor.process(batch))
+        except OpsbookError as exc:  # the store is down: say so, keep checking
             self.state.store_ok, self.state.store_error = False, str(exc)
             log.error("could not store %d results: %s", len(batch), exc)  # noqa: TRY400
-            return
+            return False
         self.state.store_ok, self.state.store_error = True, ""
+        await self._after(notices)
+        self.state.firing_by_severity = dict(
+            Counter(
+                a.severity
+                for a in self.processor.alerts.values()
+                if a.state is AlertState.FIRING and a.severity is not None
+            )
+        )
+        return True
+
+    async def ingest(self, alerts: Sequence[ExternalAlert]) -> int:
+        """Alerts from the intake (Alertmanager, PagerDuty); how many changed anything."""
+        intake = self.config.intake
+        changed, notices = await self.in_store(
+            lambda: self.processor.ingest(alerts, intake.severity_for, "intake")
+        )
+        await self._after(notices)
+        return changed
+
+    async def _after(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
             log.warning("%s", notice.text)
         if notices:  # an incident may have opened or resolved: page and count it now
-            await self._page_now()
-            self.state.open_incidents_by_severity = await self._in_store(self._open_counts)
-        severities = Counter(
-            a.severity
-            for a in processor.alerts.values()
-            if a.state is AlertState.FIRING and a.severity is not None
-        )
-        self.state.firing_by_severity = dict(severities)
+            await self.page_now()
+            self.state.open_incidents_by_severity = await self.in_store(
+                lambda: open_counts(self.engine)
+            )
 
-    async def _ingest(self, alerts: Sequence[ExternalAlert]) -> int:
-        processor = self.processor
-        assert processor is not None
-        intake = self.config.intake
-        changed, notices = await self._in_store(
-            lambda: processor.ingest(alerts, intake.severity_for, "intake")
-        )
-        for notice in notices:
-            log.warning("%s", notice.text)
-        if notices:
-            await self._page_now()
-            self.state.open_incidents_by_severity = await self._in_store(self._open_counts)
-        return changed
+    # ------------------------------------------------------------------ paging
 
-    async def _page_now(self) -> None:
+    async def page_now(self) -> bool:
         """One round of the escalation engine, then wake the deliverer."""
         try:
-            notices = await self._in_store(self.pager.tick)
+            notices = await self.in_store(self.pager.tick)
         except OpsbookError as exc:
-            log.error("paging: %s", exc)  # noqa: TRY400
-            return
+            log.error("paging: %s", exc)  # noqa: TRY400 - the store is down; next round retries
+            return False
         for notice in notices:
             log.warning("%s", notice)
         self.deliverer.wake.set()
-
-    async def _paging(self) -> None:
-        while True:
-            await self._page_now()
-            await asyncio.sleep(PAGING_EVERY)
-
-    async def _in_store(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.store_thread, fn)
+        return bool(notices)
 
     # ------------------------------------------------------------------ housekeeping
 
-    async def _housekeeping(self) -> None:
-        last_retention = 0.0
-        while True:
-            try:
-                self.state.open_incidents_by_severity = await self._in_store(self._open_counts)
-                if time.monotonic() - last_retention > RETENTION_EVERY:
-                    last_retention = time.monotonic()
-                    folded = await self._in_store(self._roll_up)
-                    if folded:
-                        log.info("retention: folded %d old results into 5-minute rollups", folded)
-            except OpsbookError as exc:
-                log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
-            await asyncio.sleep(SUMMARY_EVERY)
-
-    def _roll_up(self) -> int:
-        keep = self.config.retention
-        return roll_up(self.store.engine, utcnow(), keep.raw, keep.rollups)
-
-    def _open_counts(self) -> dict[int, int]:
-        from sqlalchemy import func, select
-
-        from opsbook.store.tables import incidents
-        from opsbook.store.tx import read
-
-        with read(self.store.engine) as conn:
-            rows = conn.execute(
-                select(incidents.c.severity, func.count())
-                .where(incidents.c.phase.in_([p.value for p in ACTIVE_PHASES]))
-                .group_by(incidents.c.severity)
+    async def housekeep(self) -> bool:
+        """Counts for /metrics, hourly roll-up of old results, alerts about opsbook itself."""
+        did = False
+        try:
+            self.state.open_incidents_by_severity = await self.in_store(
+                lambda: open_counts(self.engine)
             )
-            return {int(sev): int(n) for sev, n in rows}
+            if time.monotonic() - self._last_retention > RETENTION_EVERY:
+                self._last_retention = time.monotonic()
+                keep = self.config.retention
+                folded = await self.in_store(
+                    lambda: roll_up(self.engine, self.clock(), keep.raw, keep.rollups)
+                )
+                if folded:
+                    did = True
+                    log.info("retention: folded %d old results into 5-minute rollups", folded)
+        except OpsbookError as exc:
+            log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
+        for name in self.supervisor.recovered():
+            did = True
+            await self._self_alert(name, "resolved", f"opsbook serve's {name} task is running")
+        self.state.task_problems = self.supervisor.problems()
+        return did
+
+    async def _crashed(self, name: str, exc: BaseException, crashes: int) -> None:
+        self.state.task_restarts[name] = self.state.task_restarts.get(name, 0) + 1
+        self.state.task_problems = self.supervisor.problems()
+        await self._self_alert(
+            name, "firing", f"opsbook serve's {name} task crashed ({crashes} in a row): "
+            f"{type(exc).__name__}: {exc}"[:300],
+        )  # fmt: skip
+
+    async def _self_alert(self, task: str, action: str, summary: str) -> None:
+        """An alert about opsbook itself, through the same path as Alertmanager's."""
+        if self._processor is None:
+            return
+        alert = ExternalAlert(
+            fingerprint=f"opsbook:task:{task}",
+            source=Source.OPSBOOK,
+            name=f"opsbook-{task}",
+            labels={"task": task, "instance": self.listen},
+            action="firing" if action == "firing" else "resolved",
+            severity_word="critical",
+            summary=summary,
+            at=self.clock(),
+        )
+        with contextlib.suppress(OpsbookError):  # the store may be what is failing
+            _, notices = await self.in_store(
+                lambda: self.processor.ingest([alert], lambda _: TASK_ALERT_SEVERITY, "opsbook")
+            )
+            await self._after(notices)
+
+
+def _server(app: Any) -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def capture_signals(self):  # type: ignore[no-untyped-def]
+            """The daemon owns SIGTERM/SIGINT; uvicorn must not take them."""
+            return contextlib.nullcontext()
+
+    return Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))

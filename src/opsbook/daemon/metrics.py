@@ -12,6 +12,7 @@ opsbook_incidents_open{severity}                 "SEV-1" … "SEV-4"
 opsbook_scheduler_lag_seconds                    histogram: how late checks start
 opsbook_results_backlog                          results waiting to be stored
 opsbook_store_up                                 1 when the last store write worked
+opsbook_task_restarts_total{task}                the daemon's tasks restarted after a crash
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from opsbook.daemon.state import DaemonState
@@ -130,6 +131,14 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily(
             "opsbook_results_backlog", "Results waiting to be stored.", value=self.state.backlog
         )
+        restarts = CounterMetricFamily(
+            "opsbook_task_restarts",
+            "Times a task of the daemon crashed and was restarted.",
+            labels=["task"],
+        )
+        for task, n in sorted(self.state.task_restarts.items()):
+            restarts.add_metric([task], n)
+        yield restarts
         yield GaugeMetricFamily(
             "opsbook_store_up",
             "1 when the last store write worked.",

@@ -27,6 +27,8 @@ class DaemonState:
     backlog: int = 0  # results waiting to be stored
     store_ok: bool = True
     store_error: str = ""
+    task_problems: list[str] = field(default_factory=list)  # the supervisor's, for /health
+    task_restarts: dict[str, int] = field(default_factory=dict)
 
     def record(self, result: Result, lag: float) -> None:
         self.latest[result.name] = result

@@ -6,14 +6,25 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, func, insert, select, update
 
 from opsbook.errors import IncidentError, UsageError
 from opsbook.incidents.lifecycle import Clock, utcnow
-from opsbook.incidents.model import ActionItem, ActionKind, Entry, EntryKind
+from opsbook.incidents.model import ACTIVE_PHASES, ActionItem, ActionKind, Entry, EntryKind
 from opsbook.incidents.rows import append_entry, lock_incident
-from opsbook.store.tables import action_items, timeline
+from opsbook.store.tables import action_items, incidents, timeline
 from opsbook.store.tx import begin, read
+
+
+def open_counts(engine: Engine) -> dict[int, int]:
+    """Open (not yet resolved) incidents by severity."""
+    with read(engine) as conn:
+        rows = conn.execute(
+            select(incidents.c.severity, func.count())
+            .where(incidents.c.phase.in_([p.value for p in ACTIVE_PHASES]))
+            .group_by(incidents.c.severity)
+        )
+        return {int(sev): int(n) for sev, n in rows}
 
 
 def read_timeline(engine: Engine, incident_ids: Sequence[str]) -> dict[str, list[Entry]]:

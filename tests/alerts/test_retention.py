@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from opsbook.config.loader import parse_config
-from opsbook.daemon.history import read_history
-from opsbook.daemon.retention import roll_up
+from opsbook.alerts.history import read_history
+from opsbook.alerts.retention import roll_up
 from opsbook.status import Status
 from opsbook.store.open import open_store
 from opsbook.store.tables import check_results, check_rollups

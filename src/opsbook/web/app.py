@@ -1,9 +1,8 @@
-"""The daemon's HTTP face: /health, /metrics (and the alert intake endpoints)."""
+"""The daemon's HTTP app: /health, /metrics, the intake endpoints and acknowledgement links."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -11,15 +10,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from opsbook.daemon.metrics import Metrics
-from opsbook.daemon.state import DaemonState
+from opsbook.daemon.main import Daemon
+from opsbook.web.ack import ack_routes
+from opsbook.web.intake import intake_routes
 
 MAX_HEALTHY_LAG = 30.0  # seconds of p99 scheduler lag beyond which the daemon is degraded
 
 
-def create_app(
-    state: DaemonState, metrics: Metrics, extra_routes: Sequence[BaseRoute] = ()
-) -> Starlette:
+def create_app(daemon: Daemon) -> Starlette:
+    state, metrics = daemon.state, daemon.metrics
+
     async def health(_: Request) -> Response:
         now = time.monotonic()
         lag_p50, lag_p99 = state.lag(50), state.lag(99)
@@ -28,6 +28,7 @@ def create_app(
             problems.append(f"store: {state.store_error}")
         if lag_p99 > MAX_HEALTHY_LAG:
             problems.append(f"scheduler lag p99 {lag_p99:.1f} s")
+        problems += state.task_problems
         body = {
             "status": "degraded" if problems else "ok",
             "problems": problems,
@@ -48,6 +49,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
-        *extra_routes,
+        *intake_routes(daemon.config.intake, daemon.ingest),
+        *ack_routes(daemon.engine, daemon.incidents, daemon.in_store, daemon.page_now),
     ]
     return Starlette(routes=routes)

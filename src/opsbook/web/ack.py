@@ -11,17 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import severity_label
-from opsbook.incidents.rows import to_incident
 from opsbook.paging import acks
-from opsbook.store.tables import incidents
-from opsbook.store.tx import begin
+from opsbook.paging.acks import Link
 
 InStore = Callable[[Callable[[], Any]], Awaitable[Any]]
 
@@ -39,42 +37,23 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def ack_routes(
     engine: Engine,
-    incidents_: Incidents,
+    incidents: Incidents,
     in_store: InStore,
-    after_ack: Callable[[], Awaitable[None]],
+    after_ack: Callable[[], Awaitable[object]],
 ) -> list[BaseRoute]:
-    def look(token: str, now: datetime) -> tuple[str, Any]:
-        with begin(engine) as conn:
-            found = acks.look_up(conn, token)
-            if found is None:
-                return "unknown", None
-            if found.expires_at <= now:
-                return "expired", None
-            row = conn.execute(select(incidents).where(incidents.c.id == found.incident_id)).one()
-            return "ok", (found, to_incident(row))
-
-    def acknowledge(token: str, now: datetime) -> tuple[str, Any]:
-        with begin(engine) as conn:
-            found = acks.look_up(conn, token)
-            if found is None or found.expires_at <= now:
-                return "gone", None
-            done = incidents_.acknowledge_in(conn, found.incident_id, f"{found.person} (ack link)")
-            acks.use(conn, token, now)
-            row = conn.execute(select(incidents).where(incidents.c.id == found.incident_id)).one()
-            return ("acked" if done else "already"), to_incident(row)
-
     async def show(request: Request) -> Response:
         token = request.path_params["token"]
-        state, found = await in_store(lambda: look(token, datetime.now(UTC)))
-        if state != "ok":
+        found: acks.Looked = await in_store(lambda: acks.look(engine, token, datetime.now(UTC)))
+        if found.link is not Link.VALID:
             return _page(
                 "Link not valid",
                 "<h1>This acknowledgement link is not valid</h1>"
-                f"<p>It is {state}. Acknowledge with <code>opsbook incident ack "
+                f"<p>It is {found.link.value}. Acknowledge with <code>opsbook incident ack "
                 "ID</code>.</p>",
-                404 if state == "unknown" else 410,
+                404 if found.link is Link.UNKNOWN else 410,
             )
-        token_info, incident = found
+        incident, token_of = found.incident, found.token
+        assert incident is not None and token_of is not None  # a valid link has both
         head = (
             f"{html.escape(incident.id)} · {severity_label(incident.severity)}: "
             f"{html.escape(incident.title)}"
@@ -90,18 +69,20 @@ def ack_routes(
         return _page(
             incident.id,
             f"<h1>{head}</h1><p>Phase: {incident.phase.value}. "
-            f"Acknowledge as {html.escape(token_info.person)}?</p>"
+            f"Acknowledge as {html.escape(token_of.person)}?</p>"
             "<form method='post'><button type='submit'>Acknowledge</button></form>",
         )
 
     async def post(request: Request) -> Response:
         token = request.path_params["token"]
-        state, incident = await in_store(lambda: acknowledge(token, datetime.now(UTC)))
-        if state == "gone":
+        now = datetime.now(UTC)
+        done: acks.Looked = await in_store(lambda: acks.acknowledge(engine, incidents, token, now))
+        incident = done.incident
+        if incident is None:
             return _page(
                 "Link not valid", "<h1>This acknowledgement link is not valid any more</h1>", 410
             )
-        if state == "acked":
+        if done.link is Link.ACKNOWLEDGED:
             await after_ack()
             return _page(
                 incident.id,
