@@ -167,6 +167,25 @@ def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
     return found
 
 
+def test_faces_write_no_sql() -> None:
+    """The CLI, the HTTP handlers and the renderers call domain functions for the store."""
+    faces = ("cli", "web", "output", "setup")
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        module = _module_name(path)
+        if _package(module) not in faces:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {a.name for a in node.names}
+                if node.module.startswith(("opsbook.store.tables", "opsbook.store.tx")) or (
+                    node.module == "sqlalchemy" and names & {"select", "insert", "update", "delete"}
+                ):
+                    found.append(f"{module}: from {node.module} import {', '.join(sorted(names))}")
+    assert not found, "SQL in a face:\n" + "\n".join(found)
+
+
 def test_development_docs_draw_the_same_layers() -> None:
     text = (ROOT / "docs" / "development.md").read_text()
     block = re.search(r"<!-- layers -->\n```\n(.*?)```", text, re.S)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from opsbook.config.loader import parse_config
 from opsbook.alerts.history import read_history
 from opsbook.alerts.retention import roll_up
+from opsbook.config.loader import parse_config
 from opsbook.status import Status
 from opsbook.store.open import open_store
 from opsbook.store.tables import check_results, check_rollups

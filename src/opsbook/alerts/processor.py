@@ -29,7 +29,7 @@ from opsbook.config.checks import CheckBase, PostgresCheck
 from opsbook.config.maintenance import WindowConfig
 from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import EntryKind, severity_label
-from opsbook.incidents.rows import append_entry
+from opsbook.incidents.rows import append_entry, severity_of
 from opsbook.results import Result
 from opsbook.secrets import Redactor
 from opsbook.store.tx import begin, read
@@ -269,13 +269,7 @@ class AlertProcessor:
             append_entry(conn, alert.incident_id, now, ACTOR, kind, text, data)
 
     def _escalate(self, conn: Connection, incident_id: str, alert: Alert, event: Event) -> None:
-        from sqlalchemy import select
-
-        from opsbook.store.tables import incidents
-
-        current = conn.execute(
-            select(incidents.c.severity).where(incidents.c.id == incident_id)
-        ).scalar_one()
+        current = severity_of(conn, incident_id)
         self._note(conn, incident_id, alert, event)
         if event.severity is not None and event.severity < current:
             why = f"alert {alert.name} is now {event.level.name}: {event.summary}"

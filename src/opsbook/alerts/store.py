@@ -4,16 +4,41 @@ restart (kill -9 included) resumes every pending timer and firing alert where it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Engine, Row, insert, select
 
 from opsbook.alerts.model import Alert, AlertState, Event, Source
 from opsbook.results import Result
 from opsbook.status import Status
 from opsbook.store.tables import alert_events, alerts, check_results
+from opsbook.store.tx import read
 from opsbook.store.upsert import upsert
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An alert event as the store keeps it (``opsbook alerts --events``)."""
+
+    at: datetime
+    fingerprint: str
+    kind: str
+    summary: str
+    incident_id: str | None
+
+
+def alerts_and_events(engine: Engine, events: int = 0) -> tuple[list[Alert], list[RecordedEvent]]:
+    """Every alert (by state, then name), and the newest ``events`` events, newest first."""
+    with read(engine) as conn:
+        found = sorted(load_alerts(conn).values(), key=lambda a: (a.state.value, a.name))
+        newest = select(alert_events).order_by(alert_events.c.id.desc()).limit(events)
+        rows: Sequence[Row[Any]] = conn.execute(newest).all() if events else []
+        recent = [
+            RecordedEvent(r.at, r.fingerprint, r.kind, r.summary, r.incident_id) for r in rows
+        ]
+    return found, recent
 
 
 def load_alerts(conn: Connection) -> dict[str, Alert]:

@@ -69,7 +69,7 @@ def run(
     from opsbook.backups import jobs
     from opsbook.backups.run import source_of
     from opsbook.errors import BackupError
-    from opsbook.output.backups import run_json, run_summary
+    from opsbook.output.backups import run_error_json, run_json, run_summary
     from opsbook.output.progress import ProgressLine
 
     _, backups, store = _setup(ctx)
@@ -94,7 +94,7 @@ def run(
                 raise
             failures += 1
             _say(f"opsbook: {name}: {exc}")
-            results.append({"source": name, "ok": False, "error": str(exc)})
+            results.append(run_error_json(name, exc))
             continue
         finally:
             if bar:
@@ -149,13 +149,9 @@ def show(ctx: click.Context, backup_id: str, fmt: str) -> None:
     entry = find(backups, backup_id)
     history = [e for e in records.events(store.engine, limit=500) if e.backup_id == entry.id]
     if fmt == "json":
-        data = entry.manifest.to_json() | {"repositories": list(entry.repos)}
-        data["events"] = [
-            {"kind": e.kind.value, "ok": e.ok, "at": e.finished_at.isoformat(),
-             "repo": e.repo, "detail": e.detail}
-            for e in history
-        ]  # fmt: skip
-        click.echo(json.dumps(data, indent=2, default=str))
+        from opsbook.output.backups import show_json
+
+        click.echo(json.dumps(show_json(entry, history), indent=2, default=str))
     else:
         click.echo(show_text(entry, history, loaded.config.timezone))
 

@@ -16,6 +16,8 @@ from opsbook.cli.options import config_path
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from opsbook.config.loader import LoadedConfig
     from opsbook.incidents.lifecycle import Incidents
     from opsbook.incidents.records import ActionItems
@@ -45,7 +47,10 @@ def as_option(func: F) -> F:
 
 @dataclass(frozen=True)
 class Opened:
+    """What a store-backed command opens: the config, the store, the domains, the time zone."""
+
     loaded: LoadedConfig
+    engine: Engine
     policy: SeverityPolicy
     incidents: Incidents
     actions: ActionItems
@@ -75,6 +80,7 @@ def opened(ctx: click.Context) -> Opened:
     incidents = Incidents(store.engine, policy)
     return Opened(
         loaded=loaded,
+        engine=store.engine,
         policy=policy,
         incidents=incidents,
         actions=ActionItems(store.engine, clock=incidents.clock),

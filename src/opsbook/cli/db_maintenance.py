@@ -30,62 +30,25 @@ def _progress(fmt: str) -> OnStep | None:
 
 def _record(ctx: click.Context, target: str, outcomes: list[Outcome], who: str) -> None:
     """Every maintenance run goes into the store: who, what, when, how long, how it went."""
-    from sqlalchemy import insert
-
     from opsbook.config.loader import load_config
+    from opsbook.postgres import runs
     from opsbook.store.open import open_store
-    from opsbook.store.tables import maintenance_runs
-    from opsbook.store.tx import begin
 
     store = open_store(load_config(config_path(ctx)).config.store)
     ctx.call_on_close(store.engine.dispose)
-    with begin(store.engine) as conn:
-        for o in outcomes:
-            conn.execute(
-                insert(maintenance_runs).values(
-                    kind=o.step.kind,
-                    target=target,
-                    object=o.step.object,
-                    statement=o.statement,
-                    actor=who,
-                    started_at=o.started_at,
-                    finished_at=o.finished_at,
-                    ok=o.ok,
-                    detail=o.detail,
-                )
-            )
+    runs.record(store.engine, target, outcomes, who)
 
 
 def _finish(outcomes: list[Outcome], fmt: str) -> None:
     from opsbook.errors import OpsbookError
-    from opsbook.timefmt import iso
+    from opsbook.output.maintenance import outcome_json, outcome_lines
 
-    rows = [
-        {
-            "kind": o.step.kind,
-            "object": o.step.object,
-            "statement": o.statement,
-            "ok": o.ok,
-            "seconds": round(o.seconds, 2),
-            "detail": o.detail,
-            "started_at": iso(o.started_at),
-        }
-        for o in outcomes
-    ]
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps([outcome_json(o) for o in outcomes], indent=2))
     else:
-        for r in rows:
-            mark = "ok" if r["ok"] else "FAILED"
-            click.echo(
-                f"{mark:6} {r['seconds']:8.1f} s  {r['statement']}"
-                + ("" if r["ok"] else f"  ({r['detail']})")
-            )
-        failed = sum(1 for r in rows if not r["ok"])
-        click.echo(
-            f"{len(rows) - failed} of {len(rows)} done" + (f", {failed} failed" if failed else "")
-        )
-    if any(not r["ok"] for r in rows):
+        for line in outcome_lines(outcomes):
+            click.echo(line)
+    if any(not o.ok for o in outcomes):
         raise OpsbookError("some maintenance steps failed (recorded in opsbook db maintenance-log)")
 
 
@@ -253,50 +216,21 @@ def reindex(
 @click.pass_context
 def maintenance_log(ctx: click.Context, limit: int, fmt: str) -> None:
     """The maintenance runs recorded: who, what, when, how long, how it went."""
-    from sqlalchemy import select
-
     from opsbook.config.loader import load_config
+    from opsbook.output.maintenance import run_json, run_line
+    from opsbook.postgres import runs
     from opsbook.store.open import open_store
-    from opsbook.store.tables import maintenance_runs
-    from opsbook.store.tx import read
-    from opsbook.timefmt import human, iso, zone
+    from opsbook.timefmt import zone
 
     loaded = load_config(config_path(ctx))
     store = open_store(loaded.config.store)
     ctx.call_on_close(store.engine.dispose)
-    with read(store.engine) as conn:
-        rows = conn.execute(
-            select(maintenance_runs).order_by(maintenance_runs.c.id.desc()).limit(limit)
-        ).all()
+    found = runs.recent(store.engine, limit)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "kind": r.kind,
-                        "target": r.target,
-                        "object": r.object,
-                        "statement": r.statement,
-                        "actor": r.actor,
-                        "started_at": iso(r.started_at),
-                        "seconds": round((r.finished_at - r.started_at).total_seconds(), 2),
-                        "ok": r.ok,
-                        "detail": r.detail,
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([run_json(r) for r in found], indent=2))
         return
-    if not rows:
+    if not found:
         click.echo("no maintenance recorded yet", err=True)
     tz = zone(loaded.config.timezone)
-    for r in rows:
-        took = (r.finished_at - r.started_at).total_seconds()
-        mark = "ok" if r.ok else "FAILED"
-        click.echo(
-            f"{human(r.started_at, tz)}  {r.actor:12} {mark:6} {took:8.1f} s  {r.statement}"
-            + ("" if r.ok else f"  ({r.detail})")
-        )
+    for r in found:
+        click.echo(run_line(r, tz))

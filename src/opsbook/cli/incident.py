@@ -258,7 +258,7 @@ def show(ctx: click.Context, incident_id: str, fmt: str) -> None:
 
     c = opened(ctx)
     found = c.incidents.get(incident_id)
-    entries = read_timeline(c.incidents.engine, [incident_id])[incident_id]
+    entries = read_timeline(c.engine, [incident_id])[incident_id]
     actions = c.actions.list(incident_id=incident_id)
     now = c.now()
     if fmt == "json":
@@ -292,7 +292,7 @@ def stats(ctx: click.Context, since: str, fmt: str) -> None:
     now = c.now()
     start = parse_since(since, now)
     found = c.incidents.list(since=start)
-    timelines = read_timeline(c.incidents.engine, [i.id for i in found])
+    timelines = read_timeline(c.engine, [i.id for i in found])
     rows = compute(found, timelines, c.policy, now)
     if fmt == "json":
         _echo_json(stats_dict(rows, start))
@@ -322,7 +322,7 @@ def report(ctx: click.Context, incident_id: str, fmt: str, output: str | None) -
 
     c = opened(ctx)
     found = c.incidents.get(incident_id)
-    entries = read_timeline(c.incidents.engine, [incident_id])[incident_id]
+    entries = read_timeline(c.engine, [incident_id])[incident_id]
     actions = c.actions.list(incident_id=incident_id)
     text = render_markdown(found, entries, actions, c.policy, c.tz, c.now())
     if fmt == "html":

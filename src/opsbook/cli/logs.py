@@ -220,17 +220,9 @@ def errors(
         record = Baseline(baseline, now, report.entries, report.span_seconds, mined.state)
         baselines.save(store.engine, record, len(report.templates), actor(as_))
     if fmt == "json":
-        from opsbook.logs.templates import describe
+        from opsbook.output.logs import errors_json
 
-        data = {
-            "files": list(report.files),
-            "entries": report.entries,
-            "baseline": report.baseline,
-            "saved": baseline if save else None,
-            "new": sum(1 for t in report.templates if t.novelty.value == "new"),
-            "jumped": sum(1 for t in report.templates if t.novelty.value == "jumped"),
-            "templates": [describe(t) for t in report.templates[:top]],
-        }
+        data = errors_json(report, top=top, saved_as=baseline if save else None)
         click.echo(json.dumps(data, indent=2))
     else:
         from opsbook.output.logs import errors_table
@@ -252,19 +244,16 @@ def baselines(ctx: click.Context, fmt: str) -> None:
     from opsbook.logs import baselines as saved_baselines
     from opsbook.output.table import Column, render
     from opsbook.store.open import open_store
-    from opsbook.timefmt import human, iso, zone
+    from opsbook.timefmt import human, zone
 
     loaded = _config(ctx)
     store = open_store(loaded.config.store)
     ctx.call_on_close(store.engine.dispose)
     found = saved_baselines.listing(store.engine)
     if fmt == "json":
-        rows = [
-            {"name": b.name, "saved_at": iso(b.saved_at), "saved_by": b.saved_by,
-             "entries": b.entries, "templates": b.templates}
-            for b in found
-        ]  # fmt: skip
-        click.echo(json.dumps(rows, indent=2))
+        from opsbook.output.logs import baseline_json
+
+        click.echo(json.dumps([baseline_json(b) for b in found], indent=2))
         return
     if not found:
         click.echo("no baselines yet: opsbook logs errors FILE --baseline NAME --save")

@@ -52,44 +52,20 @@ def oncall() -> None:
 @click.pass_context
 def now(ctx: click.Context, schedule: str | None, at: str | None, fmt: str) -> None:
     """Who covers each schedule (and layer) now, or --at a time."""
+    from opsbook.output.oncall import now_json, now_line
     from opsbook.paging.overrides import Overrides
     from opsbook.paging.schedule import on_call
-    from opsbook.timefmt import human, iso
 
     c = opened(ctx)
     when = _when(at, c.now(), "--at")
-    overrides = Overrides(c.incidents.engine).active(since=when, until=when + timedelta(seconds=1))
+    overrides = Overrides(c.engine).active(since=when, until=when + timedelta(seconds=1))
     rows = [on_call(layer, when, overrides) for layer in _layers(c, schedule)]
     people = c.loaded.config.paging.people
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "schedule": s.schedule,
-                        "layer": s.layer,
-                        "person": s.person,
-                        "from": iso(s.start) if s.person else None,
-                        "until": iso(s.end) if s.person else None,
-                        "override": s.override,
-                        "email": people[s.person].email if s.person else None,
-                        "phone": people[s.person].phone if s.person else None,
-                    }
-                    for s in rows
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([now_json(s, people) for s in rows], indent=2))
         return
     for s in rows:
-        label = s.schedule if s.layer == s.schedule else f"{s.schedule}/{s.layer}"
-        if s.person is None:
-            click.echo(f"{label}: nobody (outside the layer's hours)")
-            continue
-        extra = f" (override #{s.override})" if s.override else ""
-        click.echo(
-            f"{label}: {s.person}{extra}, since {human(s.start, c.tz)}, until {human(s.end, c.tz)}"
-        )
+        click.echo(now_line(s, c.tz))
 
 
 @oncall.command()
@@ -100,34 +76,20 @@ def now(ctx: click.Context, schedule: str | None, at: str | None, fmt: str) -> N
 @click.pass_context
 def show(ctx: click.Context, schedule: str, days: int, fmt: str) -> None:
     """Who covers what over the next days, in your time zone (timezone: in opsbook.yaml)."""
+    from opsbook.output.oncall import shift_json
     from opsbook.paging.overrides import Overrides
     from opsbook.paging.schedule import shifts
-    from opsbook.timefmt import human, iso
+    from opsbook.timefmt import human
 
     if not 1 <= days <= 366:
         raise UsageError("--days: expected 1 to 366")
     c = opened(ctx)
     start = c.now()
     end = start + timedelta(days=days)
-    overrides = Overrides(c.incidents.engine).active(since=start, until=end, schedule=schedule)
+    overrides = Overrides(c.engine).active(since=start, until=end, schedule=schedule)
     out = [s for layer in _layers(c, schedule) for s in shifts(layer, start, end, overrides)]
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "schedule": s.schedule,
-                        "layer": s.layer,
-                        "person": s.person,
-                        "from": iso(s.start),
-                        "until": iso(s.end),
-                        "override": s.override,
-                    }
-                    for s in out
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([shift_json(s) for s in out], indent=2))
         return
     for s in out:
         label = s.schedule if s.layer == s.schedule else f"{s.schedule}/{s.layer}"
@@ -163,8 +125,8 @@ def override_add(
     fmt: str,
 ) -> None:
     """Make PERSON cover SCHEDULE from --from to --to."""
+    from opsbook.output.oncall import override_json
     from opsbook.paging.overrides import Overrides
-    from opsbook.timefmt import iso
 
     c = opened(ctx)
     paging = c.loaded.config.paging
@@ -174,7 +136,7 @@ def override_add(
         raise UsageError(f"no person {who!r} in people:")
     if layer is not None and layer not in paging.schedules[schedule].layers:
         raise UsageError(f"schedule {schedule!r} has no layer {layer!r}")
-    made = Overrides(c.incidents.engine).add(
+    made = Overrides(c.engine).add(
         schedule,
         layer,
         who,
@@ -185,18 +147,7 @@ def override_add(
         now=c.now(),
     )
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "id": made.id,
-                    "schedule": schedule,
-                    "layer": layer,
-                    "person": who,
-                    "from": iso(made.start),
-                    "until": iso(made.end),
-                }
-            )
-        )
+        click.echo(json.dumps(override_json(made)))
     else:
         click.echo(f"override #{made.id}: {who} covers {schedule}")
 
@@ -208,34 +159,17 @@ def override_add(
 @click.pass_context
 def override_list(ctx: click.Context, schedule: str | None, fmt: str) -> None:
     """Overrides that have not ended."""
+    from opsbook.output.oncall import override_json, override_line
     from opsbook.paging.overrides import Overrides
-    from opsbook.timefmt import human, iso
 
     c = opened(ctx)
-    found = Overrides(c.incidents.engine).active(since=c.now(), schedule=schedule)
+    found = Overrides(c.engine).active(since=c.now(), schedule=schedule)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": o.id,
-                        "schedule": o.schedule,
-                        "layer": o.layer,
-                        "person": o.person,
-                        "from": iso(o.start),
-                        "until": iso(o.end),
-                    }
-                    for o in found
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([override_json(o) for o in found], indent=2))
     elif not found:
         click.echo("no overrides", err=True)
     for o in found if fmt != "json" else []:
-        click.echo(
-            f"#{o.id} {o.schedule}: {o.person}, {human(o.start, c.tz)} → {human(o.end, c.tz)}"
-        )
+        click.echo(override_line(o, c.tz))
 
 
 @override.command("remove")
@@ -248,5 +182,5 @@ def override_remove(ctx: click.Context, override_id: int, as_: str | None) -> No
     from opsbook.paging.overrides import Overrides
 
     c = opened(ctx)
-    Overrides(c.incidents.engine).remove(override_id, actor=actor(as_), now=c.now())
+    Overrides(c.engine).remove(override_id, actor=actor(as_), now=c.now())
     click.echo(f"override #{override_id} removed")

@@ -210,20 +210,3 @@ def _compare(
         ratio = (count / total) / (before / baseline.entries) if baseline.entries else 1.0
     jumped = ratio >= jump and count >= min_jump_count
     return (Novelty.JUMPED if jumped else Novelty.KNOWN), before, ratio
-
-
-def describe(t: Template) -> dict[str, Any]:
-    from opsbook.timefmt import iso
-
-    return {
-        "id": t.id,
-        "template": t.text,
-        "count": t.count,
-        "levels": t.levels,
-        "first": iso(t.first),
-        "last": iso(t.last),
-        "novelty": t.novelty.value,
-        "baseline_count": t.baseline_count,
-        "rate_ratio": round(t.rate_ratio, 3) if t.rate_ratio is not None else None,
-        "examples": list(t.examples),
-    }

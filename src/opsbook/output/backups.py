@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,21 @@ def run_json(outcome: BackupOutcome) -> dict[str, Any]:
     }
     if outcome.verified is not None:
         data["verified"] = outcome.verified.to_json()
+    return data
+
+
+def run_error_json(source: str, error: Exception) -> dict[str, Any]:
+    """A source whose run failed before anything was stored."""
+    return {"source": source, "ok": False, "error": str(error)}
+
+
+def show_json(entry: Entry, history: Sequence[Event]) -> dict[str, Any]:
+    data = entry.manifest.to_json() | {"repositories": list(entry.repos)}
+    data["events"] = [
+        {"kind": e.kind.value, "ok": e.ok, "at": e.finished_at.isoformat(), "repo": e.repo,
+         "detail": e.detail}
+        for e in history
+    ]  # fmt: skip
     return data
 
 

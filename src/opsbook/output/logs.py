@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from opsbook.logs.baselines import Saved
 from opsbook.logs.model import AccessReport, Latency, Route, Suspect
-from opsbook.logs.templates import ErrorsReport, Novelty
+from opsbook.logs.templates import ErrorsReport, Novelty, Template
 from opsbook.output.table import Cell, Column, render, styled
 from opsbook.timefmt import human, iso
 from opsbook.units import format_bytes, format_latency
@@ -263,3 +264,40 @@ def errors_table(r: ErrorsReport, tz: tzinfo, top: int) -> str:
     if len(r.templates) > top:
         out.append(styled(f"… {len(r.templates) - top} more (--top)", "dim"))
     return "\n".join(out)
+
+
+def template_json(t: Template) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "template": t.text,
+        "count": t.count,
+        "levels": t.levels,
+        "first": iso(t.first),
+        "last": iso(t.last),
+        "novelty": t.novelty.value,
+        "baseline_count": t.baseline_count,
+        "rate_ratio": round(t.rate_ratio, 3) if t.rate_ratio is not None else None,
+        "examples": list(t.examples),
+    }
+
+
+def errors_json(r: ErrorsReport, *, top: int, saved_as: str | None) -> dict[str, Any]:
+    return {
+        "files": list(r.files),
+        "entries": r.entries,
+        "baseline": r.baseline,
+        "saved": saved_as,
+        "new": sum(1 for t in r.templates if t.novelty is Novelty.NEW),
+        "jumped": sum(1 for t in r.templates if t.novelty is Novelty.JUMPED),
+        "templates": [template_json(t) for t in r.templates[:top]],
+    }
+
+
+def baseline_json(b: Saved) -> dict[str, Any]:
+    return {
+        "name": b.name,
+        "saved_at": iso(b.saved_at),
+        "saved_by": b.saved_by,
+        "entries": b.entries,
+        "templates": b.templates,
+    }
