@@ -16,6 +16,8 @@ from opsbook.cli import main
 from tests.support import certs
 from tests.support.servers import HttpApp, PostgresServer, RedisServer
 
+pytest_plugins = ["tests.support.store"]  # store_url (both backends), engine, clock
+
 APP_PASSWORD = "app-pw-S3cret-xyz"
 
 

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "aio",
         "progress",
         "stats",
+        "identity",
     ),
     ("store",),
     ("logs",),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,18 +12,9 @@ from opsbook.alerts.history import read_history
 from opsbook.alerts.retention import roll_up
 from opsbook.config.loader import parse_config
 from opsbook.status import Status
-from opsbook.store.open import open_store
 from opsbook.store.tables import check_results, check_rollups
-from tests.incidents.conftest import store_url  # noqa: F401 - the two-backend fixture
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:  # noqa: F811
-    store = open_store(store_url)
-    yield store.engine
-    store.engine.dispose()
 
 
 def results(engine: Engine, start: datetime, statuses: list[int], every: int = 60) -> None:

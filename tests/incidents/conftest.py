@@ -1,11 +1,7 @@
-"""Incident tests run against both backends: a SQLite file and a PostgreSQL database."""
+"""Incident tests run against both backends (store_url, engine and clock come from
+tests/support/store.py)."""
 
 from __future__ import annotations
-
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -13,46 +9,7 @@ from sqlalchemy import Engine
 from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.records import ActionItems
 from opsbook.incidents.severity import SeverityPolicy
-from opsbook.store.open import open_store
-from tests.support.servers import PostgresServer
-
-
-class FakeClock:
-    """Time the test controls, passed in (not patched)."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store' / 'opsbook.db'}"
-        return
-    pg: PostgresServer = request.getfixturevalue("pg")
-    name = f"store_{uuid.uuid4().hex[:12]}"
-    pg.psql(f"CREATE DATABASE {name}")
-    yield pg.dsn(db=name)
-    pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    store = open_store(store_url)
-    yield store.engine
-    store.engine.dispose()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+from tests.support.store import FakeClock
 
 
 @pytest.fixture

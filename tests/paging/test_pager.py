@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +15,8 @@ from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.message import Kind, trial_message
 from opsbook.paging.outbox import claim, enqueue
 from opsbook.paging.pager import Pager
-from opsbook.store.open import open_store
 from opsbook.store.tables import escalations, outbox, timeline
-from tests.incidents.conftest import FakeClock, store_url  # noqa: F401 - both backends
+from tests.support.store import FakeClock
 
 PAGING: dict[str, Any] = {
     "timezone": "UTC",
@@ -34,13 +32,6 @@ PAGING: dict[str, Any] = {
     "paging": {"max_repeats": 1, "repeat_every": "10m"},
     "channels": {"mail": {"type": "email", "host": "127.0.0.1", "from": "ops@example.com"}},
 }  # fmt: skip
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:  # noqa: F811
-    store = open_store(store_url)
-    yield store.engine
-    store.engine.dispose()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from opsbook.identity import is_dead_here, worker_id
 from opsbook.store.tables import backup_events, backup_leases, job_locks
 from opsbook.store.tx import begin, read
 
@@ -37,10 +36,6 @@ class Event:
     ok: bool
     detail: str
     actor: str = ""
-
-
-def holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def record(engine: Engine, event: Event) -> None:
@@ -110,7 +105,7 @@ def lease(
             insert(backup_leases).values(
                 backup_id=backup_id,
                 purpose=purpose,
-                holder=holder(),
+                holder=worker_id(),
                 expires_at=datetime.now(UTC) + ttl,
             )
         )
@@ -145,34 +140,20 @@ def claim(engine: Engine, name: str, ttl: timedelta) -> bool:
             select(job_locks.c.holder).where(job_locks.c.name == name)
         ).scalar_one_or_none()
         free = or_(job_locks.c.holder.is_(None), job_locks.c.expires_at < now)
-        if current is not None and _dead(current):  # killed on this host: no need to wait
+        if current is not None and is_dead_here(current):  # killed on this host: no need to wait
             free = or_(free, job_locks.c.holder == current)
         taken = conn.execute(
             update(job_locks)
             .where(and_(job_locks.c.name == name, free))
-            .values(holder=holder(), expires_at=now + ttl)
+            .values(holder=worker_id(), expires_at=now + ttl)
         )
         return taken.rowcount == 1
-
-
-def _dead(lock_holder: str) -> bool:
-    """A holder on this host whose process is gone (kill -9, OOM, reboot)."""
-    host, _, pid = lock_holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def release(engine: Engine, name: str) -> None:
     with begin(engine) as conn:
         conn.execute(
             update(job_locks)
-            .where(and_(job_locks.c.name == name, job_locks.c.holder == holder()))
+            .where(and_(job_locks.c.name == name, job_locks.c.holder == worker_id()))
             .values(holder=None, expires_at=None)
         )

@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
-import socket
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -21,11 +19,13 @@ from sqlalchemy import Engine
 
 from opsbook.clients import webhooks
 from opsbook.config.paging_section import Paging
+from opsbook.errors import OpsbookError
+from opsbook.identity import worker_id
 from opsbook.incidents.model import EntryKind
 from opsbook.incidents.rows import append_entry
 from opsbook.paging.channels import PERSON_SLACK, Outcome, deliver
 from opsbook.paging.escalations import escalate_now
-from opsbook.paging.outbox import Item, claim, delivered, failed
+from opsbook.paging.outbox import Item, claim, delivered, failed, release_dead
 from opsbook.store.tx import begin
 
 T = TypeVar("T")
@@ -33,10 +33,6 @@ InStore = Callable[[Callable[[], T]], Awaitable[T]]
 log = logging.getLogger("opsbook.paging")
 CHANNEL_DOWN_AFTER = 3  # failed attempts of a page before escalating past it
 ACTOR = "opsbook"
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def via(item: Item) -> str:
@@ -61,24 +57,49 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event) -> None:
         async with webhooks.session() as http:
+            released = await self.in_store(self._release_dead)
+            if released:
+                log.info("outbox: %d notification(s) left by a stopped daemon go out now", released)
             while not stop.is_set():
-                try:
-                    items: list[Item] = await self.in_store(self._claim)
-                except Exception as exc:
-                    log.error("outbox: %s", exc)  # noqa: TRY400
-                    await asyncio.sleep(1.0)
-                    continue
-                if items:
-                    outcomes = await asyncio.gather(*(deliver(i, self.paging, http) for i in items))
-                    record = functools.partial(self._record, items, outcomes)
-                    try:
-                        await self.in_store(record)
-                    except Exception as exc:
-                        log.error("outbox: could not record deliveries: %s", exc)  # noqa: TRY400
+                if await self.round(http):
                     continue
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+
+    async def round(self, http: webhooks.Session) -> bool:
+        """Claim what is due, deliver it, record every outcome; False when nothing was due."""
+        try:
+            items: list[Item] = await self.in_store(self._claim)
+        except OpsbookError as exc:  # the store is down: try again in a second
+            log.error("outbox: %s", exc)  # noqa: TRY400
+            await asyncio.sleep(1.0)
+            return False
+        if not items:
+            return False
+        outcomes = await asyncio.gather(*(self._deliver(item, http) for item in items))
+        try:
+            await self.in_store(functools.partial(self._record, items, outcomes))
+        except OpsbookError as exc:  # the lease runs out and they are delivered again
+            log.error("outbox: could not record deliveries: %s", exc)  # noqa: TRY400
+        return True
+
+    async def _deliver(self, item: Item, http: webhooks.Session) -> Outcome:
+        try:
+            return await deliver(item, self.paging, http)
+        except Exception as exc:  # one odd item (or a bug) is that item's failure, not the round's
+            log.exception("outbox: delivering %s to %s failed", item.kind, item.recipient)
+            # Retried like a network error, but given up after a few tries: it is unlikely to
+            # pass, and a page that cannot be sent must escalate, not wait a day.
+            return Outcome(
+                False,
+                permanent=item.attempts + 1 >= CHANNEL_DOWN_AFTER,
+                detail=f"internal error: {type(exc).__name__}: {exc}"[:300],
+            )
+
+    def _release_dead(self) -> int:
+        with begin(self.engine) as conn:
+            return release_dead(conn, self.clock())
 
     def _claim(self) -> list[Item]:
         with begin(self.engine) as conn:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, or_, select, update
 
+from opsbook.identity import is_dead_here
 from opsbook.paging.message import Message
 from opsbook.store.tables import outbox
 
@@ -100,6 +101,24 @@ def claim(conn: Connection, *, worker: str, now: datetime, limit: int = 50) -> l
             .values(claimed_until=now + LEASE, claimed_by=worker)
         )
     return [_item(r) for r in rows]
+
+
+def release_dead(conn: Connection, now: datetime) -> int:
+    """Leases held by a process that died on this host end now, not LEASE later: a page
+    claimed by a daemon killed mid-delivery goes out as soon as the next one starts."""
+    holders = conn.execute(
+        select(outbox.c.claimed_by)
+        .where(outbox.c.status == Delivery.PENDING.value, outbox.c.claimed_until >= now)
+        .distinct()
+    ).scalars()
+    dead = [h for h in holders if h and is_dead_here(h)]
+    if not dead:
+        return 0
+    return conn.execute(
+        update(outbox)
+        .where(outbox.c.status == Delivery.PENDING.value, outbox.c.claimed_by.in_(dead))
+        .values(claimed_until=None)
+    ).rowcount
 
 
 def _item(row: Row[Any]) -> Item:

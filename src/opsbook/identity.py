@@ -1,0 +1,25 @@
+"""Who is working: a worker is ``host:pid``, so a lease or lock left by a process that died on
+this host (kill -9, OOM) can be taken over at once instead of waiting for it to expire."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def is_dead_here(worker: str) -> bool:
+    """A worker on this host whose process is gone; False for other hosts (we cannot know)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
