@@ -50,8 +50,10 @@ class Supervisor:
         first_pause: float = FIRST_PAUSE,
         healthy_after: float = HEALTHY_AFTER,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.on_crash = on_crash
+        self.sleep = sleep
         self.first_pause = first_pause
         self.healthy_after = healthy_after
         self.clock = clock
@@ -119,7 +121,7 @@ class Supervisor:
                     pause,
                 )
                 await self._tell(name, exc, record.crashes)
-                await asyncio.sleep(pause)
+                await self.sleep(pause)
                 pause = min(pause * 2, MAX_PAUSE)
                 continue
             record.finished = True
