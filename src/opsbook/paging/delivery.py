@@ -29,6 +29,7 @@ from opsbook.paging.outbox import Item, claim, delivered, failed, release_dead
 from opsbook.store.tx import begin
 
 T = TypeVar("T")
+Send = Callable[[Item, Paging, webhooks.Session], Awaitable[Outcome]]
 InStore = Callable[[Callable[[], T]], Awaitable[T]]
 log = logging.getLogger("opsbook.paging")
 CHANNEL_DOWN_AFTER = 3  # failed attempts of a page before escalating past it
@@ -47,8 +48,10 @@ class Deliverer:
         in_store: InStore[Any],
         *,
         clock: Callable[[], datetime],
+        send: Send = deliver,
     ) -> None:
         self.engine = engine
+        self.send = send
         self.paging = paging
         self.in_store = in_store
         self.clock = clock
@@ -86,7 +89,7 @@ class Deliverer:
 
     async def _deliver(self, item: Item, http: webhooks.Session) -> Outcome:
         try:
-            return await deliver(item, self.paging, http)
+            return await self.send(item, self.paging, http)
         except Exception as exc:  # one odd item (or a bug) is that item's failure, not the round's
             log.exception("outbox: delivering %s to %s failed", item.kind, item.recipient)
             # Retried like a network error, but given up after a few tries: it is unlikely to

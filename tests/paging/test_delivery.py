@@ -1,0 +1,121 @@
+"""The deliverer's round, in-process against a real store and real receivers: one odd item
+never stops the others, and a page that cannot be sent escalates instead of waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from opsbook.clients import webhooks
+from opsbook.config.model import Config, validate
+from opsbook.config.paging_section import Paging
+from opsbook.incidents.lifecycle import Incidents
+from opsbook.incidents.severity import SeverityPolicy
+from opsbook.paging.channels import Outcome, deliver
+from opsbook.paging.delivery import Deliverer
+from opsbook.paging.outbox import Item
+from opsbook.paging.pager import Pager
+from opsbook.store.tables import outbox, timeline
+from tests.support.receivers import HttpReceiver, SmtpReceiver
+from tests.support.store import FakeClock
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[SmtpReceiver, HttpReceiver]]:
+    smtp, hook = SmtpReceiver(), HttpReceiver()
+    yield smtp, hook
+    smtp.stop()
+    hook.stop()
+
+
+def config(smtp: SmtpReceiver, hook: HttpReceiver) -> Config:
+    made, problems = validate({
+        "people": {"alice": {"email": "alice@example.com"},
+                   "carol": {"email": "carol@example.com"}},
+        "schedules": {"primary": {"timezone": "UTC", "rotation": "daily", "handoff": "00:00",
+                                  "members": ["alice"]}},
+        "stakeholders": {"management": ["carol"], "ops": ["channel:ops-hook"]},
+        "escalation": [{"who": ["primary", "ops"], "after": "10m"}, {"who": ["management"]}],
+        "paging": {"max_repeats": 0},
+        "channels": {
+            "mail": {"type": "email", "host": "127.0.0.1", "port": smtp.port, "starttls": False,
+                     "from": "ops@example.com"},
+            "ops-hook": {"type": "webhook", "url": hook.url},
+        },
+    })  # fmt: skip
+    assert made is not None, problems
+    return made
+
+
+def rounds(
+    engine: Engine, clock: FakeClock, paging: Paging, send: Any = deliver, n: int = 1
+) -> None:
+    async def in_store(fn: Any) -> Any:
+        return fn()
+
+    async def go() -> None:
+        deliverer = Deliverer(engine, paging, in_store, clock=clock, send=send)
+        async with webhooks.session() as http:
+            for _ in range(n):
+                await deliverer.round(http)
+                clock.advance(seconds=10)  # past the first retries' backoff (2 s, 4 s ±50 %)
+
+    asyncio.run(go())
+
+
+def statuses(engine: Engine, kind: str = "page") -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.channel, outbox.c.recipient, outbox.c.status)
+                            .where(outbox.c.kind == kind))  # fmt: skip
+        return {f"{r.channel}:{r.recipient}": r.status for r in rows}
+
+
+def test_a_multi_line_title_is_delivered_by_email_and_webhook_alike(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    """Once, a title with a newline raised while setting the Subject and ended all paging."""
+    smtp, hook = receivers
+    cfg = config(smtp, hook)
+    incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+    incident = incidents.open(title="High latency\ngraphql p95 over 2 s\r\nBcc: x@evil.example",
+                              severity=1, service="api", actor="alertmanager")  # fmt: skip
+    Pager(engine, cfg, clock=clock).tick()
+    rounds(engine, clock, cfg.paging)
+    assert statuses(engine) == {"mail:alice": "delivered", "ops-hook:ops-hook": "delivered"}
+    [mail] = smtp.to("alice@example.com")
+    assert mail["Subject"].startswith(f"[SEV-1] {incident.id} High latency graphql p95")
+    assert mail["Bcc"] is None
+    assert hook.bodies()[0]["title"].startswith("High latency\ngraphql")  # JSON keeps it
+
+
+def test_an_item_that_raises_fails_alone_then_for_good_and_escalates(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    smtp, hook = receivers
+    cfg = config(smtp, hook)
+    incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+    incident = incidents.open(title="down", severity=1, service="api", actor="a")
+    pager = Pager(engine, cfg, clock=clock)
+    pager.tick()
+
+    async def broken_email(item: Item, paging: Paging, http: webhooks.Session) -> Outcome:
+        if item.channel == "mail":
+            raise KeyError("a bug in the email channel")
+        return await deliver(item, paging, http)
+
+    rounds(engine, clock, cfg.paging, send=broken_email)
+    assert statuses(engine) == {"mail:alice": "pending", "ops-hook:ops-hook": "delivered"}
+    rounds(engine, clock, cfg.paging, send=broken_email, n=2)
+    assert statuses(engine)["mail:alice"] == "failed"  # parked after three tries
+    with engine.connect() as conn:
+        query = select(timeline.c.body).where(timeline.c.incident_id == incident.id)
+        bodies = [r.body for r in conn.execute(query)]
+    assert any("failed for good: internal error: KeyError" in b for b in bodies), bodies
+    assert any("escalating to the next level now" in b for b in bodies)
+    pager.tick()  # the next level is due at once, not in 10 minutes
+    rounds(engine, clock, cfg.paging)
+    assert "mail:carol" in statuses(engine)  # level 2 paged
