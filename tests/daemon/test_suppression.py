@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,7 +83,7 @@ checks:
     redis_fresh.stop()
     d.wait_for(lambda: d.alert("check:cache") is not None and d.alert("check:cache").suppressed,
                "silenced firing")  # fmt: skip
-    time.sleep(2)
+    d.wait_runs("cache", 2, "CRITICAL")  # still failing, still silenced
     assert d.incidents() == []
     assert opsbook(d, "silence", "expire", str(added["id"])).returncode == 0
     [incident] = d.wait_for(d.incidents, "the incident once the silence is expired")
@@ -116,16 +115,16 @@ checks:
 """)  # fmt: skip
     daemon_for.append(d)
     d.start()
-    time.sleep(2)
+    d.wait_runs("cache", 2, "OK")
     redis_fresh.stop()
     d.wait_for(lambda: d.alert("check:cache") is not None and d.alert("check:cache").suppressed,
                "suppressed by the window")  # fmt: skip
-    time.sleep(2)
+    d.wait_runs("cache", 2, "CRITICAL")
     assert d.incidents() == []
     events = json.loads(opsbook(d, "alerts", "-f", "json", "--events", "5").stdout)["events"]
     assert any("maintenance window redis-upgrade" in e["summary"] for e in events)
     redis_fresh.start()
-    time.sleep(2)
+    d.wait_runs("cache", 1, "OK")
     hist = json.loads(opsbook(d, "history", "cache", "--since", "1h", "-f", "json").stdout)
     statuses = [p["status"] for p in hist["periods"]]
     assert statuses[0] == "OK" and "CRITICAL" in statuses and statuses[-1] == "OK"

@@ -94,6 +94,26 @@ class Daemon:
                     return float(sample.value)
         return None
 
+    def runs(self, check: str, status: str | None = None) -> float:
+        """How many times a check has run (opsbook_check_runs_total), of one status or all."""
+        _, body = self.get("/metrics")
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(body.decode())
+            for sample in family.samples
+            if sample.name == "opsbook_check_runs_total"
+            and sample.labels.get("check") == check
+            and status in (None, sample.labels.get("status"))
+        )
+
+    def wait_runs(
+        self, check: str, more: int, status: str | None = None, timeout: float = 20
+    ) -> None:
+        """Until the check has run ``more`` more times: evaluations, not seconds, pass."""
+        start = self.runs(check, status)
+        self.wait_for(lambda: self.runs(check, status) >= start + more,
+                      f"{more} more runs of {check}", timeout)  # fmt: skip
+
     # ------------------------------------------------------------------ store
 
     @property
