@@ -51,6 +51,7 @@ class Sealer:
 def sealer(config: EncryptionConfig | None) -> Sealer:
     if config is None:
         return Sealer(Encryption(mode=EncryptionMode.NONE))
+    import pyrage
     from pyrage import passphrase as age_passphrase
     from pyrage import x25519
 
@@ -59,7 +60,7 @@ def sealer(config: EncryptionConfig | None) -> Sealer:
         for text in config.recipients:
             try:
                 keys.append(x25519.Recipient.from_str(text.strip()))
-            except Exception:  # pyrage raises RecipientError, or ValueError on bad bech32
+            except (pyrage.RecipientError, ValueError):  # ValueError: bad bech32
                 raise BackupError(
                     f"backups.encryption.recipients: {text[:12]}… is not a valid age public key"
                 ) from None
@@ -130,6 +131,7 @@ def opener(
     """Identities from --identity FILE or $OPSBOOK_AGE_IDENTITY (a file, or the key itself)."""
     if encryption.mode is EncryptionMode.NONE:
         return Opener(encryption)
+    import pyrage
     from pyrage import passphrase as age_passphrase
     from pyrage import x25519
 
@@ -137,7 +139,7 @@ def opener(
         secret = configured_passphrase(config)
         try:
             text = age_passphrase.decrypt(base64.b64decode(encryption.wrapped_key or ""), secret)
-        except Exception:  # pyrage.DecryptError: wrong passphrase
+        except pyrage.DecryptError:  # the wrong passphrase
             raise DecryptError("wrong passphrase for this backup") from None
         return Opener(encryption, (x25519.Identity.from_str(text.decode()),))
     source = identity or os.environ.get(IDENTITY_ENV)
@@ -152,6 +154,7 @@ def opener(
 
 
 def _identities(source: str) -> list[Any]:
+    import pyrage
     from pyrage import x25519
 
     if source.strip().startswith("AGE-SECRET-KEY-"):
@@ -169,7 +172,7 @@ def _identities(source: str) -> list[Any]:
             continue
         try:
             keys.append(x25519.Identity.from_str(line))
-        except Exception:
+        except (pyrage.IdentityError, ValueError):
             raise UsageError(
                 f"{where}: not an age identity (expected AGE-SECRET-KEY-1… lines)"
             ) from None

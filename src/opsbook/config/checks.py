@@ -98,11 +98,7 @@ class HttpCheck(CheckBase, frozen=True, tag="http"):
 
     def __post_init__(self) -> None:
         self._base_checks()
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"url: expected an http:// or https:// URL with a host, got {self.url!r}"
-            )
+        _http_url(self.url)
         for code in self.expected_statuses:
             if not 100 <= code <= 599:
                 raise ValueError(f"expect_status: expected HTTP status codes 100-599, got {code}")
@@ -321,11 +317,7 @@ class PrometheusCheck(CheckBase, frozen=True, tag="prometheus"):
 
     def __post_init__(self) -> None:
         self._base_checks()
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"url: expected an http:// or https:// URL with a host, got {self.url!r}"
-            )
+        _http_url(self.url)
         if not self.signals:
             raise ValueError("signals: expected at least one (error_share, quantile, rate, gauge…)")
         if self.window < 10:
@@ -361,3 +353,9 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.PGDIAG: PgdiagCheck,
     CheckKind.BACKUP: BackupCheck,
 }
+
+
+def _http_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"url: expected an http:// or https:// URL with a host, got {url!r}")

@@ -72,25 +72,31 @@ class Looked:
     incident: Incident | None = None
 
 
+def _valid(conn: Connection, token: str, now: datetime) -> Token | Looked:
+    """The token, or why the link is not valid."""
+    found = look_up(conn, token)
+    if found is None:
+        return Looked(Link.UNKNOWN)
+    if found.expires_at <= now:
+        return Looked(Link.EXPIRED, found)
+    return found
+
+
 def look(engine: Engine, token: str, now: datetime) -> Looked:
     """What a GET of the link shows; changes nothing (chat unfurlers fetch links)."""
     with begin(engine) as conn:
-        found = look_up(conn, token)
-        if found is None:
-            return Looked(Link.UNKNOWN)
-        if found.expires_at <= now:
-            return Looked(Link.EXPIRED, found)
+        found = _valid(conn, token, now)
+        if isinstance(found, Looked):
+            return found
         return Looked(Link.VALID, found, get_incident(conn, found.incident_id))
 
 
 def acknowledge(engine: Engine, incidents: Incidents, token: str, now: datetime) -> Looked:
     """The link's one action: acknowledge its incident as its person, once."""
     with begin(engine) as conn:
-        found = look_up(conn, token)
-        if found is None:
-            return Looked(Link.UNKNOWN)
-        if found.expires_at <= now:
-            return Looked(Link.EXPIRED, found)
+        found = _valid(conn, token, now)
+        if isinstance(found, Looked):
+            return found
         done = incidents.acknowledge_in(conn, found.incident_id, f"{found.person} (ack link)")
         use(conn, token, now)
         incident = get_incident(conn, found.incident_id)

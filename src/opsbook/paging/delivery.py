@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from opsbook.clients import webhooks
 from opsbook.config.paging_section import Paging
@@ -112,43 +112,31 @@ class Deliverer:
         now = self.clock()
         with begin(self.engine) as conn:
             for item, outcome in zip(items, outcomes, strict=True):
-                what = f"{item.kind} to {item.recipient} via {via(item)}"
-                if outcome.ok:
-                    delivered(conn, item, now)
-                    if item.incident_id:
-                        append_entry(
-                            conn,
-                            item.incident_id,
-                            now,
-                            ACTOR,
-                            EntryKind.DELIVERY,
-                            f"{what} delivered ({outcome.detail})",
-                            {"outbox": item.id, "status": "delivered"},
-                        )
-                    continue
-                final = failed(conn, item, now, outcome.detail, permanent=outcome.permanent)
-                log.warning("%s failed%s: %s", what, " for good" if final else "", outcome.detail)
-                if not item.incident_id:
-                    continue
-                if final:
-                    append_entry(
-                        conn,
-                        item.incident_id,
-                        now,
-                        ACTOR,
-                        EntryKind.DELIVERY,
-                        f"{what} failed for good: {outcome.detail}",
-                        {"outbox": item.id, "status": "failed"},
-                    )
-                down = final or item.attempts + 1 >= CHANNEL_DOWN_AFTER
-                if item.kind == "page" and down and escalate_now(conn, item.incident_id, now):
-                    append_entry(
-                        conn,
-                        item.incident_id,
-                        now,
-                        ACTOR,
-                        EntryKind.ESCALATION,
-                        f"{via(item)} is failing for {item.recipient} "
-                        f"({outcome.detail}): escalating to the next level now",
-                        {"state": "channel_down", "channel": item.channel},
-                    )
+                _record_one(conn, item, outcome, now)
+
+
+def _record_one(conn: Connection, item: Item, outcome: Outcome, now: datetime) -> None:
+    """The outcome in the outbox, and on the incident's timeline when there is one."""
+    what = f"{item.kind} to {item.recipient} via {via(item)}"
+
+    def note(kind: EntryKind, text: str, data: dict[str, Any]) -> None:
+        if item.incident_id:
+            append_entry(conn, item.incident_id, now, ACTOR, kind, text, data)
+
+    if outcome.ok:
+        delivered(conn, item, now)
+        note(EntryKind.DELIVERY, f"{what} delivered ({outcome.detail})",
+             {"outbox": item.id, "status": "delivered"})  # fmt: skip
+        return
+    final = failed(conn, item, now, outcome.detail, permanent=outcome.permanent)
+    log.warning("%s failed%s: %s", what, " for good" if final else "", outcome.detail)
+    if final:
+        note(EntryKind.DELIVERY, f"{what} failed for good: {outcome.detail}",
+             {"outbox": item.id, "status": "failed"})  # fmt: skip
+    down = final or item.attempts + 1 >= CHANNEL_DOWN_AFTER
+    if not (item.incident_id and item.kind == "page" and down):
+        return
+    if escalate_now(conn, item.incident_id, now):  # a channel that stays down: do not wait
+        note(EntryKind.ESCALATION, f"{via(item)} is failing for {item.recipient} "
+             f"({outcome.detail}): escalating to the next level now",
+             {"state": "channel_down", "channel": item.channel})  # fmt: skip

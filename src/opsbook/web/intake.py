@@ -27,8 +27,8 @@ log = logging.getLogger("opsbook.intake")
 Ingest = Callable[[Sequence[ExternalAlert]], Awaitable[int]]
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(IntakeError):
+    """The body is larger than intake.max_body (answered 413, not 400)."""
 
 
 async def _body(request: Request, limit: int) -> bytes:
