@@ -80,3 +80,31 @@ def test_a_hung_plugin_is_killed_at_the_timeout(tmp_path: Path) -> None:
         time.sleep(0.1)
     else:
         raise AssertionError(f"plugin {pid} still running after the timeout")
+
+
+def test_a_plugin_that_floods_its_output_is_killed_and_reaped_at_the_timeout() -> None:
+    """`yes` writes gigabytes: the output is capped and drained, the group killed, the
+    process reaped, and the check reports instead of running for minutes."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.monotonic()
+    result = run({"type": "command", "command": ["yes", "flood"], "timeout": "1s"})
+    took = time.monotonic() - start
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert result.status is Status.CRITICAL
+    assert result.message.startswith("timed out after 1 s")
+    assert took < 10  # generous: before the fix it ran for minutes
+    assert grown_kib < 200 * 1024  # and grew to 2 GB
+
+
+def test_a_plugin_that_prints_megabytes_and_exits_is_read_up_to_the_cap(tmp_path: Path) -> None:
+    script = tmp_path / "loud.py"
+    script.write_text(
+        "import sys\nprint('OK - fine | t=1s')\n"
+        "sys.stdout.write('x' * (8 << 20))\nsys.stdout.flush()\n"
+    )
+    result = run({"type": "command", "command": [sys.executable, str(script)], "timeout": "20s"})
+    assert result.status is Status.OK
+    assert result.message == "OK - fine"
+    assert result.value == 1.0

@@ -8,6 +8,7 @@ import contextlib
 import os
 import shlex
 import signal
+import subprocess
 
 from opsbook.config.checks import CommandCheck
 from opsbook.errors import CheckUnavailable
@@ -15,7 +16,8 @@ from opsbook.nagios import parse_perfdata
 from opsbook.results import Phase, Reading, Unit
 from opsbook.status import Status
 
-MAX_OUTPUT = 64 * 1024
+MAX_OUTPUT = 64 * 1024  # kept; the rest is read and dropped
+REAP_WITHIN = 1.0  # seconds after the timeout by which a killed plugin is gone
 
 
 def describe(check: CommandCheck) -> str:
@@ -24,12 +26,15 @@ def describe(check: CommandCheck) -> str:
 
 async def run(check: CommandCheck, phase: Phase) -> Reading:
     phase.at(f"for {check.command[0]} to exit")
+    loop = asyncio.get_running_loop()
+    plugin = _Plugin(MAX_OUTPUT, loop.create_future())
     try:
-        proc = await asyncio.create_subprocess_exec(
+        transport, _ = await loop.subprocess_exec(
+            lambda: plugin,
             *check.command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a timeout kills its children too
         )
     except FileNotFoundError:
@@ -39,13 +44,37 @@ async def run(check: CommandCheck, phase: Phase) -> Reading:
     except OSError as exc:
         raise CheckUnavailable(f"cannot run {check.command[0]}: {exc.strerror or exc}") from None
     try:
-        output, _ = await proc.communicate()
-    except asyncio.CancelledError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()  # reap it: no zombie, no dangling pipes
+        await asyncio.shield(plugin.finished)
+    except asyncio.CancelledError:  # the check's timeout: kill the group, close, reap
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(transport.get_pid(), signal.SIGKILL)
+        transport.close()  # our end of the pipe too, in case a grandchild escaped the group
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(plugin.finished), REAP_WITHIN)
         raise
-    return reading_from_plugin(proc.returncode, output[:MAX_OUTPUT].decode(errors="replace"))
+    finally:
+        transport.close()
+    output = bytes(plugin.kept).decode(errors="replace")
+    return reading_from_plugin(transport.get_returncode(), output)
+
+
+class _Plugin(asyncio.SubprocessProtocol):
+    """Keeps the first ``limit`` bytes of output and drains the rest: the pipe never fills,
+    so the plugin never blocks on it and is always reaped, however much it prints."""
+
+    def __init__(self, limit: int, finished: asyncio.Future[None]) -> None:
+        self.limit = limit
+        self.kept = bytearray()
+        self.finished = finished
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        room = self.limit - len(self.kept)
+        if room > 0:
+            self.kept += data[:room] if isinstance(data, bytes) else data[:room].encode()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # exited and every pipe closed
+        if not self.finished.done():
+            self.finished.set_result(None)
 
 
 def reading_from_plugin(code: int | None, output: str) -> Reading:
