@@ -44,7 +44,9 @@ def catalog(backups: Backups, *, source: str | None = None, repo: str | None = N
                 found[located.backup_id][1].append(located.repo)
                 continue
             where = f"{repository.describe()} {located.source}/{located.backup_id}"
-            found[located.backup_id] = (decode(located.manifest, where), [located.repo])
+            manifest = decode(located.manifest, where, source=located.source,
+                              backup_id=located.backup_id)  # fmt: skip
+            found[located.backup_id] = (manifest, [located.repo])
     entries = [Entry(m, tuple(r)) for m, r in found.values()]
     return sorted(entries, key=lambda e: (e.manifest.started_at, e.id))
 

@@ -7,6 +7,7 @@ stored, and the manifest is written last: whatever lacks one is an unfinished ru
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,17 @@ from opsbook.errors import BackupError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# Every name that becomes part of a path or an object key: a source, a backup ID, a file.
+# No separators, no leading dot (so no "." or ".."), bounded.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def safe_name(name: str, what: str) -> str:
+    """``name`` if it can be a path component, else a BackupError naming what it was."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise BackupError(f"{what} {str(name)[:80]!r} is not a valid name (letters, digits, "
+                          "'_', '.', '-'; no path separators)")  # fmt: skip
+    return name
 
 
 class EncryptionMode(enum.StrEnum):
@@ -97,15 +109,32 @@ def encode(manifest: Manifest) -> bytes:
     return msgspec.json.format(msgspec.json.encode(manifest.to_json()), indent=2) + b"\n"
 
 
-def decode(data: bytes, where: str) -> Manifest:
+def decode(data: bytes, where: str, *, source: str, backup_id: str) -> Manifest:
+    """A manifest found at ``<source>/<backup_id>/``: it must name that place, and every name
+    in it must be safe as a path component, or it is refused (a repository writer must not be
+    able to steer a restore or a prune anywhere else)."""
     try:
         raw = msgspec.json.decode(data)
         if isinstance(raw, dict):
             for key in ("raw_bytes", "stored_bytes", "checksum"):  # derived, written for readers
                 raw.pop(key, None)
-        return msgspec.convert(raw, Manifest)
+        manifest = msgspec.convert(raw, Manifest)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise BackupError(f"{where}: unreadable manifest ({exc})") from None
+    try:
+        safe_name(manifest.id, "backup ID")
+        safe_name(manifest.source, "source")
+        files = [safe_name(a.file, "artifact file") for a in manifest.artifacts]
+    except BackupError as exc:
+        raise BackupError(f"{where}: manifest refused: {exc}") from None
+    if (manifest.source, manifest.id) != (source, backup_id):
+        raise BackupError(
+            f"{where}: manifest refused: it names {manifest.source}/{manifest.id}, "
+            f"not the place it was found in"
+        )
+    if MANIFEST in files or len(set(files)) != len(files):
+        raise BackupError(f"{where}: manifest refused: artifact file names clash")
+    return manifest
 
 
 def new_id(source: str, at: datetime | None = None) -> str:

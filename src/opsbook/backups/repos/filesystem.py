@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from opsbook.backups.manifest import MANIFEST
+from opsbook.backups.manifest import MANIFEST, SAFE_NAME, safe_name
 from opsbook.backups.repos.base import Located
 from opsbook.errors import BackupError
 
@@ -35,23 +35,34 @@ class FilesystemRepository:
         reason = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror
         return BackupError(f"repository {self.describe()}: {what}: {reason or exc}")
 
+    def _path(self, *names: str) -> Path:
+        """root/<source>/<id>[/<file>], every part checked, the result under the root."""
+        path = self.root.joinpath(*(safe_name(n, "name") for n in names))
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise BackupError(f"repository {self.describe()}: {'/'.join(names)} leads outside it")
+        return path
+
     def begin(self, source: str, backup_id: str) -> _FsStaging:
+        final = self._path(source, backup_id)
         staging = self.root / PARTIAL / f"{backup_id}.{os.getpid()}"
         try:
             # Owner only: encrypted or not, a backup is the whole database.
-            (self.root / PARTIAL).mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.root / PARTIAL).mkdir(mode=0o700, exist_ok=True)
             staging.mkdir(mode=0o700)
         except OSError as exc:
             raise self._fail("cannot create the backup directory", exc) from None
-        return _FsStaging(self, staging, self.root / source / backup_id)
+        return _FsStaging(self, staging, final)
 
     def published(self) -> Iterator[Located]:
         if not self.root.is_dir():
             return
         for source_dir in sorted(self.root.iterdir()):
-            if source_dir.name.startswith(".") or not source_dir.is_dir():
-                continue
+            if not SAFE_NAME.fullmatch(source_dir.name) or not _real_dir(source_dir):
+                continue  # .partial, and anything opsbook would never have written
             for backup_dir in sorted(source_dir.iterdir()):
+                if not SAFE_NAME.fullmatch(backup_dir.name) or not _real_dir(backup_dir):
+                    continue
                 manifest = backup_dir / MANIFEST
                 try:
                     data = manifest.read_bytes()
@@ -62,14 +73,14 @@ class FilesystemRepository:
                 yield Located(self.name, source_dir.name, backup_dir.name, data)
 
     def open_file(self, source: str, backup_id: str, file: str) -> IO[bytes]:
-        path = self.root / source / backup_id / file
+        path = self._path(source, backup_id, file)
         try:
             return path.open("rb")
         except OSError as exc:
             raise self._fail(f"cannot read {path}", exc) from None
 
     def delete(self, source: str, backup_id: str) -> None:
-        where = self.root / source / backup_id
+        where = self._path(source, backup_id)
         # The manifest goes first: a half-deleted backup is never listed as complete.
         with contextlib.suppress(FileNotFoundError):
             (where / MANIFEST).unlink()
@@ -88,6 +99,11 @@ class FilesystemRepository:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry.name.rsplit(".", 1)[0])
         return removed
+
+
+def _real_dir(path: Path) -> bool:
+    """A directory, not a symlink to one (which could point anywhere)."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def _alive(pid: int) -> bool:

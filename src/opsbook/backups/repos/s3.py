@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from opsbook.backups.manifest import MANIFEST
+from opsbook.backups.manifest import MANIFEST, SAFE_NAME, safe_name
 from opsbook.backups.repos.base import Located
 from opsbook.clients.s3 import Bucket
 from opsbook.config.backups import S3Repo
@@ -52,8 +52,10 @@ class S3Repository:
         except RemoteStorageError as exc:
             raise BackupError(f"repository {self.describe()}: {exc}") from None
 
-    def _key(self, source: str, backup_id: str, file: str) -> str:
-        return f"{self.prefix}{source}/{backup_id}/{file}"
+    def _key(self, source: str, backup_id: str, file: str = "") -> str:
+        """prefix<source>/<id>/<file>, every part checked (an object key is a path too)."""
+        parts = [safe_name(source, "source"), safe_name(backup_id, "backup ID")]
+        return f"{self.prefix}{'/'.join(parts)}/" + (safe_name(file, "file") if file else "")
 
     def begin(self, source: str, backup_id: str) -> _S3Staging:
         return _S3Staging(self, source, backup_id)
@@ -62,7 +64,11 @@ class S3Repository:
         with self.failing_as_backup():
             for key in self.bucket.keys(self.prefix):
                 parts = key[len(self.prefix) :].split("/")
-                if len(parts) == 3 and parts[2] == MANIFEST:
+                if (
+                    len(parts) == 3
+                    and parts[2] == MANIFEST
+                    and all(SAFE_NAME.fullmatch(p) for p in parts[:2])
+                ):
                     yield Located(self.name, parts[0], parts[1], self.bucket.get(key))
 
     def open_file(self, source: str, backup_id: str, file: str) -> Any:
@@ -70,7 +76,7 @@ class S3Repository:
             return _Stream(self, self.bucket.open(self._key(source, backup_id, file)))
 
     def delete(self, source: str, backup_id: str) -> None:
-        head = f"{self.prefix}{source}/{backup_id}/"
+        head = self._key(source, backup_id)
         with self.failing_as_backup():
             self.bucket.delete(head + MANIFEST)  # first: the backup is no longer listed
             for key in list(self.bucket.keys(head)):
