@@ -119,3 +119,48 @@ def test_an_item_that_raises_fails_alone_then_for_good_and_escalates(
     pager.tick()  # the next level is due at once, not in 10 minutes
     rounds(engine, clock, cfg.paging)
     assert "mail:carol" in statuses(engine)  # level 2 paged
+
+
+def test_a_hostile_title_reaches_every_sink_sanitized_for_that_sink(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    """One title, every channel kind: a header gets one line, Slack gets no mention or link it
+    did not mean, JSON bodies carry the text as data, and every item is delivered."""
+    smtp, hook = receivers
+    slack, pd = HttpReceiver(), HttpReceiver(respond=lambda r: 202)
+    try:
+        made, problems = validate({
+            "people": {"alice": {"email": "alice@example.com", "slack": slack.url,
+                                 "pagerduty": "pd"}},
+            "schedules": {"primary": {"timezone": "UTC", "rotation": "daily",
+                                      "handoff": "00:00", "members": ["alice"]}},
+            "stakeholders": {"ops": ["channel:ops-hook"]},
+            "escalation": [{"who": ["primary", "ops"], "after": "10m"}],
+            "paging": {"public_url": "http://ops.example:9184"},
+            "channels": {
+                "mail": {"type": "email", "host": "127.0.0.1", "port": smtp.port,
+                         "starttls": False, "from": "ops@example.com"},
+                "ops-hook": {"type": "webhook", "url": hook.url},
+                "pd": {"type": "pagerduty", "routing_key": "R0123456789abcdef", "url": pd.url},
+            },
+        })  # fmt: skip
+        assert made is not None, problems
+        title = "<!channel> disk full\r\nBcc: x@evil.example <http://evil.example|click> & more"
+        incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+        incident = incidents.open(title=title, severity=1, service="api", actor="alertmanager")
+        Pager(engine, made, clock=clock).tick()
+        rounds(engine, clock, made.paging)
+        assert set(statuses(engine).values()) == {"delivered"}, statuses(engine)
+        [mail] = smtp.to("alice@example.com")
+        assert "\n" not in mail["Subject"] and mail["Bcc"] is None
+        text = slack.bodies()[0]["text"]
+        assert "<!channel>" not in text and "<http://evil.example|click>" not in text
+        assert "&lt;!channel&gt;" in text and "&amp; more" in text
+        assert "<http://ops.example:9184/ack/" in text  # our own link is still a link
+        assert hook.bodies()[0]["title"] == title  # JSON: the text itself, safely encoded
+        assert hook.got[0].headers["x-opsbook-delivery"].startswith(incident.id)
+        event = pd.bodies()[0]
+        assert event["payload"]["summary"].startswith(f"[SEV-1] {incident.id} <!channel>")
+    finally:
+        slack.stop()
+        pd.stop()
