@@ -22,6 +22,8 @@ codes (3 for config and usage errors, 1 for the rest; a check's own status for c
     │   ├── DecryptError          no identity or passphrase given opens this backup
     │   └── JobBusy               another run of the same job holds its lock
     ├── LogError                  a log file cannot be read, or a baseline is unknown
+    ├── ResourceExhausted         opsbook itself is short of file descriptors or memory: its own
+    │                             degradation, never counted as the target's outage
     └── CheckError                a check ran and got a bad answer; carries its Status
         ├── TargetUnreachable     CRITICAL: refused, timed out, DNS failure, TLS error,
         │                         auth failed, protocol error
@@ -33,6 +35,8 @@ scrubs every message through the config's redactor before it leaves.
 """
 
 from __future__ import annotations
+
+import errno
 
 from opsbook.status import Status
 
@@ -107,6 +111,21 @@ class DeliveryError(OpsbookError):
 
 class IntakeError(OpsbookError):
     """A delivery that cannot be accepted; the reason goes back to the sender as a 400."""
+
+
+class ResourceExhausted(OpsbookError):
+    """opsbook ran out of something of its own (descriptors, memory): not the target's fault."""
+
+
+SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_SHORTAGE_TEXT = ("too many open files", "cannot allocate memory", "no buffer space")
+
+
+def is_shortage(exc: BaseException) -> bool:
+    """An error that says this process is out of a resource, not that the far side failed."""
+    if isinstance(exc, OSError) and exc.errno in SHORTAGE_ERRNOS:
+        return True
+    return any(text in str(exc).lower() for text in _SHORTAGE_TEXT)
 
 
 class LogError(OpsbookError):

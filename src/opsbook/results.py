@@ -62,6 +62,7 @@ class Reading:
     unit: Unit = Unit.COUNT
     metrics: tuple[Metric, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    local_fault: bool = False  # opsbook could not measure (its own shortage): says nothing
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Result:
     started_at: datetime
     metrics: tuple[Metric, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    # opsbook itself was short of descriptors or memory: no verdict on the target, so the
+    # daemon neither stores it nor lets it move an alert, and reports its own degradation
+    local_fault: bool = False
 
 
 class Phase:

@@ -216,3 +216,14 @@ def test_results_of_checks_no_longer_configured_are_ignored(
     )
     assert p.process([stray]) == []
     assert "check:gone" not in p.alerts
+
+
+def test_a_result_opsbook_could_not_measure_moves_no_alert(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """Out of file descriptors is opsbook's trouble, not the target's: no alert, no incident."""
+    p = processor(engine, clock)
+    mine = Result("auto", CheckKind.REDIS, "t", Status.UNKNOWN, "not measured: opsbook: Too "
+                  "many open files", None, Unit.COUNT, 0, clock.now, local_fault=True)  # fmt: skip
+    assert p.process([mine]) == []
+    assert "check:auto" not in p.alerts and incidents_of(p) == []

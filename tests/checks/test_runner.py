@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from opsbook.status import Status
-from tests.support.servers import HttpApp, silent_port
+from tests.support.servers import HttpApp, PostgresServer, RedisServer, silent_port
 
 from .helpers import run_all
 
@@ -37,3 +37,55 @@ def test_many_checks_run_concurrently(app: HttpApp) -> None:
     elapsed = time.monotonic() - start
     assert all(r.status is Status.OK for r in results)
     assert elapsed < 8 * 0.5  # sequentially this would take 8 s
+
+
+SHORT_OF_FILES = r"""
+import json, resource, sys
+from opsbook import aio
+from opsbook.checks.runner import run_checks
+from opsbook.config.model import validate
+from opsbook.secrets import Redactor
+import opsbook.checks.tcp, opsbook.checks.postgres, opsbook.checks.redis  # imports first
+config, _ = validate({"checks": {
+    "tcp": {"type": "tcp", "host": sys.argv[1]},
+    "db": {"type": "postgres", "dsn": sys.argv[2]},
+    "cache": {"type": "redis", "url": sys.argv[3]},
+}})
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+async def main():
+    held = []  # the loop is up; now every descriptor is taken
+    try:
+        while True:
+            held.append(open("/dev/null"))
+    except OSError:
+        pass
+    try:
+        return await run_checks(config.checks, Redactor([]))
+    finally:
+        for h in held:
+            h.close()
+
+results = aio.run(main())
+print(json.dumps([[r.name, r.status.name, r.local_fault, r.message] for r in results]))
+"""
+
+
+def test_opsbook_out_of_descriptors_is_its_own_fault_not_the_targets(
+    pg: PostgresServer, redis: RedisServer, app: HttpApp
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SHORT_OF_FILES, f"127.0.0.1:{app.port}", pg.dsn(), redis.url()],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert results, done.stderr
+    for name, status, local, message in results:
+        assert (status, local) == ("UNKNOWN", True), (name, message)
+        assert message.startswith("not measured: opsbook:"), (name, message)
+        assert "open files" in message.lower() or "file descriptors" in message, (name, message)

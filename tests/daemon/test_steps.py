@@ -113,3 +113,27 @@ def _crashed_record() -> Any:
 
     return TaskRecord("pipeline", crashes=1, restarts=1, last_error="RuntimeError: a bug",
                       started_at=10.0, crashed_at=11.0)  # fmt: skip
+
+
+def test_opsbooks_own_shortage_degrades_health_and_is_not_the_checks_status(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    d = daemon(tmp_path, clock)
+    ok = Result("cache", CheckKind.REDIS, "r", Status.OK, "PONG", None, Unit.COUNT, 0, clock.now)
+    short = Result("cache", CheckKind.REDIS, "r", Status.UNKNOWN,
+                   "not measured: opsbook: Too many open files", None, Unit.COUNT, 0, clock.now,
+                   local_fault=True)  # fmt: skip
+    d.state.record(ok, 0.0)
+    d.state.record(short, 0.0)
+    transport = httpx.ASGITransport(app=create_app(d))
+
+    async def calls() -> tuple[httpx.Response, str]:
+        async with httpx.AsyncClient(transport=transport, base_url="http://opsbook") as client:
+            return await client.get("/health"), (await client.get("/metrics")).text
+
+    health, metrics = asyncio.run(calls())
+    assert health.status_code == 503
+    assert health.json()["problems"] == [
+        "opsbook could not run 1 check(s) (cache): not measured: opsbook: Too many open files"
+    ]
+    assert 'opsbook_check_status{check="cache",type="redis"} 0.0' in metrics  # still its last

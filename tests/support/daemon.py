@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -36,11 +37,18 @@ class Daemon:
 
     # ------------------------------------------------------------------ process
 
-    def start(self, env: dict[str, str] | None = None) -> Daemon:
+    def start(self, env: dict[str, str] | None = None, *, nofile: int | None = None) -> Daemon:
+        """``nofile``: the daemon's RLIMIT_NOFILE, soft and hard (it cannot raise it)."""
+
+        def limit() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "opsbook", "serve", "--config", str(self.config)],
                 stdout=log, stderr=log, cwd=self.workdir, env={**os.environ, **(env or {})},
+                preexec_fn=limit if nofile is not None else None,  # noqa: PLW1509
             )  # fmt: skip
         self.wait_for(lambda: self.health() is not None, "the daemon to answer /health", 20)
         return self

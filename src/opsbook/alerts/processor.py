@@ -88,6 +88,9 @@ class AlertProcessor:
 
     def process(self, results: Sequence[Result]) -> list[Notice]:
         now = self.clock()
+        # A check opsbook could not run for want of its own resources says nothing about the
+        # target: it is neither stored nor allowed to move an alert (the daemon reports it).
+        results = [r for r in results if not r.local_fault]
         changed: dict[str, tuple[Alert, list[Event], Result]] = {}
         for result in results:
             if result.name not in self.rules:

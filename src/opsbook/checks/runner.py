@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from opsbook.checks import module_for
 from opsbook.config.checks import CheckBase
-from opsbook.errors import CheckError
+from opsbook.errors import CheckError, ResourceExhausted, is_shortage
 from opsbook.results import Phase, Reading, Result
 from opsbook.secrets import Redactor
 from opsbook.status import Status
@@ -42,13 +42,18 @@ async def run_check(name: str, check: CheckBase, redact: Redactor) -> Result:
             )
     except CheckError as exc:
         reading = Reading(exc.status, str(exc))
+    except ResourceExhausted as exc:
+        reading = Reading(Status.UNKNOWN, f"not measured: {exc}", local_fault=True)
     except ConnectionError as exc:  # a connection dropped where a check did not expect it
         reason = exc.strerror or type(exc).__name__
         reading = Reading(Status.CRITICAL, f"connection lost: {reason[0].lower()}{reason[1:]}")
     except Exception as exc:  # a bug in one check must not take the run down
-        reading = Reading(
-            Status.UNKNOWN, f"internal error in {kind.value} check: {type(exc).__name__}: {exc}"
-        )
+        if is_shortage(exc):  # EMFILE from a file or socket the check opened itself
+            reading = Reading(Status.UNKNOWN, f"not measured: opsbook: {exc}", local_fault=True)
+        else:
+            reading = Reading(
+                Status.UNKNOWN, f"internal error in {kind.value} check: {type(exc).__name__}: {exc}"
+            )
     duration = time.monotonic() - start
     return Result(
         name=name,
@@ -62,6 +67,7 @@ async def run_check(name: str, check: CheckBase, redact: Redactor) -> Result:
         started_at=started_at,
         metrics=reading.metrics,
         details=reading.details,
+        local_fault=reading.local_fault,
     )
 
 

@@ -20,21 +20,15 @@ def serve(ctx: click.Context, listen: str | None) -> None:
     cleanly on SIGTERM or Ctrl-C.
     """
     import logging
-    import sys
 
     from opsbook import aio
     from opsbook.config.loader import load_config
+    from opsbook.daemon.logs import configure as configure_logging
     from opsbook.daemon.main import Daemon
     from opsbook.store.open import open_store
     from opsbook.web.app import create_app
 
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging()
     loaded = load_config(config_path(ctx))
     for note in loaded.notes:
         logging.getLogger("opsbook").info("embedded defaults: %s", note)

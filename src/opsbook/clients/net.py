@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsbook.errors import CheckUnavailable, TargetUnreachable
+from opsbook.errors import CheckUnavailable, ResourceExhausted, TargetUnreachable, is_shortage
 from opsbook.results import Phase
 
 
@@ -58,6 +59,16 @@ def tls_context(*, verify: bool, ca_file: Path | None = None) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     except (OSError, ssl.SSLError) as exc:
         raise CheckUnavailable(f"cannot load CA file {ca_file}: {exc}") from None
+
+
+def out_of_descriptors() -> bool:
+    """Whether this process cannot open one more file now (for libraries that lose errno)."""
+    try:
+        fd = os.open(os.devnull, os.O_RDONLY)
+    except OSError as exc:
+        return is_shortage(exc)
+    os.close(fd)
+    return False
 
 
 def _format_address(host: str, port: int) -> str:
@@ -104,6 +115,8 @@ async def open_connection(
         try:
             reader, writer = await asyncio.open_connection(ip, ip_port)
         except OSError as exc:
+            if is_shortage(exc):
+                raise ResourceExhausted(f"opsbook: {exc.strerror or exc}") from None
             last_error = exc
             continue
         timings.connect = time.monotonic() - start

@@ -21,7 +21,8 @@ import psycopg
 from psycopg import conninfo as ci
 from psycopg.rows import dict_row
 
-from opsbook.errors import DatabaseError
+from opsbook.clients.net import out_of_descriptors
+from opsbook.errors import DatabaseError, OpsbookError, ResourceExhausted, is_shortage
 from opsbook.secrets import Redactor, mask_dsn, secrets_in
 
 Conn = psycopg.Connection[dict[str, Any]]
@@ -48,8 +49,11 @@ def reason(exc: BaseException, redact: Redactor | None = None) -> str:
     return redact(detail) if redact is not None else detail
 
 
-def _error(exc: psycopg.Error, message: str, redact: Redactor, **kind: bool) -> DatabaseError:
+def _error(exc: psycopg.Error, message: str, redact: Redactor, **kind: bool) -> OpsbookError:
     why = reason(exc, redact)
+    if is_shortage(exc) or (kind.get("connecting") and out_of_descriptors()):
+        # libpq could not make a socket (it sometimes loses the reason): ours, not the server's
+        return ResourceExhausted(f"opsbook: {why} (out of file descriptors)")
     return DatabaseError(
         message.format(reason=why),
         reason=why,

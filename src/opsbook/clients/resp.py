@@ -23,7 +23,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from opsbook.clients.net import open_connection, tls_context
-from opsbook.errors import RedisReplyError, TargetUnreachable
+from opsbook.errors import (
+    RedisReplyError,
+    ResourceExhausted,
+    TargetUnreachable,
+    is_shortage,
+)
 from opsbook.results import Phase
 
 Reply = bytes | int | list["Reply"] | None
@@ -153,6 +158,8 @@ class BlockingRedis:
                     context = ssl.create_default_context()
                     sock = context.wrap_socket(sock, server_hostname=address.host)
         except OSError as exc:
+            if is_shortage(exc):
+                raise ResourceExhausted(f"opsbook: {exc.strerror or exc}") from None
             raise TargetUnreachable(f"cannot connect to {label}: {exc.strerror or exc}") from None
         client = cls(sock, label)
         if address.password:

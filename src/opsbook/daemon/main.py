@@ -29,6 +29,8 @@ from opsbook.alerts.processor import AlertProcessor, Notice
 from opsbook.alerts.retention import roll_up
 from opsbook.config.loader import LoadedConfig
 from opsbook.config.types import split_host_port
+from opsbook.daemon import http_server
+from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
@@ -96,6 +98,8 @@ class Daemon:
     async def main(self, app: Any = None) -> None:
         """Run until SIGTERM/SIGINT (or ``stop`` is set); ``app`` is served on ``listen``."""
         sock = self._bind() if app is not None else None
+        descriptors = raise_descriptor_limit()
+        inbound = descriptor_budget(descriptors)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
@@ -107,7 +111,9 @@ class Daemon:
             concurrency=self.config.server.concurrency,
         )
         watcher = Watcher(self.config.checks, scheduler.wake)
-        server = _server(app) if app is not None else None
+        server = http_server.server(app, inbound) if app is not None else None
+        log.info("opsbook serve: %d file descriptors, at most %d inbound connections",
+                 descriptors, inbound)  # fmt: skip
         self._start(scheduler, server, sock)
         watcher.start()
         await self.stop.wait()
@@ -330,14 +336,3 @@ class Daemon:
                 lambda: self.processor.ingest([alert], lambda _: TASK_ALERT_SEVERITY, "opsbook")
             )
             await self._after(notices)
-
-
-def _server(app: Any) -> Any:
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        def capture_signals(self):  # type: ignore[no-untyped-def]
-            """The daemon owns SIGTERM/SIGINT; uvicorn must not take them."""
-            return contextlib.nullcontext()
-
-    return Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))

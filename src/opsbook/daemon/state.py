@@ -14,6 +14,7 @@ from opsbook.results import Result
 from opsbook.stats import percentile
 
 LAG_SAMPLES = 20_000
+LOCAL_FAULT_WINDOW = 120.0  # seconds a shortage keeps /health degraded
 
 
 @dataclass
@@ -29,11 +30,26 @@ class DaemonState:
     store_error: str = ""
     task_problems: list[str] = field(default_factory=list)  # the supervisor's, for /health
     task_restarts: dict[str, int] = field(default_factory=dict)
+    # checks opsbook could not run for want of its own resources: name -> (when, why)
+    local_faults: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def record(self, result: Result, lag: float) -> None:
-        self.latest[result.name] = result
         self.lags.append(lag)
         self.last_result_at = time.monotonic()
+        if result.local_fault:
+            self.local_faults[result.name] = (time.monotonic(), result.message)
+            return
+        self.latest[result.name] = result
+        self.local_faults.pop(result.name, None)
+
+    def shortage(self, within: float = LOCAL_FAULT_WINDOW) -> str | None:
+        """opsbook's own shortage, if a check could not run for it recently."""
+        now = time.monotonic()
+        recent = [(n, why) for n, (at, why) in self.local_faults.items() if now - at < within]
+        if not recent:
+            return None
+        names = ", ".join(sorted(n for n, _ in recent))
+        return f"opsbook could not run {len(recent)} check(s) ({names}): {recent[0][1]}"
 
     def lag(self, pct: float) -> float:
         return percentile(list(self.lags), pct) or 0.0
