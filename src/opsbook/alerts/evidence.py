@@ -1,13 +1,13 @@
 """What the timeline gets when an alert opens an incident: the result that fired and, for
 PostgreSQL trouble, a snapshot of connections by state and the longest-running queries.
 
-Query text is truncated and its string literals masked, so data (and secrets typed into
+Query text is reduced to its shape by PostgreSQL's own lexer (postgres/sqltext.py): every
+literal, number and comment masked, including one cut short, so data (and secrets typed into
 queries, such as ``ALTER ROLE … PASSWORD '…'``) stay out of the record.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from opsbook.config.checks import PostgresCheck
@@ -16,7 +16,6 @@ from opsbook.secrets import Redactor
 
 QUERY_CHARS = 200
 LONGEST = 5
-_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 _BY_STATE = """
 SELECT coalesce(state, 'unknown') AS state, count(*)::int AS n
@@ -46,7 +45,9 @@ def result_evidence(result: Result) -> dict[str, Any]:
 
 
 def mask_query(text: str, redact: Redactor) -> str:
-    return redact(_LITERAL.sub("'…'", " ".join(text.split())))[:QUERY_CHARS]
+    from opsbook.postgres.sqltext import shape
+
+    return redact(shape(text, QUERY_CHARS))
 
 
 def postgres_snapshot(check: PostgresCheck, redact: Redactor) -> dict[str, Any]:

@@ -3,15 +3,12 @@ status (which is what a `pgdiag` check in opsbook check reports)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from opsbook.status import Status, worst
-
-_PASSWORD = re.compile(r"(password\s+)'(?:[^']|'')*'", re.IGNORECASE)
 
 
 @dataclass
@@ -64,7 +61,7 @@ def plain(value: Any) -> Any:
 
 
 def mask_query(text: str | None) -> str:
-    """Query text as shown: one line, passwords in it masked."""
-    if not text:
-        return ""
-    return _PASSWORD.sub(r"\1'***'", " ".join(text.split()))
+    """Query text as shown: one line, the literal after PASSWORD masked (lexed, not matched)."""
+    from opsbook.postgres.sqltext import without_passwords
+
+    return without_passwords(text)
