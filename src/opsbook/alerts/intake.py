@@ -61,12 +61,49 @@ def _when(text: str, what: str) -> datetime:
 
 
 def _decode(body: bytes, model: type[msgspec.Struct], kind: str) -> Any:
+    """Any body at all becomes a payload or an IntakeError (a 400), never an exception of
+    the decoder's: deep nesting, lone surrogates and wrong types included."""
     try:
-        return msgspec.json.decode(body, type=model)
+        decoded = msgspec.json.decode(body, type=model)
     except msgspec.ValidationError as exc:
         raise IntakeError(f"not a valid {kind} payload: {exc}") from None
     except msgspec.DecodeError as exc:
         raise IntakeError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise IntakeError("body is nested too deeply") from None
+    _require_text(msgspec.to_builtins(decoded))
+    return decoded
+
+
+def _require_text(value: Any, depth: int = 0) -> None:
+    """Every string is valid Unicode (a JSON escape can smuggle a lone surrogate, which no
+    store, header or page can carry)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise IntakeError("body holds a string that is not valid Unicode") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_text(key, depth)
+            _require_text(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _require_text(item, depth + 1)
+
+
+class _RoutingKeyOnly(msgspec.Struct):
+    routing_key: str = ""
+
+
+def routing_key_of(body: bytes) -> str | None:
+    """The routing_key of a body that may be anything at all; None when there is none."""
+    try:
+        key = msgspec.json.decode(body, type=_RoutingKeyOnly).routing_key
+        key.encode("utf-8")
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
+        return None
+    return key or None
 
 
 def parse_alertmanager(body: bytes) -> list[ExternalAlert]:

@@ -9,8 +9,8 @@ Alertmanager retries (it retries only 5xx).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -19,11 +19,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from opsbook.alerts.intake import ExternalAlert, parse_alertmanager, parse_pagerduty
+from opsbook.alerts.intake import (
+    ExternalAlert,
+    parse_alertmanager,
+    parse_pagerduty,
+    routing_key_of,
+)
 from opsbook.config.daemon import IntakeConfig
 from opsbook.errors import IntakeError, OpsbookError
 
 log = logging.getLogger("opsbook.intake")
+BODY_TIMEOUT = 30.0
 Ingest = Callable[[Sequence[ExternalAlert]], Awaitable[int]]
 
 
@@ -36,21 +42,13 @@ async def _body(request: Request, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise _TooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
+    async with asyncio.timeout(BODY_TIMEOUT):  # a sender that trickles its body is cut off
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _routing_key(body: bytes) -> str | None:
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return None
-    key = doc.get("routing_key") if isinstance(doc, dict) else None
-    return key if isinstance(key, str) else None
 
 
 def _error(status: int, reason: str) -> JSONResponse:
@@ -76,6 +74,8 @@ def intake_routes(config: IntakeConfig, ingest: Ingest) -> list[BaseRoute]:
             return await _body(request, config.max_body)
         except _TooLarge:
             return _error(413, f"body larger than intake.max_body ({config.max_body} bytes)")
+        except TimeoutError:
+            return _error(408, f"the body did not arrive within {BODY_TIMEOUT:g} s")
 
     async def store(alerts: Sequence[ExternalAlert]) -> Response | int:
         try:
@@ -102,6 +102,10 @@ def intake_routes(config: IntakeConfig, ingest: Ingest) -> list[BaseRoute]:
         return JSONResponse({"status": "success", "alerts": len(alerts), "changed": stored})
 
     async def pagerduty(request: Request) -> Response:
+        # A bearer token, when sent, is checked before the body is even read.
+        has_header = "authorization" in request.headers
+        if has_header and not authorised(request):
+            return _error(401, "missing or wrong bearer token / routing_key")
         body = await read(request)
         if isinstance(body, Response):
             return body
@@ -109,7 +113,7 @@ def intake_routes(config: IntakeConfig, ingest: Ingest) -> list[BaseRoute]:
             event = parse_pagerduty(body, datetime.now(UTC))
         except IntakeError as exc:
             # Only a sender that proves who it is learns what was wrong with its event.
-            if not authorised(request, _routing_key(body)):
+            if not has_header and not authorised(request, routing_key_of(body)):
                 return _error(401, "missing or wrong bearer token / routing_key")
             return _error(400, str(exc))
         if not authorised(request, event.routing_key):
