@@ -33,6 +33,7 @@ _SIZE_UNITS = {
     "pib": 1024**5,
 }
 
+MAX_DURATION = 100 * 365.25 * 86400.0  # seconds: beyond this, date arithmetic overflows
 DURATION_HINT = "a duration such as 500ms, 5s, 2m, 1h or 30d"
 PERCENT_HINT = "a percentage such as 90%"
 SIZE_HINT = "a size such as 512MB, 10GiB or 1TB"
@@ -50,6 +51,8 @@ def parse_duration(text: str) -> float:
         pos = match.end()
     if not s or pos != len(s):
         raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
+    if total > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than opsbook can count (at most 100 years)")
     return total
 
 

@@ -28,6 +28,14 @@ def serve(ctx: click.Context, listen: str | None) -> None:
     from opsbook.store.open import open_store
     from opsbook.web.app import create_app
 
+    if listen is not None:
+        from opsbook.config.types import split_host_port
+        from opsbook.errors import UsageError
+
+        try:
+            split_host_port(listen)
+        except ValueError as exc:
+            raise UsageError(f"--listen: {exc}") from None
     configure_logging()
     loaded = load_config(config_path(ctx))
     for note in loaded.notes:

@@ -124,11 +124,10 @@ def _threshold(obj: Any) -> Threshold:
 
 
 def _host_port(obj: Any) -> HostPort:
-    if isinstance(obj, str):
-        host, _, port = obj.rpartition(":")
-        if host and port.isdigit() and 0 < int(port) < 65536:
-            return HostPort(obj)
-    raise ValueError(f"expected host:port such as db.internal:5432, got {obj!r}")
+    if not isinstance(obj, str):
+        raise ValueError(f"expected host:port such as db.internal:5432, got {obj!r}")
+    split_host_port(obj)
+    return HostPort(obj)
 
 
 def _path(obj: Any) -> Path:
@@ -156,10 +155,23 @@ def decode_hook(kind: type, obj: Any) -> Any:
 
 
 def split_host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
-    """``host:port`` (or ``[v6]:port``) into its parts; ``default_port`` when none is given."""
+    """``host:port`` (or ``[v6]:port``) into its parts; ``default_port`` when none is given.
+
+    The one parser for addresses in config and on the command line: an IPv6 address needs
+    brackets (``::1:9184`` is ambiguous), and a port is 1 to 65535.
+    """
     host, sep, port = value.rpartition(":")
     if sep and port.isdigit() and (host.startswith("[") or ":" not in host):
+        if not host.strip("[]"):
+            raise ValueError(f"expected host:port with a host, got {value!r}")
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"port {port} is out of range (1 to 65535) in {value!r}")
         return host.strip("[]"), int(port)
+    if ":" in value and not value.startswith("["):
+        raise ValueError(
+            f"expected host:port such as 127.0.0.1:9184 (an IPv6 address in brackets: "
+            f"[::1]:9184), got {value!r}"
+        )
     if default_port is None:
-        raise ValueError(f"expected host:port, got {value!r}")
+        raise ValueError(f"expected host:port such as 127.0.0.1:9184, got {value!r}")
     return value.strip("[]"), default_port

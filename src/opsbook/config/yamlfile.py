@@ -19,6 +19,9 @@ from opsbook.errors import ConfigError
 
 Path_ = tuple[str | int, ...]
 
+MAX_BYTES = 1 << 20  # an opsbook.yaml is a few kB; a megabyte is a mistake or an attack
+MAX_VALUES = 100_000  # values after aliases are expanded (a "billion laughs" stops here)
+MAX_DEPTH = 64
 _VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -38,6 +41,13 @@ class LinedDocument:
         self.env = env
         self.lines: dict[Path_, int] = {}
         self._constructor = SafeConstructor()
+        self._budget = MAX_VALUES
+        self._open: set[int] = set()  # collections being converted: an alias back is a loop
+        if len(text) > MAX_BYTES:
+            raise ConfigError(
+                f"{filename}: {len(text)} characters; expected at most {MAX_BYTES} "
+                "(is this the right file?)"
+            )
         try:
             node = yaml.compose(text, Loader=_LOADER)
         except yaml.MarkedYAMLError as exc:
@@ -47,6 +57,8 @@ class LinedDocument:
             raise ConfigError(f"{filename}:{line}: YAML syntax error: {problem}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{filename}: YAML syntax error: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{filename}: nested too deeply to be a configuration") from None
         self.data: Any = {} if node is None else self._convert(node, ())
 
     def line_of(self, path: Path_) -> int:
@@ -60,22 +72,42 @@ class LinedDocument:
         return f"{self.filename}:{self.line_of(path)}"
 
     def _convert(self, node: yaml.Node, path: Path_) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, child in enumerate(node.value):
-                self.lines[(*path, index)] = child.start_mark.line + 1
-                items.append(self._convert(child, (*path, index)))
-            return items
+        self._budget -= 1
+        line = node.start_mark.line + 1
+        if self._budget < 0:
+            raise ConfigError(
+                f"{self.filename}:{line}: the document expands to more than {MAX_VALUES} values "
+                "(YAML aliases repeating each other?); write it out, or use fewer aliases"
+            )
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(f"{self.filename}:{line}: {dotted(path)}: nested too deeply")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self._open:
+                raise ConfigError(
+                    f"{self.filename}:{line}: {dotted(path)}: an alias refers to a node that "
+                    "contains it (an endless loop)"
+                )
+            self._open.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self._open.discard(id(node))
         try:
             value = self._constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
-            line = node.start_mark.line + 1
             raise ConfigError(f"{self.filename}:{line}: {dotted(path)}: {exc.problem}") from None
         if isinstance(value, str):
-            value = self._interpolate(value, path, node.start_mark.line + 1)
+            value = self._interpolate(value, path, line)
         return value
+
+    def _collection(self, node: yaml.Node, path: Path_) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        items = []
+        for index, child in enumerate(node.value):
+            self.lines[(*path, index)] = child.start_mark.line + 1
+            items.append(self._convert(child, (*path, index)))
+        return items
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         try:
@@ -83,6 +115,11 @@ class LinedDocument:
         except ConstructorError as exc:
             line = node.start_mark.line + 1
             raise ConfigError(f"{self.filename}:{line}: {dotted(path)}: {exc.problem}") from None
+        except RecursionError:  # a merge key that merges itself
+            line = node.start_mark.line + 1
+            raise ConfigError(
+                f"{self.filename}:{line}: {dotted(path)}: a merge key (<<) refers to itself"
+            ) from None
         out: dict[str, Any] = {}
         own: set[str] = set()
         merged = _merged_count(node)

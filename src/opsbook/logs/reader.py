@@ -20,6 +20,7 @@ from opsbook.errors import LogError
 CHUNK_BYTES = 16 << 20
 MAX_LINE = 4 << 20  # a "line" this long without a newline is cut here: memory stays bounded
 STDIN = "-"
+BINARY_SNIFF = 64 << 10  # a NUL byte in this much of a file's start: not a log
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ def iter_chunks(name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
                 raise LogError(f"{name}: cannot read after line {line - 1}: {exc}") from exc
             if not block:
                 break
+            if line == 1 and not carry and b"\x00" in block[:BINARY_SNIFF]:
+                raise LogError(f"{name}: not a text log (binary data in its first bytes)")
             block = carry + block
             cut = block.rfind(b"\n")
             if cut < 0:

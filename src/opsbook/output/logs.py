@@ -6,9 +6,9 @@ from datetime import tzinfo
 from typing import Any
 
 from opsbook.logs.baselines import Saved
-from opsbook.logs.model import AccessReport, Latency, Route, Suspect
+from opsbook.logs.model import AccessReport, Latency, Route, Suspect, Unparsed
 from opsbook.logs.templates import ErrorsReport, Novelty, Template
-from opsbook.output.table import Cell, Column, render, styled
+from opsbook.output.table import Cell, Column, printable, render, styled
 from opsbook.timefmt import human, iso
 from opsbook.units import format_bytes, format_latency
 
@@ -179,13 +179,17 @@ def _timeline_table(r: AccessReport, tz: tzinfo) -> str:
     return render(cols, rows)
 
 
+def _example(u: Unparsed) -> str:
+    return f"  {printable(u.file)}:{u.line}: {printable(u.text[:160])}"
+
+
 def access_table(r: AccessReport, tz: tzinfo) -> str:
     out: list[str] = []
     if r.requests == 0:
         out.append(f"no requests in {', '.join(r.files)}")
         if r.unparsed:
             out.append(styled(f"{r.unparsed} line(s) did not parse as {r.log_format!r}:", "yellow"))
-            out.extend(f"  {u.file}:{u.line}: {u.text[:160]}" for u in r.unparsed_examples)
+            out.extend(_example(u) for u in r.unparsed_examples)
         out.extend(styled(f"note: {n}", "dim") for n in r.notes)
         return "\n".join(out)
     span = r.span_seconds
@@ -196,7 +200,7 @@ def access_table(r: AccessReport, tz: tzinfo) -> str:
     )
     if r.unparsed:
         out.append(styled(f"{r.unparsed} line(s) did not parse as {r.log_format!r}:", "yellow"))
-        out.extend(f"  {u.file}:{u.line}: {u.text[:160]}" for u in r.unparsed_examples)
+        out.extend(_example(u) for u in r.unparsed_examples)
     shares = "  ".join(f"{c} {n} ({_pct(n, r.requests)})" for c, n in r.classes.items())
     out.append(f"status: {shares}")
     five = r.share("5xx")

@@ -9,6 +9,7 @@ small. Colour follows click: stripped when not a terminal, and NO_COLOR is honou
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import textwrap
 from collections.abc import Sequence
@@ -41,8 +42,29 @@ def styled(text: str, style: Style) -> str:
     return click.style(text, fg=style, bold=style == "red")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from outside (a log line, a query, an alert summary) safe on a terminal: control
+    characters, escape sequences among them, become "?" (a log can carry ESC[2J)."""
+    return _CONTROL.sub("?", text)
+
+
+def _cell(value: Cell | str) -> Cell:
+    if isinstance(value, Cell):
+        return Cell(printable(value.text), value.style)
+    return Cell(printable(value))
+
+
 def render(columns: Sequence[Column], rows: Sequence[Sequence[Cell | str]]) -> str:
-    cells = [[c if isinstance(c, Cell) else Cell(c) for c in row] for row in rows]
+    cells = [
+        [
+            Cell(printable(c.text), c.style) if isinstance(c, Cell) else Cell(printable(c))
+            for c in row
+        ]
+        for row in rows
+    ]
     widths = [len(col.header) for col in columns]
     for row in cells:
         for i, cell in enumerate(row):
