@@ -13,8 +13,13 @@ from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 
-# libpq key=value conninfo: password=secret or password='se cret' (backslash escapes allowed)
-_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+# libpq key=value conninfo: password=secret or password='se cret' (backslash escapes allowed).
+# The value runs to the next "key=" or the end, so a malformed one ('it''s …', which libpq
+# rejects and echoes) is masked whole, not up to its first closing quote.
+_KV_PASSWORD = re.compile(
+    r"(\bpassword\s*=\s*)((?:'(?:[^'\\]|\\.)*'?|\S)+?)(?=\s+\w+\s*=|\s*$|\s*\")",
+    re.IGNORECASE,
+)
 # userinfo of any URL: scheme://user:password@host
 _URL_USERINFO = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)", re.I)
 # query parameters that carry secrets: ?password=..., &sslpassword=..., &token=...
@@ -48,9 +53,11 @@ def secrets_in(target: str) -> list[str]:
             found.extend({m.group("v"), unquote(m.group("v"))})
     for m in _KV_PASSWORD.finditer(target):
         value = m.group(2)
-        if value.startswith("'") and value.endswith("'") and len(value) >= 2:
-            value = value[1:-1].replace("\\'", "'").replace("\\\\", "\\")
         found.append(value)
+        if value.startswith("'") and value.endswith("'") and len(value) >= 2:
+            found.append(value[1:-1].replace("\\'", "'").replace("\\\\", "\\"))
+        # what a library may echo of a malformed value: its pieces between quotes
+        found.extend(piece for piece in value.split("'") if len(piece) >= 4)
     try:
         parts = urlsplit(target)
         if parts.password:

@@ -17,7 +17,7 @@ from opsbook.backups.repos.base import Repository, Staging
 from opsbook.backups.run import RunResult, run_backup
 from opsbook.backups.verify import Verified, verify
 from opsbook.config.backups import Backups
-from opsbook.errors import BackupError, IntegrityError, JobBusy
+from opsbook.errors import BackupError, IntegrityError, JobBusy, OpsbookError
 from opsbook.progress import Progress
 from opsbook.timefmt import zone
 
@@ -64,7 +64,7 @@ def backup(
     try:
         try:
             result = run_backup(backups, source, progress=progress)
-        except BackupError as exc:
+        except OpsbookError as exc:  # a backup that failed for any reason we know is recorded
             records.record(engine, Event(EventKind.BACKUP, source, None, None, started,
                                          datetime.now(UTC), False, str(exc), actor))  # fmt: skip
             raise

@@ -16,6 +16,7 @@ import click
 from opsbook import __version__
 from opsbook.cli.options import config_option
 from opsbook.errors import ConfigError, OpsbookError
+from opsbook.secrets import Redactor
 
 USAGE_EXIT = 3
 
@@ -69,8 +70,20 @@ def _register() -> None:
 _register()
 
 
+def _argv_redactor(argv: list[str]) -> Redactor:
+    from opsbook.secrets import secrets_in
+
+    return Redactor([s for arg in argv for s in secrets_in(arg)])
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, print errors as one line each, exit with their code."""
+    """Entry point: run the CLI, print errors as one line each, exit with their code.
+
+    Every error line passes a redactor that knows the secrets in the command line's own
+    arguments (a --dsn with a password, a --to DSN), on top of what each command already
+    masks, so a library that echoes its input cannot print them.
+    """
+    redact = _argv_redactor(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=argv, prog_name="opsbook", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -82,14 +95,14 @@ def main(argv: list[str] | None = None) -> None:
         command = exc.ctx.command_path if getattr(exc, "ctx", None) else "opsbook"  # type: ignore[attr-defined]
         hint = f" (see '{command} --help')" if isinstance(exc, click.UsageError) else ""
         message = " ".join(exc.format_message().split())
-        click.echo(f"{command}: {message}{hint}", err=True)
+        click.echo(redact(f"{command}: {message}{hint}"), err=True)
         code = USAGE_EXIT if isinstance(exc, click.UsageError) else exc.exit_code
     except ConfigError as exc:
         for line in exc.lines:
-            click.echo(f"opsbook: {line}", err=True)
+            click.echo(redact(f"opsbook: {line}"), err=True)
         code = exc.exit_code
     except OpsbookError as exc:
-        click.echo(f"opsbook: {exc}", err=True)
+        click.echo(redact(f"opsbook: {exc}"), err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("opsbook: interrupted", err=True)
@@ -98,8 +111,10 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("OPSBOOK_DEBUG"):
             raise
         click.echo(
-            f"opsbook: internal error: {type(exc).__name__}: {exc} "
-            "(set OPSBOOK_DEBUG=1 for the traceback, and please report it)",
+            redact(
+                f"opsbook: internal error: {type(exc).__name__}: {exc} "
+                "(set OPSBOOK_DEBUG=1 for the traceback, and please report it)"
+            ),
             err=True,
         )
         code = USAGE_EXIT

@@ -168,8 +168,9 @@ def for_child(dsn: str, *, dbname: str | None = None) -> ChildDsn:
     try:
         params = ci.conninfo_to_dict(dsn)
     except psycopg.Error as exc:
+        why = reason(exc, Redactor(secrets_in(dsn)))
         raise DatabaseError(
-            f"invalid connection string {mask_dsn(dsn)}: {reason(exc)}", reason=reason(exc)
+            f"invalid connection string {mask_dsn(dsn)}: {why}", reason=why
         ) from None
     password = params.pop("password", None)
     if dbname is not None:
