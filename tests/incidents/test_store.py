@@ -175,3 +175,16 @@ def test_a_stopped_database_is_one_clear_line(pg_fresh: PostgresServer, tmp_path
     assert line.startswith("opsbook: cannot open the store postgresql://postgres:***@127.0.0.1:")
     assert "Connection refused" in line or "connection refused" in line
     assert "pg-super-Secr3t" not in proc.stderr
+
+
+def test_a_sqlite_store_is_private_to_its_owner(tmp_path: Path) -> None:
+    from opsbook.store.open import open_store
+
+    path = tmp_path / "new" / "opsbook.db"
+    store = open_store(f"sqlite:///{path}")
+    store.engine.dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o077 == 0
+    path.chmod(0o644)  # one made by an older opsbook
+    open_store(f"sqlite:///{path}").engine.dispose()
+    assert path.stat().st_mode & 0o777 == 0o600

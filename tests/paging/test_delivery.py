@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from opsbook.clients import webhooks
 from opsbook.config.model import Config, validate
@@ -19,6 +19,7 @@ from opsbook.paging.channels import Outcome, deliver
 from opsbook.paging.delivery import Deliverer
 from opsbook.paging.outbox import Item
 from opsbook.paging.pager import Pager
+from opsbook.store.tables import incidents as incidents_table
 from opsbook.store.tables import outbox, timeline
 from tests.support.receivers import HttpReceiver, SmtpReceiver
 from tests.support.store import FakeClock
@@ -164,3 +165,66 @@ def test_a_hostile_title_reaches_every_sink_sanitized_for_that_sink(
     finally:
         slack.stop()
         pd.stop()
+
+
+def test_ack_links_are_issued_when_sent_never_stored_in_clear_and_work_once(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    import re
+
+    from opsbook.paging import acks
+    from opsbook.paging.acks import Link
+
+    smtp, hook = receivers
+    cfg = config(smtp, hook)
+    incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+    incident = incidents.open(title="down", severity=1, service="api", actor="a")
+    Pager(engine, cfg, clock=clock).tick()
+    with engine.connect() as conn:
+        [payload] = conn.execute(select(outbox.c.payload).where(outbox.c.recipient == "alice"))
+    assert "{ack-token}" in payload.payload["ack_url"]  # the outbox holds no token
+    rounds(engine, clock, cfg.paging)
+    text = smtp.to("alice@example.com")[0].get_body(preferencelist=("plain",)).get_content()
+    token = re.search(r"/ack/(\S+)", text).group(1)  # type: ignore[union-attr]
+    with engine.connect() as conn:
+        stored = [str(r.payload) for r in conn.execute(select(outbox.c.payload))]
+    assert not any(token in s for s in stored)
+    assert acks.acknowledge(engine, incidents, token, clock.now).link is Link.ACKNOWLEDGED
+    with engine.begin() as conn:  # the incident needs acknowledging again (a new episode)
+        conn.execute(update(incidents_table).values(acknowledged_at=None, acknowledged_by=None))
+    again = acks.acknowledge(engine, incidents, token, clock.now)
+    assert again.link is Link.ALREADY  # a used link acknowledges nothing more
+    assert incidents.get(incident.id).acknowledged_at is None
+
+
+def test_sent_notifications_and_expired_links_are_purged_after_the_retention(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    from datetime import timedelta
+
+    from opsbook.paging.outbox import purge
+    from opsbook.store.tables import ack_tokens
+
+    smtp, hook = receivers
+    cfg = config(smtp, hook)
+    incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+    incidents.open(title="down", severity=1, service="api", actor="a")
+    Pager(engine, cfg, clock=clock).tick()
+    rounds(engine, clock, cfg.paging)
+    with engine.begin() as conn:
+        assert purge(conn, clock.now - timedelta(days=1)) == 0  # recent: kept
+        removed = purge(conn, clock.now + timedelta(days=2))  # past the retention
+        left = conn.execute(select(outbox)).all()
+        tokens = conn.execute(select(ack_tokens)).all()
+    assert removed >= 2 and left == [] and tokens == []
+
+
+def test_ack_links_follow_server_listen_unless_public_url_is_set() -> None:
+    from opsbook.paging.pager import public_url
+
+    made, _ = validate({"server": {"listen": "10.1.2.3:9999"}})
+    assert made is not None and public_url(made) == "http://10.1.2.3:9999"
+    made, _ = validate({"server": {"listen": "[::1]:9184"}})
+    assert made is not None and public_url(made) == "http://[::1]:9184"
+    made, _ = validate({"paging": {"public_url": "https://ops.example.com/"}})
+    assert made is not None and public_url(made) == "https://ops.example.com"

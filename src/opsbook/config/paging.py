@@ -146,14 +146,14 @@ class LevelConfig(_Strict, frozen=True):
 
 
 class PagingConfig(_Strict, frozen=True):
-    public_url: str = "http://127.0.0.1:9184"  # where ack links point
+    public_url: str | None = None  # where ack links point; default: http://<server.listen>
     repeat_every: Duration = Duration(600)  # unacknowledged pages repeat…
     max_repeats: int = 2  # …this many times at the last level
     ack_link_ttl: Duration = Duration(86400)
     digest_at: str = "09:00"  # SEV-4 digest, daily, in timezone:
 
     def __post_init__(self) -> None:
-        if not self.public_url.startswith(("http://", "https://")):
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("public_url: expected http(s)://host:port of opsbook serve")
         if not 0 <= self.max_repeats <= 20:
             raise ValueError("max_repeats: expected 0 to 20")

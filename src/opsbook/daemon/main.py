@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from opsbook.alerts.intake import ExternalAlert
@@ -41,9 +41,11 @@ from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.records import open_counts
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.delivery import Deliverer
+from opsbook.paging.outbox import purge
 from opsbook.paging.pager import Pager
 from opsbook.results import Result
 from opsbook.store.open import Store
+from opsbook.store.tx import begin
 
 T = TypeVar("T")
 log = logging.getLogger("opsbook")
@@ -298,9 +300,11 @@ class Daemon:
                 folded = await self.in_store(
                     lambda: roll_up(self.engine, self.clock(), keep.raw, keep.rollups)
                 )
-                if folded:
+                purged = await self.in_store(lambda: self._purge_outbox(keep.raw))
+                if folded or purged:
                     did = True
-                    log.info("retention: folded %d old results into 5-minute rollups", folded)
+                    log.info("retention: %d old results folded into 5-minute rollups, %d sent "
+                             "notifications removed", folded, purged)  # fmt: skip
         except OpsbookError as exc:
             log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
         for name in self.supervisor.recovered():
@@ -308,6 +312,10 @@ class Daemon:
             await self._self_alert(name, "resolved", f"opsbook serve's {name} task is running")
         self.state.task_problems = self.supervisor.problems()
         return did
+
+    def _purge_outbox(self, keep: float) -> int:
+        with begin(self.engine) as conn:
+            return purge(conn, self.clock() - timedelta(seconds=keep))
 
     async def _crashed(self, name: str, exc: BaseException, crashes: int) -> None:
         self.state.task_restarts[name] = self.state.task_restarts.get(name, 0) + 1

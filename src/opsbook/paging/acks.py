@@ -73,12 +73,15 @@ class Looked:
 
 
 def _valid(conn: Connection, token: str, now: datetime) -> Token | Looked:
-    """The token, or why the link is not valid."""
+    """The token, or why the link is not valid. A link acknowledges once: used again, it
+    shows the incident and changes nothing (its incident may have been reopened since)."""
     found = look_up(conn, token)
     if found is None:
         return Looked(Link.UNKNOWN)
     if found.expires_at <= now:
         return Looked(Link.EXPIRED, found)
+    if found.used_at is not None:
+        return Looked(Link.ALREADY, found, get_incident(conn, found.incident_id))
     return found
 
 

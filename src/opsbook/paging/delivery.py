@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from opsbook.errors import OpsbookError
 from opsbook.identity import worker_id
 from opsbook.incidents.model import EntryKind
 from opsbook.incidents.rows import append_entry
+from opsbook.paging import acks
 from opsbook.paging.channels import PERSON_SLACK, Outcome, deliver
 from opsbook.paging.escalations import escalate_now
 from opsbook.paging.outbox import Item, claim, delivered, failed, release_dead
@@ -105,8 +107,18 @@ class Deliverer:
             return release_dead(conn, self.clock())
 
     def _claim(self) -> list[Item]:
+        """Claim what is due, and give each page its acknowledgement link now: the token is
+        stored hashed, and the clear one exists only in the message being sent."""
+        now = self.clock()
+        ttl = float(self.paging.settings.ack_link_ttl)
         with begin(self.engine) as conn:
-            return claim(conn, worker=self.worker, now=self.clock())
+            items = claim(conn, worker=self.worker, now=now)
+            return [
+                replace(i, message=i.message.with_ack_token(
+                    acks.issue(conn, i.incident_id, i.recipient, now, ttl)))
+                if i.message.wants_ack_token and i.incident_id else i
+                for i in items
+            ]  # fmt: skip
 
     def _record(self, items: Sequence[Item], outcomes: Sequence[Outcome]) -> None:
         now = self.clock()

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import enum
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from opsbook.incidents.model import Incident, severity_label
 from opsbook.units import format_duration
+
+# Where the acknowledgement link's token goes. The outbox stores this, never a token: the
+# deliverer issues the token (stored hashed) when it sends, and writes it in only then.
+ACK_TOKEN = "{ack-token}"  # noqa: S105 - a placeholder, not a secret
 
 
 class Kind(enum.StrEnum):
@@ -38,6 +42,19 @@ class Message:
     ack_command: str | None = None
     ack_url: str | None = None
     level: int | None = None
+
+    @property
+    def wants_ack_token(self) -> bool:
+        return self.ack_url is not None and ACK_TOKEN in self.ack_url
+
+    def with_ack_token(self, token: str) -> Message:
+        """The message as sent: the link's placeholder replaced by a real token."""
+        return replace(
+            self,
+            ack_url=(self.ack_url or "").replace(ACK_TOKEN, token),
+            text=self.text.replace(ACK_TOKEN, token),
+            html=self.html.replace(ACK_TOKEN, token),
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select, update
+from sqlalchemy import Connection, Row, delete, or_, select, update
 
 from opsbook.identity import is_dead_here
 from opsbook.paging.message import Message
-from opsbook.store.tables import outbox
+from opsbook.store.tables import ack_tokens, outbox
 
 LEASE = timedelta(seconds=20)
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -119,6 +119,17 @@ def release_dead(conn: Connection, now: datetime) -> int:
         .where(outbox.c.status == Delivery.PENDING.value, outbox.c.claimed_by.in_(dead))
         .values(claimed_until=None)
     ).rowcount
+
+
+def purge(conn: Connection, before: datetime) -> int:
+    """Notifications done with (delivered, failed, cancelled) and older than ``before`` are
+    removed: what they said is on the incident's timeline; the outbox is not an archive."""
+    done = [Delivery.DELIVERED.value, Delivery.FAILED.value, Delivery.CANCELLED.value]
+    removed = conn.execute(
+        delete(outbox).where(outbox.c.status.in_(done), outbox.c.created_at < before)
+    ).rowcount
+    conn.execute(delete(ack_tokens).where(ack_tokens.c.expires_at < before))
+    return int(removed)
 
 
 def _item(row: Row[Any]) -> Item:

@@ -15,6 +15,7 @@ the notifications (in the outbox), so nothing decided is ever lost.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,13 +24,13 @@ from sqlalchemy import Connection, Engine, select, update
 
 from opsbook.config.model import Config
 from opsbook.config.paging import LevelConfig, PagerDutyChannel
+from opsbook.config.types import split_host_port
 from opsbook.incidents.model import ACTIVE_PHASES, EntryKind, Incident, severity_label
 from opsbook.incidents.rows import append_entry, to_incident
 from opsbook.incidents.severity import SeverityPolicy
-from opsbook.paging import acks
 from opsbook.paging.digest import send_digest
 from opsbook.paging.escalations import insert_escalation, stop_escalation, what_fired
-from opsbook.paging.message import Kind, Message, for_incident
+from opsbook.paging.message import ACK_TOKEN, Kind, Message, for_incident
 from opsbook.paging.outbox import cancel_pages, enqueue
 from opsbook.paging.overrides import Overrides
 from opsbook.paging.schedule import Layer, layers_of
@@ -40,6 +41,17 @@ from opsbook.units import format_duration
 
 ACTOR = "opsbook"
 PAGED = (1, 2, 3)
+
+
+def public_url(config: Config) -> str:
+    """Where acknowledgement links point: paging.public_url, else the daemon's own address
+    (so changing server.listen moves the links with it)."""
+    if config.paging.settings.public_url:
+        return config.paging.settings.public_url.rstrip("/")
+    host, port = split_host_port(str(config.server.listen))
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class Pager:
@@ -54,6 +66,7 @@ class Pager:
             for name, schedule in self.paging.schedules.items()
         }
         self.overrides = Overrides(engine)
+        self.public_url = public_url(config)
 
     # ------------------------------------------------------------------ the ladder
 
@@ -252,10 +265,7 @@ class Pager:
         on_call = self._on_call_now(now, overrides)
         sent = 0
         for person in audience.people:
-            token = acks.issue(
-                conn, incident.id, person, now, float(self.paging.settings.ack_link_ttl)
-            )
-            url = f"{self.paging.settings.public_url.rstrip('/')}/ack/{token}"
+            url = f"{self.public_url}/ack/{ACK_TOKEN}"  # the token is issued when it is sent
             message = for_incident(
                 Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=url, level=level
             )

@@ -68,10 +68,16 @@ def _sqlite_engine(url: str) -> Engine:
         directory = Path(path).parent
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Owner only: the store holds incidents, who is on call and how to reach them.
+            # SQLite gives its -wal and -shm files the main file's mode, so create it first.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                if os.fstat(fd).st_mode & 0o077:  # a store made by an older opsbook
+                    os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
         except OSError as exc:
-            raise StoreError(
-                f"cannot create the store directory {directory}: {exc.strerror}"
-            ) from None
+            raise StoreError(f"cannot create the store {path}: {exc.strerror}") from None
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, future=True)
 
     @event.listens_for(engine, "connect")

@@ -44,6 +44,13 @@ def ack_routes(
     async def show(request: Request) -> Response:
         token = request.path_params["token"]
         found: acks.Looked = await in_store(lambda: acks.look(engine, token, datetime.now(UTC)))
+        if found.link is Link.ALREADY and found.incident is not None:
+            used = found.incident
+            return _page(
+                used.id,
+                f"<h1>{html.escape(used.id)}</h1><p>This link has been used. Acknowledged "
+                f"by {html.escape(used.acknowledged_by or '?')}.</p>",
+            )
         if found.link is not Link.VALID:
             return _page(
                 "Link not valid",
