@@ -4,6 +4,7 @@ redis-server started on the restored file has the keys; the files are byte for b
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,51 @@ def test_bgsave_with_an_unreadable_rdb_path_says_what_to_do(
     assert "cannot read /nonexistent/x.rdb: /nonexistent does not exist here" in run.err
     assert "method: sync" in run.err
     assert json.loads(ops("backup", "list", "-f", "json").out) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files to other owners")
+def test_a_files_restore_as_root_keeps_owners_and_modes(ops: Cli, env: Env) -> None:
+    etc = make_etc(env)
+    secret = etc / ".env"
+    secret.write_text("DB_PASSWORD=x\n")
+    os.chown(secret, 65534, 65534)  # nobody:nogroup
+    secret.chmod(0o600)
+    os.chown(etc / "nginx.conf", 1234, 4321)
+    (etc / "nginx.conf").chmod(0o640)
+    files_source(env, etc)
+    backup_id = ops("backup", "run", "config").out.strip()
+    for target, extra in ((env.root / "fresh", ()), (env.root / "existing", ("--force",))):
+        if extra:
+            target.mkdir()
+            (target / "placeholder").write_text("x")
+        done = ops("backup", "restore", backup_id, "--to", str(target), *extra,
+                   "-i", str(env.identity))  # fmt: skip
+        assert done.code == 0, done.err
+        back = target / str(etc).lstrip("/")
+        for name, owner, mode in ((".env", (65534, 65534), 0o600),
+                                  ("nginx.conf", (1234, 4321), 0o640)):  # fmt: skip
+            st = (back / name).stat()
+            assert ((st.st_uid, st.st_gid), st.st_mode & 0o777) == (owner, mode), (target, name)
+
+
+def test_a_redis_restore_never_writes_through_a_planted_link(
+    ops: Cli, env: Env, redis: RedisServer
+) -> None:
+    env.write(f"""
+        repositories:
+          local: {{type: filesystem, path: {env.root / "repo"}}}
+        encryption: none
+        sources:
+          cache: {{type: redis, url: "{redis.url()}"}}
+    """)
+    backup_id = ops("backup", "run", "cache").out.strip()
+    victim = env.root / "victim.txt"
+    victim.write_text("precious")
+    target = env.root / "data" / "dump.rdb"
+    target.parent.mkdir()
+    for name in (f".{target.name}.opsbook-partial", f".{target.name}.partial"):
+        (target.parent / name).symlink_to(victim)  # the paths an attacker could guess
+    done = ops("backup", "restore", backup_id, "--to", str(target))
+    assert done.code == 0, done.err
+    assert victim.read_text() == "precious"
+    assert target.read_bytes()[:5] == b"REDIS"

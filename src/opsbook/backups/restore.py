@@ -150,11 +150,26 @@ class Unpacked:
     members: int = 0
 
 
+def _data_keeping_owner(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """tarfile's ``data`` filter (nothing lands outside the target, no device files, no links
+    out), but owner, group and permission bits kept as ``tar -p`` keeps them; setuid, setgid
+    and sticky bits are still dropped."""
+    safe = tarfile.data_filter(member, path)
+    if safe is None:
+        return None
+    mode = (member.mode & 0o777) if member.mode is not None else safe.mode
+    return safe.replace(uid=member.uid, gid=member.gid, uname=member.uname,
+                        gname=member.gname, mode=mode, deep=False)  # fmt: skip
+
+
 @contextlib.contextmanager
-def untar_into(target: Path, what: str) -> Iterator[tuple[Any, Unpacked]]:
+def untar_into(
+    target: Path, what: str, *, keep_owner: bool = False
+) -> Iterator[tuple[Any, Unpacked]]:
     """A sink whose bytes, a tar stream, are unpacked into ``target`` by a thread (tarfile's
     ``data`` filter: nothing lands outside it). Bad data (checksum, key) is the reason given
-    when the fetch fails; the unpacker's own reason when it stopped first."""
+    when the fetch fails; the unpacker's own reason when it stopped first. ``keep_owner``
+    (a files restore run as root) puts owners and modes back too."""
     import os
     import threading
 
@@ -167,8 +182,9 @@ def untar_into(target: Path, what: str) -> Iterator[tuple[Any, Unpacked]]:
     def extract() -> None:
         try:
             with os.fdopen(read_fd, "rb") as src, tarfile.open(fileobj=src, mode="r|") as tar:
+                rule = _data_keeping_owner if keep_owner else tarfile.data_filter
                 for member in tar:
-                    tar.extract(member, target, filter="data")
+                    tar.extract(member, target, filter=rule)
                     unpacked.members += 1
         except BaseException as exc:  # reported below, once the writer side is closed
             failure.append(exc)

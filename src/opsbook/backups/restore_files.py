@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,9 +108,16 @@ def _check_target(target: Path, *, redis: bool, force: bool) -> None:
 
 
 def _rdb(target: Path, fetch: Callable[[Any], object]) -> str:
-    partial = target.with_name(f".{target.name}.opsbook-partial")
+    # A name of its own (O_EXCL, 0600), never a predictable one: a symlink planted at a
+    # guessable path would have had the restore write through it.
     try:
-        with partial.open("wb") as sink:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".opsbook-partial",
+                                    dir=target.parent)  # fmt: skip
+    except OSError as exc:
+        raise BackupError(f"cannot write beside {target}: {exc.strerror or exc}") from None
+    partial = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as sink:
             fetch(sink)
             sink.flush()
             os.fsync(sink.fileno())
@@ -124,6 +132,12 @@ def _rdb(target: Path, fetch: Callable[[Any], object]) -> str:
         partial.unlink(missing_ok=True)
     size = target.stat().st_size
     return f"{keys} written to {target} ({size} bytes); start Redis with this file as its dump"
+
+
+def _owners_like(source: Path, target: Path) -> None:
+    for path in source.rglob("*"):
+        st = path.lstat()
+        os.lchown(target / path.relative_to(source), st.st_uid, st.st_gid)
 
 
 def _check_rdb(path: Path) -> str:
@@ -142,14 +156,20 @@ def _check_rdb(path: Path) -> str:
 def _files(target: Path, fetch: Callable[[Any], object]) -> str:
     """Unpacked beside the target first and moved in only once the checksum held, so a
     tampered or truncated backup leaves the target as it was."""
-    staging = target.parent / f".{target.name}.opsbook-partial"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
-        staging.mkdir(parents=True)
-        with untar_into(staging, "the backup") as (sink, unpacked):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".opsbook-partial",
+                                        dir=target.parent))  # fmt: skip
+    except OSError as exc:
+        raise BackupError(f"cannot write under {target}: {exc.strerror or exc}") from None
+    try:
+        keep = os.geteuid() == 0  # only root can give files back to their owners
+        with untar_into(staging, "the backup", keep_owner=keep) as (sink, unpacked):
             fetch(sink)
         if target.exists():
             shutil.copytree(staging, target, symlinks=True, dirs_exist_ok=True)
+            if keep:  # copytree keeps modes and times, not owners
+                _owners_like(staging, target)
         else:
             staging.rename(target)
     except OSError as exc:
