@@ -129,3 +129,73 @@ def test_a_new_repository_directory_is_private(ops: Cli, env: Env) -> None:
     for path in (env.root / "new" / "repo", *(env.root / "new" / "repo").rglob("*")):
         if path.is_dir():
             assert path.stat().st_mode & 0o077 == 0, path  # owner only, as the docs say
+
+
+def planted_backup(ops: Cli, env: Env, encryption: str, extra: str = "") -> str:
+    """What someone with write access to the repository can make: a backup of their own
+    files, in our repository, under any encryption they like."""
+    evil = env.root / "evil-etc"
+    evil.mkdir(exist_ok=True)
+    (evil / "app.env").write_text("DATABASE_URL=postgresql://attacker@evil/db\n")
+    lines = ["repositories:", f"  local: {{type: filesystem, path: {env.root / 'repo'}}}",
+             f"encryption: {encryption}", "sources:",
+             f"  conf: {{type: files, paths: [{evil}]}}"] + ([extra] if extra else [])  # fmt: skip
+    saved = env.config.read_text()
+    env.write("\n".join(lines))
+    made = ops("backup", "run", "conf")
+    assert made.code == 0, made.err
+    env.config.write_text(saved)
+    return made.out.strip()
+
+
+def ours(env: Env, extra: str = "") -> None:
+    etc = env.root / "etc"
+    etc.mkdir(exist_ok=True)
+    (etc / "app.env").write_text("WORKERS=4\n")
+    env.write("\n".join([
+        "repositories:", f"  local: {{type: filesystem, path: {env.root / 'repo'}}}",
+        f"  other: {{type: filesystem, path: {env.root / 'other'}}}",
+        f"encryption: {{recipients: [{env.recipient}]}}", "sources:",
+        f"  conf: {{type: files, paths: [{etc}], repositories: [local]}}",
+        *([extra] if extra else []),
+    ]))  # fmt: skip
+
+
+def refused_by_every_reader(ops: Cli, env: Env, backup_id: str, says: str) -> None:
+    target = env.root / "restored"
+    for args in (("backup", "verify", backup_id), ("backup", "copy", backup_id, "--to", "other"),
+                 ("backup", "restore", backup_id, "--to", str(target), "--yes")):  # fmt: skip
+        done = ops(*args, "-i", str(env.identity)) if args[1] != "copy" else ops(*args)
+        assert done.code != 0, (args, done.out)
+        assert says in done.out + done.err, (args, done.out, done.err)
+    assert not target.exists()
+
+
+def test_a_planted_unencrypted_backup_is_refused_when_recipients_are_configured(
+    ops: Cli, env: Env
+) -> None:
+    ours(env)
+    planted = planted_backup(ops, env, "none")
+    refused_by_every_reader(ops, env, planted, "says its encryption is none")
+
+
+def test_with_trusted_signers_only_our_signed_backups_restore(ops: Cli, env: Env) -> None:
+    key = env.root / "signing.pem"
+    made = ops("backup", "keygen", "--signing", "-o", str(key))
+    assert made.code == 0, made.err
+    public = made.out.strip()
+    assert public.startswith("ed25519:") and key.stat().st_mode & 0o777 == 0o600
+    signing = f"signing_key_file: {key}\ntrusted_signers: ['{public}']"
+    ours(env, signing)
+    mine = ops("backup", "run", "conf")
+    assert mine.code == 0, mine.err
+    assert ops("backup", "verify", mine.out.strip(), "-i", str(env.identity)).code == 0
+    # someone else's backup, encrypted to our public recipient (anyone can do that)
+    theirs = planted_backup(ops, env, f"{{recipients: [{env.recipient}]}}")
+    refused_by_every_reader(ops, env, theirs, "not signed by a key in backups.trusted_signers")
+    # and one of ours whose manifest was edited after signing
+    manifest_path = next((env.root / "repo" / "conf").glob(f"{mine.out.strip()}/manifest.json"))
+    doc = json.loads(manifest_path.read_text())
+    doc["artifacts"][0]["sha256"] = "0" * 64
+    manifest_path.write_text(json.dumps(doc))
+    refused_by_every_reader(ops, env, mine.out.strip(), "not signed by a key")

@@ -15,6 +15,7 @@ from opsbook.backups.manifest import Artifact, encode
 from opsbook.backups.records import Event, EventKind
 from opsbook.backups.repos.base import Repository, Staging
 from opsbook.backups.run import RunResult, run_backup
+from opsbook.backups.signing import authenticated
 from opsbook.backups.verify import Verified, verify
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError, IntegrityError, JobBusy, OpsbookError
@@ -167,6 +168,7 @@ def copy(backups: Backups, engine: Engine, entry: Entry, to: str, *, actor: str 
     source_repo = repos[entry.repos[0]]
     target = repos[to]
     manifest = entry.manifest
+    authenticated(backups, manifest)  # a planted backup is not spread to other repositories
     started = datetime.now(UTC)
     staging = target.begin(manifest.source, manifest.id)
     try:

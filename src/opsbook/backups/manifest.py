@@ -80,6 +80,8 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     snapshot: str | None = None
     tables: tuple[TableStat, ...] = ()
     details: dict[str, Any] = {}
+    signed_by: str | None = None  # ed25519:… of the key that signed it (backups/signing.py)
+    signature: str | None = None
 
     @property
     def raw_bytes(self) -> int:

@@ -30,6 +30,7 @@ from opsbook.backups.crypto import opener
 from opsbook.backups.records import Event, EventKind
 from opsbook.backups.restore import first_repo, untar_into
 from opsbook.backups.restore_job import Restored
+from opsbook.backups.signing import authenticated
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError
 from opsbook.progress import Progress
@@ -56,6 +57,7 @@ def restore_to_path(
         raise BackupError(f"backup {manifest.id} has no {ARTIFACTS[manifest.kind]} artifact")
     redis = manifest.kind == "redis"
     _check_target(target, redis=redis, force=force)
+    authenticated(backups, manifest)
     if confirm is not None:
         what = "replaces it" if target.exists() else "creates it"
         if not confirm(f"Restore {manifest.id} to {target} ({what})?"):

@@ -16,6 +16,7 @@ from opsbook.backups.catalog import Entry, repositories
 from opsbook.backups.crypto import opener
 from opsbook.backups.records import Event, EventKind
 from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
+from opsbook.backups.signing import authenticated
 from opsbook.clients import postgres as pg
 from opsbook.config.backups import Backups
 from opsbook.errors import BackupError, DatabaseError, UsageError
@@ -78,6 +79,7 @@ def restore_backup(
         )
     if request.clean and request.force:
         raise UsageError("give --clean or --force, not both")
+    authenticated(backups, manifest)  # before anything of it touches the target
     split = pg.for_child(request.dsn)
     existing = _prepare_target(request.dsn, split)
     if existing and not (request.clean or request.force):

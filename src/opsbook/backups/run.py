@@ -19,6 +19,7 @@ from opsbook.backups.catalog import repositories
 from opsbook.backups.crypto import Sealer, sealer
 from opsbook.backups.manifest import Artifact, Manifest, encode, new_id
 from opsbook.backups.repos.base import Staging
+from opsbook.backups.signing import load_signer, sign
 from opsbook.backups.sources.base import Captured
 from opsbook.config.backups import Backups, FilesSource, PostgresSource, RedisSource, SourceBase
 from opsbook.errors import BackupError, UsageError
@@ -72,6 +73,8 @@ def run_backup(
     for repo in repos:
         cleaned += repo.clean_stale()
     seal = sealer(backups.encryption)
+    key_file = backups.settings.signing_key_file
+    signer = load_signer(key_file) if key_file else None
     backup_id = new_id(name)
     started = datetime.now(UTC)
     targets: list[_Target] = []
@@ -102,6 +105,8 @@ def run_backup(
             tables=captured.tables,
             details=captured.details,
         )
+        if signer is not None:
+            manifest = sign(manifest, signer)
         data = encode(manifest)
         for target in targets:
             if target.error is None:

@@ -21,6 +21,7 @@ from opsbook.backups.crypto import opener
 from opsbook.backups.manifest import Manifest
 from opsbook.backups.repos.base import Repository
 from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
+from opsbook.backups.signing import authenticated
 from opsbook.clients import postgres as pg
 from opsbook.config.backups import Backups, PostgresSource
 from opsbook.errors import BackupError, DatabaseError
@@ -70,6 +71,7 @@ def verify(
     chosen = first_repo(entry, repos, repo)
     manifest = entry.manifest
     try:
+        authenticated(backups, manifest)
         if manifest.kind == "postgres":
             tables, rows, mismatches = _verify_postgres(backups, manifest, chosen, identity,
                                                         progress)  # fmt: skip

@@ -344,9 +344,27 @@ def prune(ctx: click.Context, dry_run: bool, as_: str | None, fmt: str) -> None:
     metavar="FILE",
     help="Where to write the secret key (created with mode 0600; never overwritten).",
 )
-def keygen(output: str) -> None:
-    """Make an age key pair: the secret key goes to FILE, the public key (age1…) is printed."""
+@click.option(
+    "--signing",
+    is_flag=True,
+    help="A signing key instead: its public key (ed25519:…) goes in backups.trusted_signers.",
+)
+def keygen(output: str, signing: bool) -> None:
+    """Make an age key pair: the secret key goes to FILE, the public key (age1…) is printed.
+
+    With --signing, an Ed25519 key that signs every manifest on the backup host
+    (backups.signing_key_file), so restores can refuse backups opsbook did not write.
+    """
     import os
+
+    if signing:
+        from opsbook.backups.signing import keygen as signing_keygen
+
+        public = signing_keygen(output)
+        _say(f"signing key written to {output}: set backups.signing_key_file to it on the "
+             "backup host, and the key printed below in backups.trusted_signers")  # fmt: skip
+        click.echo(public)
+        return
 
     from pyrage import x25519
 

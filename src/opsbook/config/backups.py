@@ -155,12 +155,22 @@ class BackupSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     verify_schedule: str | None = None  # cron: verify the newest unverified backups
     prune_schedule: str | None = "30 4 * * *"
     timezone: str | None = None  # for the cron expressions; default: the file's, else UTC
+    # On the backup host: the Ed25519 key every manifest is signed with (backup keygen
+    # --signing). Everywhere: the public keys whose signature a restore requires.
+    signing_key_file: str | None = None
+    trusted_signers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for key in ("verify_schedule", "prune_schedule"):
             value = getattr(self, key)
             if value is not None:
                 cron_error(value, key)
+        for signer in self.trusted_signers:
+            if not signer.startswith("ed25519:") or len(signer) != 52:
+                raise ValueError(
+                    f"trusted_signers: {signer[:20]!r} is not a signing public key (ed25519:…, "
+                    "as opsbook backup keygen --signing prints it)"
+                )
 
 
 @dataclass(frozen=True)
