@@ -82,6 +82,8 @@ class RedisClient:
             try:
                 reader, writer = await asyncio.open_unix_connection(address.socket_path)
             except OSError as exc:
+                if is_shortage(exc):
+                    raise ResourceExhausted(f"opsbook: {exc.strerror or exc}") from None
                 raise TargetUnreachable(
                     f"cannot connect to {address.socket_path}: {exc.strerror or exc}"
                 ) from None
