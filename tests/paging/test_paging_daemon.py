@@ -167,7 +167,7 @@ def test_escalation_walks_all_four_levels_then_the_ack_link_stops_it(
     bodies = [e.body for e in d.timeline(incident)]
     wait("the stop", lambda: any(b.startswith("escalation stopped: acknowledged by alice")
                                  for b in [e.body for e in d.timeline(incident)]))  # fmt: skip
-    assert any(b.startswith("paged crisis team: frank (crisis)") for b in bodies)
+    assert any(b.startswith("paging crisis team: frank (mail), channel ops-hook") for b in bodies)
     # everyone paged hears it was acknowledged
     wait("the ack notices", lambda: any(m["Subject"].startswith(f"[SEV-1] {incident} acknowledged")
                                         for m in smtp.to("frank@example.com")))  # fmt: skip

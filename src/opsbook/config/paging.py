@@ -50,6 +50,9 @@ class PersonConfig(_Strict, frozen=True):
     slack: str | None = None  # an incoming-webhook URL that reaches them
     phone: str | None = None  # shown in messages and `opsbook oncall`
     pagerduty: str | None = None  # a channel of type pagerduty that pages them
+    webhook: str | None = None  # a channel of type webhook that reaches them (an SMS gateway…)
+    # The order their contact points are tried in; by default every one at once.
+    prefer: list[Literal["email", "slack", "webhook", "pagerduty"]] = []
     timezone: str | None = None
 
     def __post_init__(self) -> None:

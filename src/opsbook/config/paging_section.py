@@ -15,6 +15,7 @@ from opsbook.config.paging import (
     PagingConfig,
     PersonConfig,
     ScheduleConfig,
+    WebhookChannel,
 )
 from opsbook.config.problems import Path_, Problem, convert_section, translate
 from opsbook.config.severities import SEVERITY_KEYS
@@ -38,7 +39,7 @@ class Paging:
     schedules: dict[str, ScheduleConfig] = field(default_factory=dict)
     stakeholders: dict[str, list[str]] = field(default_factory=dict)
     escalation: tuple[LevelConfig, ...] = ()
-    communication: dict[int, list[str]] = field(default_factory=lambda: dict(DEFAULT_COMMUNICATION))
+    communication: dict[int, list[str]] = field(default_factory=dict)
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     settings: PagingConfig = field(default_factory=PagingConfig)
 
@@ -101,6 +102,9 @@ def validate_paging(data: dict[str, Any], problems: list[Problem]) -> Paging:
         if person.pagerduty and not isinstance(channels.get(person.pagerduty), PagerDutyChannel):
             text = f"{person.pagerduty!r} is not a channel of type pagerduty"
             problems.append(Problem(("people", name, "pagerduty"), text))
+        if person.webhook and not isinstance(channels.get(person.webhook), WebhookChannel):
+            text = f"{person.webhook!r} is not a channel of type webhook"
+            problems.append(Problem(("people", name, "webhook"), text))
     communication = _communication(data.get("communication"), stakeholders, problems)
     return Paging(
         people=people,
@@ -154,7 +158,12 @@ def _stakeholders(
 def _communication(
     value: Any, groups: dict[str, list[str]], problems: list[Problem]
 ) -> dict[int, list[str]]:
-    rule = dict(DEFAULT_COMMUNICATION)
+    # The runbook's rule names groups (engineering, product); only those this file defines are
+    # kept, so the default never tells a group nobody made.
+    rule = {
+        level: [g for g in audience if g == "all" or g in groups]
+        for level, audience in DEFAULT_COMMUNICATION.items()
+    }
     if value is None:
         return rule
     if not isinstance(value, dict):

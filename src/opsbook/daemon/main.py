@@ -54,6 +54,7 @@ SUMMARY_EVERY = 5.0  # seconds between refreshes of open-incident counts
 RETENTION_EVERY = 3600.0
 PAGING_EVERY = 1.0  # seconds between escalation rounds
 TASK_ALERT_SEVERITY = 2  # a crashing part of opsbook may mean checks or pages do not happen
+PAGING_QUIET = 900.0  # seconds without a lost page before the paging alert resolves
 
 
 def utcnow() -> datetime:
@@ -283,7 +284,23 @@ class Daemon:
         for notice in notices:
             log.warning("%s", notice)
         self.deliverer.wake.set()
+        await self._undeliverable()
         return bool(notices)
+
+    async def _undeliverable(self) -> None:
+        """Pages that reached nobody: counted, shown on /health, and an alert of their own
+        (SEV-2: it pages level 1 through whatever still works)."""
+        lost = self.pager.undeliverable + self.deliverer.undeliverable
+        if not lost:
+            return
+        self.pager.undeliverable.clear()
+        self.deliverer.undeliverable.clear()
+        self.state.pages_undeliverable += len(lost)
+        self.state.paging_failed_at = time.monotonic()
+        self.state.paging_problem = f"a page reached nobody: {lost[-1]}"
+        for what in lost:
+            log.error("NOT DELIVERED: %s", what)
+        await self._self_alert("paging", "firing", f"a page reached nobody: {lost[-1]}"[:300])
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -309,7 +326,11 @@ class Daemon:
             log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
         for name in self.supervisor.recovered():
             did = True
-            await self._self_alert(name, "resolved", f"opsbook serve's {name} task is running")
+            await self._self_alert(f"task:{name}", "resolved",
+                                   f"opsbook serve's {name} task is running")  # fmt: skip
+        if self.state.paging_quiet(PAGING_QUIET):
+            self.state.paging_problem = ""
+            await self._self_alert("paging", "resolved", "pages are reaching people again")
         self.state.task_problems = self.supervisor.problems()
         return did
 
@@ -321,19 +342,20 @@ class Daemon:
         self.state.task_restarts[name] = self.state.task_restarts.get(name, 0) + 1
         self.state.task_problems = self.supervisor.problems()
         await self._self_alert(
-            name, "firing", f"opsbook serve's {name} task crashed ({crashes} in a row): "
-            f"{type(exc).__name__}: {exc}"[:300],
+            f"task:{name}", "firing", f"opsbook serve's {name} task crashed ({crashes} in a "
+            f"row): {type(exc).__name__}: {exc}"[:300],
         )  # fmt: skip
 
-    async def _self_alert(self, task: str, action: str, summary: str) -> None:
-        """An alert about opsbook itself, through the same path as Alertmanager's."""
+    async def _self_alert(self, topic: str, action: str, summary: str) -> None:
+        """An alert about opsbook itself (a task, paging), through the same path as
+        Alertmanager's; ``topic`` is "task:<name>" or "paging"."""
         if self._processor is None:
             return
         alert = ExternalAlert(
-            fingerprint=f"opsbook:task:{task}",
+            fingerprint=f"opsbook:{topic}",
             source=Source.OPSBOOK,
-            name=f"opsbook-{task}",
-            labels={"task": task, "instance": self.listen},
+            name=f"opsbook-{topic.removeprefix('task:')}",
+            labels={"topic": topic, "instance": self.listen},
             action="firing" if action == "firing" else "resolved",
             severity_word="critical",
             summary=summary,

@@ -13,6 +13,7 @@ opsbook_scheduler_lag_seconds                    histogram: how late checks star
 opsbook_results_backlog                          results waiting to be stored
 opsbook_store_up                                 1 when the last store write worked
 opsbook_task_restarts_total{task}                the daemon's tasks restarted after a crash
+opsbook_pages_undeliverable_total                pages that reached nobody (NOT DELIVERED)
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ class _StateCollector(Collector):
         for task, n in sorted(self.state.task_restarts.items()):
             restarts.add_metric([task], n)
         yield restarts
+        yield CounterMetricFamily(
+            "opsbook_pages_undeliverable",
+            "Pages that reached nobody: no one on call, no deliverable contact, every channel "
+            "failed.",
+            value=self.state.pages_undeliverable,
+        )
         yield GaugeMetricFamily(
             "opsbook_store_up",
             "1 when the last store write worked.",

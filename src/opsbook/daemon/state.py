@@ -30,6 +30,9 @@ class DaemonState:
     store_error: str = ""
     task_problems: list[str] = field(default_factory=list)  # the supervisor's, for /health
     task_restarts: dict[str, int] = field(default_factory=dict)
+    pages_undeliverable: int = 0  # pages that reached nobody, ever
+    paging_failed_at: float | None = None
+    paging_problem: str = ""  # while set: /health is degraded
     # checks opsbook could not run for want of its own resources: name -> (when, why)
     local_faults: dict[str, tuple[float, str]] = field(default_factory=dict)
 
@@ -41,6 +44,11 @@ class DaemonState:
             return
         self.latest[result.name] = result
         self.local_faults.pop(result.name, None)
+
+    def paging_quiet(self, quiet: float) -> bool:
+        """A paging problem is on record and no page has been lost for ``quiet`` seconds."""
+        at = self.paging_failed_at
+        return bool(self.paging_problem) and at is not None and time.monotonic() - at > quiet
 
     def shortage(self, within: float = LOCAL_FAULT_WINDOW) -> str | None:
         """opsbook's own shortage, if a check could not run for it recently."""

@@ -27,7 +27,14 @@ from opsbook.incidents.rows import append_entry
 from opsbook.paging import acks
 from opsbook.paging.channels import PERSON_SLACK, Outcome, deliver
 from opsbook.paging.escalations import escalate_now
-from opsbook.paging.outbox import Item, claim, delivered, failed, release_dead
+from opsbook.paging.outbox import (
+    Item,
+    claim,
+    delivered,
+    failed,
+    page_still_going,
+    release_dead,
+)
 from opsbook.store.tx import begin
 
 T = TypeVar("T")
@@ -59,6 +66,7 @@ class Deliverer:
         self.clock = clock
         self.worker = worker_id()
         self.wake = asyncio.Event()
+        self.undeliverable: list[str] = []  # pages that failed everywhere, for the daemon
 
     async def run(self, stop: asyncio.Event) -> None:
         async with webhooks.session() as http:
@@ -124,10 +132,12 @@ class Deliverer:
         now = self.clock()
         with begin(self.engine) as conn:
             for item, outcome in zip(items, outcomes, strict=True):
-                _record_one(conn, item, outcome, now)
+                _record_one(conn, item, outcome, now, self.undeliverable)
 
 
-def _record_one(conn: Connection, item: Item, outcome: Outcome, now: datetime) -> None:
+def _record_one(
+    conn: Connection, item: Item, outcome: Outcome, now: datetime, undeliverable: list[str]
+) -> None:
     """The outcome in the outbox, and on the incident's timeline when there is one."""
     what = f"{item.kind} to {item.recipient} via {via(item)}"
 
@@ -145,6 +155,11 @@ def _record_one(conn: Connection, item: Item, outcome: Outcome, now: datetime) -
     if final:
         note(EntryKind.DELIVERY, f"{what} failed for good: {outcome.detail}",
              {"outbox": item.id, "status": "failed"})  # fmt: skip
+    if final and item.incident_id and item.kind == "page" and not page_still_going(conn, item):
+        text = (f"NOT DELIVERED: the page for {item.recipient} failed on every channel "
+                f"(last: {outcome.detail})")  # fmt: skip
+        note(EntryKind.PAGE, text, {"outbox": item.id, "delivered": False})
+        undeliverable.append(f"{item.incident_id} page to {item.recipient}: {outcome.detail}")
     down = final or item.attempts + 1 >= CHANNEL_DOWN_AFTER
     if not (item.incident_id and item.kind == "page" and down):
         return

@@ -121,6 +121,20 @@ def release_dead(conn: Connection, now: datetime) -> int:
     ).rowcount
 
 
+def page_still_going(conn: Connection, item: Item) -> bool:
+    """Whether another notification of the same page (same incident, level and repeat) is
+    delivered or still pending: if none is, the page reached nobody."""
+    step = ":".join(item.key.split(":")[:4])  # INC-…:page:<level>:<repeat>
+    alive = conn.execute(
+        select(outbox.c.id).where(
+            outbox.c.key.startswith(step + ":", autoescape=True),
+            outbox.c.id != item.id,
+            outbox.c.status.in_([Delivery.PENDING.value, Delivery.DELIVERED.value]),
+        )
+    ).first()
+    return alive is not None
+
+
 def purge(conn: Connection, before: datetime) -> int:
     """Notifications done with (delivered, failed, cancelled) and older than ``before`` are
     removed: what they said is on the incident's timeline; the outbox is not an archive."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,13 +29,19 @@ from opsbook.config.types import split_host_port
 from opsbook.incidents.model import ACTIVE_PHASES, EntryKind, Incident, severity_label
 from opsbook.incidents.rows import append_entry, to_incident
 from opsbook.incidents.severity import SeverityPolicy
+from opsbook.paging.channels import PERSON_SLACK
 from opsbook.paging.digest import send_digest
-from opsbook.paging.escalations import insert_escalation, stop_escalation, what_fired
+from opsbook.paging.escalations import (
+    escalate_now,
+    insert_escalation,
+    stop_escalation,
+    what_fired,
+)
 from opsbook.paging.message import ACK_TOKEN, Kind, Message, for_incident
 from opsbook.paging.outbox import cancel_pages, enqueue
 from opsbook.paging.overrides import Overrides
 from opsbook.paging.schedule import Layer, layers_of
-from opsbook.paging.targets import Audience, Route, person_routes, resolve
+from opsbook.paging.targets import Audience, Route, person_routes, reachability, resolve
 from opsbook.store.tables import escalations, incidents, outbox
 from opsbook.store.tx import begin
 from opsbook.units import format_duration
@@ -54,6 +61,18 @@ def public_url(config: Config) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+@dataclass(frozen=True)
+class Paged:
+    """Who a level's page is on its way to, and who it cannot reach and why."""
+
+    reached: list[str]  # "alice (email, slack)", "channel ops-hook"
+    unreachable: list[str]
+
+
+def _via(route: Route) -> str:
+    return "slack" if route.channel == PERSON_SLACK else route.channel
+
+
 class Pager:
     def __init__(self, engine: Engine, config: Config, *, clock: Callable[[], datetime]) -> None:
         self.engine = engine
@@ -67,6 +86,8 @@ class Pager:
         }
         self.overrides = Overrides(engine)
         self.public_url = public_url(config)
+        # pages that could reach nobody since the daemon last looked: an alert of their own
+        self.undeliverable: list[str] = []
 
     # ------------------------------------------------------------------ the ladder
 
@@ -193,27 +214,38 @@ class Pager:
                 .where(escalations.c.incident_id == incident.id)
                 .values(level=level, repeats=repeats, next_at=now + timedelta(seconds=float(wait)))
             )
-            audience = resolve(ladder[level - 1].who, self.paging, self.layers, overrides, now)
-            sent = self._page(conn, incident, level, repeats, audience, now, overrides)
+            names = ladder[level - 1].who
+            audience = resolve(names, self.paging, self.layers, overrides, now)
+            paged = self._page(conn, incident, level, repeats, audience, now, overrides)
             name = ladder[level - 1].name or f"level {level}"
             again = f" (repeat {repeats})" if repeats else ""
-            who = ", ".join(audience.labels) or "nobody (no one on call)"
-            append_entry(
-                conn,
-                incident.id,
-                now,
-                ACTOR,
-                EntryKind.PAGE,
-                f"paged {name}{again}: {who} ({sent} notification{'s' if sent != 1 else ''})",
-                {
-                    "level": level,
-                    "repeat": repeats,
-                    "people": list(audience.people),
-                    "channels": list(audience.channels),
-                },
-            )
-            notices.append(f"{incident.id}: paged level {level}{again}: {who}")
+            data = {"level": level, "repeat": repeats, "people": list(audience.people),
+                    "channels": list(audience.channels), "reached": paged.reached,
+                    "not_reachable": paged.unreachable}  # fmt: skip
+            if not paged.reached:
+                why = "; ".join(paged.unreachable) or f"nobody on call for {', '.join(names)}"
+                self._not_delivered(conn, incident.id, level, len(ladder), now,
+                                    f"{name}{again}: {why}", data)  # fmt: skip
+                notices.append(f"{incident.id}: level {level}{again} reached nobody: {why}")
+                continue
+            text = f"paging {name}{again}: {', '.join(paged.reached)}"
+            if paged.unreachable:
+                text += f"; not reachable: {'; '.join(paged.unreachable)}"
+            append_entry(conn, incident.id, now, ACTOR, EntryKind.PAGE, text, data)
+            notices.append(f"{incident.id}: {text}")
         return did
+
+    def _not_delivered(
+        self, conn: Connection, incident_id: str, level: int, levels: int, now: datetime,
+        what: str, data: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """A level that can reach nobody: said on the timeline, the next level at once, and
+        an alert about paging itself (the daemon raises it from ``undeliverable``)."""
+        append_entry(conn, incident_id, now, ACTOR, EntryKind.PAGE, f"NOT DELIVERED: {what}",
+                     {**data, "delivered": False})  # fmt: skip
+        if level < levels:
+            escalate_now(conn, incident_id, now)
+        self.undeliverable.append(f"{incident_id} {what}")
 
     def stop_finished(self, conn: Connection, now: datetime, notices: list[str]) -> bool:
         """Acknowledged or resolved: stop escalating, say so to whoever was paged."""
@@ -260,30 +292,30 @@ class Pager:
         audience: Audience,
         now: datetime,
         overrides: Sequence[Any],
-    ) -> int:
+    ) -> Paged:
         fired = what_fired(conn, incident)
         on_call = self._on_call_now(now, overrides)
-        sent = 0
+        reached: list[str] = []
+        unreachable: list[str] = []
+        step = f"page:{level}:{repeat}"
         for person in audience.people:
             url = f"{self.public_url}/ack/{ACK_TOKEN}"  # the token is issued when it is sent
             message = for_incident(
                 Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=url, level=level
             )
-            for route in person_routes(person, self.paging):
-                sent += self._queue(conn, incident, f"page:{level}:{repeat}", route, message, now)
+            routes, why = reachability(person, self.paging)
+            unreachable += why
+            for route in routes:
+                self._queue(conn, incident, step, route, message, now)
+            if routes:
+                reached.append(f"{person} ({', '.join(_via(r) for r in routes)})")
         for channel in audience.channels:
             message = for_incident(
                 Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=None, level=level
             )
-            sent += self._queue(
-                conn,
-                incident,
-                f"page:{level}:{repeat}",
-                Route(channel, channel, None),
-                message,
-                now,
-            )
-        return sent
+            self._queue(conn, incident, step, Route(channel, channel, None), message, now)
+            reached.append(f"channel {channel}")
+        return Paged(reached, unreachable)
 
     def _tell_stakeholders(
         self, conn: Connection, incident: Incident, now: datetime, overrides: Sequence[Any]

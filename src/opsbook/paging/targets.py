@@ -21,18 +21,32 @@ class Route:
 
 
 def person_routes(name: str, paging: Paging) -> list[Route]:
+    return reachability(name, paging)[0]
+
+
+def reachability(name: str, paging: Paging) -> tuple[list[Route], list[str]]:
+    """The routes that can reach a person (in their preferred order), and why any contact
+    point they have cannot be used: the two things a page and a coverage report need."""
     person = paging.people.get(name)
     if person is None:
-        return []
-    routes = []
+        return [], [f"{name}: not in people:"]
+    found: dict[str, Route] = {}
+    why: list[str] = []
     email = next((n for n, c in paging.channels.items() if isinstance(c, EmailChannel)), None)
     if person.email and email:
-        routes.append(Route(email, name, name))
+        found["email"] = Route(email, name, name)
+    elif person.email:
+        why.append(f"{name}: email address but no email channel")
     if person.slack:
-        routes.append(Route(PERSON_SLACK, name, name))
-    if person.pagerduty:
-        routes.append(Route(person.pagerduty, name, name))
-    return routes
+        found["slack"] = Route(PERSON_SLACK, name, name)
+    if person.webhook and person.webhook in paging.channels:
+        found["webhook"] = Route(person.webhook, name, name)
+    if person.pagerduty and person.pagerduty in paging.channels:
+        found["pagerduty"] = Route(person.pagerduty, name, name)
+    if not found and not why:
+        why.append(f"{name}: no contact point (email, slack, webhook or pagerduty)")
+    order = [k for k in person.prefer if k in found] + [k for k in found if k not in person.prefer]
+    return [found[k] for k in order], why
 
 
 @dataclass(frozen=True)

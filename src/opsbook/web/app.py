@@ -29,6 +29,8 @@ def create_app(daemon: Daemon) -> Starlette:
         if lag_p99 > MAX_HEALTHY_LAG:
             problems.append(f"scheduler lag p99 {lag_p99:.1f} s")
         problems += state.task_problems
+        if state.paging_problem:
+            problems.append(state.paging_problem)
         shortage = state.shortage()
         if shortage:
             problems.append(shortage)
