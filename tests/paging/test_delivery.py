@@ -228,3 +228,67 @@ def test_ack_links_follow_server_listen_unless_public_url_is_set() -> None:
     assert made is not None and public_url(made) == "http://[::1]:9184"
     made, _ = validate({"paging": {"public_url": "https://ops.example.com/"}})
     assert made is not None and public_url(made) == "https://ops.example.com"
+
+
+def test_every_channel_kind_carries_an_ack_link_that_works(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    """Email, a person's Slack, a person's webhook, PagerDuty, and a shared channel."""
+
+    from opsbook.paging import acks
+    from opsbook.paging.acks import Link
+
+    smtp, hook = receivers
+    slack, pd, mine = HttpReceiver(), HttpReceiver(respond=lambda r: 202), HttpReceiver()
+    try:
+        made, problems = validate({
+            "people": {"alice": {"email": "alice@example.com", "slack": slack.url,
+                                 "pagerduty": "pd", "webhook": "alice-sms"}},
+            "stakeholders": {"ops": ["channel:ops-hook"]},
+            "escalation": [{"who": ["alice", "ops"], "after": "10m"}],
+            "paging": {"public_url": "http://ops.example:9184"},
+            "channels": {
+                "mail": {"type": "email", "host": "127.0.0.1", "port": smtp.port,
+                         "starttls": False, "from": "ops@example.com"},
+                "ops-hook": {"type": "webhook", "url": hook.url},
+                "alice-sms": {"type": "webhook", "url": mine.url},
+                "pd": {"type": "pagerduty", "routing_key": "R0123456789abcdef", "url": pd.url},
+            },
+        })  # fmt: skip
+        assert made is not None, problems
+        incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+        incident = incidents.open(title="down", severity=1, service="api", actor="a")
+        Pager(engine, made, clock=clock).tick()
+        rounds(engine, clock, made.paging)
+        mail = smtp.to("alice@example.com")[0].get_body(preferencelist=("plain",)).get_content()
+        slack_text = slack.bodies()[0]["text"]
+        links = {
+            "email": _first(r"http://ops\.example:9184/ack/\S+", mail),
+            "slack": _first(r"http://ops\.example:9184/ack/[^|>]+", slack_text),
+            "webhook": _page_of(mine)["ack_url"],
+            "pagerduty": pd.bodies()[0]["links"][0]["href"],
+            "channel": _page_of(hook)["ack_url"],
+        }
+        tokens = {k: v.rsplit("/", 1)[1] for k, v in links.items()}
+        assert len(set(tokens.values())) == 5  # one each, and none a placeholder
+        for kind, token in tokens.items():
+            looked = acks.look(engine, token, clock.now)
+            assert looked.link is Link.VALID, kind
+        done = acks.acknowledge(engine, incidents, tokens["channel"], clock.now)
+        assert done.link is Link.ACKNOWLEDGED
+        assert incidents.get(incident.id).acknowledged_by == "ops-hook (ack link)"
+    finally:
+        for receiver in (slack, pd, mine):
+            receiver.stop()
+
+
+def _first(pattern: str, text: str) -> str:
+    import re
+
+    found = re.search(pattern, text)
+    assert found, text
+    return found.group(0)
+
+
+def _page_of(receiver: HttpReceiver) -> dict[str, Any]:
+    return next(b for b in receiver.bodies() if b["kind"] == "page")

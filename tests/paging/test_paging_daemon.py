@@ -346,3 +346,42 @@ def _queued_for(d: Daemon, person: str) -> list[Any]:
 
     with d.engine.connect() as conn:
         return conn.execute(select(outbox).where(outbox.c.recipient == person)).all()
+
+
+def test_a_page_that_reaches_nobody_is_said_escalated_at_once_and_alerted(
+    tmp_path: Path, smtp: SmtpReceiver, made: list[Any]
+) -> None:
+    """bob has an email address but there is no email channel: his page cannot go anywhere.
+    It must not be 'paged bob'; the next level must not wait 10 minutes."""
+    hook = HttpReceiver()
+    made.append(hook)
+    d = start(tmp_path, made, f"""
+people:
+  bob: {{email: bob@example.com}}
+  carol: {{webhook: ops-hook}}
+escalation:
+  - {{who: [bob], after: 10m, name: on-call}}
+  - {{who: [carol], after: 10m, name: manager}}
+paging: {{max_repeats: 0, public_url: "http://127.0.0.1:__PORT__"}}
+channels:
+  ops-hook: {{type: webhook, url: "{hook.url}"}}
+checks:
+  mem: {{type: memory, interval: 60s}}
+""")  # fmt: skip
+    incident = open_incident(d)
+    wait("the manager's page", lambda: [b for b in hook.bodies() if b.get("kind") == "page"
+                                        and b["incident_id"] == incident], timeout=30)  # fmt: skip
+    bodies = [e.body for e in d.timeline(incident)]
+    assert any(b.startswith("NOT DELIVERED: on-call: bob: email address but no email channel")
+               for b in bodies), bodies  # fmt: skip
+    assert not any(b.startswith("paging on-call") for b in bodies)
+    assert any(b.startswith("paging manager: carol (ops-hook)") for b in bodies)
+    page = next(b for b in hook.bodies() if b["incident_id"] == incident)
+    assert page["ack_url"].startswith(f"http://127.0.0.1:{d.port}/ack/")  # a working link
+    status, _ = d.get(page["ack_url"].split(str(d.port))[1])
+    assert status == 200
+    health = d.wait_for(lambda: (h := d.health()) and h["status"] == "degraded" and h, "health")
+    assert any("a page reached nobody" in p for p in health["problems"])
+    assert d.metric("opsbook_pages_undeliverable_total") >= 1
+    paging_alert = d.wait_for(lambda: d.alert("opsbook:paging"), "the paging alert")
+    assert paging_alert.state == "firing" and paging_alert.severity == 2

@@ -310,8 +310,10 @@ class Pager:
             if routes:
                 reached.append(f"{person} ({', '.join(_via(r) for r in routes)})")
         for channel in audience.channels:
+            # A shared channel's link acknowledges as the channel ("ops-hook (ack link)").
+            link = f"{self.public_url}/ack/{ACK_TOKEN}"
             message = for_incident(
-                Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=None, level=level
+                Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=link, level=level
             )
             self._queue(conn, incident, step, Route(channel, channel, None), message, now)
             reached.append(f"channel {channel}")

@@ -6,6 +6,7 @@ POST, JSON body:
      "recipient": "alice", "incident_id": "INC-2026-11-28-1", "severity": "SEV-1",
      "title": "…", "fired": "…", "response_left_s": 812.0, "on_call": "alice",
      "ack_command": "opsbook incident ack INC-…", "ack_url": "https://…/ack/…",
+     "ack_url_reason": null (or why there is no link: "a resolve needs no acknowledging"),
      "subject": "…", "text": "…"}
 
 Headers: ``X-Opsbook-Delivery`` (the idempotency key: a redelivery carries the same one),
@@ -40,6 +41,7 @@ def body_of(item: Item) -> bytes:
         "on_call": m.on_call,
         "ack_command": m.ack_command,
         "ack_url": m.ack_url,
+        "ack_url_reason": None if m.ack_url else f"a {m.kind.value} needs no acknowledging",
         "subject": m.subject,
         "text": m.text,
     }
