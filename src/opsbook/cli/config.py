@@ -17,26 +17,43 @@ def config() -> None:
 @config_option
 @click.pass_context
 def validate(ctx: click.Context, fmt: str) -> None:
-    """Check opsbook.yaml and print what was understood (secrets masked).
+    """Check opsbook.yaml and print everything it understood (secrets masked): checks,
+    people and how each is reached, who is on call for two weeks, the minute each escalation
+    level is paged per severity, channels, intake, server, backups, and the coverage report.
 
-    Exit 0 when valid, 3 with file:line, key and what was expected when not.
+    Exit 0 when valid, 3 with file:line, key and what was expected when not; with paging
+    configured, 1 for coverage holes past level 1 and 3 for one at level 1 (see
+    opsbook oncall coverage).
     """
     import json
+    from datetime import UTC, datetime
 
     from opsbook.config.loader import load_config
-    from opsbook.config.show import understood
+    from opsbook.output.oncall import coverage_lines
+    from opsbook.output.understood import view
+    from opsbook.paging.coverage import check
+    from opsbook.timefmt import zone
 
     loaded = load_config(config_path(ctx))
-    doc = understood(loaded)
+    now = datetime.now(UTC)
+    paging = loaded.config.paging
+    cov = check(paging, loaded.config.timezone, now)
+    doc = view(loaded, now, cov)
+    code = cov.worst(paging.settings.strict) if cov.levels else 0
     if fmt == "json":
         click.echo(loaded.redactor(json.dumps({"valid": True, **doc}, indent=2)))
-        return
+        ctx.exit(code)
     import yaml
 
     count = len(doc["checks"])
     click.echo(f"{loaded.source}: valid, {count} check{'s' if count != 1 else ''}")
     for note in loaded.notes:
         click.echo(f"  {note}")
-    body = {"service": doc["service"], "checks": doc["checks"]}
-    text = yaml.safe_dump(body, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    shown = {k: v for k, v in doc.items() if k not in ("source", "coverage") and v}
+    text = yaml.safe_dump(shown, sort_keys=False, default_flow_style=False, allow_unicode=True)
     click.echo(loaded.redactor(text.rstrip()))
+    if cov.levels:
+        click.echo("coverage:")
+        for line in coverage_lines(cov, zone(loaded.config.timezone), 28):
+            click.echo(f"  {line}")
+    ctx.exit(code)

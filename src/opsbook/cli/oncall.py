@@ -97,6 +97,37 @@ def show(ctx: click.Context, schedule: str, days: int, fmt: str) -> None:
         click.echo(f"{human(s.start, c.tz)} → {human(s.end, c.tz)}  {label}: {s.person}{extra}")
 
 
+@oncall.command()
+@click.option("--days", default=28, show_default=True, type=click.IntRange(1, 366),
+              help="How far ahead.")  # fmt: skip
+@format_option()
+@config_option
+@click.pass_context
+def coverage(ctx: click.Context, days: int, fmt: str) -> None:
+    """Holes in the escalation: every level, every 15 minutes of the next days, must reach
+    someone with a contact point a channel can deliver to.
+
+    Exit 0 when covered, 1 for holes past level 1 (and people no channel reaches), 3 for a
+    hole at level 1 (or any hole, with paging.strict: true).
+    """
+    from opsbook.output.oncall import coverage_json, coverage_lines
+    from opsbook.paging.coverage import check
+    from opsbook.paging.overrides import Overrides
+
+    c = opened(ctx)
+    start = c.now()
+    found = Overrides(c.engine).active(since=start, until=start + timedelta(days=days))
+    paging = c.loaded.config.paging
+    cov = check(paging, c.loaded.config.timezone, start, days, found)
+    strict = paging.settings.strict
+    if fmt == "json":
+        click.echo(json.dumps(coverage_json(cov, strict), indent=2))
+    else:
+        for line in coverage_lines(cov, c.tz, days):
+            click.echo(line)
+    ctx.exit(cov.worst(strict))
+
+
 @oncall.group()
 def override() -> None:
     """Overrides: someone covers a schedule for a span."""

@@ -154,6 +154,7 @@ class PagingConfig(_Strict, frozen=True):
     max_repeats: int = 2  # …this many times at the last level
     ack_link_ttl: Duration = Duration(86400)
     digest_at: str = "09:00"  # SEV-4 digest, daily, in timezone:
+    strict: bool = False  # a coverage hole past level 1 is an error too, not a warning
 
     def __post_init__(self) -> None:
         if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):

@@ -29,6 +29,7 @@ from opsbook.config.types import split_host_port
 from opsbook.incidents.model import ACTIVE_PHASES, EntryKind, Incident, severity_label
 from opsbook.incidents.rows import append_entry, to_incident
 from opsbook.incidents.severity import SeverityPolicy
+from opsbook.paging import coverage
 from opsbook.paging.channels import PERSON_SLACK
 from opsbook.paging.digest import send_digest
 from opsbook.paging.escalations import (
@@ -93,22 +94,11 @@ class Pager:
 
     def ladder(self) -> tuple[LevelConfig, ...]:
         """The configured escalation, or by default every schedule at level 1."""
-        if self.paging.escalation:
-            return self.paging.escalation
-        if self.paging.schedules:
-            return (LevelConfig(who=list(self.paging.schedules), name="on call"),)
-        return ()
+        return coverage.ladder(self.paging)
 
     def wait_after(self, level: int, severity: int) -> float:
         """Seconds to wait after paging ``level`` (1-based) before the next."""
-        ladder = self.ladder()
-        configured = ladder[level - 1].after if level <= len(ladder) else None
-        if configured is not None:
-            return float(configured)
-        # Derived from the response target: the whole ladder is walked within it
-        # (SEV-1, 4 levels: 5 minutes a level, management at 5, the last level at 15).
-        target = self.policy.get(severity).response
-        return target / max(len(ladder) - 1, 1) if len(ladder) > 1 else target
+        return coverage.wait_after(self.ladder(), self.policy, level, severity)
 
     # ------------------------------------------------------------------ steps
 
