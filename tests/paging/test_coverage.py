@@ -38,7 +38,7 @@ def paging(**extra: Any) -> dict[str, Any]:
         "escalation": [
             {"who": ["primary"], "name": "on-call"},
             {"who": ["secondary"], "name": "backup"},
-        ],  # fmt: skip
+        ],
         "channels": {"mail": {"type": "email", "host": "127.0.0.1", "from": "ops@example.com"}},
     }
     doc.update(extra)
