@@ -96,3 +96,20 @@ def test_a_flapping_check_fires_once_and_stays_firing_until_stable() -> None:
     assert events_seen[-1] is EventKind.RESOLVED or EventKind.RESOLVED in events_seen
     assert alert2.state is AlertState.INACTIVE
     assert not alert2.flapping
+
+
+def test_the_next_decision_is_when_time_alone_would_change_the_alert() -> None:
+    from dataclasses import replace
+
+    from opsbook.alerts.rules import next_decision
+
+    t0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    rule = Rule(60.0, 30.0, 1, 3, 120.0)
+    base = Alert("check:x", Source.CHECK, "x", {})
+    pending = replace(base, state=AlertState.PENDING, pending_since=t0)
+    assert next_decision(pending, rule) == t0 + timedelta(seconds=60)  # for: fires
+    holding = replace(base, state=AlertState.FIRING, last_status=Status.OK, last_bad_at=t0)
+    assert next_decision(holding, rule) == t0 + timedelta(seconds=30)  # keep_firing_for ends
+    resolved = replace(base, state=AlertState.INACTIVE, incident_id="INC-1", resolved_at=t0)
+    assert next_decision(resolved, rule) == t0 + timedelta(seconds=120)  # auto_resolve closes
+    assert next_decision(base, rule) is None

@@ -196,3 +196,15 @@ def test_a_store_failure_is_503_so_the_sender_retries(
         assert len(d.incidents()) == 1
     finally:
         d.close()
+
+
+def test_a_starts_at_in_the_future_fires_now_and_keeps_the_senders_time(daemon: Daemon) -> None:
+    """amtool sends startsAt a little in the future; the alert fires at receipt."""
+    payload = am_payload()
+    payload["alerts"][0]["startsAt"] = "2099-01-01T00:00:00Z"
+    status, _ = post(daemon, "/api/v1/intake/alertmanager", payload)
+    assert status == 200
+    [incident] = daemon.wait_for(daemon.incidents, "the incident")
+    assert incident.opened_at.year < 2099
+    firing = next(e for e in daemon.timeline(incident.id) if e.kind == "alert")
+    assert firing.data["reported_at"].startswith("2099-01-01")

@@ -240,3 +240,28 @@ def _clients(redis: RedisServer) -> int:
     count = next(int(line.split(":")[1]) for line in info.splitlines()
                  if line.startswith("connected_clients:"))  # fmt: skip
     return count - 1
+
+
+def test_for_and_auto_resolve_take_the_time_configured_not_an_interval_more(
+    tmp_path: Path, redis_fresh: RedisServer, daemons: list[Daemon]
+) -> None:
+    """A 60 s interval, for: 2s and auto_resolve: 2s: the alert fires 2 s after the failure
+    was first seen and the incident closes 2 s after recovery, not a minute later."""
+    d = Daemon(tmp_path, redis_config(redis_fresh).replace("interval: 1s", "interval: 60s")
+               .replace("for: 0s", "for: 2s") + "    auto_resolve: 2s\n")  # fmt: skip
+    daemons.append(d)
+    d.start()
+    d.wait_for(lambda: d.metric("opsbook_check_status", check="cache") == 0, "the first run",
+               timeout=15)  # fmt: skip
+    d.wait_for(lambda: _clients(redis_fresh) >= 1, "the watch connection")
+    redis_fresh.stop()
+    d.wait_for(d.incidents, "the incident", timeout=15)
+    fired = d.alert("check:cache")
+    held = (fired.firing_since - fired.pending_since).total_seconds()
+    assert 2 <= held < 4, held
+    redis_fresh.start()
+    d.wait_for(lambda: d.incidents()[0].phase == "resolved", "auto-resolution", timeout=15)
+    alert = d.alert("check:cache")
+    closed = d.incidents()[0].resolved_at
+    waited = (closed - alert.resolved_at).total_seconds()
+    assert 2 <= waited < 4, waited

@@ -29,6 +29,7 @@ class ExternalAlert:
     severity_word: str  # the sender's word (critical, warning…), mapped by intake config
     summary: str
     at: datetime  # startsAt for firing, endsAt for resolved, receipt time otherwise
+    reported_at: datetime | None = None  # the sender's time, when it was in the future
 
 
 # ---------------------------------------------------------------- Alertmanager (webhook v4)
@@ -215,9 +216,10 @@ def apply_external(alert: Alert, ext: ExternalAlert, severity: int) -> tuple[Ale
             labels=ext.labels,
             updated_at=ext.at,
         )
-        return fired, [
-            Event(EventKind.FIRING, ext.at, level, severity, ext.summary, {"labels": ext.labels})
-        ]
+        data: dict[str, Any] = {"labels": ext.labels}
+        if ext.reported_at is not None:
+            data["reported_at"] = ext.reported_at.isoformat()
+        return fired, [Event(EventKind.FIRING, ext.at, level, severity, ext.summary, data)]
     if ext.action == "resolved" and alert.state is AlertState.FIRING:
         resolved = replace(
             alert,

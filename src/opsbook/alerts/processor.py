@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from opsbook.alerts.evidence import postgres_snapshot, result_evidence, snapshot_summary
 from opsbook.alerts.intake import ExternalAlert, apply_external
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
-from opsbook.alerts.rules import evaluate
+from opsbook.alerts.rules import evaluate, next_decision
 from opsbook.alerts.store import load_alerts, record_events, save_alert, store_results
 from opsbook.alerts.suppression import Suppression, Suppressor
 from opsbook.alerts.suppression import apply as apply_suppression
@@ -126,6 +126,16 @@ class AlertProcessor:
         self.alerts.update(committed)
         return notices
 
+    def decisions(self) -> dict[str, datetime]:
+        """Check name -> when time alone would change its alert (see rules.next_decision)."""
+        out = {}
+        for name, rule in self.rules.items():
+            alert = self.alerts.get(check_fingerprint(name))
+            when = next_decision(alert, rule) if alert is not None else None
+            if when is not None:
+                out[name] = when
+        return out
+
     def ingest(
         self, externals: Sequence[ExternalAlert], severity_for: Callable[[str], int], actor: str
     ) -> tuple[int, list[Notice]]:
@@ -140,7 +150,9 @@ class AlertProcessor:
         now = self.clock()
         with begin(self.engine) as conn:
             self.suppressor.load(conn, now)
-            for ext in externals:
+            # amtool sends a startsAt in the future: such an alert fires now
+            clamped = [replace(e, at=now, reported_at=e.at) if e.at > now else e for e in externals]
+            for ext in clamped:
                 before = (
                     committed.get(ext.fingerprint)
                     or self.alerts.get(ext.fingerprint)

@@ -79,6 +79,30 @@ def _bad(
     return alert
 
 
+def next_decision(alert: Alert, rule: Rule) -> datetime | None:
+    """When a result would change this alert by time alone: the end of ``for`` (it fires),
+    of ``keep_firing_for`` (it resolves), of ``auto_resolve`` (its incident closes). The
+    daemon runs the check at that moment, so timing is as configured, not up to an interval
+    later."""
+    if alert.state is AlertState.PENDING and alert.pending_since is not None:
+        return alert.pending_since + timedelta(seconds=rule.pending_for)
+    if (
+        alert.state is AlertState.FIRING
+        and alert.last_status is Status.OK
+        and alert.last_bad_at is not None
+        and rule.keep_firing_for
+    ):
+        return alert.last_bad_at + timedelta(seconds=rule.keep_firing_for)
+    if (
+        alert.state is AlertState.INACTIVE
+        and alert.incident_id is not None
+        and alert.resolved_at is not None
+        and rule.auto_resolve is not None
+    ):
+        return alert.resolved_at + timedelta(seconds=rule.auto_resolve)
+    return None
+
+
 def _good(alert: Alert, rule: Rule, now: datetime, events: list[Event]) -> Alert:
     if alert.state is AlertState.PENDING:
         return replace(alert, state=AlertState.INACTIVE, pending_since=None, level=Status.OK)

@@ -54,6 +54,7 @@ SUMMARY_EVERY = 5.0  # seconds between refreshes of open-incident counts
 RETENTION_EVERY = 3600.0
 PAGING_EVERY = 1.0  # seconds between escalation rounds
 TASK_ALERT_SEVERITY = 2  # a crashing part of opsbook may mean checks or pages do not happen
+DECISION_SLACK = 0.05  # seconds past a deadline, so the run's start is surely after it
 PAGING_QUIET = 900.0  # seconds without a lost page before the paging alert resolves
 
 
@@ -95,6 +96,9 @@ class Daemon:
         self._pager: Pager | None = None
         self._deliverer: Deliverer | None = None
         self._last_retention = 0.0
+        self.scheduler: Scheduler | None = None
+        # check -> (the moment time alone changes its alert, the wake planned for it)
+        self._decisions: dict[str, tuple[datetime, asyncio.TimerHandle]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -107,12 +111,13 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         await self.open()
-        scheduler = Scheduler(
+        scheduler = self.scheduler = Scheduler(
             self.config.checks,
             self.loaded.redactor,
             self._on_result,
             concurrency=self.config.server.concurrency,
         )
+        self._plan_decisions()  # pending timers loaded from the store end on time too
         watcher = Watcher(self.config.checks, scheduler.wake)
         server = http_server.server(app, inbound) if app is not None else None
         log.info("opsbook serve: %d file descriptors, at most %d inbound connections",
@@ -244,6 +249,7 @@ class Daemon:
             log.error("could not store %d results: %s", len(batch), exc)  # noqa: TRY400
             return False
         self.state.store_ok, self.state.store_error = True, ""
+        self._plan_decisions()
         await self._after(notices)
         self.state.firing_by_severity = dict(
             Counter(
@@ -253,6 +259,21 @@ class Daemon:
             )
         )
         return True
+
+    def _plan_decisions(self) -> None:
+        """Run a check the moment its ``for``, ``keep_firing_for`` or ``auto_resolve`` ends."""
+        if self.scheduler is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = self.clock()
+        for name, when in self.processor.decisions().items():
+            if self._decisions.get(name, (None,))[0] == when:
+                continue  # already planned
+            previous = self._decisions.pop(name, None)
+            if previous is not None:
+                previous[1].cancel()
+            delay = max(0.0, (when - now).total_seconds()) + DECISION_SLACK
+            self._decisions[name] = (when, loop.call_later(delay, self.scheduler.wake, name))
 
     async def ingest(self, alerts: Sequence[ExternalAlert]) -> int:
         """Alerts from the intake (Alertmanager, PagerDuty); how many changed anything."""

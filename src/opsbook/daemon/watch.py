@@ -1,6 +1,7 @@
 """Noticing a dead server between runs: an idle TCP connection to each redis, postgres and
 tcp target, whose close (the kernel sends it the moment the process dies) runs the check at
-once instead of at its next interval.
+once instead of at its next interval; while it is down the connection is retried every two
+seconds, and the check runs again the moment the server is back.
 
 A server that closes idle connections on purpose (PostgreSQL after authentication_timeout)
 only causes an early, passing check; re-arming is throttled so that never becomes a loop.
@@ -19,6 +20,7 @@ from opsbook.config.types import split_host_port
 
 CONNECT_TIMEOUT = 2.0
 SHORT_LIVED = 5.0  # a watch connection closed sooner than this re-arms after a pause
+DOWN_POLL = 2.0  # seconds between connection attempts while the server is down
 
 
 def target(check: CheckBase) -> tuple[str, int] | None:
@@ -72,12 +74,26 @@ class Watcher:
 
     async def _watch(self, name: str, host: str, port: int) -> None:
         interval = self.intervals[name]
+        down = False
+        short_lived = False
         while True:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT):
                     reader, writer = await asyncio.open_connection(host, port)
             except (OSError, TimeoutError):
-                await asyncio.sleep(interval)  # down already: the regular runs say so
+                # Down: look again soon, so a recovery is noticed at once too.
+                down = True
+                await asyncio.sleep(min(interval, DOWN_POLL))
+                continue
+            if down:  # it is back: run the check now rather than at its next interval
+                down = False
+                self.wake(name)
+            elif short_lived:
+                # Up, and it closed the last one soon: a server that drops idle connections
+                # on purpose. Pause before holding another, so that never becomes a loop.
+                writer.close()
+                short_lived = False
+                await asyncio.sleep(max(1.0, interval / 2))
                 continue
             opened = time.monotonic()
             with contextlib.suppress(OSError):
@@ -86,5 +102,5 @@ class Watcher:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
             self.wake(name)
-            lived = time.monotonic() - opened
-            await asyncio.sleep(max(1.0, interval / 2) if lived < SHORT_LIVED else 0.2)
+            short_lived = time.monotonic() - opened < SHORT_LIVED
+            await asyncio.sleep(0.2)
