@@ -39,6 +39,7 @@ def _register() -> None:
         check,
         config,
         db,
+        heartbeat,
         history,
         incident,
         init,
@@ -65,6 +66,7 @@ def _register() -> None:
     cli.add_command(db.db)
     cli.add_command(backup.backup)
     cli.add_command(logs.logs)
+    cli.add_command(heartbeat.heartbeat)
 
 
 _register()

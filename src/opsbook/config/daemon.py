@@ -12,10 +12,27 @@ DEFAULT_LISTEN = "127.0.0.1:9184"
 class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     listen: HostPort = HostPort(DEFAULT_LISTEN)
     concurrency: int = 200  # checks in flight at once
+    watch_config: bool = False  # reload opsbook.yaml when the file changes (as on SIGHUP)
 
     def __post_init__(self) -> None:
         if not 1 <= self.concurrency <= 100_000:
             raise ValueError("concurrency: expected a number from 1 to 100000")
+
+
+class HeartbeatConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """An outside dead man's switch (healthchecks.io and the like): pinged every interval,
+    told ``/start`` at boot and ``/fail`` (with the reasons) while opsbook is degraded, so
+    something outside pages when this host or its daemon dies."""
+
+    url: str
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(10.0)
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url: expected an http(s):// ping URL, got {self.url!r}")
+        if self.interval < 1:
+            raise ValueError("interval: expected 1s or more")
 
 
 # The sender's severity word -> the incident severity. SEV-4 is recorded, not paged.

@@ -14,7 +14,7 @@ import msgspec
 
 from opsbook.config.backups import Backups, backup_checks, validate_backups
 from opsbook.config.checks import CheckBase
-from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.daemon import HeartbeatConfig, IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.log_checks import with_store
 from opsbook.config.logs import LogsConfig
 from opsbook.config.maintenance import WindowConfig
@@ -39,6 +39,7 @@ TOP_LEVEL_KEYS = (
     "server",
     "intake",
     "retention",
+    "heartbeat",
     "severities",
     "maintenance",
     *PAGING_KEYS,
@@ -63,6 +64,7 @@ class Config:
     checks: dict[str, CheckBase] = field(default_factory=dict)
     backups: Backups | None = None
     logs: LogsConfig = field(default_factory=LogsConfig)
+    heartbeat: tuple[HeartbeatConfig, ...] = ()
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -110,6 +112,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     intake = convert_section(data.get("intake"), IntakeConfig, ("intake",), problems)
     retention = convert_section(data.get("retention"), RetentionConfig, ("retention",), problems)
     maintenance = _maintenance(data.get("maintenance"), problems)
+    heartbeat = _heartbeats(data.get("heartbeat"), problems)
     paging = validate_paging(data, problems)
     backups = validate_backups(data.get("backups"), problems)
     logs = convert_section(data.get("logs"), LogsConfig, ("logs",), problems)
@@ -131,6 +134,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         checks=checks,
         backups=backups,
         logs=logs,
+        heartbeat=heartbeat,
     ), []
 
 
@@ -146,6 +150,22 @@ def _maintenance(value: Any, problems: list[Problem]) -> tuple[WindowConfig, ...
         if window is not None:
             windows.append(window)
     return tuple(windows)
+
+
+def _heartbeats(value: Any, problems: list[Problem]) -> tuple[HeartbeatConfig, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, dict):  # one, written without the list
+        value = [value]
+    if not isinstance(value, list):
+        problems.append(Problem(("heartbeat",), "expected a list of ping URLs (- url: …)"))
+        return ()
+    found = []
+    for index, spec in enumerate(value):
+        beat = convert_section(spec, HeartbeatConfig, ("heartbeat", index), problems)
+        if beat is not None:
+            found.append(beat)
+    return tuple(found)
 
 
 def _timezone(value: Any, problems: list[Problem]) -> str | None:

@@ -29,7 +29,7 @@ from opsbook.alerts.processor import AlertProcessor, Notice
 from opsbook.alerts.retention import roll_up
 from opsbook.config.loader import LoadedConfig
 from opsbook.config.types import split_host_port
-from opsbook.daemon import http_server
+from opsbook.daemon import heartbeat, http_server
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.scheduler import Scheduler
@@ -133,6 +133,7 @@ class Daemon:
         log.info("opsbook serve: writing %d queued results", self.queue.qsize())
         await self.supervisor.wait("pipeline")
         await self.supervisor.wait("delivery", timeout=15)
+        await self.supervisor.cancel("heartbeat")
         if server is not None:
             server.should_exit = True
             await self.supervisor.wait("http", timeout=5)
@@ -183,6 +184,9 @@ class Daemon:
             start("backups", lambda: jobs.run(self.stop))
         if server is not None:
             start("http", lambda: server.serve(sockets=[sock]))
+        if self.config.heartbeat:
+            start("heartbeat", lambda: heartbeat.run(self.config.heartbeat, self.state.problems,
+                                                     self.stop))  # fmt: skip
 
     def _bind(self) -> socket.socket:
         host, port = split_host_port(self.listen)

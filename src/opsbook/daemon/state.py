@@ -14,6 +14,7 @@ from opsbook.results import Result
 from opsbook.stats import percentile
 
 LAG_SAMPLES = 20_000
+MAX_HEALTHY_LAG = 30.0  # seconds of p99 scheduler lag beyond which the daemon is degraded
 LOCAL_FAULT_WINDOW = 120.0  # seconds a shortage keeps /health degraded
 
 
@@ -30,6 +31,7 @@ class DaemonState:
     store_error: str = ""
     task_problems: list[str] = field(default_factory=list)  # the supervisor's, for /health
     task_restarts: dict[str, int] = field(default_factory=dict)
+    config_problems: list[str] = field(default_factory=list)  # a reload that failed
     pages_undeliverable: int = 0  # pages that reached nobody, ever
     paging_failed_at: float | None = None
     paging_problem: str = ""  # while set: /health is degraded
@@ -49,6 +51,23 @@ class DaemonState:
         """A paging problem is on record and no page has been lost for ``quiet`` seconds."""
         at = self.paging_failed_at
         return bool(self.paging_problem) and at is not None and time.monotonic() - at > quiet
+
+    def problems(self) -> list[str]:
+        """Why the daemon is degraded (empty when it is not): /health and the heartbeat."""
+        problems = []
+        if not self.store_ok:
+            problems.append(f"store: {self.store_error}")
+        lag_p99 = self.lag(99)
+        if lag_p99 > MAX_HEALTHY_LAG:
+            problems.append(f"scheduler lag p99 {lag_p99:.1f} s")
+        problems += self.task_problems
+        if self.paging_problem:
+            problems.append(self.paging_problem)
+        shortage = self.shortage()
+        if shortage:
+            problems.append(shortage)
+        problems += self.config_problems
+        return problems
 
     def shortage(self, within: float = LOCAL_FAULT_WINDOW) -> str | None:
         """opsbook's own shortage, if a check could not run for it recently."""

@@ -14,8 +14,6 @@ from opsbook.daemon.main import Daemon
 from opsbook.web.ack import ack_routes
 from opsbook.web.intake import intake_routes
 
-MAX_HEALTHY_LAG = 30.0  # seconds of p99 scheduler lag beyond which the daemon is degraded
-
 
 def create_app(daemon: Daemon) -> Starlette:
     state, metrics = daemon.state, daemon.metrics
@@ -23,17 +21,7 @@ def create_app(daemon: Daemon) -> Starlette:
     async def health(_: Request) -> Response:
         now = time.monotonic()
         lag_p50, lag_p99 = state.lag(50), state.lag(99)
-        problems = []
-        if not state.store_ok:
-            problems.append(f"store: {state.store_error}")
-        if lag_p99 > MAX_HEALTHY_LAG:
-            problems.append(f"scheduler lag p99 {lag_p99:.1f} s")
-        problems += state.task_problems
-        if state.paging_problem:
-            problems.append(state.paging_problem)
-        shortage = state.shortage()
-        if shortage:
-            problems.append(shortage)
+        problems = state.problems()
         body = {
             "status": "degraded" if problems else "ok",
             "problems": problems,
