@@ -32,6 +32,7 @@ from opsbook.incidents.model import EntryKind, severity_label
 from opsbook.incidents.rows import append_entry, severity_of
 from opsbook.results import Result
 from opsbook.secrets import Redactor
+from opsbook.status import Status
 from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
 
@@ -123,6 +124,47 @@ class AlertProcessor:
                     save_alert(conn, alert)
                 record_events(conn, alert, recorded)
                 committed[fp] = alert
+        self.alerts.update(committed)
+        return notices
+
+    def reconfigure(
+        self,
+        checks: Mapping[str, CheckBase],
+        *,
+        service: str,
+        redact: Redactor,
+        windows: Sequence[WindowConfig] = (),
+        timezone: str | None = None,
+    ) -> list[Notice]:
+        """A reload: new rules; the alerts of checks that are gone resolve ("check removed");
+        every other alert keeps its state, pending timer and incident."""
+        removed = [name for name in self.checks if name not in checks]
+        self.checks = dict(checks)
+        self.rules = {name: Rule.of(check) for name, check in checks.items()}
+        self.service = service
+        self.redact = redact
+        self.suppressor = Suppressor(windows, timezone)
+        return self._retire(removed)
+
+    def _retire(self, names: Sequence[str]) -> list[Notice]:
+        now = self.clock()
+        notices: list[Notice] = []
+        committed: dict[str, Alert] = {}
+        with begin(self.engine) as conn:
+            for name in names:
+                alert = self.alerts.get(check_fingerprint(name))
+                if alert is None or alert.state is AlertState.INACTIVE:
+                    continue
+                event = Event(EventKind.RESOLVED, now, Status.OK, alert.severity, "check removed")
+                after = replace(alert, state=AlertState.INACTIVE, pending_since=None,
+                                firing_since=None, level=Status.OK, resolved_at=now,
+                                updated_at=now)  # fmt: skip
+                if alert.incident_id and self.incidents.is_open_in(conn, alert.incident_id):
+                    self._note(conn, alert.incident_id, after, event)
+                save_alert(conn, after)
+                record_events(conn, after, [event])
+                committed[after.fingerprint] = after
+                notices.append(Notice(after.fingerprint, f"{name}: check removed, alert resolved"))
         self.alerts.update(committed)
         return notices
 

@@ -17,11 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+import socket
 import time
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from opsbook.config.types import split_host_port
+from opsbook.errors import OpsbookError
 
 HEADER_TIMEOUT = 10.0
 KEEP_ALIVE = 5.0
@@ -114,3 +118,21 @@ def server(app: Any, max_connections: int, header_timeout: float = HEADER_TIMEOU
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             http=protocol, timeout_keep_alive=int(KEEP_ALIVE))  # fmt: skip
     return Server(config)
+
+
+def bind(listen: str) -> socket.socket:
+    host, port = split_host_port(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OpsbookError(
+            f"cannot listen on {listen}: {exc.strerror} (set server.listen in "
+            "opsbook.yaml, or --listen)"
+        ) from None
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock

@@ -28,10 +28,10 @@ from opsbook.alerts.model import AlertState, Source
 from opsbook.alerts.processor import AlertProcessor, Notice
 from opsbook.alerts.retention import roll_up
 from opsbook.config.loader import LoadedConfig
-from opsbook.config.types import split_host_port
 from opsbook.daemon import heartbeat, http_server
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
 from opsbook.daemon.metrics import Metrics
+from opsbook.daemon.reload import log_coverage, reload, watch_file
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
 from opsbook.daemon.supervisor import Supervisor
@@ -97,6 +97,8 @@ class Daemon:
         self._deliverer: Deliverer | None = None
         self._last_retention = 0.0
         self.scheduler: Scheduler | None = None
+        self.watcher: Watcher | None = None
+        self._reloading: asyncio.Task[bool] | None = None
         # check -> (the moment time alone changes its alert, the wake planned for it)
         self._decisions: dict[str, tuple[datetime, asyncio.TimerHandle]] = {}
 
@@ -104,12 +106,13 @@ class Daemon:
 
     async def main(self, app: Any = None) -> None:
         """Run until SIGTERM/SIGINT (or ``stop`` is set); ``app`` is served on ``listen``."""
-        sock = self._bind() if app is not None else None
+        sock = http_server.bind(self.listen) if app is not None else None
         descriptors = raise_descriptor_limit()
         inbound = descriptor_budget(descriptors)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         await self.open()
         scheduler = self.scheduler = Scheduler(
             self.config.checks,
@@ -118,22 +121,23 @@ class Daemon:
             concurrency=self.config.server.concurrency,
         )
         self._plan_decisions()  # pending timers loaded from the store end on time too
-        watcher = Watcher(self.config.checks, scheduler.wake)
+        watcher = self.watcher = Watcher(self.config.checks, scheduler.wake)
         server = http_server.server(app, inbound) if app is not None else None
         log.info("opsbook serve: %d file descriptors, at most %d inbound connections",
                  descriptors, inbound)  # fmt: skip
         self._start(scheduler, server, sock)
         watcher.start()
+        log_coverage(self.config)
         await self.stop.wait()
         log.info("opsbook serve: stopping")
         await self.supervisor.wait("scheduler")  # returns once in-flight checks are done
-        await watcher.stop()
+        await self.watcher.stop()
         await self.supervisor.wait("backups", timeout=5)
         await self.supervisor.cancel("housekeeping", "paging")
         log.info("opsbook serve: writing %d queued results", self.queue.qsize())
         await self.supervisor.wait("pipeline")
         await self.supervisor.wait("delivery", timeout=15)
-        await self.supervisor.cancel("heartbeat")
+        await self.supervisor.cancel("heartbeat", "config-watch")
         if server is not None:
             server.should_exit = True
             await self.supervisor.wait("http", timeout=5)
@@ -176,39 +180,38 @@ class Daemon:
         start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
         start("paging", lambda: every(PAGING_EVERY, self.page_now))
         start("delivery", lambda: self.deliverer.run(self.stop))
-        if self.config.backups is not None:
+        if server is not None:
+            start("http", lambda: server.serve(sockets=[sock]))
+        self.start_config_tasks()
+        path = self.loaded.path
+        if self.config.server.watch_config and path is not None:
+            start("config-watch", lambda: watch_file(path, self.request_reload, self.stop))
+
+    def start_config_tasks(self) -> None:
+        """The tasks made from the config's backups: and heartbeat: (again, after a reload)."""
+        start = self.supervisor.start
+        if self.config.backups is not None and self.scheduler is not None:
             from opsbook.daemon.backup_jobs import BackupScheduler
 
             jobs = BackupScheduler(self.config.backups, self.engine, timezone=self.config.timezone,
-                                   wake=scheduler.wake, clock=self.clock)  # fmt: skip
+                                   wake=self.scheduler.wake, clock=self.clock)  # fmt: skip
             start("backups", lambda: jobs.run(self.stop))
-        if server is not None:
-            start("http", lambda: server.serve(sockets=[sock]))
         if self.config.heartbeat:
-            start("heartbeat", lambda: heartbeat.run(self.config.heartbeat, self.state.problems,
-                                                     self.stop))  # fmt: skip
+            beats = self.config.heartbeat
+            start("heartbeat", lambda: heartbeat.run(beats, self.state.problems, self.stop))
 
-    def _bind(self) -> socket.socket:
-        host, port = split_host_port(self.listen)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            sock.close()
-            raise OpsbookError(
-                f"cannot listen on {self.listen}: {exc.strerror} (set server.listen in "
-                "opsbook.yaml, or --listen)"
-            ) from None
-        sock.listen(512)
-        sock.setblocking(False)
-        return sock
+    def request_reload(self) -> None:
+        """SIGHUP, POST /-/reload, or the config file changed: reload, one at a time."""
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.get_running_loop().create_task(reload(self))
 
     @property
     def processor(self) -> AlertProcessor:
         assert self._processor is not None, "Daemon.open() first"
         return self._processor
+
+    def replace_pager(self, pager: Pager) -> None:
+        self._pager = pager
 
     @property
     def pager(self) -> Pager:
@@ -325,7 +328,7 @@ class Daemon:
         self.state.paging_problem = f"a page reached nobody: {lost[-1]}"
         for what in lost:
             log.error("NOT DELIVERED: %s", what)
-        await self._self_alert("paging", "firing", f"a page reached nobody: {lost[-1]}"[:300])
+        await self.self_alert("paging", "firing", f"a page reached nobody: {lost[-1]}"[:300])
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -351,11 +354,11 @@ class Daemon:
             log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
         for name in self.supervisor.recovered():
             did = True
-            await self._self_alert(f"task:{name}", "resolved",
+            await self.self_alert(f"task:{name}", "resolved",
                                    f"opsbook serve's {name} task is running")  # fmt: skip
         if self.state.paging_quiet(PAGING_QUIET):
             self.state.paging_problem = ""
-            await self._self_alert("paging", "resolved", "pages are reaching people again")
+            await self.self_alert("paging", "resolved", "pages are reaching people again")
         self.state.task_problems = self.supervisor.problems()
         return did
 
@@ -366,12 +369,12 @@ class Daemon:
     async def _crashed(self, name: str, exc: BaseException, crashes: int) -> None:
         self.state.task_restarts[name] = self.state.task_restarts.get(name, 0) + 1
         self.state.task_problems = self.supervisor.problems()
-        await self._self_alert(
+        await self.self_alert(
             f"task:{name}", "firing", f"opsbook serve's {name} task crashed ({crashes} in a "
             f"row): {type(exc).__name__}: {exc}"[:300],
         )  # fmt: skip
 
-    async def _self_alert(self, topic: str, action: str, summary: str) -> None:
+    async def self_alert(self, topic: str, action: str, summary: str) -> None:
         """An alert about opsbook itself (a task, paging), through the same path as
         Alertmanager's; ``topic`` is "task:<name>" or "paging"."""
         if self._processor is None:

@@ -46,8 +46,18 @@ class Scheduler:
         self.tasks: set[asyncio.Task[None]] = set()
         self.skipped = 0
         self.stopping = False
+        self._added: list[str] = []  # checks a reload brought, for the loop to schedule
         for kind in {c.kind for c in self.checks.values()}:
             module_for(kind)  # import before the first run, not inside the loop
+
+    def update(self, checks: Mapping[str, CheckBase]) -> None:
+        """A reload: new checks are scheduled (spread over their first interval), removed ones
+        are not run again (one in flight finishes), the others keep their place and use their
+        new settings from their next run."""
+        for kind in {c.kind for c in checks.values()}:
+            module_for(kind)
+        self._added += [name for name in checks if name not in self.checks]
+        self.checks = dict(checks)
 
     def _next(self, due: float, interval: float) -> float:
         return due + interval * (1 + self.rng.uniform(-JITTER, JITTER))
@@ -58,8 +68,20 @@ class Scheduler:
         for seq, (name, check) in enumerate(self.checks.items()):
             spread = min(float(check.interval), FIRST_SPREAD_MAX)
             heapq.heappush(heap, (now + self.rng.uniform(0, spread), seq, name))
-        while heap and not stop.is_set():
-            due, seq, name = heap[0]
+        seq = len(heap)
+        while not stop.is_set():
+            while self._added:  # from a reload
+                name = self._added.pop()
+                spread = min(float(self.checks[name].interval), FIRST_SPREAD_MAX)
+                seq += 1
+                heapq.heappush(heap, (time.monotonic() + self.rng.uniform(0, spread), seq, name))
+            if not heap:
+                await asyncio.sleep(0.5)
+                continue
+            due, seq_of, name = heap[0]
+            if name not in self.checks:  # removed by a reload
+                heapq.heappop(heap)
+                continue
             delay = due - time.monotonic()
             if delay > 0:
                 # Short naps rather than waiting on `stop`: cheap at thousands of checks, and
@@ -69,7 +91,7 @@ class Scheduler:
             heapq.heappop(heap)
             interval = float(self.checks[name].interval)
             # Far behind (the machine was asleep, or overloaded): catch up once, not in a burst.
-            heapq.heappush(heap, (max(self._next(due, interval), time.monotonic()), seq, name))
+            heapq.heappush(heap, (max(self._next(due, interval), time.monotonic()), seq_of, name))
             if name in self.running:
                 self.skipped += 1
                 continue
@@ -92,8 +114,11 @@ class Scheduler:
     async def _one(self, name: str, due: float) -> None:
         try:
             async with self.gate:
+                check = self.checks.get(name)
+                if check is None:  # removed by a reload while it waited for a slot
+                    return
                 lag = max(0.0, time.monotonic() - due)
-                result = await run_check(name, self.checks[name], self.redact)
+                result = await run_check(name, check, self.redact)
             self.on_result(result, lag)
         finally:
             self.running.discard(name)

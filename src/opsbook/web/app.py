@@ -36,12 +36,21 @@ def create_app(daemon: Daemon) -> Starlette:
         }
         return JSONResponse(body, status_code=503 if problems else 200)
 
+    async def reload(request: Request) -> Response:
+        # From this host only: a reload re-reads the file the daemon was started with.
+        client = request.client.host if request.client else ""
+        if client not in ("127.0.0.1", "::1", "localhost"):
+            return JSONResponse({"status": "error", "message": "from this host only"}, 403)
+        daemon.request_reload()
+        return JSONResponse({"status": "reloading"}, status_code=202)
+
     async def prometheus(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     routes: list[BaseRoute] = [
         Route("/health", health, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        Route("/-/reload", reload, methods=["POST"]),
         *intake_routes(daemon.config.intake, daemon.ingest),
         *ack_routes(daemon.engine, daemon.incidents, daemon.in_store, daemon.page_now),
     ]
