@@ -160,3 +160,32 @@ def test_two_workers_never_claim_the_same_notification(engine: Engine) -> None:
     assert len(got["a"]) == 3 and len(got["b"]) == 3
     assert not set(got["a"]) & set(got["b"])
     assert Kind.TEST.value == "test"
+
+
+def test_a_level_that_reaches_nobody_is_not_delivered_and_the_next_is_paged_at_once(
+    engine: Engine, setup: tuple[Config, FakeClock, Incidents, Pager]
+) -> None:
+    config, clock, service, _ = setup
+    made, problems = validate(
+        {
+            **PAGING,
+            "channels": {},
+            "people": {
+                **PAGING["people"],
+                "carol": {"slack": "https://hooks.slack.com/services/c"},
+            },
+        }
+    )
+    assert made is not None, problems  # alice (level 1) has only an email: no channel
+    pager = Pager(engine, made, clock=clock)
+    incident = service.open(title="down", severity=1, service="api", actor="a")
+    pager.tick()
+    with engine.connect() as conn:
+        query = select(timeline.c.body).where(timeline.c.incident_id == incident.id)
+        bodies = [r.body for r in conn.execute(query)]
+    assert any(b.startswith("NOT DELIVERED: level 1: alice: email address but no email channel")
+               for b in bodies), bodies  # fmt: skip
+    assert pager.undeliverable and pager.undeliverable[0].startswith(incident.id)
+    clock.advance(seconds=1)  # not the 5 minutes a level waits
+    pager.tick()
+    assert pages(engine, "page") == ["carol"]  # level 2 (management) at once
