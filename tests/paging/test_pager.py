@@ -165,7 +165,7 @@ def test_two_workers_never_claim_the_same_notification(engine: Engine) -> None:
 def test_a_level_that_reaches_nobody_is_not_delivered_and_the_next_is_paged_at_once(
     engine: Engine, setup: tuple[Config, FakeClock, Incidents, Pager]
 ) -> None:
-    config, clock, service, _ = setup
+    _config, clock, service, _ = setup
     made, problems = validate(
         {
             **PAGING,
