@@ -17,7 +17,7 @@ from opsbook.config.paging import LevelConfig
 from opsbook.config.paging_section import Paging
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.schedule import Layer, Override, layers_of, on_call
-from opsbook.paging.targets import reachability
+from opsbook.paging.targets import layers_named, reachability
 
 STEP = timedelta(minutes=15)
 PAGED = (1, 2, 3)  # SEV-4 goes to the daily digest, never a page
@@ -126,13 +126,8 @@ def _hole(
     """None when someone can be reached at ``at``; else why nobody can."""
     reasons: list[str] = []
     for who in names:
-        schedule, _, layer_name = who.partition("/")
-        if schedule in layers:
-            chosen = [
-                layer
-                for layer in layers[schedule]
-                if layer.name == (layer_name or layers[schedule][0].name)
-            ]
+        chosen = layers_named(who, layers)
+        if chosen is not None:
             for layer in chosen:
                 person = on_call(layer, at, overrides).person
                 if person is None:

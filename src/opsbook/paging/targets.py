@@ -49,6 +49,16 @@ def reachability(name: str, paging: Paging) -> tuple[list[Route], list[str]]:
     return [found[k] for k in order], why
 
 
+def layers_named(who: str, layers: dict[str, list[Layer]]) -> list[Layer] | None:
+    """The layers ``schedule`` or ``schedule/layer`` names (a schedule alone: its first);
+    None when ``who`` is not a schedule."""
+    schedule, _, layer_name = who.partition("/")
+    if schedule not in layers:
+        return None
+    wanted = layer_name or layers[schedule][0].name
+    return [layer for layer in layers[schedule] if layer.name == wanted]
+
+
 @dataclass(frozen=True)
 class Audience:
     people: tuple[str, ...]  # in the order named
@@ -73,13 +83,8 @@ def resolve(
             labels.append(label)
 
     for who in names:
-        schedule, _, layer_name = who.partition("/")
-        if schedule in layers:
-            chosen = [
-                layer
-                for layer in layers[schedule]
-                if layer.name == (layer_name or layers[schedule][0].name)
-            ]
+        chosen = layers_named(who, layers)
+        if chosen is not None:
             for layer in chosen:
                 shift = on_call(layer, now, overrides)
                 if shift.person:
