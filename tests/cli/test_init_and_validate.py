@@ -132,3 +132,81 @@ def test_validate_reports_errors_with_exit_3(cli: Cli, write_config: Write) -> N
     result = cli("config", "validate", "-c", str(path))
     assert result.code == 3
     assert result.err.startswith(f"opsbook: {path}:2: checks.x: unknown check type 'nope'")
+
+
+EVERY_KIND_AND_SECTION = """
+service: fraiseql
+timezone: Europe/Paris
+server: {listen: "127.0.0.1:9184", watch_config: true}
+intake: {token: "${INTAKE_TOKEN}"}
+retention: {raw: 30d}
+severities:
+  SEV-2: {response: 30m}
+maintenance:
+  - {name: sunday, checks: [app], every: sunday, at: "02:00", duration: 1h}
+heartbeat:
+  - {url: "https://hc.example.com/ping/abc"}
+people:
+  alice: {email: alice@example.com}
+schedules:
+  primary: {rotation: weekly, handoff: "monday 09:00", start: 2026-01-05, members: [alice]}
+escalation:
+  - {who: [primary]}
+channels:
+  mail: {type: email, host: smtp.example.com, from: opsbook@example.com, password: "${SMTP_PW}"}
+backups:
+  repositories:
+    local: {type: filesystem, path: /var/backups/opsbook}
+  encryption: none
+  sources:
+    cache: {type: redis, url: "redis://127.0.0.1:6379", schedule: "30 3 * * *"}
+logs:
+  access: [/var/log/nginx/access.log]
+checks:
+  app: {type: http, url: "http://127.0.0.1:8000/health"}
+  db: {type: postgres, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
+  db-health: {type: pgdiag, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
+  cache: {type: redis, url: "redis://127.0.0.1:6379"}
+  disk: {type: disk}
+  memory: {type: memory}
+  load: {type: load}
+  cert: {type: tls, host: example.com}
+  port: {type: tcp, host: "127.0.0.1:16379", warning: 200ms}
+  plugin: {type: command, command: [/usr/lib/nagios/plugins/check_dummy, "0"]}
+  metrics:
+    type: prometheus
+    url: http://127.0.0.1:8000/metrics
+    signals:
+      errors: {kind: error_share, metric: http_requests_total, critical: 5%}
+      p95: {kind: quantile, metric: http_request_duration_seconds, labels: {route: /graphql}}
+  traffic: {type: log, path: /var/log/nginx/access.log}
+  errors: {type: log_errors, path: /var/log/nginx/error.log}
+"""
+
+
+def test_validate_shows_every_check_kind_and_every_section(
+    cli: Cli, write_config: Write
+) -> None:
+    path = write_config(EVERY_KIND_AND_SECTION)
+    env = {"INTAKE_TOKEN": "tok-INTAKE-1-long-enough", "SMTP_PW": "smtp-PW-2"}
+    table = cli("config", "validate", "-c", str(path), env=env)
+    assert table.code == 0, table.err
+    assert "valid, 14 checks" in table.out  # 13 written + backup-cache, added
+    assert "host: 127.0.0.1:16379" in table.out  # a tcp target, as written
+    assert "metric: http_request_duration_seconds" in table.out
+    assert "route: /graphql" in table.out
+    for secret in ("pw-SECRET", "tok-INTAKE-1", "smtp-PW-2"):
+        assert secret not in table.out
+    doc = json.loads(cli("config", "validate", "-c", str(path), "-f", "json", env=env).out)
+    checks = doc["checks"]
+    assert set(checks) >= {"app", "db", "db-health", "cache", "disk", "memory", "load", "cert",
+                           "port", "plugin", "metrics", "traffic", "errors", "backup-cache"}  # fmt: skip
+    assert checks["port"]["host"] == "127.0.0.1:16379"
+    assert checks["metrics"]["signals"]["errors"]["kind"] == "error_share"
+    assert checks["metrics"]["signals"]["errors"]["critical"] == 5
+    assert checks["metrics"]["signals"]["p95"]["labels"] == {"route": "/graphql"}
+    # watch: means something for redis, postgres and tcp only
+    assert "watch" in checks["cache"] and "watch" in checks["port"]
+    assert "watch" not in checks["disk"] and "watch" not in checks["memory"]
+    for secret in ("pw-SECRET", "tok-INTAKE-1", "smtp-PW-2"):
+        assert secret not in json.dumps(doc)
