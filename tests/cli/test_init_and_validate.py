@@ -209,3 +209,32 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     assert "watch" not in checks["disk"] and "watch" not in checks["memory"]
     for secret in ("pw-SECRET", "tok-INTAKE-1", "smtp-PW-2"):
         assert secret not in json.dumps(doc)
+
+
+def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: Write) -> None:
+    path = write_config(
+        """
+        checks:
+          cache:
+            tpye: redis
+            url: redis://127.0.0.1:6379
+          metrics:
+            type: prometheus
+            url: http://127.0.0.1:8000/metrics
+            signals:
+              ok: {kind: rate, metric: a_total}
+              requests: {kind: rate, metrc: http_requests_total}
+        """
+    )
+    err = cli("config", "validate", "-c", str(path)).err.splitlines()
+    assert err[0] == (
+        f"opsbook: {path}:4: checks.cache.tpye: unknown key 'tpye'; did you mean 'type'? "
+        "(http, postgres, redis, disk, memory, load, tls, tcp, command, prometheus, pgdiag, "
+        "backup, log, log_errors)"
+    )
+    # inside a signal: the signal's own keys, at the signal's line
+    assert err[1].startswith(
+        f"opsbook: {path}:11: checks.metrics.signals.requests.metrc: unknown key 'metrc'; "
+        "did you mean 'metric'? expected one of: critical,"
+    )
+    assert "auto_resolve" not in err[1]

@@ -7,6 +7,7 @@ exact key path, and one bad check does not hide the problems of the others.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,6 +216,10 @@ def _check(spec: Any, path: Path_) -> tuple[CheckBase | None, Problem | None]:
     kinds = ", ".join(k.value for k in CheckKind)
     kind = spec.get("type")
     if kind is None:
+        for key in spec:  # `tpye: redis` is a misspelt key, said at its own line
+            if difflib.get_close_matches(str(key), ["type"], n=1):
+                said = f"unknown key {short(key)}; did you mean 'type'? ({kinds})"
+                return None, Problem((*path, key), said)
         return None, Problem(path, f"missing 'type:'; expected one of: {kinds}")
     if kind not in {k.value for k in CheckKind}:
         return None, Problem(path, f"unknown check type {kind!r}; expected one of: {kinds}")

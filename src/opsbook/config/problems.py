@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,11 +53,9 @@ def translate(text: str, spec: dict[str, Any], base: Path_, model: type[msgspec.
     match = _AT.match(text)
     assert match is not None
     message, sub = match.group("msg"), match.group("path") or ""
-    path: Path_ = base + tuple(
-        m.group(1) if m.group(1) else int(m.group(2))
-        for m in _SEGMENT.finditer(sub)
-        if m.group(0) != "[...]"
-    )
+    segments = [m.group(1) or m.group(2) or "" for m in _SEGMENT.finditer(sub)]
+    rel, model, at_struct = _walk(spec, model, segments)
+    path: Path_ = base + rel
     if unknown := re.match(r"Object contains unknown field `(.+)`", message):
         key = unknown.group(1)
         return Problem((*path, key), unknown_key(key, _field_names(model)))
@@ -63,18 +63,89 @@ def translate(text: str, spec: dict[str, Any], base: Path_, model: type[msgspec.
         return Problem(path, f"required key '{missing.group(1)}' is missing")
     if expected := re.match(r"Expected `(.+?)`, got `(.+?)`", message):
         wanted = " or ".join(_TYPE_WORDS.get(t.strip(), t) for t in expected.group(1).split("|"))
-        return Problem(path, f"expected {wanted}, got {short(_value_at(spec, path[len(base) :]))}")
+        return Problem(path, f"expected {wanted}, got {short(_value_at(spec, rel))}")
     if re.match(r"Invalid enum value", message):
-        field_type = _field_choices(model, path[len(base)] if len(path) > len(base) else "")
-        got = short(_value_at(spec, path[len(base) :]))
-        return Problem(path, f"expected one of: {field_type}, got {got}")
+        choices = _field_choices(model, rel[-1] if rel else "")
+        return Problem(path, f"expected one of: {choices}, got {short(_value_at(spec, rel))}")
     if "length >=" in message:
         return Problem(path, message[0].lower() + message[1:].replace("`array`", "a list"))
     # Our own checks (decode hooks, __post_init__) name the key first: "url: expected …".
     own = re.match(r"^([a-z_]+): (.*)$", message, re.DOTALL)
-    if own and own.group(1) in _field_names(model) and len(path) == len(base):
+    if own and at_struct and own.group(1) in _field_names(model):
         return Problem((*path, own.group(1)), own.group(2))
     return Problem(path, message[0].lower() + message[1:] if message else "invalid value")
+
+
+def _walk(spec: Any, model: type[msgspec.Struct], segments: list[str]) -> tuple[Path_, Any, bool]:
+    """Follow msgspec's ``$.signals[...].kind`` through the spec and the model: the key path
+    with the mapping key msgspec leaves out (``[...]``) found again, and the innermost struct,
+    whose keys are the ones to suggest (a leaf's segment keeps the struct that holds it), and
+    whether the path ends on a struct rather than on one of its keys."""
+    path: list[str | int] = []
+    node: Any = spec
+    current: Any = model
+    held: Any = model  # the struct the last key belongs to
+    for segment in segments:
+        if segment == "":  # a mapping's key: the first entry that does not convert is the one
+            key = _failing_key(node, _inner(current, segment))
+            path.append(key)
+            node = node.get(key) if isinstance(node, dict) else None
+        elif segment.isdigit():
+            path.append(int(segment))
+            fits = isinstance(node, list) and int(segment) < len(node)
+            node = node[int(segment)] if fits else None
+        else:
+            path.append(segment)
+            node = node.get(segment) if isinstance(node, dict) else None
+        current = _inner(current, segment)
+        if _is_struct(current):
+            held = current
+    return tuple(path), held, _is_struct(current)
+
+
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def _inner(tp: Any, segment: str) -> Any:
+    """The type one step below ``tp``: a struct's field, a mapping's value, a list's item."""
+    if _is_struct(tp):
+        for info in msgspec.structs.fields(tp):
+            if info.encode_name == segment:
+                return _unwrap(info.type)
+        return None
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is dict and len(args) == 2:
+        return _unwrap(args[1])
+    if typing.get_origin(tp) in (tuple, list) and args:
+        return _unwrap(args[0])
+    return None
+
+
+def _unwrap(tp: Any) -> Any:
+    """``X | None`` and ``Annotated[X, …]`` down to X (the first struct of a union)."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    args = typing.get_args(tp)
+    if args and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        structs = [a for a in args if _is_struct(a) or typing.get_origin(a) in (dict, tuple, list)]
+        return _unwrap(structs[0]) if structs else tp
+    return tp
+
+
+def _failing_key(node: Any, value_type: Any) -> str:
+    if not isinstance(node, dict) or not node:
+        return "…"
+    from opsbook.config.types import decode_hook
+
+    for key, value in node.items():
+        if value_type is None:
+            break
+        try:
+            msgspec.convert(value, value_type, dec_hook=decode_hook)
+        except (msgspec.ValidationError, TypeError):
+            return str(key)
+    return str(next(iter(node)))
 
 
 def _field_names(model: type[msgspec.Struct]) -> list[str]:
