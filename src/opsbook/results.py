@@ -36,18 +36,80 @@ class Unit(enum.StrEnum):
     PERCENT = "%"
     BYTES = "B"
     DAYS = "days"
+    COUNTER = "c"  # a continuous counter (Nagios's c): its rate is what a grapher shows
     COUNT = ""
 
 
 @dataclass(frozen=True)
+class Range:
+    """A threshold as Nagios ranges say it: the value is fine within [low, high] (None is
+    unbounded, Nagios's ``~`` or an empty end) and alerts outside; ``inside`` (Nagios's ``@``)
+    turns that round. Every check judges through these, so the perfdata it emits alerts in
+    Nagios or Icinga exactly as opsbook does (Nagios Plugin Guidelines, threshold ranges)."""
+
+    low: float | None = 0.0
+    high: float | None = None
+    inside: bool = False
+
+    def alerts(self, value: float) -> bool:
+        within = (self.low is None or value >= self.low) and (
+            self.high is None or value <= self.high
+        )
+        return within if self.inside else not within
+
+    def scaled(self, factor: float) -> Range:
+        return Range(
+            None if self.low is None else self.low * factor,
+            None if self.high is None else self.high * factor,
+            self.inside,
+        )
+
+    def text(self, floor: float | None = None) -> str:
+        """Nagios range syntax. ``floor``: the least the value can be (a percentage's 0),
+        so that ``~:30`` may be written as the usual ``30``, alerting the same."""
+        low = self.low
+        if low is None and floor is not None and floor >= 0 and not self.inside:
+            low = 0.0  # below the floor never happens: 0..high alerts as -inf..high
+        if low is None:
+            start = "~:"
+        elif low == 0 and self.high is not None:
+            start = ""
+        else:
+            start = f"{number(low)}:"
+        end = "" if self.high is None else number(self.high)
+        return ("@" if self.inside else "") + start + end
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def above(threshold: float | None) -> Range | None:
+    """Higher is worse: alerts when the value is over ``threshold`` (Nagios's ``~:t``)."""
+    return None if threshold is None else Range(None, threshold)
+
+
+def below(threshold: float | None) -> Range | None:
+    """Lower is worse: alerts when the value is under ``threshold`` (Nagios's ``t:``)."""
+    return None if threshold is None else Range(threshold, None)
+
+
+def number(value: float) -> str:
+    """Shortest exact-enough text: 30, 0.5, 1e-05."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}" if abs(value) < 1e-4 else f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+@dataclass(frozen=True)
 class Metric:
-    """One measured number, as Nagios perfdata and later Prometheus samples carry it."""
+    """One measured number, as Nagios perfdata and Prometheus samples carry it. ``value`` is
+    None where a plugin said ``U`` (it could not measure)."""
 
     name: str
-    value: float
+    value: float | None
     unit: Unit
-    warning: float | None = None
-    critical: float | None = None
+    warning: Range | None = None
+    critical: Range | None = None
     min: float | None = None
     max: float | None = None
 
@@ -89,26 +151,28 @@ class Phase:
     """Where a running check is ("connecting", "for the first byte"): when its timeout
     strikes, the result says what it was waiting for."""
 
-    def __init__(self) -> None:
+    def __init__(self, check: str = "") -> None:
         self.current = ""
+        self.check = check  # the check's name: the key of state a kind keeps between runs
 
     def at(self, phase: str) -> None:
         self.current = phase
 
 
-def rising(value: float, warning: float | None, critical: float | None) -> Status:
-    """Status where higher is worse: at or above a threshold trips it."""
-    if critical is not None and value >= critical:
+def judge(value: float, warning: Range | None, critical: Range | None) -> Status:
+    """CRITICAL when the critical range alerts, else WARNING when the warning one does."""
+    if critical is not None and critical.alerts(value):
         return Status.CRITICAL
-    if warning is not None and value >= warning:
+    if warning is not None and warning.alerts(value):
         return Status.WARNING
     return Status.OK
+
+
+def rising(value: float, warning: float | None, critical: float | None) -> Status:
+    """Higher is worse: over a threshold trips it (the runbook's "> 90 %", Nagios's ``90``)."""
+    return judge(value, above(warning), above(critical))
 
 
 def falling(value: float, warning: float | None, critical: float | None) -> Status:
-    """Status where lower is worse (time left before expiry): below a threshold trips it."""
-    if critical is not None and value < critical:
-        return Status.CRITICAL
-    if warning is not None and value < warning:
-        return Status.WARNING
-    return Status.OK
+    """Lower is worse (time left before expiry): under a threshold trips it."""
+    return judge(value, below(warning), below(critical))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 
 import pytest
@@ -71,15 +72,24 @@ def test_windowed_values_use_the_increase_between_scrapes(app: HttpApp) -> None:
 
     app.metrics.serve(100, "500")  # a bad past...
     once()
+    _age_history(300)
     app.metrics.serve(1000)  # ...and a clean present: the window sees only the present
     result = once()
     assert result.status is Status.OK  # type: ignore[attr-defined]
     assert "0.00% of 1000 requests" in result.message  # type: ignore[attr-defined]
 
 
+def _age_history(seconds: float) -> None:
+    """As if every kept scrape had been taken ``seconds`` earlier."""
+    for key, scrapes in prometheus._HISTORY.items():
+        prometheus._HISTORY[key] = deque(Scrape(s.at - seconds, s.series, s.wall) for s in scrapes)
+
+
 def test_gauge_and_missing_series(app: HttpApp) -> None:
     app.metrics.pool.set(19)
     pool = {"kind": "gauge", "metric": "db_pool_in_use", "warning": 16, "critical": 19}
+    assert run(spec(app, pool=pool)).status is Status.WARNING  # over 19 is critical, as Nagios
+    app.metrics.pool.set(20)
     assert run(spec(app, pool=pool)).status is Status.CRITICAL
     missing = run(spec(app, x={"kind": "gauge", "metric": "no_such_metric"}))
     assert missing.status is Status.UNKNOWN
@@ -87,7 +97,8 @@ def test_gauge_and_missing_series(app: HttpApp) -> None:
 
 
 def test_rates_and_unusual_traffic_from_successive_scrapes() -> None:
-    check = config_of({"api": {"type": "prometheus", "url": "http://x/metrics", "signals": {
+    check = config_of({"api": {"type": "prometheus", "url": "http://x/metrics", "window": "1m",
+                               "signals": {
         "traffic": {"kind": "unusual_rate", "metric": "http_requests_total", "k": 4,
                     "min_history": "10m"},
         "rps": {"kind": "rate", "metric": "http_requests_total", "warning": 1000},

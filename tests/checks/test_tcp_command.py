@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from opsbook.results import Range
 from opsbook.status import Status
 from tests.support.servers import HttpApp, closed_port
 
@@ -48,7 +49,7 @@ def test_plugin_perfdata_becomes_metrics(tmp_path: Path) -> None:
     assert result.value == 0.8
     assert result.unit.value == "s"
     offset, peers = result.metrics
-    assert (offset.warning, offset.critical, offset.min) == (0.5, 1.0, 0.0)
+    assert (offset.warning, offset.critical, offset.min) == (Range(0, 0.5), Range(0, 1.0), 0.0)
     assert peers.name == "peer count"
     assert peers.value == 3
 

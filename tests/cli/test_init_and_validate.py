@@ -9,7 +9,7 @@ from pathlib import Path
 from opsbook import aio
 from opsbook.config.checks import HttpCheck, PgdiagCheck, PostgresCheck, RedisCheck, TlsCheck
 from opsbook.config.loader import parse_config
-from opsbook.results import CheckKind
+from opsbook.results import CheckKind, above
 from opsbook.setup.discover import discover
 from opsbook.setup.template import render
 from tests.conftest import CliResult, Write
@@ -50,7 +50,7 @@ def test_init_enables_what_it_finds_listening(
     assert checks["api-traffic"].path == str(tmp_path / "access.log")  # type: ignore[attr-defined]
     assert checks["new-errors"].severity.critical == 4  # informational
     assert checks["app"].severity.critical == 1  # the runbook: application down is critical
-    assert checks["app_metrics"].signals["errors_5xx"].critical == 5  # type: ignore[attr-defined]
+    assert checks["app_metrics"].signals["errors_5xx"].critical.range == above(5)  # type: ignore[attr-defined]
     assert checks["disk"].severity.critical == 2
     db = checks["db"]
     assert isinstance(db, PostgresCheck)
@@ -202,7 +202,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     assert kinds == {k.value for k in CheckKind}
     assert checks["port"]["host"] == "127.0.0.1:16379"
     assert checks["metrics"]["signals"]["errors"]["kind"] == "error_share"
-    assert checks["metrics"]["signals"]["errors"]["critical"] == 5
+    assert checks["metrics"]["signals"]["errors"]["critical"] == {"above": 5}
     assert checks["metrics"]["signals"]["p95"]["labels"] == {"route": "/graphql"}
     # watch: means something for redis, postgres and tcp only
     assert "watch" in checks["cache"] and "watch" in checks["port"]

@@ -8,7 +8,7 @@ import os
 from opsbook.aio import in_thread
 from opsbook.config.checks import DiskCheck
 from opsbook.errors import CheckUnavailable
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.status import worst
 from opsbook.units import format_bytes
 
@@ -32,7 +32,7 @@ async def run(check: DiskCheck, phase: Phase) -> Reading:
     used_pct = math.ceil(used * 1000 / (used + available)) / 10 if used + available else 0.0
     space = rising(used_pct, check.warning, check.critical)
     metrics = [
-        Metric("used", used_pct, Unit.PERCENT, check.warning, check.critical, 0, 100),
+        Metric("used", used_pct, Unit.PERCENT, above(check.warning), above(check.critical), 0, 100),
         Metric("free", float(available), Unit.BYTES, min=0, max=float(used + available)),
     ]
     size = st.f_blocks * st.f_frsize
@@ -47,8 +47,8 @@ async def run(check: DiskCheck, phase: Phase) -> Reading:
                 "inodes_used",
                 inodes_pct,
                 Unit.PERCENT,
-                check.inodes_warning,
-                check.inodes_critical,
+                above(check.inodes_warning),
+                above(check.inodes_critical),
                 0,
                 100,
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 from opsbook.clients.http import HttpResponse, request
 from opsbook.config.checks import HttpCheck
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.secrets import mask_url
 from opsbook.status import Status
 from opsbook.units import format_duration
@@ -37,7 +37,9 @@ def assess(check: HttpCheck, response: HttpResponse) -> Reading:
     took = response.total
     t = response.timings
     metrics = (
-        Metric("time", round(took, 6), Unit.SECONDS, check.warning, check.critical, 0),
+        Metric(
+            "time", round(took, 6), Unit.SECONDS, above(check.warning), above(check.critical), 0
+        ),
         Metric("time_connect", round(t.connect, 6), Unit.SECONDS, min=0),
         Metric("time_tls", round(t.tls, 6), Unit.SECONDS, min=0),
         Metric("time_first_byte", round(t.extra.get("first_byte", took), 6), Unit.SECONDS, min=0),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from opsbook.config.checks import LoadCheck
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 
 _PERIODS = {"1m": 0, "5m": 1, "15m": 2}
 
@@ -31,7 +31,7 @@ async def run(check: LoadCheck, phase: Phase) -> Reading:
             Metric(f"load{period.removesuffix('m')}", round(value, 2), Unit.COUNT, min=0)
             for period, value in zip(_PERIODS, loads, strict=True)
         ),
-        Metric("load_per_cpu", per_cpu, Unit.COUNT, check.warning, check.critical, 0),
+        Metric("load_per_cpu", per_cpu, Unit.COUNT, above(check.warning), above(check.critical), 0),
     )
     message = (
         f"load {loads[0]:.2f} {loads[1]:.2f} {loads[2]:.2f} on {cpus} CPU"

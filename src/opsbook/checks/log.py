@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opsbook.config.log_checks import LogCheck
 from opsbook.errors import CheckUnavailable, LogError
 from opsbook.logs.follow import Trackers
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.status import Status, worst
 from opsbook.units import format_duration, format_latency
 
@@ -89,11 +89,15 @@ def assess(check: LogCheck, w: Window) -> Reading:
     metrics = [
         Metric("requests", w.requests, Unit.COUNT, min=0),
         Metric("rate", round(w.rate, 4), Unit.COUNT, min=0),
-        Metric("error_share", round(share_pct, 3), Unit.PERCENT, check.error_share_warning,
-               check.error_share_critical, 0, 100),
+        Metric("error_share", round(share_pct, 3), Unit.PERCENT, above(check.error_share_warning),
+               above(check.error_share_critical), 0, 100),
     ]  # fmt: skip
     if w.p95 is not None:
-        metrics.append(Metric("p95", w.p95, Unit.SECONDS, check.p95_warning, check.p95_critical))
+        metrics.append(
+            Metric(
+                "p95", w.p95, Unit.SECONDS, above(check.p95_warning), above(check.p95_critical), 0
+            )
+        )
     details: dict[str, Any] = {"requests": w.requests, "5xx": w.s5xx, "unparsed": w.unparsed}
     if w.band is not None:
         details["band"] = [w.band.low, w.band.high]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from opsbook.config.checks import MemoryCheck
 from opsbook.errors import CheckUnavailable
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.units import format_bytes
 
 MEMINFO = Path("/proc/meminfo")
@@ -37,7 +37,7 @@ async def run(check: MemoryCheck, phase: Phase) -> Reading:
     used = total - available
     used_pct = round(used * 100 / total, 1)
     metrics = [
-        Metric("used", used_pct, Unit.PERCENT, check.warning, check.critical, 0, 100),
+        Metric("used", used_pct, Unit.PERCENT, above(check.warning), above(check.critical), 0, 100),
         Metric("available", float(available), Unit.BYTES, min=0, max=float(total)),
     ]
     message = f"{used_pct:.1f}% used, {format_bytes(available)} available of {format_bytes(total)}"

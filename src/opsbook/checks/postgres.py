@@ -8,7 +8,7 @@ from typing import Any
 from opsbook.clients import postgres as pg
 from opsbook.config.checks import PostgresCheck, Role
 from opsbook.errors import DatabaseError, TargetUnreachable
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.secrets import mask_dsn
 from opsbook.status import Status, worst
 
@@ -61,7 +61,15 @@ def assess(check: PostgresCheck, row: dict[str, Any]) -> Reading:
         statuses.append(Status.CRITICAL)
         message += f"; expected {check.role.value}"
     metrics = (
-        Metric("connections_used", pct, Unit.PERCENT, check.warning, check.critical, 0, 100),
+        Metric(
+            "connections_used",
+            pct,
+            Unit.PERCENT,
+            above(check.warning),
+            above(check.critical),
+            0,
+            100,
+        ),
         Metric("connections", float(used), Unit.COUNT, min=0, max=float(available)),
     )
     details = {

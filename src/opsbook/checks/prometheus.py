@@ -7,8 +7,14 @@ derive the runbook's signals over a window from successive scrapes:
 - unusual_rate: a counter's rate outside median ± k·MAD of what it has been ("unusual
   traffic"), silent until `min_history` has been learnt.
 
-Previous scrapes are kept in this process (the daemon's). A one-shot `opsbook check` has
-none, so it reports cumulative values since the application's counters started, and says so.
+Previous scrapes are kept in this process (the daemon's), per check and window, so two
+checks on one /metrics with different windows never cut each other's history. Increases are
+judged only over a span of at least MIN_SPAN_SHARE of the window (and MIN_SPAN seconds):
+a rate over the 391 ms between two scrapes right after a restart is noise, and the check
+says "learning" instead. With no earlier scrape at all (a one-shot `opsbook check`, or the
+daemon's first scrape) shares and quantiles are cumulative since the application's counters
+started, and a rate is the counter over the process's age when /metrics exports
+`process_start_time_seconds` (every official client library does); each says so.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from opsbook.clients.http import request
 from opsbook.config.checks import PrometheusCheck, Signal, SignalKind
 from opsbook.errors import TargetUnreachable
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, judge
 from opsbook.secrets import mask_url
 from opsbook.status import Status, worst
 from opsbook.units import format_duration
@@ -37,11 +43,16 @@ Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]  # (name, labels) 
 class Scrape:
     at: float  # monotonic seconds
     series: Series
+    wall: float = 0.0  # Unix time, to compare with process_start_time_seconds
 
 
-_HISTORY: dict[str, deque[Scrape]] = {}  # check url -> recent scrapes, within the window
-_RATES: dict[str, deque[tuple[float, float]]] = {}  # signal -> (time, rate) for unusual_rate
+Key = tuple[str, str, float]  # (check name, url, window): whose history this is
+_HISTORY: dict[Key, deque[Scrape]] = {}  # recent scrapes, within the window
+_RATES: dict[tuple[Key, str], deque[tuple[float, float]]] = {}  # (time, rate) per signal
 RATE_HISTORY_MAX = 20_000
+MIN_SPAN = 10.0  # seconds: the least span an increase is judged over
+MIN_SPAN_SHARE = 0.25  # … and at least this share of the window
+MIN_RATES = 10  # unusual_rate: rates seen before a band means anything
 
 
 def describe(check: PrometheusCheck) -> str:
@@ -61,15 +72,17 @@ async def run(check: PrometheusCheck, phase: Phase) -> Reading:
     if response.status != 200:
         raise TargetUnreachable(f"/metrics answered HTTP {response.status}")
     try:
-        now = Scrape(time.monotonic(), parse(response.body.decode("utf-8", errors="replace")))
+        series = parse(response.body.decode("utf-8", errors="replace"))
     except ValueError as exc:
         raise TargetUnreachable(f"not Prometheus text format: {exc}") from None
-    history = _HISTORY.setdefault(check.url, deque())
+    now = Scrape(time.monotonic(), series, time.time())
+    key: Key = (phase.check, check.url, float(check.window))
+    history = _HISTORY.setdefault(key, deque())
     base = _baseline(history, now.at, check.window)
     history.append(now)
     while len(history) > 1 and now.at - history[1].at >= check.window:
         history.popleft()
-    return assess(check, now, base)
+    return assess(check, now, base, key)
 
 
 def _baseline(history: deque[Scrape], now: float, window: float) -> Scrape | None:
@@ -78,16 +91,30 @@ def _baseline(history: deque[Scrape], now: float, window: float) -> Scrape | Non
     return older[-1] if older else (history[0] if history else None)
 
 
-def assess(check: PrometheusCheck, now: Scrape, base: Scrape | None) -> Reading:
-    statuses, metrics, parts = [], [], []
+def min_span(window: float) -> float:
+    return min(window, max(MIN_SPAN, window * MIN_SPAN_SHARE))
+
+
+def assess(
+    check: PrometheusCheck, now: Scrape, base: Scrape | None, key: Key = ("", "", 0.0)
+) -> Reading:
     span = now.at - base.at if base else None
+    least = min_span(check.window)
+    statuses, metrics, parts = [], [], []
     for name, signal in check.signals.items():
-        status, value, unit, text = _signal(name, signal, now, base, span)
+        if span is not None and span < least and signal.kind is not SignalKind.GAUGE:
+            statuses.append(Status.OK)  # an increase over too short a span is noise
+            had, needs = format_duration(span), format_duration(least)
+            parts.append(f"{name} learning: {had} of scrapes, judged from {needs}")
+            continue
+        status, value, unit, text = _signal(name, signal, now, base, span, key)
         statuses.append(status)
         if value is not None:
-            metrics.append(Metric(name, value, unit, signal.warning, signal.critical))
+            warning = signal.warning.range if signal.warning else None
+            critical = signal.critical.range if signal.critical else None
+            metrics.append(Metric(name, value, unit, warning, critical))
         parts.append(f"{name} {text}")
-    scope = f"over {format_duration(span)}" if span else "cumulative, no earlier scrape yet"
+    scope = f"over {format_duration(span)}" if span else "cumulative since the app started"
     message = "; ".join(parts) + f" ({scope})"
     first = metrics[0] if metrics else None
     return Reading(
@@ -96,6 +123,14 @@ def assess(check: PrometheusCheck, now: Scrape, base: Scrape | None) -> Reading:
         first.value if first else None,
         first.unit if first else Unit.COUNT,
         tuple(metrics),
+    )
+
+
+def _judge(value: float, signal: Signal) -> Status:
+    return judge(
+        value,
+        signal.warning.range if signal.warning else None,
+        signal.critical.range if signal.critical else None,
     )
 
 
@@ -133,7 +168,7 @@ def _keyed(
 
 
 def _signal(
-    name: str, signal: Signal, now: Scrape, base: Scrape | None, span: float | None
+    name: str, signal: Signal, now: Scrape, base: Scrape | None, span: float | None, key: Key
 ) -> tuple[Status, float | None, Unit, str]:
     if not any(True for _ in _select(now.series, _series_name(signal), signal.labels)):
         return Status.UNKNOWN, None, Unit.COUNT, f"no series {_series_name(signal)} on /metrics"
@@ -143,29 +178,37 @@ def _signal(
         errors = sum(v for k, v in by_status.items() if k.startswith(signal.match))
         if total <= 0:
             return Status.OK, 0.0, Unit.PERCENT, "no requests"
-        share = round(errors * 100 / total, 2)
-        status = rising(share, signal.warning, signal.critical)
+        share = errors * 100 / total  # unrounded: 0.004 % is not 0
+        status = _judge(share, signal)
         return status, share, Unit.PERCENT, f"{share:.2f}% of {total:.0f} requests {signal.match}xx"
     if signal.kind is SignalKind.QUANTILE:
         value = _quantile(signal, now, base)
         if value is None:
             return Status.OK, None, Unit.SECONDS, "no requests"
-        status = rising(value, signal.warning, signal.critical)
-        return (
-            status,
-            round(value, 6),
-            Unit.SECONDS,
-            f"p{signal.q * 100:g} {format_duration(value)}",
-        )
+        label = f"p{signal.q * 100:g}"
+        text = format_duration(value) if name == label else f"{label} {format_duration(value)}"
+        return _judge(value, signal), round(value, 6), Unit.SECONDS, text
     if signal.kind is SignalKind.GAUGE:
         value = sum(v for _, v in _select(now.series, signal.metric, signal.labels))
-        return rising(value, signal.warning, signal.critical), value, Unit.COUNT, f"{value:g}"
+        return _judge(value, signal), value, Unit.COUNT, f"{value:g}"
     if not span:
-        return Status.OK, None, Unit.COUNT, "rate needs two scrapes"
+        return _since_start(signal, now)
     rate = round(sum(_increase(signal, now, base, signal.metric).values()) / span, 4)
     if signal.kind is SignalKind.RATE:
-        return rising(rate, signal.warning, signal.critical), rate, Unit.COUNT, f"{rate:g}/s"
-    return _unusual(name, signal, rate, now.at)
+        return _judge(rate, signal), rate, Unit.COUNT, f"{rate:g}/s"
+    return _unusual((key, name), signal, rate, now.at)
+
+
+def _since_start(signal: Signal, now: Scrape) -> tuple[Status, float | None, Unit, str]:
+    """A rate with one scrape: the counter over the process's age, when /metrics says it."""
+    started = [v for (n, _), v in now.series.items() if n == "process_start_time_seconds"]
+    age = now.wall - started[0] if started and now.wall else 0.0
+    if signal.kind is SignalKind.UNUSUAL_RATE:
+        return Status.OK, None, Unit.COUNT, "learning: needs scrapes over time"
+    if age <= 0:
+        return Status.OK, None, Unit.COUNT, "rate needs two scrapes (no process_start_time_seconds)"
+    rate = round(sum(v for _, v in _select(now.series, signal.metric, signal.labels)) / age, 4)
+    return _judge(rate, signal), rate, Unit.COUNT, f"{rate:g}/s"
 
 
 def _series_name(signal: Signal) -> str:
@@ -199,20 +242,22 @@ def _quantile(signal: Signal, now: Scrape, base: Scrape | None) -> float | None:
     return None
 
 
-def _unusual(name: str, signal: Signal, rate: float, at: float) -> tuple[Status, float, Unit, str]:
-    history = _RATES.setdefault(f"{name}:{signal.metric}", deque(maxlen=RATE_HISTORY_MAX))
+def _unusual(
+    key: tuple[Key, str], signal: Signal, rate: float, at: float
+) -> tuple[Status, float, Unit, str]:
+    history = _RATES.setdefault(key, deque(maxlen=RATE_HISTORY_MAX))
     learnt = at - history[0][0] if history else 0.0
     past = [r for _, r in history]
     history.append((at, rate))
-    if learnt < signal.min_history or len(past) < 10:
+    if learnt < signal.min_history:
+        learning = f"{format_duration(learnt)} of {format_duration(signal.min_history)}"
+        return Status.OK, rate, Unit.COUNT, f"{rate:g}/s (learning: {learning})"
+    if len(past) < MIN_RATES:
         return (
             Status.OK,
             rate,
             Unit.COUNT,
-            (
-                f"{rate:g}/s (learning: {format_duration(learnt)} of "
-                f"{format_duration(signal.min_history)})"
-            ),
+            f"{rate:g}/s (learning: {len(past)} of {MIN_RATES} rates)",
         )
     median = statistics.median(past)
     mad = statistics.median(abs(r - median) for r in past) or max(median * 0.05, 0.01)

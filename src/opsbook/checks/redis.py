@@ -6,7 +6,7 @@ from __future__ import annotations
 from opsbook.clients.resp import RedisAddress, RedisClient, parse_info
 from opsbook.config.checks import RedisCheck, Role
 from opsbook.errors import RedisReplyError, TargetUnreachable
-from opsbook.results import Metric, Phase, Reading, Unit, rising
+from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.secrets import mask_url
 from opsbook.status import Status, worst
 from opsbook.units import format_bytes, format_duration
@@ -83,7 +83,15 @@ def assess(check: RedisCheck, info: dict[str, str]) -> Reading:
         )
     message = ", ".join(parts) + ("; " + "; ".join(problems) if problems else "")
     metrics = (
-        Metric("memory_used", mem_pct, Unit.PERCENT, check.warning, check.critical, 0, 100),
+        Metric(
+            "memory_used",
+            mem_pct,
+            Unit.PERCENT,
+            above(check.warning),
+            above(check.critical),
+            0,
+            100,
+        ),
         Metric(
             "memory_used_bytes", float(used), Unit.BYTES, min=0, max=float(limit) if limit else None
         ),

@@ -26,7 +26,7 @@ DEFAULT_CONCURRENCY = 64
 async def run_check(name: str, check: CheckBase, redact: Redactor) -> Result:
     kind = check.kind
     module = module_for(kind)
-    phase = Phase()
+    phase = Phase(name)
     started_at = datetime.now(UTC)
     start = time.monotonic()
     deadline = asyncio.timeout(check.timeout)

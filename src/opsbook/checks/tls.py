@@ -17,7 +17,7 @@ from opsbook.clients.net import open_connection, tls_context
 from opsbook.config.checks import TlsCheck
 from opsbook.config.types import split_host_port
 from opsbook.errors import CheckUnavailable, TargetUnreachable
-from opsbook.results import Metric, Phase, Reading, Unit, falling
+from opsbook.results import Metric, Phase, Reading, Unit, below, falling
 from opsbook.status import Status, worst
 
 DAY = 86400.0
@@ -67,13 +67,19 @@ def assess(
         message = f"{verify_error}; {message}"
     leaf_days = round(leaf_left / DAY, 2)
     metrics = (
-        Metric("days_left", leaf_days, Unit.DAYS, check.warning / DAY, check.critical / DAY),
+        Metric(
+            "days_left",
+            leaf_days,
+            Unit.DAYS,
+            below(check.warning / DAY),
+            below(check.critical / DAY),
+        ),
         Metric(
             "chain_days_left",
             round(earliest_left / DAY, 2),
             Unit.DAYS,
-            check.warning / DAY,
-            check.critical / DAY,
+            below(check.warning / DAY),
+            below(check.critical / DAY),
         ),
     )
     details = {

@@ -292,7 +292,8 @@ class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     status_label: str = "status"  # error_share: the label holding the HTTP status
     match: str = "5"  # error_share: status values starting with this are errors
     q: float = 0.95  # quantile
-    warning: Threshold | None = None  # error_share: 5%, quantile: 2s, rate/gauge: a number
+    # error_share: 5%, quantile: 2s, rate/gauge: a number; {below: X} for lower-is-worse
+    warning: Threshold | None = None
     critical: Threshold | None = None
     k: float = 4.0  # unusual_rate: band = median ± k·MAD
     min_history: Duration = Duration(3600)  # unusual_rate: learn this long before firing
@@ -300,9 +301,18 @@ class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     def __post_init__(self) -> None:
         if not 0 < self.q < 1:
             raise ValueError("q: expected a quantile between 0 and 1, such as 0.95")
-        if self.warning is not None and self.critical is not None and self.warning > self.critical:
+        if self.warning is None or self.critical is None:
+            return
+        w, c = self.warning.range, self.critical.range
+        if w.inside or c.inside:
+            return
+        rising = w.low is None and c.low is None and w.high is not None and c.high is not None
+        if rising and w.high > c.high:  # type: ignore[operator]
+            raise ValueError(f"warning ({w.high:g}) must not be above critical ({c.high:g})")
+        falling = w.high is None and c.high is None and w.low is not None and c.low is not None
+        if falling and w.low < c.low:  # type: ignore[operator]
             raise ValueError(
-                f"warning ({self.warning:g}) must not be above critical ({self.critical:g})"
+                f"warning (below {w.low:g}) must not be under critical (below {c.low:g})"
             )
 
 

@@ -11,7 +11,7 @@ import msgspec
 
 from opsbook.config.checks import CheckBase
 from opsbook.config.loader import LoadedConfig, is_secret_header
-from opsbook.config.types import AlertSeverity, Duration, Percent
+from opsbook.config.types import AlertSeverity, Duration, Percent, Threshold
 from opsbook.secrets import MASK, mask_dsn, mask_url
 from opsbook.units import format_config_duration
 
@@ -54,6 +54,11 @@ def _value(name: str, value: Any) -> Any:
         return mask_url(value)
     if name == "headers":
         return {k: MASK if is_secret_header(k) else v for k, v in value.items()}
+    if isinstance(value, Threshold):  # as it could be written back
+        r = value.range
+        if r.inside:
+            return r.text()
+        return {k: v for k, v in (("below", r.low), ("above", r.high)) if v is not None}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple | list):

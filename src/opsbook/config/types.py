@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from opsbook.results import Range
 from opsbook.units import DURATION_HINT, PERCENT_HINT, parse_duration, parse_percent
 
 
@@ -22,8 +23,26 @@ class Percent(float):
     """0..100. Written ``90%``; a bare number from 0 to 100 is read as a percentage."""
 
 
-class Threshold(float):
-    """A signal threshold: a number, a percentage (``5%`` is 5) or a duration (``2s`` is 2)."""
+class Threshold:
+    """A signal threshold and its direction. Written as a number, a percentage (``5%`` is 5)
+    or a duration (``2s`` is 2), it alerts above that; ``{below: 1}`` alerts under 1,
+    ``{below: 10, above: 100}`` outside 10..100, and a Nagios range (``"10:20"``,
+    ``"@10:20"``, ``"~:5"``) as Nagios reads it. (Not a Range subclass: msgspec would decode
+    a dataclass itself instead of asking ``decode_hook``.)"""
+
+    __slots__ = ("range",)
+
+    def __init__(self, low: float | None, high: float | None, inside: bool = False) -> None:
+        self.range = Range(low, high, inside)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Threshold) and self.range == other.range
+
+    def __hash__(self) -> int:
+        return hash(self.range)
+
+    def __repr__(self) -> str:
+        return f"Threshold({self.range.text()!r})"
 
 
 class HostPort(str):
@@ -109,18 +128,54 @@ def _percent(obj: Any) -> Percent:
     raise ValueError(f"expected {PERCENT_HINT}, got {obj!r}")
 
 
+THRESHOLD_HINT = (
+    "a number, a percentage (5%) or a duration (2s) to alert above it, "
+    "{below: X} / {above: X} to say the direction, or a Nagios range such as '10:20'"
+)
+
+
 def _threshold(obj: Any) -> Threshold:
+    if isinstance(obj, dict):
+        unknown = set(obj) - {"above", "below"}
+        if unknown or not obj:
+            raise ValueError(f"expected {{below: X}} and/or {{above: X}}, got {obj!r}")
+        low = _bound(obj["below"]) if "below" in obj else None
+        high = _bound(obj["above"]) if "above" in obj else None
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"below ({low:g}) must not be over above ({high:g})")
+        return Threshold(low, high)
+    if isinstance(obj, str) and (obj.strip().startswith("@") or ":" in obj):
+        return _nagios_range(obj.strip())
+    return Threshold(None, _bound(obj))
+
+
+def _bound(obj: Any) -> float:
     if isinstance(obj, int | float) and not isinstance(obj, bool):
-        return Threshold(obj)
+        return float(obj)
     if isinstance(obj, str):
         text = obj.strip()
         if text.endswith("%"):
-            return Threshold(parse_percent(text))
+            return parse_percent(text)
         try:
-            return Threshold(float(text))
+            return float(text)
         except ValueError:
-            return Threshold(parse_duration(text))
-    raise ValueError(f"expected a number, a percentage (5%) or a duration (2s), got {obj!r}")
+            try:
+                return parse_duration(text)
+            except ValueError:
+                pass
+    raise ValueError(f"expected {THRESHOLD_HINT}, got {obj!r}")
+
+
+def _nagios_range(text: str) -> Threshold:
+    inside = text.startswith("@")
+    start, sep, end = text.removeprefix("@").partition(":")
+    if not sep:  # "@10": inside 0..10
+        start, end = "0", start
+    low = None if start.strip() == "~" else _bound(start or "0")
+    high = _bound(end) if end.strip() else None
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"range {text!r}: the start must not be over the end")
+    return Threshold(low, high, inside)
 
 
 def _host_port(obj: Any) -> HostPort:

@@ -36,6 +36,7 @@ _VALUE_UNITS = {
     Unit.PERCENT: ("_ratio", 0.01),
     Unit.BYTES: ("_bytes", 1.0),
     Unit.COUNT: ("", 1.0),
+    Unit.COUNTER: ("", 1.0),  # a plugin's counter, as read: a gauge of its current value
 }
 
 
@@ -89,6 +90,8 @@ class _StateCollector(Collector):
         details: dict[str, GaugeMetricFamily] = {}
         for r in latest:
             for m in r.metrics:
+                if m.value is None:  # a plugin's U: no sample rather than a made-up one
+                    continue
                 suffix, factor = _VALUE_UNITS[m.unit]
                 if suffix not in details:
                     details[suffix] = GaugeMetricFamily(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from opsbook.nagios import format_perfdata
+from opsbook.nagios import format_perfdata, range_text
 from opsbook.output.table import Style
 from opsbook.results import Result, Unit
 from opsbook.status import Status, worst
@@ -85,8 +85,9 @@ def result_dict(r: Result) -> dict[str, Any]:
                 "name": m.name,
                 "value": m.value,
                 "unit": m.unit.value,
-                "warning": m.warning,
-                "critical": m.critical,
+                # Nagios range syntax ("~:30", "30:", "@10:20"): which way the threshold points
+                "warning": range_text(m, m.warning),
+                "critical": range_text(m, m.critical),
                 "min": m.min,
                 "max": m.max,
             }
