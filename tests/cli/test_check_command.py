@@ -142,6 +142,23 @@ def test_an_unknown_check_name_is_a_usage_error(
     assert "did you mean 'cache'?" in result.err
 
 
+def test_nagios_format_says_unknown_on_stdout_when_it_cannot_check(
+    cli: Cli, write_config: Write
+) -> None:
+    # Nagios reads stdout only: an error on stderr alone shows as "(No output)".
+    path = write_config("checks:\n  x: {type: nope}\n  y: {type: disk, warning: 300}\n")
+    bad = cli("check", "-c", str(path), "-f", "nagios")
+    assert bad.code == 3
+    assert bad.out.startswith(f"UNKNOWN: {path}:2: checks.x: unknown check type 'nope'")
+    assert bad.out.rstrip().endswith("(and 1 more)") and len(bad.out.splitlines()) == 1
+    path = write_config("checks:\n  disk: {type: disk}\n")
+    unknown = cli("check", "dsik", "-c", str(path), "-f", "nagios")
+    assert unknown.code == 3
+    assert unknown.out == (
+        f"UNKNOWN: no check named 'dsik' in {path}; did you mean 'disk'? checks are: disk\n"
+    )
+
+
 def test_no_secret_reaches_any_output(
     cli: Cli, write_config: Write, pg: PostgresServer, redis: RedisServer, app: HttpApp
 ) -> None:

@@ -14,9 +14,8 @@ import sys
 import click
 
 from opsbook import __version__
-from opsbook.cli.options import config_option
+from opsbook.cli.options import argv_redactor, config_option
 from opsbook.errors import ConfigError, OpsbookError
-from opsbook.secrets import Redactor
 
 USAGE_EXIT = 3
 
@@ -72,12 +71,6 @@ def _register() -> None:
 _register()
 
 
-def _argv_redactor(argv: list[str]) -> Redactor:
-    from opsbook.secrets import secrets_in
-
-    return Redactor([s for arg in argv for s in secrets_in(arg)])
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, print errors as one line each, exit with their code.
 
@@ -85,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     arguments (a --dsn with a password, a --to DSN), on top of what each command already
     masks, so a library that echoes its input cannot print them.
     """
-    redact = _argv_redactor(sys.argv[1:] if argv is None else argv)
+    redact = argv_redactor(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=argv, prog_name="opsbook", standalone_mode=False)
     except click.exceptions.Exit as exc:

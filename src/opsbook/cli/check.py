@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import sys
 
 import click
 
-from opsbook.cli.options import config_option, config_path, format_option
-from opsbook.errors import UsageError
+from opsbook.cli.options import argv_redactor, config_option, config_path, format_option
+from opsbook.errors import ConfigError, OpsbookError, UsageError
+from opsbook.status import Status
 
 
 @click.command()
@@ -27,17 +29,26 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     from opsbook.config.loader import load_config
     from opsbook.status import worst
 
-    loaded = load_config(config_path(ctx))
-    checks = loaded.config.checks
-    if names:
-        unknown = [n for n in names if n not in checks]
-        if unknown:
-            raise UsageError(_unknown_names(unknown, list(checks), loaded.source))
-        checks = {n: checks[n] for n in dict.fromkeys(names)}
-    if not checks:
-        raise UsageError(
-            f"{loaded.source} has no checks; add some under checks: (see opsbook init)"
-        )
+    try:
+        loaded = load_config(config_path(ctx))
+        checks = loaded.config.checks
+        if names:
+            unknown = [n for n in names if n not in checks]
+            if unknown:
+                raise UsageError(_unknown_names(unknown, list(checks), loaded.source))
+            checks = {n: checks[n] for n in dict.fromkeys(names)}
+        if not checks:
+            raise UsageError(
+                f"{loaded.source} has no checks; add some under checks: (see opsbook init)"
+            )
+    except OpsbookError as exc:
+        if fmt != "nagios":
+            raise
+        # Nagios reads stdout only: without this line it shows "(No output)".
+        lines = exc.lines if isinstance(exc, ConfigError) else (str(exc),)
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        click.echo(argv_redactor(sys.argv[1:])(f"UNKNOWN: {lines[0]}{more}".replace("|", "/")))
+        ctx.exit(int(Status.UNKNOWN))
 
     results = aio.run(run_checks(checks, loaded.redactor))
     service = loaded.config.service

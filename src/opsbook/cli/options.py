@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from opsbook.secrets import Redactor
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json")
@@ -70,3 +72,10 @@ def db_target(ctx: click.Context, check_name: str | None, dsn: str | None) -> An
 
     loaded = load_config(config_path(ctx))
     return target(loaded.config, check_name, dsn)
+
+
+def argv_redactor(argv: list[str]) -> Redactor:
+    """Masks the secrets in the command line's own arguments (a --dsn with a password)."""
+    from opsbook.secrets import secrets_in
+
+    return Redactor([s for arg in argv for s in secrets_in(arg)])
