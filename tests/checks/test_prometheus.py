@@ -57,6 +57,9 @@ def test_p95_latency_from_histogram_buckets(app: HttpApp) -> None:
     result = run(spec(app, p95=P95))
     assert result.status is Status.WARNING  # p95 lies in the (1, 2] bucket
     assert result.value is not None and 1 < result.value <= 2
+    assert "p95 p95" not in result.message  # the name already says which quantile
+    named = run(spec(app, latency=P95))
+    assert named.message.startswith("latency p95 ")
     app.metrics.serve(100, seconds=4)
     prometheus._HISTORY.clear()
     assert run(spec(app, p95=P95)).status is Status.CRITICAL
@@ -82,7 +85,7 @@ def test_windowed_values_use_the_increase_between_scrapes(app: HttpApp) -> None:
 def _age_history(seconds: float) -> None:
     """As if every kept scrape had been taken ``seconds`` earlier."""
     for key, scrapes in prometheus._HISTORY.items():
-        prometheus._HISTORY[key] = deque(Scrape(s.at - seconds, s.series, s.wall) for s in scrapes)
+        prometheus._HISTORY[key] = deque(Scrape(s.at - seconds, s.series) for s in scrapes)
 
 
 def test_gauge_and_missing_series(app: HttpApp) -> None:

@@ -371,3 +371,32 @@ class S3Server:
     def bucket(self, name: str) -> str:
         self.client().create_bucket(Bucket=name)
         return name
+
+
+class RedisExporter:
+    """Debian's prometheus-redis-exporter: a real exporter for the prometheus check."""
+
+    def __init__(self, redis_port: int) -> None:
+        self.redis_port = redis_port
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisExporter:
+        binary = shutil.which("prometheus-redis-exporter")
+        if binary is None:
+            raise RuntimeError("prometheus-redis-exporter is not installed (scripts/dev-setup)")
+        self.proc = subprocess.Popen(
+            [binary, "-redis.addr", f"redis://127.0.0.1:{self.redis_port}",
+             "-web.listen-address", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for_port(self.port)
+        return self
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()

@@ -13,8 +13,7 @@ judged only over a span of at least MIN_SPAN_SHARE of the window (and MIN_SPAN s
 a rate over the 391 ms between two scrapes right after a restart is noise, and the check
 says "learning" instead. With no earlier scrape at all (a one-shot `opsbook check`, or the
 daemon's first scrape) shares and quantiles are cumulative since the application's counters
-started, and a rate is the counter over the process's age when /metrics exports
-`process_start_time_seconds` (every official client library does); each says so.
+started, and say so; rates need two scrapes and say that.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]  # (name, labels) 
 class Scrape:
     at: float  # monotonic seconds
     series: Series
-    wall: float = 0.0  # Unix time, to compare with process_start_time_seconds
 
 
 Key = tuple[str, str, float]  # (check name, url, window): whose history this is
@@ -75,7 +73,7 @@ async def run(check: PrometheusCheck, phase: Phase) -> Reading:
         series = parse(response.body.decode("utf-8", errors="replace"))
     except ValueError as exc:
         raise TargetUnreachable(f"not Prometheus text format: {exc}") from None
-    now = Scrape(time.monotonic(), series, time.time())
+    now = Scrape(time.monotonic(), series)
     key: Key = (phase.check, check.url, float(check.window))
     history = _HISTORY.setdefault(key, deque())
     base = _baseline(history, now.at, check.window)
@@ -114,8 +112,13 @@ def assess(
             critical = signal.critical.range if signal.critical else None
             metrics.append(Metric(name, value, unit, warning, critical))
         parts.append(f"{name} {text}")
-    scope = f"over {format_duration(span)}" if span else "cumulative since the app started"
-    message = "; ".join(parts) + f" ({scope})"
+    kinds = {signal.kind for signal in check.signals.values()}
+    scope = ""
+    if span is None and kinds & {SignalKind.ERROR_SHARE, SignalKind.QUANTILE}:
+        scope = " (cumulative since the app started)"
+    elif span is not None and span >= least and kinds - {SignalKind.GAUGE}:
+        scope = f" (over {format_duration(span)})"
+    message = "; ".join(parts) + scope
     first = metrics[0] if metrics else None
     return Reading(
         worst(statuses),
@@ -192,23 +195,17 @@ def _signal(
         value = sum(v for _, v in _select(now.series, signal.metric, signal.labels))
         return _judge(value, signal), value, Unit.COUNT, f"{value:g}"
     if not span:
-        return _since_start(signal, now)
+        return _since_start(signal)
     rate = round(sum(_increase(signal, now, base, signal.metric).values()) / span, 4)
     if signal.kind is SignalKind.RATE:
         return _judge(rate, signal), rate, Unit.COUNT, f"{rate:g}/s"
     return _unusual((key, name), signal, rate, now.at)
 
 
-def _since_start(signal: Signal, now: Scrape) -> tuple[Status, float | None, Unit, str]:
-    """A rate with one scrape: the counter over the process's age, when /metrics says it."""
-    started = [v for (n, _), v in now.series.items() if n == "process_start_time_seconds"]
-    age = now.wall - started[0] if started and now.wall else 0.0
-    if signal.kind is SignalKind.UNUSUAL_RATE:
-        return Status.OK, None, Unit.COUNT, "learning: needs scrapes over time"
-    if age <= 0:
-        return Status.OK, None, Unit.COUNT, "rate needs two scrapes (no process_start_time_seconds)"
-    rate = round(sum(v for _, v in _select(now.series, signal.metric, signal.labels)) / age, 4)
-    return _judge(rate, signal), rate, Unit.COUNT, f"{rate:g}/s"
+def _since_start(signal: Signal) -> tuple[Status, float | None, Unit, str]:
+    """A rate with one scrape. Not the counter over process_start_time_seconds: on an
+    exporter (redis_exporter, node_exporter) that is the exporter's age, not the counter's."""
+    return Status.OK, None, Unit.COUNT, "needs two scrapes (opsbook serve keeps them)"
 
 
 def _series_name(signal: Signal) -> str:
