@@ -55,6 +55,18 @@ def test_warning_uses_the_warning_severity_and_escalates_to_critical() -> None:
     assert alert.level is CRIT
 
 
+def test_it_fires_at_the_severity_and_with_the_words_of_one_result() -> None:
+    r = rule()
+    alert = Alert("check:x", Source.CHECK, "x", {})
+    steps = [(0, CRIT, "pool 20 of 20"), (30, WARN, "pool 17 of 20"), (60, WARN, "pool 17 of 20")]
+    for seconds, status, words in steps:
+        alert, events = evaluate(alert, status, words, r, T0 + timedelta(seconds=seconds))
+    (fired,) = events
+    assert fired.kind is EventKind.FIRING
+    # a WARNING message fires at the WARNING's severity, not at an earlier CRITICAL's
+    assert (fired.level, fired.severity, fired.summary) == (WARN, 3, "pool 17 of 20")
+
+
 def test_unknown_never_resolves_a_firing_alert() -> None:
     alert, kinds = run(rule(pending_for=0), (0, CRIT), (10, UNKNOWN), (20, UNKNOWN), (30, UNKNOWN))
     assert alert.state is AlertState.FIRING

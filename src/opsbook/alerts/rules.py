@@ -51,9 +51,12 @@ def _bad(
     alert: Alert, status: Status, summary: str, rule: Rule, now: datetime, events: list[Event]
 ) -> Alert:
     level = _level(status)
+    # Until it fires, the alert is the latest result: it fires at that result's level with
+    # that result's words (one CRITICAL early in `for` does not lend its severity to a
+    # WARNING message). Once firing, a worse level escalates and a milder one does not lower.
     worst = (
         level
-        if alert.state is AlertState.INACTIVE
+        if alert.state is not AlertState.FIRING
         else max(alert.level, level, key=lambda s: s.severity)
     )
     alert = replace(alert, last_bad_at=now, summary=summary, level=worst)
