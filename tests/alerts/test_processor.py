@@ -227,3 +227,28 @@ def test_a_result_opsbook_could_not_measure_moves_no_alert(
                   "many open files", None, Unit.COUNT, 0, clock.now, local_fault=True)  # fmt: skip
     assert p.process([mine]) == []
     assert "check:auto" not in p.alerts and incidents_of(p) == []
+
+
+def test_a_senders_resolution_leaves_the_incident_to_a_human_unless_auto_resolve(
+    engine: Engine, clock: FakeClock
+) -> None:
+    p = processor(engine, clock)
+
+    def alert(key: str, what: str) -> ExternalAlert:
+        at = datetime(2026, 11, 28, 8, 59, tzinfo=UTC)
+        return ExternalAlert(f"am:{key}", Source.ALERTMANAGER, f"Alert{key}", {"job": "api"},
+                             what, "critical", "p95 over 2 s", at)  # type: ignore[arg-type]  # fmt: skip
+
+    def incident_of(key: str) -> Any:
+        return next(i for i in incidents_of(p) if f"Alert{key}" in i.title)
+
+    for key in ("kept", "auto", "touched"):
+        p.ingest([alert(key, "firing")], lambda _: 2, "intake")
+    p.incidents.note(incident_of("touched").id, "looking at the p95 now", "alice")
+    p.ingest([alert("kept", "resolved")], lambda _: 2, "intake")
+    for key in ("auto", "touched"):
+        p.ingest([alert(key, "resolved")], lambda _: 2, "intake", auto_resolve=True)
+    assert incident_of("kept").phase is IncidentPhase.TRIAGE  # the default: a human resolves
+    assert incident_of("auto").phase is IncidentPhase.RESOLVED
+    assert any("intake.auto_resolve" in b for b in bodies(engine, incident_of("auto").id))
+    assert incident_of("touched").phase is IncidentPhase.TRIAGE  # alice is on it

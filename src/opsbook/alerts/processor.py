@@ -179,12 +179,19 @@ class AlertProcessor:
         return out
 
     def ingest(
-        self, externals: Sequence[ExternalAlert], severity_for: Callable[[str], int], actor: str
+        self,
+        externals: Sequence[ExternalAlert],
+        severity_for: Callable[[str], int],
+        actor: str,
+        *,
+        auto_resolve: bool = False,
     ) -> tuple[int, list[Notice]]:
         """Alerts from Alertmanager / PagerDuty; returns how many changed anything.
 
         Idempotent: an alert already firing since the same time, or already resolved, is
-        left alone, so a repeated delivery changes nothing.
+        left alone, so a repeated delivery changes nothing. A resolution resolves the alert;
+        its incident stays open for a human unless ``auto_resolve`` (intake.auto_resolve)
+        and nobody has touched it yet.
         """
         notices: list[Notice] = []
         committed: dict[str, Alert] = {}
@@ -207,15 +214,28 @@ class AlertProcessor:
                 if not events:
                     continue
                 changes += 1
-                rule = Rule(0.0, 0.0, after.severity or 3, after.severity or 3, None)
+                level = after.severity or 3
+                rule = Rule(0.0, 0.0, level, level, 0.0 if auto_resolve else None)
                 suppression = self.suppressor.of(after, now)
                 after, recorded, acting = apply_suppression(after, events, suppression, now)
+                open_id = after.incident_id
                 after = self._incidents(conn, after, acting, rule, None, notices)
+                if auto_resolve and open_id and any(e.kind is EventKind.RESOLVED for e in acting):
+                    self._source_resolved(conn, after, open_id, notices)
                 save_alert(conn, after)
                 record_events(conn, after, recorded)
                 committed[after.fingerprint] = after
         self.alerts.update(committed)
         return changes, notices
+
+    def _source_resolved(
+        self, conn: Connection, alert: Alert, incident_id: str, notices: list[Notice]
+    ) -> None:
+        if not self.incidents.untouched_in(conn, incident_id, ACTOR):
+            return  # someone is on it: theirs to resolve
+        why = f"auto-resolved: {alert.source.value} resolved {alert.name} (intake.auto_resolve)"
+        self.incidents.resolve_in(conn, incident_id, why, ACTOR)
+        notices.append(Notice(alert.fingerprint, f"{alert.name}: {incident_id} {why}"))
 
     def _acknowledge(self, conn: Connection, alert: Alert, actor: str) -> int:
         if not alert.incident_id or not self.incidents.is_open_in(conn, alert.incident_id):

@@ -50,6 +50,8 @@ class IntakeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     token: str | None = None  # bearer token required by the intake endpoints
     max_body: int = 1_048_576  # bytes
     severities: dict[str, str] = {}  # e.g. {critical: SEV-1}; merged over the defaults
+    # A source's "resolved" resolves the incident too, when no person has touched it yet
+    auto_resolve: bool = False
 
     def __post_init__(self) -> None:
         if self.token is not None and len(self.token) < 16:

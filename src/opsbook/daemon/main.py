@@ -286,7 +286,9 @@ class Daemon:
         """Alerts from the intake (Alertmanager, PagerDuty); how many changed anything."""
         intake = self.config.intake
         changed, notices = await self.in_store(
-            lambda: self.processor.ingest(alerts, intake.severity_for, "intake")
+            lambda: self.processor.ingest(
+                alerts, intake.severity_for, "intake", auto_resolve=intake.auto_resolve
+            )
         )
         await self._after(notices)
         return changed

@@ -126,6 +126,19 @@ class Incidents:
         ).scalar_one_or_none()
         return phase is not None and Phase(phase).is_open
 
+    def untouched_in(self, conn: Connection, incident_id: str, machine: str) -> bool:
+        """Open, still in triage, unacknowledged, and written to by ``machine`` alone: an
+        incident no person has started on, which a source's resolution may close."""
+        row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).one_or_none()
+        if row is None or row.phase != Phase.TRIAGE.value or row.acknowledged_at is not None:
+            return False
+        human = conn.execute(
+            select(timeline.c.id)
+            .where(timeline.c.incident_id == incident_id, timeline.c.actor != machine)
+            .limit(1)
+        ).first()
+        return human is None
+
     # ------------------------------------------------------------------ moves
 
     def acknowledge(self, incident_id: str, actor: str) -> Incident:
