@@ -43,6 +43,9 @@ def test_memory_against_maxmemory_warns_then_goes_critical(redis_fresh: RedisSer
     assert run(spec).status is Status.CRITICAL
     _set_maxmemory_for(redis_fresh, 30)
     assert run(spec).status is Status.OK
+    _set_maxmemory_for(redis_fresh, 0.004)  # a big maxmemory: a small share, not zero
+    small = run(spec)
+    assert small.value is not None and 0.003 < small.value < 0.005
 
 
 def test_clients_against_maxclients(redis_fresh: RedisServer) -> None:

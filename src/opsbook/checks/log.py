@@ -89,7 +89,7 @@ def assess(check: LogCheck, w: Window) -> Reading:
     metrics = [
         Metric("requests", w.requests, Unit.COUNT, min=0),
         Metric("rate", round(w.rate, 4), Unit.COUNT, min=0),
-        Metric("error_share", round(share_pct, 3), Unit.PERCENT, above(check.error_share_warning),
+        Metric("error_share", round(share_pct, 5), Unit.PERCENT, above(check.error_share_warning),
                above(check.error_share_critical), 0, 100),
     ]  # fmt: skip
     if w.p95 is not None:
@@ -101,5 +101,5 @@ def assess(check: LogCheck, w: Window) -> Reading:
     details: dict[str, Any] = {"requests": w.requests, "5xx": w.s5xx, "unparsed": w.unparsed}
     if w.band is not None:
         details["band"] = [w.band.low, w.band.high]
-    return Reading(worst(statuses), ", ".join(parts), round(share_pct, 3), Unit.PERCENT,
+    return Reading(worst(statuses), ", ".join(parts), round(share_pct, 5), Unit.PERCENT,
                    tuple(metrics), details)  # fmt: skip

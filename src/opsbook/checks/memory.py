@@ -35,7 +35,7 @@ async def run(check: MemoryCheck, phase: Phase) -> Reading:
     except (OSError, KeyError) as exc:
         raise CheckUnavailable(f"cannot read {MEMINFO}: {exc}") from None
     used = total - available
-    used_pct = round(used * 100 / total, 1)
+    used_pct = round(used * 100 / total, 4)  # not 1: a small ratio must not read as 0
     metrics = [
         Metric("used", used_pct, Unit.PERCENT, above(check.warning), above(check.critical), 0, 100),
         Metric("available", float(available), Unit.BYTES, min=0, max=float(total)),

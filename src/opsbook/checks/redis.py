@@ -45,10 +45,10 @@ def assess(check: RedisCheck, info: dict[str, str]) -> Reading:
     maxmemory = int(info.get("maxmemory", "0"))
     system = int(info.get("total_system_memory", "0"))
     limit = maxmemory or system
-    mem_pct = round(used * 100 / limit, 1) if limit else 0.0
+    mem_pct = round(used * 100 / limit, 4) if limit else 0.0
     clients = int(info.get("connected_clients", "0"))
     maxclients = int(info.get("maxclients", "0"))
-    clients_pct = round(clients * 100 / maxclients, 1) if maxclients else 0.0
+    clients_pct = round(clients * 100 / maxclients, 4) if maxclients else 0.0  # 1 of 10000: not 0
     role = info.get("role", "unknown")
     version = info.get("redis_version", "?")
 
