@@ -42,6 +42,16 @@ def mask_dsn(dsn: str) -> str:
     return _KV_PASSWORD.sub(lambda m: m.group(1) + MASK, mask_url(dsn))
 
 
+def without_secrets(target: str) -> str:
+    """The URL or DSN with its password and secret parameters left out (not masked): what
+    may be written into a file, the secret to come from the environment or ~/.pgpass."""
+    text = _KV_PASSWORD.sub("", target)
+    text = re.sub(r"(?i)(://[^:/@\s]*):[^@\s]*@", r"\1@", text).replace("://@", "://")
+    text = _QUERY_SECRET.sub(lambda m: m.group("head")[0], text)
+    text = re.sub(r"[?&]+(?=&|$|#)", "", text).replace("?&", "?")
+    return " ".join(text.split())
+
+
 def secrets_in(target: str) -> list[str]:
     """The literal secret values inside a URL or DSN, for the Redactor."""
     found: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def test_init_enables_what_it_finds_listening(
                  app_ports=(closed_port(), app.port), cert_glob=str(tmp_path / "live/*/cert.pem"),
                  access_log=str(tmp_path / "access.log"), error_log=str(tmp_path / "error.log"))
     )  # fmt: skip
-    assert found.app_url == app.url()
+    assert found.app is not None and found.app.address == app.url()
     text = render(found, service="fraiseql", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
     assert list(checks) == [
@@ -74,8 +75,8 @@ def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
     text = render(found, service="svc", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
     assert list(checks) == ["disk", "memory"]
-    assert "# db:" in text and "# api-traffic:" in text
-    assert "nothing listening on its default port" in text
+    assert "  # db:" in text and "  # api-traffic:" in text
+    assert "nothing listening on 127.0.0.1:5432" in text
 
 
 def test_init_writes_a_valid_file_and_never_overwrites(cli: Cli, tmp_path: Path) -> None:
@@ -86,7 +87,7 @@ def test_init_writes_a_valid_file_and_never_overwrites(cli: Cli, tmp_path: Path)
     assert "service: fraiseql" in content
     assert cli("config", "validate").code == 0
     again = cli("init")
-    assert again.code == 1
+    assert again.code == 3  # a wrong argument, as for backup keygen
     assert "already exists; not overwriting it" in again.err
     assert written.read_text() == content
 
@@ -238,3 +239,66 @@ def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: W
         "did you mean 'metric'? expected one of: critical,"
     )
     assert "auto_resolve" not in err[1]
+
+
+def uncomment_every_block(text: str) -> str:
+    """What a user does to a block init wrote commented: delete the '# ' of its lines."""
+    out, inside = [], False
+    for line in text.splitlines():
+        if re.fullmatch(r"  # [a-z_-]+:", line):
+            inside = True
+        elif not line.strip():
+            inside = False
+        out.append(line[:2] + line[4:] if inside and line.startswith("  # ") else line)
+    return "\n".join(out) + "\n"
+
+
+def test_init_takes_the_stack_from_options_and_the_environment(
+    cli: Cli, tmp_path: Path, pg: PostgresServer, redis: RedisServer, app: HttpApp
+) -> None:
+    pg_dsn = f"postgresql://postgres:pw-DB-SECRET@127.0.0.1:{pg.port}/postgres"
+    env = {"DATABASE_URL": pg_dsn, "REDIS_URL": redis.url(), "OPSBOOK_HEALTH_URL": app.url()}
+    from_env = cli("init", "-o", "env.yaml", env=env)
+    assert from_env.code == 0, from_env.err
+    assert from_env.out.splitlines()[0] == (
+        "wrote env.yaml: live checks: app, app_metrics, db, db-health, cache, disk, memory"
+    )
+    written = (tmp_path / "env.yaml").read_text()
+    assert "pw-DB-SECRET" not in written + from_env.out  # never a password in the file
+    assert (
+        f'dsn: "${{DATABASE_URL:-postgresql://postgres@127.0.0.1:{pg.port}/postgres}}"' in written
+    )
+    assert "from $DATABASE_URL" in written and "from $OPSBOOK_HEALTH_URL" in written
+    # options win over the environment
+    other = closed_port()
+    options = ["--postgres", f"postgresql://app@127.0.0.1:{other}/app",
+               "--redis", f"redis://127.0.0.1:{other}/2", "--http", app.url("/text")]  # fmt: skip
+    by_option = cli("init", "-o", "opt.yaml", *options, env=env)
+    assert by_option.code == 0, by_option.err
+    text = (tmp_path / "opt.yaml").read_text()
+    assert f"postgresql://app@127.0.0.1:{other}/app" in text and "from --postgres" in text
+    assert f"redis://127.0.0.1:{other}/2" in text and app.url("/text") in text
+    bad = cli("init", "-o", "x.yaml", "--redis", "http://127.0.0.1:6379")
+    assert bad.code == 3
+    assert bad.err == (
+        "opsbook: --redis: expected a URL starting with redis:// or rediss:// or unix://, "
+        "got 'http://127.0.0.1:6379'\n"
+    )
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_every_block_init_comments_out_is_valid_once_uncommented(cli: Cli, tmp_path: Path) -> None:
+    nowhere = f"127.0.0.1:{closed_port()}"
+    made = cli("init", "-o", "-", "--postgres", f"postgresql://postgres@{nowhere}/postgres",
+               "--redis", f"redis://{nowhere}/0", "--http", f"http://{nowhere}/health")  # fmt: skip
+    assert made.code == 0, made.err
+    text = uncomment_every_block(made.out)
+    assert re.findall(r"^  # [a-z_-]+:$", made.out, flags=re.M)  # there were blocks to open
+    assert not re.findall(r"^  # [a-z_-]+:$", text, flags=re.M)
+    path = tmp_path / "all.yaml"
+    path.write_text(text)
+    checked = cli("check", "-c", str(path), "-f", "json")
+    assert checked.err == ""  # no config error: it ran
+    names = [c["name"] for c in json.loads(checked.out)["checks"]]
+    assert names == ["app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cert",
+                     "api-traffic", "new-errors"]  # fmt: skip

@@ -11,6 +11,7 @@ from opsbook.clients.http import request
 from opsbook.clients.net import open_connection
 from opsbook.errors import CheckError
 from opsbook.results import Phase
+from opsbook.secrets import secrets_in, without_secrets
 
 APP_PORTS = (8000, 8080, 3000, 5000, 80)
 PROBE_TIMEOUT = 1.0
@@ -20,15 +21,57 @@ ERROR_LOG = "/var/log/nginx/error.log"
 
 
 @dataclass(frozen=True)
+class Target:
+    """Where one part of the stack is, and how init knows."""
+
+    address: str  # DSN or URL, as given (it may hold a password: never written as is)
+    origin: str  # "found listening on 127.0.0.1:5432", "from $DATABASE_URL", "from --postgres"
+
+    @property
+    def written(self) -> str:
+        return without_secrets(self.address)
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(secrets_in(self.address))
+
+
+@dataclass(frozen=True)
 class Discovery:
-    postgres: str | None  # host:port that accepted a connection
-    redis: str | None
-    app_url: str | None  # a /health URL that answered
-    app_status: int | None
+    postgres: Target | None
+    redis: Target | None
+    app: Target | None  # a /health URL
+    app_status: int | None  # what it answered, when init probed it
     cert_file: str | None
     metrics_url: str | None = None  # the app's Prometheus /metrics, if it has one
     access_log: str | None = None  # nginx's, if readable here
     error_log: str | None = None
+
+
+@dataclass(frozen=True)
+class Given:
+    """What the user said (an option, else an environment variable), with where it came from."""
+
+    postgres: tuple[str, str] | None = None  # (DSN, origin)
+    redis: tuple[str, str] | None = None
+    health: tuple[str, str] | None = None
+
+    @classmethod
+    def from_sources(
+        cls, env: dict[str, str], postgres: str | None, redis: str | None, http: str | None
+    ) -> Given:
+        def pick(option: str | None, flag: str, var: str) -> tuple[str, str] | None:
+            if option:
+                return option, f"from {flag}"
+            if env.get(var):
+                return env[var], f"from ${var}"
+            return None
+
+        return cls(
+            pick(postgres, "--postgres", "DATABASE_URL"),
+            pick(redis, "--redis", "REDIS_URL"),
+            pick(http, "--http", "OPSBOOK_HEALTH_URL"),
+        )
 
 
 async def _port_open(host: str, port: int) -> bool:
@@ -54,6 +97,7 @@ async def _health(host: str, port: int) -> tuple[str, int] | None:
 async def discover(
     host: str = "127.0.0.1",
     *,
+    given: Given = Given(),
     postgres_port: int = 5432,
     redis_port: int = 6379,
     app_ports: tuple[int, ...] = APP_PORTS,
@@ -61,24 +105,43 @@ async def discover(
     access_log: str = ACCESS_LOG,
     error_log: str = ERROR_LOG,
 ) -> Discovery:
-    pg, redis = await asyncio.gather(_port_open(host, postgres_port), _port_open(host, redis_port))
-    apps = await asyncio.gather(*(_health(host, p) for p in app_ports))
-    answered = [a for a in apps if a is not None]
-    # Prefer an endpoint that says it is healthy; any answer beats none.
-    answered.sort(key=lambda a: not 200 <= a[1] < 300)
-    app = answered[0] if answered else None
-    metrics = await _metrics(app[0].rsplit("/", 1)[0] + "/metrics") if app else None
+    """Probe the default ports for what the user did not say; what they said is taken as is."""
+    pg, redis = await asyncio.gather(
+        _found(host, postgres_port, given.postgres, "postgresql://postgres@{}/postgres"),
+        _found(host, redis_port, given.redis, "redis://{}/0"),
+    )
+    if given.health:
+        app: Target | None = Target(*given.health)
+        status = None
+    else:
+        apps = await asyncio.gather(*(_health(host, p) for p in app_ports))
+        answered = [a for a in apps if a is not None]
+        # Prefer an endpoint that says it is healthy; any answer beats none.
+        answered.sort(key=lambda a: not 200 <= a[1] < 300)
+        app = Target(answered[0][0], f"answered HTTP {answered[0][1]}") if answered else None
+        status = answered[0][1] if answered else None
+    metrics = await _metrics(app.written.rsplit("/", 1)[0] + "/metrics") if app else None
     certs = sorted(glob.glob(cert_glob))
     return Discovery(
-        postgres=f"{host}:{postgres_port}" if pg else None,
-        redis=f"{host}:{redis_port}" if redis else None,
-        app_url=app[0] if app else None,
-        app_status=app[1] if app else None,
+        postgres=pg,
+        redis=redis,
+        app=app,
+        app_status=status,
         cert_file=certs[0] if certs else None,
         metrics_url=metrics,
         access_log=access_log if os.access(access_log, os.R_OK) else None,
         error_log=error_log if os.access(error_log, os.R_OK) else None,
     )
+
+
+async def _found(
+    host: str, port: int, given: tuple[str, str] | None, template: str
+) -> Target | None:
+    if given:
+        return Target(*given)
+    if await _port_open(host, port):
+        return Target(template.format(f"{host}:{port}"), f"found listening on {host}:{port}")
+    return None
 
 
 async def _metrics(url: str) -> str | None:

@@ -9,25 +9,45 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from opsbook.setup.discover import APP_PORTS, Discovery
+from opsbook.setup.discover import APP_PORTS, Discovery, Target
+
+PG_FALLBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_FALLBACK = "redis://127.0.0.1:6379/0"
+# The checks init writes, in order; the summary says which of them are live.
+CHECKS = ("app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cert",
+          "api-traffic", "new-errors")  # fmt: skip
 
 
 def _block(lines: list[str], enabled: bool) -> list[str]:
-    return lines if enabled else [("# " + ln[2:]) if ln.startswith("  ") else ln for ln in lines]
+    """A check's lines, or the same commented at their own indentation: deleting the ``# ``
+    gives back a block that is valid where it stands (under ``checks:``)."""
+    return lines if enabled else [ln[:2] + "# " + ln[2:] for ln in lines]
 
 
-def _seen(address: str | None) -> str:
-    return f"found listening on {address}" if address else "nothing listening on its default port"
+def _where(target: Target | None, default_port: int) -> str:
+    return target.origin if target else f"nothing listening on 127.0.0.1:{default_port}"
+
+
+def _address(var: str, target: Target | None, fallback: str) -> list[str]:
+    """``${VAR:-address}``: the environment wins at run time; never a password in the file."""
+    written = target.written if target else fallback
+    line = json.dumps(f"${{{var}:-{written}}}")
+    note = []
+    if target and target.has_secret:
+        also = " (or ~/.pgpass)" if var == "DATABASE_URL" else ""
+        note = [f"    # its password is not written here: set {var}{also} where opsbook runs"]
+    return [line, *note]
 
 
 def render(found: Discovery, *, service: str, host: str) -> str:
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    app_url = found.app_url or "http://127.0.0.1:8000/health"
+    app_url = found.app.written if found.app else "http://127.0.0.1:8000/health"
     metrics_url = found.metrics_url or app_url.rsplit("/", 1)[0] + "/metrics"
-    if found.app_url:
-        app_note = f"found: {found.app_url} answered HTTP {found.app_status}"
+    if found.app:
+        app_note = f"{found.app.written} {found.app.origin}"
     else:
         ports = ", ".join(str(p) for p in APP_PORTS)
         app_note = f"nothing answered /health on 127.0.0.1 ports {ports}; set the URL and uncomment"
@@ -36,6 +56,8 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         "# Every key is described in docs/configuration.md; `opsbook config validate` checks",
         "# this file, `opsbook check` runs it once, `opsbook serve` watches it. Values may use",
         "# ${VAR} or ${VAR:-default} from the environment: keep passwords there, not here.",
+        "# A check written commented out was not found here: delete the '# ' of its lines",
+        "# (they keep their indentation) once it is there.",
         "#",
         "# Alert tiers, as the runbook sets them: critical (immediate response) opens SEV-1/SEV-2",
         "# incidents; warning (review within hours) opens SEV-3; informational is SEV-4, recorded",
@@ -45,22 +67,24 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         "checks:",
         f"  # Critical: application down ({app_note}).",
     ]
+    app_line, *app_note_lines = _address("OPSBOOK_HEALTH_URL", found.app, app_url)
     out += _block(
         [
             "  app:",
             "    type: http",
-            f"    url: ${{OPSBOOK_HEALTH_URL:-{app_url}}}",
+            f"    url: {app_line}",
+            *app_note_lines,
             "    expect_status: 200",
             "    interval: 30s",
             "    severity: SEV-1",
         ],
-        found.app_url is not None,
+        found.app is not None,
     )
     out += [
         "",
         "  # Critical: more than 5 % 5xx. Warning: P95 over 2 s, unusual traffic. From the app's",
         "  # own /metrics (adjust the metric names to what your app exports; "
-        + ("found it)." if found.metrics_url else "none found, uncomment when there is)."),
+        + ("found it)." if found.metrics_url else "none found yet)."),
     ]
     out += _block(
         [
@@ -79,17 +103,18 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.metrics_url is not None,
     )
+    dsn, *dsn_note = _address("DATABASE_URL", found.postgres, PG_FALLBACK)
     out += [
         "",
-        f"  # Critical: database unreachable. Warning: connection pool near capacity "
-        f"({_seen(found.postgres)}).",
+        "  # Critical: database unreachable. Warning: connection pool near capacity "
+        f"({_where(found.postgres, 5432)}).",
     ]
     out += _block(
         [
             "  db:",
             "    type: postgres",
-            "    dsn: ${DATABASE_URL:-postgresql://postgres@"
-            f"{found.postgres or '127.0.0.1:5432'}/postgres}}",
+            f"    dsn: {dsn}",
+            *dsn_note,
             "    warning: 80%            # connections in use, of max_connections minus reserved",
             "    critical: 95%",
             "    severity: {critical: SEV-1, warning: SEV-3}",
@@ -102,18 +127,19 @@ def render(found: Discovery, *, service: str, host: str) -> str:
             "  db-health:",
             "    type: pgdiag",
             "    report: health",
-            "    dsn: ${DATABASE_URL:-postgresql://postgres@"
-            f"{found.postgres or '127.0.0.1:5432'}/postgres}}",
+            f"    dsn: {dsn}",
             "    severity: {critical: SEV-2, warning: SEV-3}",
         ],
         found.postgres is not None,
     )
-    out += ["", f"  # Critical: cache unreachable ({_seen(found.redis)})."]
+    url, *url_note = _address("REDIS_URL", found.redis, REDIS_FALLBACK)
+    out += ["", f"  # Critical: cache unreachable ({_where(found.redis, 6379)})."]
     out += _block(
         [
             "  cache:",
             "    type: redis",
-            f"    url: ${{REDIS_URL:-redis://{found.redis or '127.0.0.1:6379'}/0}}",
+            f"    url: {url}",
+            *url_note,
             "    severity: {critical: SEV-2, warning: SEV-3}",
         ],
         found.redis is not None,
