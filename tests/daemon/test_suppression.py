@@ -129,8 +129,10 @@ checks:
     statuses = [p["status"] for p in hist["periods"]]
     assert statuses[0] == "OK" and "CRITICAL" in statuses and statuses[-1] == "OK"
     assert 0 < hist["uptime"] < 1
-    table = opsbook(d, "history", "cache")
-    assert "% OK since" in table.stdout
+    table = opsbook(d, "history", "cache", "--since", "7d")
+    # a week asked, a minute of data: it says since when there is data, not "since 7 days ago"
+    assert "% OK since" in table.stdout and "when its data starts (asked from" in table.stdout
+    assert hist["data_from"] is not None and hist["data_from"] > hist["since"]
 
 
 def test_recurring_windows_follow_the_wall_clock_across_dst() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
@@ -29,9 +29,10 @@ class Period:
 @dataclass(frozen=True)
 class History:
     check: str
-    since: datetime
+    since: datetime  # what was asked for
     counts: Counter[Status] = field(default_factory=Counter)
     periods: tuple[Period, ...] = ()
+    first: datetime | None = None  # the oldest result counted: where the data really starts
 
     @property
     def total(self) -> int:
@@ -53,9 +54,11 @@ def read_history(engine: Engine, check: str, since: datetime) -> History:
                 func.coalesce(func.sum(check_rollups.c.warning), 0),
                 func.coalesce(func.sum(check_rollups.c.critical), 0),
                 func.coalesce(func.sum(check_rollups.c.unknown), 0),
+                func.min(check_rollups.c.bucket),
             ).where(check_rollups.c.check_name == check, check_rollups.c.bucket >= since)
         ).one()
-        for status, n in zip(Status, rollups, strict=True):
+        first = _aware(rollups[-1])
+        for status, n in zip(Status, rollups[:-1], strict=True):
             counts[status] += int(n)
         rows = conn.execute(
             select(check_results.c.at, check_results.c.status, check_results.c.message)
@@ -72,7 +75,14 @@ def read_history(engine: Engine, check: str, since: datetime) -> History:
             current.append((at, status, message))
         if current:
             periods.append(_period(current))
-    return History(check, since, counts, tuple(periods))
+    if periods and (first is None or periods[0].start < first):
+        first = periods[0].start
+    return History(check, since, counts, tuple(periods), first)
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes: they are UTC."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def _period(run: list[tuple[datetime, Status, str]]) -> Period:

@@ -20,12 +20,14 @@ _STYLE: dict[Status, Style] = {
     Status.UNKNOWN: "magenta",
 }
 SHOWN_PERIODS = 20
+PATIENCE = 300  # seconds: data starting later than this after the asked start is said to
 
 
 def history_json(found: History) -> dict[str, Any]:
     return {
         "check": found.check,
         "since": iso(found.since),
+        "data_from": iso(found.first) if found.first else None,
         "results": found.total,
         "uptime": found.uptime,
         "counts": {s.name: found.counts[s] for s in Status},
@@ -49,10 +51,13 @@ def history_text(found: History, tz: tzinfo) -> str:
         )
     assert found.uptime is not None
     counts = ", ".join(f"{found.counts[s]} {s.name}" for s in Status if found.counts[s])
-    head = (
-        f"{found.check}: {found.uptime * 100:.2f}% OK since {human(found.since, tz)} "
-        f"({found.total} results: {counts})"
+    start = found.first or found.since
+    # Never claim a week's uptime from a quarter of an hour of data.
+    late = found.first is not None and (found.first - found.since).total_seconds() > PATIENCE
+    since = f"since {human(start, tz)}" + (
+        f", when its data starts (asked from {human(found.since, tz)})" if late else ""
     )
+    head = f"{found.check}: {found.uptime * 100:.2f}% OK {since} ({found.total} results: {counts})"
     rows: list[list[Cell | str]] = [
         [
             Cell(p.status.name, _STYLE[p.status]),
