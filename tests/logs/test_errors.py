@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from opsbook.logs.errorlog import Level, entries, parse_line
 from tests.conftest import CliResult, Write
@@ -166,3 +169,13 @@ def test_level_filter_drops_milder_entries(cli: Cli, tmp_path: Path) -> None:
     _, everything = run_json(cli, str(log))
     _, errors_only = run_json(cli, str(log), "--level", "error")
     assert (everything["entries"], errors_only["entries"]) == (5, 4)
+
+
+def test_making_a_miner_logs_nothing_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    """drain3 said "Starting Drain3 template miner" for every log_errors run."""
+    from opsbook.logs.templates import miner_for
+
+    with caplog.at_level(logging.INFO):
+        miner_for(None)
+        miner_for(None)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("drain3")] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,7 +71,7 @@ def test_the_ladder_walks_within_the_sev1_target_then_repeats_then_gives_up(
     assert pages(engine) == ["alice", "carol", "erin", "frank", "frank"]
     clock.advance(minutes=10)  # max_repeats reached: exhausted
     notices = pager.tick()
-    assert any("escalation exhausted" in n for n in notices)
+    assert any("escalation exhausted" in n.text for n in notices)
     with engine.connect() as conn:
         esc = conn.execute(select(escalations)).one()
         query = select(timeline.c.kind).where(timeline.c.incident_id == incident.id)
@@ -92,7 +93,7 @@ def test_an_ack_stops_the_ladder_cancels_queued_pages_and_tells_who_was_paged(
                      .values(status="delivered"))  # fmt: skip
     service.acknowledge(incident.id, "carol")
     notices = pager.tick()
-    assert any("escalation stopped: acknowledged by carol; 1 queued page cancelled" in n
+    assert any("escalation stopped: acknowledged by carol; 1 queued page cancelled" in n.text
                for n in notices)  # fmt: skip
     clock.advance(hours=1)
     pager.tick()
@@ -179,13 +180,16 @@ def test_a_level_that_reaches_nobody_is_not_delivered_and_the_next_is_paged_at_o
     assert made is not None, problems  # alice (level 1) has only an email: no channel
     pager = Pager(engine, made, clock=clock)
     incident = service.open(title="down", severity=1, service="api", actor="a")
-    pager.tick()
+    said = pager.tick()
     with engine.connect() as conn:
         query = select(timeline.c.body).where(timeline.c.incident_id == incident.id)
         bodies = [r.body for r in conn.execute(query)]
     assert any(b.startswith("NOT DELIVERED: level 1: alice: email address but no email channel")
                for b in bodies), bodies  # fmt: skip
     assert pager.undeliverable and pager.undeliverable[0].startswith(incident.id)
+    assert [s.level for s in said if "reached nobody" in s.text] == [logging.WARNING]
     clock.advance(seconds=1)  # not the 5 minutes a level waits
-    pager.tick()
+    said = pager.tick()
     assert pages(engine, "page") == ["carol"]  # level 2 (management) at once
+    # a page that went out is routine: INFO, not a WARNING in the daemon's log
+    assert [s.level for s in said if "paging" in s.text] == [logging.INFO]

@@ -311,8 +311,8 @@ class Daemon:
         except OpsbookError as exc:
             log.error("paging: %s", exc)  # noqa: TRY400 - the store is down; next round retries
             return False
-        for notice in notices:
-            log.warning("%s", notice)
+        for said in notices:
+            log.log(said.level, "%s", said.text)
         self.deliverer.wake.set()
         await self._undeliverable()
         return bool(notices)

@@ -10,6 +10,7 @@ makes a new cluster is a template never seen before.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -108,6 +109,9 @@ def miner_for(state: bytes | None) -> TemplateMiner:
     from drain3.masking import MaskingInstruction
     from drain3.template_miner_config import TemplateMinerConfig
 
+    # drain3 logs "Starting Drain3 template miner" (and its config) at INFO for every miner:
+    # one per log_errors run, so the daemon's log would say it every minute.
+    logging.getLogger("drain3").setLevel(logging.WARNING)
     config = TemplateMinerConfig()
     config.masking_instructions = [MaskingInstruction(p, name) for p, name in _MASKS]
     config.drain_sim_th = 0.5

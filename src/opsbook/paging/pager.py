@@ -15,6 +15,7 @@ the notifications (in the outbox), so nothing decided is ever lost.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,6 +63,21 @@ def public_url(config: Config) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+WARN = logging.WARNING
+
+
+@dataclass(frozen=True)
+class Said:
+    """A line for the daemon's log: routine paging at INFO; what needs a person (a level that
+    reached nobody, an exhausted escalation) at WARNING."""
+
+    text: str
+    level: int = logging.INFO
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True)
 class Paged:
     """Who a level's page is on its way to, and who it cannot reach and why."""
@@ -102,9 +118,9 @@ class Pager:
 
     # ------------------------------------------------------------------ steps
 
-    def tick(self) -> list[str]:
+    def tick(self) -> list[Said]:
         """One round of every step; returns notices for the log."""
-        notices: list[str] = []
+        notices: list[Said] = []
         now = self.clock()
         overrides = self.overrides.active(since=now, until=now + timedelta(seconds=1))
         with begin(self.engine) as conn:
@@ -114,12 +130,12 @@ class Pager:
             sent = send_digest(conn, now, self.paging, self.config.timezone, self.layers, overrides)
             if sent:
                 notices.append(
-                    f"SEV-4 digest queued ({sent} notification{'s' if sent != 1 else ''})"
+                    Said(f"SEV-4 digest queued ({sent} notification{'s' if sent != 1 else ''})")
                 )
         return notices
 
     def start(
-        self, conn: Connection, now: datetime, overrides: Sequence[Any], notices: list[str]
+        self, conn: Connection, now: datetime, overrides: Sequence[Any], notices: list[Said]
     ) -> bool:
         known = select(escalations.c.incident_id)
         query = select(incidents).where(
@@ -155,7 +171,7 @@ class Pager:
         return did
 
     def advance(
-        self, conn: Connection, now: datetime, overrides: Sequence[Any], notices: list[str]
+        self, conn: Connection, now: datetime, overrides: Sequence[Any], notices: list[Said]
     ) -> bool:
         due = (
             select(escalations)
@@ -192,7 +208,9 @@ class Pager:
                     f"{esc.repeats} repeats",
                     {"state": "exhausted"},
                 )
-                notices.append(f"{incident.id}: escalation exhausted, nobody acknowledged")
+                notices.append(
+                    Said(f"{incident.id}: escalation exhausted, nobody acknowledged", WARN)
+                )
                 continue
             wait = (
                 self.paging.settings.repeat_every
@@ -216,13 +234,15 @@ class Pager:
                 why = "; ".join(paged.unreachable) or f"nobody on call for {', '.join(names)}"
                 self._not_delivered(conn, incident.id, level, len(ladder), now,
                                     f"{name}{again}: {why}", data)  # fmt: skip
-                notices.append(f"{incident.id}: level {level}{again} reached nobody: {why}")
+                notices.append(
+                    Said(f"{incident.id}: level {level}{again} reached nobody: {why}", WARN)
+                )
                 continue
             text = f"paging {name}{again}: {', '.join(paged.reached)}"
             if paged.unreachable:
                 text += f"; not reachable: {'; '.join(paged.unreachable)}"
             append_entry(conn, incident.id, now, ACTOR, EntryKind.PAGE, text, data)
-            notices.append(f"{incident.id}: {text}")
+            notices.append(Said(f"{incident.id}: {text}"))
         return did
 
     def _not_delivered(
@@ -237,7 +257,7 @@ class Pager:
             escalate_now(conn, incident_id, now)
         self.undeliverable.append(f"{incident_id} {what}")
 
-    def stop_finished(self, conn: Connection, now: datetime, notices: list[str]) -> bool:
+    def stop_finished(self, conn: Connection, now: datetime, notices: list[Said]) -> bool:
         """Acknowledged or resolved: stop escalating, say so to whoever was paged."""
         running = select(
             escalations, incidents.c.acknowledged_at, incidents.c.acknowledged_by, incidents.c.phase
@@ -263,7 +283,7 @@ class Pager:
                     text,
                     {"state": "stopped", "reason": reason},
                 )
-                notices.append(f"{row.incident_id}: {text}")
+                notices.append(Said(f"{row.incident_id}: {text}"))
                 did = True
             if row.acknowledged_at is not None and not row.acked_sent:
                 did |= self._follow_up(conn, row.incident_id, Kind.ACK, now, "acked_sent")
