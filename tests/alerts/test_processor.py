@@ -21,7 +21,7 @@ from opsbook.incidents.severity import SeverityPolicy
 from opsbook.results import CheckKind, Result, Unit
 from opsbook.secrets import Redactor
 from opsbook.status import Status
-from opsbook.store.tables import timeline
+from opsbook.store.tables import action_items, timeline
 from tests.support.store import FakeClock
 
 CHECKS: dict[str, Any] = {
@@ -122,6 +122,21 @@ def test_auto_resolve_closes_the_incident_once_ok_for_its_period(
     closed = p.incidents.get(incident.id)
     assert closed.phase is IncidentPhase.RESOLVED
     assert any("auto-resolved: auto has been OK for 5m" in b for b in bodies(engine, incident.id))
+    # opened and closed by opsbook alone: no "update the runbook" item to bury the real ones
+    assert actions_of(engine, incident.id) == []
+    run(p, clock, "auto", Status.CRITICAL, minutes=1)
+    second = next(i for i in incidents_of(p) if i.is_open)
+    p.incidents.acknowledge(second.id, "alice")  # a person worked this one
+    run(p, clock, "auto", Status.OK, seconds=10)
+    run(p, clock, "auto", Status.OK, minutes=5, seconds=1)
+    assert p.incidents.get(second.id).phase is IncidentPhase.RESOLVED
+    assert [a.startswith("Update the runbook") for a in actions_of(engine, second.id)] == [True]
+
+
+def actions_of(engine: Engine, incident_id: str) -> list[str]:
+    with engine.connect() as conn:
+        query = select(action_items.c.text).where(action_items.c.incident_id == incident_id)
+        return [r.text for r in conn.execute(query)]
 
 
 def test_a_new_processor_resumes_the_pending_timer_and_the_firing_alert(

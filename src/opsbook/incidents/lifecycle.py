@@ -31,6 +31,7 @@ from opsbook.incidents.rows import (
     next_number,
     require_open,
     to_incident,
+    touched_by_people,
     when,
 )
 from opsbook.incidents.severity import SeverityPolicy
@@ -132,12 +133,7 @@ class Incidents:
         row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).one_or_none()
         if row is None or row.phase != Phase.TRIAGE.value or row.acknowledged_at is not None:
             return False
-        human = conn.execute(
-            select(timeline.c.id)
-            .where(timeline.c.incident_id == incident_id, timeline.c.actor != machine)
-            .limit(1)
-        ).first()
-        return human is None
+        return not touched_by_people(conn, incident_id, machine)
 
     # ------------------------------------------------------------------ moves
 

@@ -110,10 +110,27 @@ def to_incident(row: Row[Any]) -> Incident:
 
 
 RUNBOOK_ACTION_DAYS = 7
+MACHINE = "opsbook"  # the actor of everything opsbook does by itself
+
+
+def touched_by_people(conn: Connection, incident_id: str, machine: str = MACHINE) -> bool:
+    """Whether anyone but opsbook itself wrote on the incident (opened, acknowledged, noted…)."""
+    return (
+        conn.execute(
+            select(timeline.c.id)
+            .where(timeline.c.incident_id == incident_id, timeline.c.actor != machine)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def ensure_runbook_action(conn: Connection, row: Row[Any], now: datetime, actor: str) -> None:
-    """The runbook: "update it after every incident". One open item per incident."""
+    """The runbook: "update it after every incident". One open item per incident that
+    people worked: one opsbook opened and resolved by itself (a Redis that flapped for a
+    minute) taught nobody anything, and four identical items would only bury the real ones."""
+    if actor == MACHINE and not touched_by_people(conn, row.id):
+        return
     exists = conn.execute(
         select(action_items.c.id).where(
             action_items.c.incident_id == row.id,
