@@ -151,7 +151,14 @@ def test_report_reads_like_the_runbook_template(ops: Cli, tmp_path: Path) -> Non
         "--users-affected", "all checkout users")  # fmt: skip
     ops("incident", "action", "add", incident_id, "Add lock timeout to migrations",
         "--owner", "bob", "--due", "2026-12-15")  # fmt: skip
-    ops("incident", "phase", incident_id, "reviewed", "--as", "carol")
+    early = ops("incident", "phase", incident_id, "reviewed", "--as", "carol")
+    assert early.code != 0  # a review with its impact unwritten is no review
+    assert early.err == (
+        f"opsbook: {incident_id}'s report still has Business Impact to fill in: opsbook incident "
+        f"edit {incident_id} --business-impact '…' (or --force)\n"
+    )
+    ops("incident", "edit", incident_id, "--business-impact", "orders lost for 20 minutes")
+    assert ops("incident", "phase", incident_id, "reviewed", "--as", "carol").code == 0
     md = ops("incident", "report", incident_id).out
     assert md.startswith(f"# Incident Report: {incident_id}\n")
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
@@ -180,6 +187,19 @@ def test_report_reads_like_the_runbook_template(ops: Cli, tmp_path: Path) -> Non
     assert "<h2>Root Cause</h2>" in html
     assert "<table>" in html
     assert "http" not in html.split("<body>")[0]  # no external assets
+
+
+def test_reviewed_can_be_forced_and_the_timeline_says_so(ops: Cli) -> None:
+    incident_id = open_incident(ops, "--sev", "3", "--title", "slow /graphql")
+    ops("incident", "resolve", incident_id, "--why", "went away")
+    refused = ops("incident", "phase", incident_id, "reviewed")
+    assert "Users Affected, Business Impact, Root Cause to fill in" in refused.err
+    forced = ops("incident", "phase", incident_id, "reviewed", "--force")
+    assert forced.code == 0, forced.err
+    shown = json.loads(ops("incident", "show", incident_id, "-f", "json").out)
+    bodies = [e["body"] for e in shown["timeline"]]
+    unwritten = "Summary, Users Affected, Business Impact, Root Cause"
+    assert f"marked reviewed with {unwritten} not written (--force)" in bodies
 
 
 def test_edit_round_trips_through_the_editor(ops: Cli, tmp_path: Path) -> None:

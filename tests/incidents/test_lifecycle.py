@@ -57,6 +57,11 @@ def test_a_full_run_through_every_phase_is_on_the_timeline(
     service.set_phase(inc.id, Phase.RECOVERING, "bob")
     clock.advance(minutes=30)
     done = service.resolve(inc.id, "rolled back to v2.2", "bob")
+    with pytest.raises(IncidentError, match="report still has Summary, Users Affected"):
+        service.set_phase(inc.id, Phase.REVIEWED, "carol")  # the review is not written yet
+    review = {"summary": "5xx after deploy", "users_affected": "checkout users",
+              "business_impact": "40 minutes of lost orders", "root_cause": "a lock"}  # fmt: skip
+    service.edit(inc.id, review, "carol")
     reviewed = service.set_phase(inc.id, Phase.REVIEWED, "carol")
     assert done.resolved_at == clock.now
     assert reviewed.phase is Phase.REVIEWED
@@ -64,7 +69,7 @@ def test_a_full_run_through_every_phase_is_on_the_timeline(
     assert kinds == [
         EntryKind.OPENED, EntryKind.ACKNOWLEDGED, EntryKind.ASSIGNED, EntryKind.PHASE,
         EntryKind.NOTE, EntryKind.SEVERITY, EntryKind.PHASE, EntryKind.PHASE,
-        EntryKind.RESOLVED, EntryKind.ACTION_ADDED, EntryKind.PHASE,
+        EntryKind.RESOLVED, EntryKind.ACTION_ADDED, *[EntryKind.EDITED] * 4, EntryKind.PHASE,
     ]  # fmt: skip
     # the runbook's "update runbooks after every incident" becomes an action item
     [item] = actions.list(incident_id=inc.id)

@@ -4,6 +4,7 @@ never stops the others, and a page that cannot be sent escalates instead of wait
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,6 +92,34 @@ def test_a_multi_line_title_is_delivered_by_email_and_webhook_alike(
     assert mail["Subject"].startswith(f"[SEV-1] {incident.id} High latency graphql p95")
     assert mail["Bcc"] is None
     assert hook.bodies()[0]["title"].startswith("High latency\ngraphql")  # JSON keeps it
+
+
+def test_the_reports_timeline_folds_receipts_under_their_page_to_the_second(
+    engine: Engine, clock: FakeClock, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    from datetime import UTC
+
+    from opsbook.incidents.records import read_timeline
+    from opsbook.incidents.report import render_markdown
+
+    smtp, hook = receivers
+    cfg = config(smtp, hook)
+    incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+    incident = incidents.open(title="down", severity=1, service="api", actor="alertmanager")
+    Pager(engine, cfg, clock=clock).tick()
+    clock.advance(seconds=3)
+    rounds(engine, clock, cfg.paging)
+    entries = read_timeline(engine, [incident.id])[incident.id]
+    receipts = sum(e.kind.value == "delivery" for e in entries)
+    assert receipts >= 2  # the page, by email and by the webhook
+    md = render_markdown(incident, entries, [], SeverityPolicy.from_config({}), UTC, clock.now)
+    rows = [line for line in md.split("## Timeline")[1].split("##")[0].splitlines()
+            if line.startswith("| ") and not line.startswith("| Time")]  # fmt: skip
+    assert len(rows) == len(entries) - receipts  # receipts have no rows of their own
+    [page] = [r for r in rows if "paging" in r]
+    assert " · delivered: " in page and "page to alice via mail (+3 s)" in page
+    assert re.match(r"^\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|", rows[0])  # to the second
+    assert re.match(r"^\| \d\d:\d\d:\d\d \|", rows[1])  # the same day: the time alone
 
 
 def test_an_item_that_raises_fails_alone_then_for_good_and_escalates(

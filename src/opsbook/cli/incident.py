@@ -149,16 +149,22 @@ def sev(
 @incident.command()
 @click.argument("incident_id", metavar="ID")
 @click.argument("phase", type=click.Choice(PHASE_CHOICES))
+@click.option(
+    "--force", is_flag=True, help="reviewed: even with the report's review still to write."
+)
 @as_option
 @format_option()
 @config_option
 @click.pass_context
-def phase(ctx: click.Context, incident_id: str, phase: str, as_: str | None, fmt: str) -> None:
-    """Move to a phase: triage, investigating, contained, recovering; reviewed once resolved."""
+def phase(
+    ctx: click.Context, incident_id: str, phase: str, force: bool, as_: str | None, fmt: str
+) -> None:
+    """Move to a phase: triage, investigating, contained, recovering; reviewed once resolved
+    and the report's Summary, Users Affected, Business Impact and Root Cause are written."""
     from opsbook.incidents.model import Phase
 
     c = opened(ctx)
-    moved = c.incidents.set_phase(incident_id, Phase(phase), actor(as_))
+    moved = c.incidents.set_phase(incident_id, Phase(phase), actor(as_), force=force)
     _done(c, incident_id, fmt, f"{moved.id} is {moved.phase.value}")
 
 

@@ -40,6 +40,8 @@ from opsbook.store.tx import begin, read
 from opsbook.units import format_duration
 
 Clock = Callable[[], datetime]
+# What a post-incident review must have established before the incident is "reviewed".
+REVIEW_FIELDS = ("summary", "users_affected", "business_impact", "root_cause")
 
 
 def utcnow() -> datetime:
@@ -201,7 +203,11 @@ class Incidents:
         }
         append_entry(conn, incident_id, now, actor, EntryKind.SEVERITY, body, data)
 
-    def set_phase(self, incident_id: str, phase: Phase, actor: str) -> Incident:
+    def set_phase(
+        self, incident_id: str, phase: Phase, actor: str, *, force: bool = False
+    ) -> Incident:
+        """Move along the runbook's process. ``reviewed`` needs the review written (the
+        report's REVIEW_FIELDS); ``force`` records that it was marked reviewed without."""
         if phase is Phase.RESOLVED:
             raise UsageError(f"resolve with: opsbook incident resolve {incident_id} --why '…'")
         now = self.clock()
@@ -217,6 +223,19 @@ class Incidents:
                         f"{incident_id} is {current.value}; only a resolved incident is reviewed"
                     )
                 values["reviewed_at"] = now
+                missing = [f for f in REVIEW_FIELDS if not (getattr(row, f) or "").strip()]
+                if missing and not force:
+                    flags = " ".join(f"--{f.replace('_', '-')} '…'" for f in missing)
+                    raise IncidentError(
+                        f"{incident_id}'s report still has "
+                        f"{', '.join(HUMAN_FIELDS[f] for f in missing)} to fill in: "
+                        f"opsbook incident edit {incident_id} {flags} (or --force)"
+                    )
+                if missing:
+                    unwritten = ", ".join(HUMAN_FIELDS[f] for f in missing)
+                    append_entry(conn, incident_id, now, actor, EntryKind.PHASE,
+                                 f"marked reviewed with {unwritten} not written (--force)",
+                                 {"forced": True, "missing": missing})  # fmt: skip
             else:
                 require_open(row, f"moved to {phase.value}")
                 if row.acknowledged_at is None:  # working on it is responding to it

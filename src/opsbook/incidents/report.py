@@ -138,9 +138,16 @@ class _Report:
             lines.append("- **Resolution**: not resolved yet")
         zone_name = _zone_name(self.tz, i.opened_at)
         lines += ["", f"| Time ({zone_name}) | Who | What |", "|---|---|---|"]
-        lines += [
-            f"| {self.t(e.at)} | {_cell(e.actor)} | {_cell(_entry_text(e))} |" for e in self.entries
-        ]
+        day = None
+        for entry, receipts in _grouped(self.entries):
+            local = entry.at.astimezone(self.tz)
+            # to the second (pages go out seconds apart); the date only when it changes
+            stamp = local.strftime("%H:%M:%S" if local.date() == day else "%Y-%m-%d %H:%M:%S")
+            day = local.date()
+            what = _entry_text(entry)
+            if receipts:
+                what += " · delivered: " + ", ".join(receipts)
+            lines.append(f"| {stamp} | {_cell(entry.actor)} | {_cell(what)} |")
         return lines
 
     def impact(self) -> list[str]:
@@ -195,6 +202,22 @@ def _action_status(item: ActionItem, today: date) -> str:
     if item.due is not None and item.due < today:
         return "**overdue**"
     return "open"
+
+
+def _grouped(entries: Sequence[Entry]) -> list[tuple[Entry, list[str]]]:
+    """Each entry with the delivery receipts that followed it folded in ("email to alice via
+    mail, 3 s"): half the rows of a timeline were receipts for the page above them. A
+    delivery that failed keeps its own row."""
+    rows: list[tuple[Entry, list[str]]] = []
+    for entry in entries:
+        delivered = entry.kind is EntryKind.DELIVERY and entry.data.get("status") == "delivered"
+        if delivered and rows:
+            sent = rows[-1][0].at
+            what = entry.body.split(" delivered (", 1)[0]
+            rows[-1][1].append(f"{what} (+{format_duration((entry.at - sent).total_seconds())})")
+            continue
+        rows.append((entry, []))
+    return rows
 
 
 def _entry_text(entry: Entry) -> str:
