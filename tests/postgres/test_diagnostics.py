@@ -200,6 +200,27 @@ def test_slow_queries_follow_the_installed_extension_version(
     assert expected["total"] in report.notes[0]
 
 
+def test_slow_queries_leave_opsbooks_own_statements_out_unless_asked(database: Database) -> None:
+    from opsbook.clients import postgres as pg
+
+    database.sql("CREATE EXTENSION pg_stat_statements", "CREATE TABLE orders (id int)",
+                 "SELECT count(*) FROM orders")  # fmt: skip
+    ours = pg.connect(database.dsn)  # how every check and report of opsbook connects
+    try:
+        for _ in range(50):  # a check every 30 s for 25 minutes
+            ours.execute("SELECT count(*) AS n FROM pg_stat_activity").fetchall()
+    finally:
+        ours.close()
+    with database.connect() as conn:
+        app_only = slow_queries(conn, "test", by="calls", limit=50)
+        everyone = slow_queries(conn, "test", by="calls", limit=50, own=True)
+    texts = [r["query"] for r in app_only.sections["queries"]]
+    assert any("FROM orders" in t for t in texts)
+    assert not any("pg_stat_activity" in t for t in texts)
+    top = everyone.sections["queries"][0]  # by calls: opsbook's 50
+    assert top["query"].startswith(pg.TAG) and "pg_stat_activity" in top["query"]
+
+
 def test_slow_queries_without_the_extension_say_what_to_do(database: Database) -> None:
     with database.connect() as conn:
         report = slow_queries(conn, "test")

@@ -120,3 +120,34 @@ def test_the_database_comes_from_a_postgres_check(
     assert ops("db", "health", "-c", str(path), "--check", "db", "-f", "json").code == 0
     several = ops("db", "health", "-c", str(path))
     assert several.code == 3 and "several postgres checks (db, other)" in several.err
+
+
+def test_tables_say_what_json_says_and_notes_fit_the_role(
+    ops: Cli, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database.sql(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'nostats') THEN "
+        "CREATE ROLE nostats LOGIN PASSWORD 'nostats-pw-123'; END IF; END $$",
+        "CREATE TABLE orders (id int, customer int)",
+        "CREATE INDEX orders_a ON orders (customer)",
+        "CREATE UNIQUE INDEX orders_b ON orders (customer)",
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+        "SELECT o.id, o.customer, count(*) OVER (PARTITION BY o.customer) AS per_customer "
+        "FROM orders AS o WHERE o.customer > 100 AND o.id < 200000 ORDER BY o.customer, o.id",
+    )  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "120")
+    health = ops("db", "health", "--dsn", database.dsn).out
+    assert f"database {database.name}: size " in health and "deadlocks 0, temp files 0" in health
+    assert "role: primary" in health
+    assert "pg_monitor" not in health  # a superuser needs no advice about pg_monitor
+    assert "pg_monitor" not in ops("db", "activity", "--dsn", database.dsn).out
+    other = f"postgresql://nostats:nostats-pw-123@127.0.0.1:{database.server.port}/{database.name}"
+    assert "grant it pg_monitor" in ops("db", "activity", "--dsn", other).out
+    indexes = ops("db", "indexes", "--dsn", database.dsn).out
+    assert "orders_a, orders_b (unique)" in indexes and "False" not in indexes
+    slow = ops("db", "slow-queries", "--dsn", database.dsn, "--all", "--limit", "100").out
+    lines = slow.splitlines()
+    assert max(len(line) for line in lines) <= 120  # the terminal's width
+    query_line = next(line for line in lines if "SELECT o.id, o.customer" in line)
+    # the query column gets a readable share of it, not 20 characters
+    assert len(query_line.split("SELECT o.id", 1)[1]) >= 30

@@ -62,20 +62,28 @@ def activity(
     "--by", type=click.Choice(["total", "mean", "calls"]), default="total", show_default=True
 )
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--all", "everyone", is_flag=True, help="Include opsbook's own statements.")
 @db_target_options
 @format_option()
 @config_option
 @click.pass_context
 def slow_queries(
-    ctx: click.Context, by: str, limit: int, check_name: str | None, dsn: str | None, fmt: str
+    ctx: click.Context,
+    by: str,
+    limit: int,
+    everyone: bool,
+    check_name: str | None,
+    dsn: str | None,
+    fmt: str,
 ) -> None:
-    """The costliest statements, from pg_stat_statements (any extension version)."""
+    """The costliest statements, from pg_stat_statements (any extension version); opsbook's
+    own checks and reports are left out unless --all."""
     from opsbook.postgres.connect import connect
     from opsbook.postgres.statements import slow_queries as collect
 
     where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
-        _show(collect(conn, where.label, by=by, limit=limit), fmt)
+        _show(collect(conn, where.label, by=by, limit=limit, own=everyone), fmt)
 
 
 @db.command()

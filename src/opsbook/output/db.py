@@ -38,18 +38,63 @@ def _value(key: str, value: Any) -> str:
     return str(value)
 
 
+# Sections whose table shows fewer columns than their JSON: the query needs the room.
+SHOWN = {"queries": ("calls", "total_ms", "mean_ms", "rows", "share_pct", "query")}
+NUMERIC = ("calls", "rows", "scans", "connections", "active", "total_ms", "mean_ms",
+           "share_pct", "xid_age", "mxid_age", "xid_pct", "mxid_pct", "dead_tuples")  # fmt: skip
+
+
 def print_report(report: Report) -> None:
+    for line in _facts(report):
+        click.echo(line)
     for name, rows in report.sections.items():
         if not rows:
             continue
         click.echo(styled(f"{name.replace('_', ' ')} ({len(rows)})", "dim"))
-        keys = [k for k in rows[0] if k not in ("oid",)]
+        shown = [_for_people(r) for r in rows]
+        keys = [k for k in SHOWN.get(name, tuple(shown[0])) if k != "oid"]
         wide = next((k for k in keys if k in WIDE), None)
-        columns = [Column(k.upper().replace("_", " "), wrap=k == wide) for k in keys]
-        body: list[list[Cell | str]] = [[_value(k, r.get(k)) for k in keys] for r in rows]
+        columns = [
+            Column(k.upper().replace("_", " "), "right" if k in NUMERIC else "left", k == wide)
+            for k in keys
+        ]
+        body: list[list[Cell | str]] = [[_value(k, r.get(k)) for k in keys] for r in shown]
         click.echo(render(columns, body))
         click.echo()
     for note in report.notes:
         click.echo(styled(note, "dim"))
     status = report.status
     click.echo(f"{report.name}: {styled(status.name, _STYLE[status])} — {report.summary}")
+
+
+def _for_people(row: dict[str, Any]) -> dict[str, Any]:
+    """A duplicate set's `enforcing` booleans, said next to the index names they belong to."""
+    if "indexes" in row and "enforcing" in row:
+        pairs = zip(row["indexes"], row["enforcing"], strict=True)
+        names = [f"{ix} (unique)" if enforcing else ix for ix, enforcing in pairs]
+        return {k: (names if k == "indexes" else v) for k, v in row.items() if k != "enforcing"}
+    return row
+
+
+def _facts(report: Report) -> list[str]:
+    """The blocks JSON has outside sections: the database's own figures, the replica state."""
+    lines = []
+    db = report.facts.get("database")
+    if isinstance(db, dict):
+        parts = [
+            f"size {format_bytes(float(db['size_bytes']))}" if db.get("size_bytes") else "",
+            f"cache hit {float(db['cache_hit_pct']):.2f}%" if db.get("cache_hit_pct") else "",
+            f"deadlocks {db.get('deadlocks', 0)}",
+            f"temp files {db.get('temp_files', 0)} "
+            f"({format_bytes(float(db.get('temp_bytes') or 0))})",
+            f"counted since {_value('', db['stats_reset'])}" if db.get("stats_reset") else "",
+        ]
+        lines.append(f"database {db.get('datname', '')}: " + ", ".join(p for p in parts if p))
+    replica = report.facts.get("replica")
+    if isinstance(replica, dict):
+        if replica.get("in_recovery"):
+            delay = _value("", replica.get("replay_delay"))
+            lines.append(f"replica: in recovery, replaying {delay} behind its primary")
+        else:
+            lines.append("role: primary (not in recovery)")
+    return [*lines, ""] if lines else []

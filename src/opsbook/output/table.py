@@ -74,9 +74,13 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[Cell | str]]) -> s
     total = shutil.get_terminal_size((100, 24)).columns
     for i, col in enumerate(columns):
         if col.wrap:
-            others = sum(w for j, w in enumerate(widths) if j != i) + gap * (len(columns) - 1)
             longest = max((len(r[i].text) for r in cells), default=0)
-            widths[i] = max(20, min(longest, total - others), len(col.header))
+            # a readable share of the screen, even when the other columns are wide
+            least = min(longest, max(MIN_WRAP, total // 3))
+            _narrow(widths, columns, i, total - least - gap * (len(columns) - 1))
+            others = sum(w for j, w in enumerate(widths) if j != i) + gap * (len(columns) - 1)
+            widths[i] = max(least, min(longest, total - others), len(col.header))
+            cells = [_clipped(row, widths, columns) for row in cells]
     lines = [_line([Cell(c.header) for c in columns], columns, widths, gap)]
     lines.append(styled("─" * min(total, sum(widths) + gap * (len(columns) - 1)), "dim"))
     for row in cells:
@@ -88,6 +92,32 @@ def render(columns: Sequence[Column], rows: Sequence[Sequence[Cell | str]]) -> s
             parts = [Cell(w[n] if n < len(w) else "", row[i].style) for i, w in enumerate(wrapped)]
             lines.append(_line(parts, columns, widths, gap))
     return "\n".join(lines)
+
+
+MIN_WRAP = 30  # the wrapped column (a message, a query) is never squeezed below this
+MIN_CLIP = 12  # a text column cut to make room keeps at least this much
+
+
+def _narrow(widths: list[int], columns: Sequence[Column], wrapped: int, room: int) -> None:
+    """Cut the widest left-aligned text columns (never numbers, never the wrapped one) until
+    the others fit in ``room``; their cells end in "…" (see _clipped)."""
+    while sum(w for j, w in enumerate(widths) if j != wrapped) > room:
+        cuttable = [j for j, c in enumerate(columns)
+                    if j != wrapped and c.align == "left" and not c.wrap
+                    and widths[j] > max(MIN_CLIP, len(c.header))]  # fmt: skip
+        if not cuttable:
+            return
+        widest = max(cuttable, key=lambda j: widths[j])
+        widths[widest] -= 1
+
+
+def _clipped(row: list[Cell], widths: list[int], columns: Sequence[Column]) -> list[Cell]:
+    return [
+        Cell(c.text[: widths[i] - 1] + "…", c.style)
+        if not columns[i].wrap and len(c.text) > widths[i]
+        else c
+        for i, c in enumerate(row)
+    ]
 
 
 def _line(cells: Sequence[Cell], columns: Sequence[Column], widths: list[int], gap: int) -> str:

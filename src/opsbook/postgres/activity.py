@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsbook.postgres.connect import Conn
+from opsbook.postgres.connect import Conn, privileges
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
 
@@ -104,7 +104,11 @@ def activity(
             f"{len(blocked)} blocked "
             f"(by pid {', '.join(str(b['blocking_pid']) for b in blocked[:3])})",
         )
-    report.notes.append("Needs pg_monitor (or pg_read_all_stats) to see other users' queries.")
+    if not privileges(conn).all_stats:
+        report.notes.append(
+            "This role sees only its own sessions' queries: grant it pg_monitor "
+            "(or pg_read_all_stats) to see the others'."
+        )
     return report
 
 

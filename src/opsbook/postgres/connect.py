@@ -13,7 +13,7 @@ from opsbook.config.model import Config
 from opsbook.errors import UsageError
 from opsbook.secrets import mask_dsn
 
-__all__ = ["Conn", "Target", "connect", "target"]
+__all__ = ["Conn", "Privileges", "Target", "connect", "privileges", "target"]
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,22 @@ def target(config: Config, check: str | None, dsn: str | None) -> Target:
 def connect(where: Target, *, timeout: int = 10) -> Iterator[Conn]:
     with pg.session(where.dsn, label=where.label, timeout=timeout, application="opsbook-db") as c:
         yield c
+
+
+@dataclass(frozen=True)
+class Privileges:
+    """What the connected role may read: a note about pg_monitor is for those without it."""
+
+    superuser: bool
+    all_stats: bool  # pg_read_all_stats (in pg_monitor): other sessions' queries
+
+
+def privileges(conn: Conn) -> Privileges:
+    row = conn.execute(
+        "SELECT rolsuper AS superuser, "
+        "rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS all_stats "
+        "FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    if row is None:
+        return Privileges(False, False)
+    return Privileges(bool(row["superuser"]), bool(row["all_stats"]))

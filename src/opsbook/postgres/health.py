@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsbook.postgres.connect import Conn
+from opsbook.postgres.connect import Conn, privileges
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
 
@@ -128,12 +128,13 @@ def health(conn: Conn, target: str) -> Report:
     delay = replay.get("replay_delay")
     if delay is not None and delay.total_seconds() > 60:
         report.find(Status.WARNING, f"replaying {delay.total_seconds():.0f} s behind the primary")
-    report.sections["sequences"] = _sequences(conn.execute(SEQUENCES).fetchall(), report)
+    superuser = privileges(conn).superuser
+    report.sections["sequences"] = _sequences(conn.execute(SEQUENCES).fetchall(), report, superuser)
     report.sections["largest_tables"] = conn.execute(LARGEST).fetchall()
     return report
 
 
-def _sequences(rows: list[dict[str, Any]], report: Report) -> list[dict[str, Any]]:
+def _sequences(rows: list[dict[str, Any]], report: Report, superuser: bool) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         if r["last_value"] is None:  # never used, or not readable by this role
@@ -164,10 +165,11 @@ def _sequences(rows: list[dict[str, Any]], report: Report) -> list[dict[str, Any
                 else ""
             ),
         )
-    report.notes.append(
-        "A sequence's last_value is visible only with USAGE or SELECT on it; "
-        "pg_monitor alone shows unused and unreadable ones as nothing to measure."
-    )
+    if not superuser:
+        report.notes.append(
+            "A sequence's last_value is visible only with USAGE or SELECT on it; "
+            "pg_monitor alone shows unused and unreadable ones as nothing to measure."
+        )
     return out
 
 

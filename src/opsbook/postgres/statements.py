@@ -12,7 +12,7 @@ from psycopg import sql
 
 from opsbook.clients import postgres as pg
 from opsbook.errors import DatabaseError
-from opsbook.postgres.connect import Conn
+from opsbook.postgres.connect import Conn, privileges
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
 
@@ -36,7 +36,10 @@ def columns(version: tuple[int, ...]) -> dict[str, str]:
     }
 
 
-def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10) -> Report:
+def slow_queries(
+    conn: Conn, target: str, *, by: str = "total", limit: int = 10, own: bool = False
+) -> Report:
+    """``own``: include opsbook's own statements (tagged at the seam, clients/postgres.TAG)."""
     report = Report("slow-queries", target)
     ext = conn.execute(
         "SELECT extversion, extnamespace::regnamespace::text AS schema FROM pg_extension "
@@ -63,7 +66,7 @@ def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10)
         return report
     version = _version(str(ext["extversion"]))
     cols = columns(version)
-    report.facts.update(extension_version=ext["extversion"], ordered_by=by)
+    report.facts.update(extension_version=ext["extversion"], ordered_by=by, opsbook_own=own)
     order = cols["total"] if by == "total" else cols["mean"] if by == "mean" else "calls"
     query = sql.SQL(
         "SELECT queryid, calls, {total} AS total_ms, {mean} AS mean_ms, rows, "
@@ -72,6 +75,7 @@ def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10)
         "FROM {schema}.pg_stat_statements "
         # The view covers every database of the cluster; the report is about this one.
         "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND (%s OR query NOT LIKE %s) "
         "ORDER BY {order} DESC NULLS LAST LIMIT %s"
     ).format(
         total=sql.Identifier(cols["total"]),
@@ -83,7 +87,7 @@ def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10)
     )
     try:
         with pg.translated():
-            rows = conn.execute(query, (limit,)).fetchall()
+            rows = conn.execute(query, (own, pg.TAG + "%", limit)).fetchall()
     except DatabaseError as exc:
         if exc.sqlstate == OBJECT_NOT_IN_PREREQUISITE_STATE and "shared_preload_libraries" in str(
             exc
@@ -106,11 +110,10 @@ def slow_queries(conn: Conn, target: str, *, by: str = "total", limit: int = 10)
         )
     else:
         report.find(Status.OK, "no statements recorded yet")
-    report.notes.append(
-        f"pg_stat_statements {ext['extversion']}: columns {cols['total']}, "
-        f"{cols['mean']}. Reading other users' query text needs pg_read_all_stats "
-        "(pg_monitor)."
-    )
+    note = f"pg_stat_statements {ext['extversion']}: columns {cols['total']}, {cols['mean']}."
+    if not privileges(conn).all_stats:
+        note += " Other roles' query text shows as <insufficient privilege>: grant pg_monitor."
+    report.notes.append(note)
     return report
 
 
