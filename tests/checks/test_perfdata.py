@@ -67,8 +67,10 @@ def test_a_plugins_perfdata_is_re_emitted_intact(
     }
     doc = json.loads(cli("check", "-c", str(path), "-f", "json").out)
     metrics = {m["name"]: m for m in doc["checks"][0]["metrics"]}
-    assert (metrics["a b'c"]["warning"], metrics["a b'c"]["critical"]) == ("10:", "~:5")
-    assert metrics["r"]["critical"] == "@2:3"
+    ab = metrics["a b'c"]
+    assert (ab["warning_range"], ab["critical_range"]) == ("10:", "~:5")
+    assert (ab["warning"], ab["critical"]) == (10, 5)  # schema 1's numbers, kept
+    assert (metrics["r"]["critical_range"], metrics["r"]["critical"]) == ("@2:3", None)
     assert metrics["lost"]["value"] is None
 
 

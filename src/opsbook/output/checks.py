@@ -14,7 +14,7 @@ from typing import Any
 
 from opsbook.nagios import format_perfdata, range_text
 from opsbook.output.table import Style
-from opsbook.results import Result, Unit
+from opsbook.results import Range, Result, Unit
 from opsbook.status import Status, worst
 from opsbook.units import format_bytes, format_duration
 
@@ -85,9 +85,12 @@ def result_dict(r: Result) -> dict[str, Any]:
                 "name": m.name,
                 "value": m.value,
                 "unit": m.unit.value,
-                # Nagios range syntax ("~:30", "30:", "@10:20"): which way the threshold points
-                "warning": range_text(m, m.warning),
-                "critical": range_text(m, m.critical),
+                # the threshold as a number, as schema 1 has it (one-sided ranges); which way
+                # it points, and two-sided ranges, in Nagios syntax ("30", "30:", "@10:20")
+                "warning": _bound(m.warning),
+                "critical": _bound(m.critical),
+                "warning_range": range_text(m, m.warning),
+                "critical_range": range_text(m, m.critical),
                 "min": m.min,
                 "max": m.max,
             }
@@ -95,6 +98,16 @@ def result_dict(r: Result) -> dict[str, Any]:
         ],
         "details": r.details,
     }
+
+
+def _bound(threshold: Range | None) -> float | None:
+    if threshold is None or threshold.inside:
+        return None
+    if threshold.high is None:
+        return threshold.low  # lower is worse: alerts under it
+    if threshold.low is None or threshold.low == 0:
+        return threshold.high  # higher is worse: alerts over it
+    return None  # two-sided: only the range says it
 
 
 def to_nagios(results: Sequence[Result], *, service: str) -> str:
