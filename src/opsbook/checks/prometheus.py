@@ -48,7 +48,7 @@ Key = tuple[str, str, float]  # (check name, url, window): whose history this is
 _HISTORY: dict[Key, deque[Scrape]] = {}  # recent scrapes, within the window
 _RATES: dict[tuple[Key, str], deque[tuple[float, float]]] = {}  # (time, rate) per signal
 RATE_HISTORY_MAX = 20_000
-MIN_SPAN = 10.0  # seconds: the least span an increase is judged over
+MIN_SPAN = 5.0  # seconds: the least span an increase is judged over
 MIN_SPAN_SHARE = 0.25  # … and at least this share of the window
 MIN_RATES = 10  # unusual_rate: rates seen before a band means anything
 
