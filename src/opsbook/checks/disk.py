@@ -39,7 +39,7 @@ async def run(check: DiskCheck, phase: Phase) -> Reading:
     message = f"{used_pct:.1f}% used, {format_bytes(available)} free of {format_bytes(size)}"
     statuses = [space]
     if st.f_files > 0:  # some filesystems (btrfs, some FUSE) have no fixed inode table
-        inodes_pct = round((st.f_files - st.f_ffree) * 100 / st.f_files, 1)
+        inodes_pct = round((st.f_files - st.f_ffree) * 100 / st.f_files, 4)
         inodes = rising(inodes_pct, check.inodes_warning, check.inodes_critical)
         statuses.append(inodes)
         metrics.append(

@@ -50,7 +50,7 @@ async def run(check: PostgresCheck, phase: Phase) -> Reading:
 def assess(check: PostgresCheck, row: dict[str, Any]) -> Reading:
     available = max(1, row["max_connections"] - row["reserved"])
     used = row["used"]
-    pct = round(used * 100 / available, 1)
+    pct = round(used * 100 / available, 4)  # 1 of 5000 connections is not 0 %
     role = Role.REPLICA if row["in_recovery"] else Role.PRIMARY
     statuses = [rising(pct, check.warning, check.critical)]
     message = (
