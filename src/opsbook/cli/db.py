@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from opsbook.cli import db_maintenance
 from opsbook.cli.options import config_option, db_target, db_target_options, format_option
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _show(report: Any, fmt: str) -> None:
@@ -22,39 +25,68 @@ def _show(report: Any, fmt: str) -> None:
     raise click.exceptions.Exit(int(report.status))
 
 
+_LIMIT_HELP = {
+    "idle_in_transaction": "Idle in a transaction this long: WARNING[,CRITICAL] (5m,30m).",
+    "transaction_age": "Holding the xmin horizon this long: WARNING[,CRITICAL] (1h,6h).",
+    "query_time": "A query active this long: WARNING[,CRITICAL] (1m,10m).",
+    "vacuum_age": "Dead tuples not vacuumed for this long: WARNING[,CRITICAL] (off).",
+    "analyze_age": "Changes not analyzed for this long: WARNING[,CRITICAL] (off).",
+    "bloat_share": "Wasted share of a table or index: WARNING[,CRITICAL] (50%).",
+    "bloat_wasted": "…and only when it wastes this much: WARNING[,CRITICAL] (100MB).",
+}
+
+
+def limit_options(*names: str) -> Callable[[F], F]:
+    """check_postgres-style thresholds, each ``WARNING[,CRITICAL]`` or ``off``."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        from opsbook.errors import UsageError
+        from opsbook.postgres.limits import parse_limit
+
+        if value is None:
+            return None
+        try:
+            return parse_limit(str(param.name), value)
+        except ValueError as exc:
+            raise UsageError(f"--{str(param.name).replace('_', '-')}: {exc}") from None
+
+    def decorate(func: F) -> F:
+        for name in reversed(names):
+            flag = "--" + name.replace("_", "-")
+            func = click.option(flag, name, metavar="LIMIT", callback=parse,
+                                help=_LIMIT_HELP[name])(func)  # fmt: skip
+        return func
+
+    return decorate
+
+
+def _limits(given: dict[str, Any]) -> Any:
+    from opsbook.postgres.limits import DEFAULT
+
+    return DEFAULT.with_(**given)
+
+
 @click.group()
 def db() -> None:
     """PostgreSQL diagnostics and maintenance (PostgreSQL 12 to 17)."""
 
 
 @db.command()
-@click.option(
-    "--long-running",
-    default="60s",
-    show_default=True,
-    metavar="DURATION",
-    help="Queries active longer than this are listed.",
-)
+@limit_options("idle_in_transaction", "query_time")
 @db_target_options
 @format_option()
 @config_option
 @click.pass_context
 def activity(
-    ctx: click.Context, long_running: str, check_name: str | None, dsn: str | None, fmt: str
+    ctx: click.Context, /, check_name: str | None, dsn: str | None, fmt: str, **given: Any
 ) -> None:
     """Connections by state and client, utilisation, idle in transaction, long and blocked."""
-    from opsbook.errors import UsageError
     from opsbook.postgres.activity import activity as collect
     from opsbook.postgres.connect import connect
-    from opsbook.units import parse_duration
 
-    try:
-        threshold = parse_duration(long_running)
-    except ValueError as exc:
-        raise UsageError(f"--long-running: {exc}") from None
     where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
-        _show(collect(conn, where.label, long_running_s=threshold), fmt)
+        _show(collect(conn, where.label, limits=_limits(given)), fmt)
 
 
 @db.command("slow-queries")
@@ -121,18 +153,21 @@ def indexes(ctx: click.Context, check_name: str | None, dsn: str | None, fmt: st
 
 
 @db.command()
+@limit_options("transaction_age")
 @db_target_options
 @format_option()
 @config_option
 @click.pass_context
-def health(ctx: click.Context, check_name: str | None, dsn: str | None, fmt: str) -> None:
-    """Cache hits, deadlocks, wraparound, sequences, replication, sizes."""
+def health(
+    ctx: click.Context, /, check_name: str | None, dsn: str | None, fmt: str, **given: Any
+) -> None:
+    """Cache hits, deadlocks, wraparound, what holds the horizon, sequences, replication."""
     from opsbook.postgres.connect import connect
     from opsbook.postgres.health import health as collect
 
     where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
-        _show(collect(conn, where.label), fmt)
+        _show(collect(conn, where.label, limits=_limits(given)), fmt)
 
 
 db.add_command(db_maintenance.vacuum)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from opsbook.postgres.connect import Conn, privileges
+from opsbook.postgres.limits import DEFAULT, Limits
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
+from opsbook.units import format_duration
 
 SETTINGS = """
 SELECT current_setting('max_connections')::int AS max_connections,
@@ -29,12 +32,15 @@ SELECT coalesce(nullif(application_name, ''), '(none)') AS application,
 FROM pg_stat_activity WHERE backend_type = 'client backend'
 GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1
 """
+# An aborted transaction ("idle in transaction (aborted)") can have no xact_start: its age is
+# then counted from its last state change, never a NULL that breaks the report.
 IDLE_IN_TRANSACTION = """
-SELECT pid, usename AS "user", application_name AS application, datname AS database,
-       now() - xact_start AS transaction_age, now() - state_change AS idle_for, query
+SELECT pid, usename AS "user", application_name AS application, datname AS database, state,
+       now() - coalesce(xact_start, state_change) AS transaction_age,
+       now() - state_change AS idle_for, query
 FROM pg_stat_activity
 WHERE state IN ('idle in transaction', 'idle in transaction (aborted)')
-ORDER BY xact_start
+ORDER BY coalesce(xact_start, state_change)
 """
 LONG_RUNNING = """
 SELECT pid, usename AS "user", datname AS database, now() - query_start AS running_for,
@@ -58,9 +64,7 @@ ORDER BY blocked.query_start
 """
 
 
-def activity(
-    conn: Conn, target: str, *, long_running_s: float = 60.0, idle_warning_s: float = 300.0
-) -> Report:
+def activity(conn: Conn, target: str, *, limits: Limits = DEFAULT) -> Report:
     report = Report("activity", target)
     settings = conn.execute(SETTINGS).fetchone()
     assert settings is not None
@@ -77,7 +81,8 @@ def activity(
     report.sections["by_state"] = conn.execute(BY_STATE).fetchall()
     report.sections["by_client"] = conn.execute(BY_CLIENT).fetchall()
     idle = [_masked(r) for r in conn.execute(IDLE_IN_TRANSACTION).fetchall()]
-    running = [_masked(r) for r in conn.execute(LONG_RUNNING, (long_running_s,)).fetchall()]
+    listed = limits.query_time.least or 0.0
+    running = [_masked(r) for r in conn.execute(LONG_RUNNING, (listed,)).fetchall()]
     blocked = [
         {
             **r,
@@ -89,15 +94,24 @@ def activity(
     report.sections.update(idle_in_transaction=idle, long_running=running, blocked=blocked)
     status = Status.CRITICAL if pct >= 95 else Status.WARNING if pct >= 80 else Status.OK
     report.find(status, f"{used}/{usable} connections ({pct:.1f}%)")
-    stale = [r for r in idle if r["transaction_age"].total_seconds() > idle_warning_s]
     if idle:
+        longest = max(idle, key=lambda r: _seconds(r["idle_for"]))
+        idle_status = limits.idle_in_transaction.status(_seconds(longest["idle_for"]))
+        aborted = sum(1 for r in idle if r["state"].endswith("(aborted)"))
         report.find(
-            Status.WARNING if stale else Status.OK,
+            idle_status,
             f"{len(idle)} idle in transaction"
-            + (f", {len(stale)} for over {idle_warning_s / 60:.0f} min" if stale else ""),
+            + (f" ({aborted} aborted)" if aborted else "")
+            + f", the longest for {format_duration(_seconds(longest['idle_for']))} "
+            f"(pid {longest['pid']}, {longest['user']})",
         )
     if running:
-        report.find(Status.WARNING, f"{len(running)} queries running over {long_running_s:g} s")
+        slowest = max(_seconds(r["running_for"]) for r in running)
+        report.find(
+            limits.query_time.status(slowest),
+            f"{len(running)} queries running over {format_duration(listed)}, "
+            f"the longest for {format_duration(slowest)}",
+        )
     if blocked:
         report.find(
             Status.WARNING,
@@ -110,6 +124,10 @@ def activity(
             "(or pg_read_all_stats) to see the others'."
         )
     return report
+
+
+def _seconds(interval: timedelta | None) -> float:
+    return interval.total_seconds() if interval is not None else 0.0
 
 
 def _masked(row: dict[str, Any]) -> dict[str, Any]:

@@ -9,11 +9,14 @@ replication lag and inactive slots, and sizes.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from opsbook.postgres.connect import Conn, privileges
+from opsbook.postgres.limits import DEFAULT, Limits
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
+from opsbook.units import format_duration
 
 WRAP_LIMIT = 2**31  # transaction IDs and multixacts wrap around here
 DATABASE = """
@@ -26,11 +29,17 @@ WRAPAROUND = """
 SELECT datname AS database, age(datfrozenxid) AS xid_age, mxid_age(datminmxid) AS mxid_age
 FROM pg_database WHERE datallowconn ORDER BY age(datfrozenxid) DESC
 """
+# What holds the xmin horizon: a snapshot (backend_xmin) or a transaction id of its own
+# (backend_xid). A writer idle in transaction has the second and not the first, and still
+# keeps VACUUM from removing every row deleted after it began.
 OLD_TRANSACTIONS = """
 SELECT pid, usename AS "user", application_name AS application, state,
-       age(backend_xmin) AS xmin_age, now() - xact_start AS transaction_age, query
-FROM pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()
-ORDER BY age(backend_xmin) DESC LIMIT 5
+       coalesce(backend_xid, backend_xmin)::text AS horizon_xid,
+       greatest(age(backend_xmin), age(backend_xid)) AS xmin_age,
+       now() - coalesce(xact_start, state_change) AS transaction_age, query
+FROM pg_stat_activity
+WHERE (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND pid <> pg_backend_pid()
+ORDER BY greatest(age(backend_xmin), age(backend_xid)) DESC LIMIT 5
 """
 PREPARED = """
 SELECT gid, owner, database, prepared, age(transaction) AS xid_age
@@ -78,7 +87,7 @@ ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 10
 """
 
 
-def health(conn: Conn, target: str) -> Report:
+def health(conn: Conn, target: str, *, limits: Limits = DEFAULT) -> Report:
     report = Report("health", target)
     db = conn.execute(DATABASE).fetchone() or {}
     report.facts["database"] = db
@@ -102,9 +111,21 @@ def health(conn: Conn, target: str) -> Report:
     )
     status = Status.CRITICAL if oldest >= 75 else Status.WARNING if oldest >= 50 else Status.OK
     report.find(status, f"wraparound {oldest:.1f}% of the way")
-    report.sections["horizon_transactions"] = [
+    holders = [
         {**r, "query": mask_query(r["query"])} for r in conn.execute(OLD_TRANSACTIONS).fetchall()
     ]
+    report.sections["horizon_transactions"] = holders
+    if holders:
+        oldest_tx = max(holders, key=lambda r: _seconds(r["transaction_age"]))
+        held = _seconds(oldest_tx["transaction_age"])
+        status = limits.transaction_age.status(held)
+        if status is not Status.OK:
+            report.find(
+                status,
+                f"pid {oldest_tx['pid']} ({oldest_tx['user']}, {oldest_tx['state']}) has held "
+                f"the xmin horizon for {format_duration(held)}: VACUUM cannot remove rows "
+                "deleted since",
+            )
     report.sections["prepared_transactions"] = conn.execute(PREPARED).fetchall()
     slots = conn.execute(SLOTS).fetchall()
     report.sections["replication_slots"] = slots
@@ -171,6 +192,10 @@ def _sequences(rows: list[dict[str, Any]], report: Report, superuser: bool) -> l
             "pg_monitor alone shows unused and unreadable ones as nothing to measure."
         )
     return out
+
+
+def _seconds(interval: timedelta | None) -> float:
+    return interval.total_seconds() if interval is not None else 0.0
 
 
 def _since(when: Any) -> str:
