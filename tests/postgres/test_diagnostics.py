@@ -13,6 +13,7 @@ from opsbook.postgres.activity import activity
 from opsbook.postgres.bloat import bloat
 from opsbook.postgres.health import health
 from opsbook.postgres.indexes import indexes
+from opsbook.postgres.limits import DEFAULT, Limit
 from opsbook.postgres.statements import columns, slow_queries
 from opsbook.status import Status
 
@@ -39,7 +40,7 @@ def test_a_blocked_session_names_its_blocker_and_idle_in_transaction_is_listed(
     try:
         time.sleep(0.5)
         with database.connect() as conn:
-            report = activity(conn, "test", long_running_s=0.1)
+            report = activity(conn, "test", limits=DEFAULT.with_(query_time=Limit(0.1)))
         [row] = report.sections["blocked"]
         assert row["blocked_pid"] == waiter.info.backend_pid
         assert row["blocking_pid"] == holder_pid
