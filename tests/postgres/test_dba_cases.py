@@ -87,3 +87,28 @@ def test_a_writer_idle_in_transaction_is_seen_holding_the_horizon(
     assert report.status is Status.WARNING, (holders, report.findings)
     assert f"pid {writer.info.backend_pid} " in report.summary
     assert "idle in transaction) has held the xmin horizon" in report.summary
+
+
+def test_a_sequence_feeding_an_int4_column_by_its_default_is_measured_against_it(
+    database: Database,
+) -> None:
+    database.sql(
+        "CREATE SEQUENCE free_seq AS bigint",  # owned by no column
+        "CREATE TABLE tickets (id int4 DEFAULT nextval('free_seq'), note text)",
+        "SELECT setval('free_seq', 2000000000)",
+        "INSERT INTO tickets (note) VALUES ('one')",
+    )  # fmt: skip
+    with database.connect() as conn:
+        truth = conn.execute(
+            "SELECT last_value * 100.0 / 2147483647 AS pct FROM pg_sequences "
+            "WHERE sequencename = 'free_seq'"
+        ).fetchone()
+        report = health(conn, "test")
+    assert truth is not None
+    [row] = [r for r in report.sections["sequences"] if r["sequence"] == "free_seq"]
+    assert row["used_pct"] == pytest.approx(float(truth["pct"]), abs=0.01)  # 93.13 %, not 0.0
+    assert (row["table"], row["column"], row["limited_by"]) == ("tickets", "id", "column")
+    assert report.status is Status.CRITICAL
+    assert "sequence public.free_seq 93.13% used (limited by integer column public.tickets.id)" in (
+        report.summary
+    )

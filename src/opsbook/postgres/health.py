@@ -61,21 +61,38 @@ SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery() THEN now() - pg_last_xact_replay_timestamp() END
          AS replay_delay
 """
+# A sequence feeds a column when the column owns it (serial, identity) or when the column's
+# DEFAULT calls nextval() on it (a dependency of the default, not an ownership): the limit is
+# the narrowest column it feeds.
 SEQUENCES = """
+WITH feeds AS (
+  SELECT d.objid AS seq, d.refobjid AS rel, d.refobjsubid AS attnum
+  FROM pg_depend AS d
+  WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+    AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+  UNION
+  SELECT d.refobjid, ad.adrelid, ad.adnum
+  FROM pg_depend AS d JOIN pg_attrdef AS ad ON ad.oid = d.objid
+  WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass
+)
 SELECT s.schemaname AS schema, s.sequencename AS sequence, s.data_type::text AS sequence_type,
        s.last_value, s.max_value, s.increment_by,
-       tn.nspname AS table_schema, t.relname AS "table", a.attname AS "column",
-       format_type(a.atttypid, a.atttypmod) AS column_type,
-       CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647
-                       ELSE 9223372036854775807 END AS column_max
+       col.table_schema, col.table, col.column, col.column_type, col.column_max
 FROM pg_sequences AS s
 JOIN pg_namespace AS sn ON sn.nspname = s.schemaname
 JOIN pg_class AS sc ON sc.relname = s.sequencename AND sc.relnamespace = sn.oid
-LEFT JOIN pg_depend AS d ON d.objid = sc.oid AND d.classid = 'pg_class'::regclass
-                        AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-LEFT JOIN pg_class AS t ON t.oid = d.refobjid
-LEFT JOIN pg_namespace AS tn ON tn.oid = t.relnamespace
-LEFT JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+LEFT JOIN LATERAL (
+  SELECT tn.nspname AS table_schema, t.relname AS "table", a.attname AS "column",
+         format_type(a.atttypid, a.atttypmod) AS column_type,
+         CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647
+                         ELSE 9223372036854775807 END AS column_max
+  FROM feeds AS f
+  JOIN pg_class AS t ON t.oid = f.rel
+  JOIN pg_namespace AS tn ON tn.oid = t.relnamespace
+  JOIN pg_attribute AS a ON a.attrelid = f.rel AND a.attnum = f.attnum
+  WHERE f.seq = sc.oid
+  ORDER BY 5 LIMIT 1
+) AS col ON true
 WHERE s.increment_by > 0
 """
 LARGEST = """
