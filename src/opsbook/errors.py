@@ -84,9 +84,13 @@ class DatabaseError(OpsbookError):
         canceled: bool = False,
         denied: bool = False,
         sqlstate: str | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate  # PostgreSQL's error code (55000 …), when the server sent one
+        # the server's DETAIL ("Key (name)=(x) is duplicated."), secrets masked: for the
+        # commands a DBA runs by hand, not for alert text
+        self.detail = detail
         self.reason = reason or message
         self.connecting = connecting  # the connection itself failed
         self.canceled = canceled  # statement_timeout or a cancel ended the query

@@ -97,7 +97,7 @@ def test_a_pg_monitor_role_can_diagnose_but_not_maintain(ops: Cli, database: Dat
         assert json.loads(result.out)["status"] in {"OK", "WARNING"}, command
     denied = ops("db", "vacuum", "--table", "owned", "--dsn", dsn)
     assert denied.code == 3
-    assert "maintenance needs its owner, a superuser, or pg_maintain" in denied.err
+    assert "maintenance needs the table's owner, the database's owner, a superuser" in denied.err
     assert "monitor-pw-123" not in denied.err
 
 

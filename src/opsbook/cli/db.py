@@ -121,20 +121,28 @@ def slow_queries(
 @db.command()
 @click.option("--exact", is_flag=True, help="Measure with pgstattuple (reads every page).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@limit_options("bloat_share", "bloat_wasted", "vacuum_age", "analyze_age")
 @db_target_options
 @format_option()
 @config_option
 @click.pass_context
 def bloat(
-    ctx: click.Context, exact: bool, limit: int, check_name: str | None, dsn: str | None, fmt: str
+    ctx: click.Context,
+    /,
+    exact: bool,
+    limit: int,
+    check_name: str | None,
+    dsn: str | None,
+    fmt: str,
+    **given: Any,
 ) -> None:
-    """Dead tuples, estimated table and index bloat, whether autovacuum is due."""
+    """Dead tuples, wasted space in tables and indexes, whether autovacuum will come."""
     from opsbook.postgres.bloat import bloat as collect
     from opsbook.postgres.connect import connect
 
     where = db_target(ctx, check_name, dsn)
     with connect(where) as conn:
-        _show(collect(conn, where.label, exact=exact, limit=limit), fmt)
+        _show(collect(conn, where.label, exact=exact, limit=limit, limits=_limits(given)), fmt)
 
 
 @db.command()

@@ -76,7 +76,8 @@ def vacuum(
     """VACUUM (ANALYZE) the database or chosen tables, with progress."""
     from opsbook.errors import UsageError
     from opsbook.postgres.connect import connect
-    from opsbook.postgres.maintenance import run, vacuum_plan
+    from opsbook.postgres.maintenance import run
+    from opsbook.postgres.plans import vacuum_plan
     from opsbook.units import parse_duration
 
     try:
@@ -145,7 +146,8 @@ def reindex(
     """REINDEX INDEX CONCURRENTLY the chosen indexes, one at a time, plan first."""
     from opsbook.errors import UsageError
     from opsbook.postgres.connect import connect
-    from opsbook.postgres.maintenance import reindex_plan, run
+    from opsbook.postgres.maintenance import run
+    from opsbook.postgres.plans import reindex_plan
     from opsbook.units import parse_duration, parse_percent
 
     if not (index_names or bloated_over or invalid or whole or system):

@@ -91,6 +91,7 @@ def _error(exc: psycopg.Error, message: str, redact: Redactor, **kind: bool) -> 
         canceled=isinstance(exc, psycopg.errors.QueryCanceled),
         denied=isinstance(exc, psycopg.errors.InsufficientPrivilege),
         sqlstate=exc.sqlstate,
+        detail=redact(mask_dsn(exc.diag.message_detail)) if exc.diag.message_detail else None,
         **kind,
     )
 

@@ -19,9 +19,11 @@ from psycopg import sql
 
 from opsbook.clients import postgres as pg
 from opsbook.clients.postgres import Conn
-from opsbook.errors import DatabaseError, UsageError
-from opsbook.postgres.indexes import INVALID
+from opsbook.errors import DatabaseError
+from opsbook.postgres.names import qualified
+from opsbook.postgres.report import mask_query
 from opsbook.progress import OnStep
+from opsbook.units import format_duration
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Step:
     object: str  # schema.name, or the database
     statement: sql.Composable
     why: str = ""
+    skip: str = ""  # why it will not run (no privilege): recorded as a failed step, never "ok"
+    relation: tuple[str, str] | None = None  # (schema, name) of the index or table
 
     def text(self, conn: Conn) -> str:
         return self.statement.as_string(conn)
@@ -47,122 +51,6 @@ class Outcome:
     @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
-
-
-def _relation(conn: Conn, name: str, kinds: str) -> tuple[str, str]:
-    """Resolve a user-given name to (schema, name), as the server sees it; never string-built."""
-    row = conn.execute(
-        "SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind "
-        "FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE c.oid = to_regclass(%s)",
-        (name,),
-    ).fetchone()
-    if row is None or row["kind"] not in kinds:
-        what = "table" if "r" in kinds else "index"
-        raise UsageError(f"no {what} {name!r} in this database")
-    return str(row["schema"]), str(row["name"])
-
-
-def vacuum_plan(conn: Conn, tables: Sequence[str], *, analyze: bool, full: bool) -> list[Step]:
-    options = [sql.SQL("ANALYZE")] if analyze else []
-    if full:
-        options.append(sql.SQL("FULL"))
-    head = (
-        sql.SQL("VACUUM ({}) ").format(sql.SQL(", ").join(options))
-        if options
-        else sql.SQL("VACUUM ")
-    )
-    if not tables:
-        database = conn.info.dbname
-        return [
-            Step(
-                "vacuum",
-                f"database {database}",
-                sql.SQL("VACUUM")
-                if not options
-                else sql.SQL("VACUUM ({})").format(sql.SQL(", ").join(options)),
-            )
-        ]
-    steps = []
-    for name in tables:
-        schema, table = _relation(conn, name, "rm")
-        _may_maintain(conn, schema, table)
-        steps.append(Step("vacuum", f"{schema}.{table}", head + sql.Identifier(schema, table)))
-    return steps
-
-
-def _may_maintain(conn: Conn, schema: str, name: str) -> None:
-    """VACUUM skips, with only a warning, tables the role may not maintain: say so first."""
-    row = conn.execute(
-        "SELECT pg_has_role(c.relowner, 'USAGE') "
-        "OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) "
-        "OR EXISTS (SELECT 1 FROM pg_roles AS r WHERE r.rolname = 'pg_maintain' "
-        "           AND pg_has_role(r.oid, 'USAGE')) AS allowed "
-        "FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s",
-        (schema, name),
-    ).fetchone()
-    if not row or not row["allowed"]:
-        raise UsageError(
-            f"{schema}.{name}: maintenance needs its owner, a superuser, or pg_maintain "
-            "(PostgreSQL 17); pg_monitor is enough for the diagnostics only"
-        )
-
-
-def reindex_plan(
-    conn: Conn,
-    *,
-    indexes: Sequence[str] = (),
-    bloated_over: float | None = None,
-    invalid: bool = False,
-    database: bool = False,
-    system: bool = False,
-) -> list[Step]:
-    steps: list[Step] = []
-    chosen: dict[tuple[str, str], str] = {}
-    for name in indexes:
-        chosen[_relation(conn, name, "iI")] = "asked for"
-    if invalid:
-        for row in conn.execute(INVALID).fetchall():
-            chosen[(str(row["schema"]), str(row["index"]))] = "invalid"
-    if bloated_over is not None:
-        from opsbook.postgres.bloat import bloat
-
-        report = bloat(conn, "", exact=True, limit=1000)
-        for entry in report.sections["indexes"]:
-            pct = entry.get("exact_bloat_pct", entry.get("estimated_bloat_pct"))
-            if pct is not None and pct >= bloated_over:
-                chosen[(entry["schema"], entry["index"])] = f"{pct:.0f}% bloated"
-    for (schema, index), why in chosen.items():
-        steps.append(
-            Step(
-                "reindex",
-                f"{schema}.{index}",
-                sql.SQL("REINDEX INDEX CONCURRENTLY {}").format(sql.Identifier(schema, index)),
-                why,
-            )
-        )
-    if database:
-        steps.append(
-            Step(
-                "reindex",
-                f"database {conn.info.dbname}",
-                sql.SQL("REINDEX DATABASE CONCURRENTLY {}").format(
-                    sql.Identifier(conn.info.dbname)
-                ),
-                "asked for (--database)",
-            )
-        )
-    if system:
-        steps.append(
-            Step(
-                "reindex",
-                f"system catalogs of {conn.info.dbname}",
-                sql.SQL("REINDEX SYSTEM {}").format(sql.Identifier(conn.info.dbname)),
-                "asked for (--system)",
-            )
-        )
-    return steps
 
 
 def run(
@@ -185,6 +73,12 @@ def run(
     outcomes = []
     for step in steps:
         text = step.text(conn)
+        if step.skip:
+            now = datetime.now(UTC)
+            outcomes.append(Outcome(step, text, False, now, now, f"skipped: {step.skip}"))
+            if progress:
+                progress(f"{step.kind} {step.object}: SKIPPED: {step.skip}")
+            continue
         if progress:
             progress(f"{step.kind} {step.object}: started")
         started = datetime.now(UTC)
@@ -203,6 +97,10 @@ def run(
             ok, detail = True, "done"
         except DatabaseError as exc:
             ok, detail = False, exc.reason
+            if exc.detail:  # "Key (name)=(x) is duplicated.": the part that says what to fix
+                detail += f" ({exc.detail.rstrip('.')})"
+            if exc.sqlstate == LOCK_NOT_AVAILABLE and step.relation is not None:
+                detail += _who_holds(watch or conn, step.relation, conn.info.backend_pid)
             if step.kind == "reindex" and "CONCURRENTLY" in text:
                 detail += _drop_leftovers(conn, step)
         finally:
@@ -218,9 +116,45 @@ def run(
     return outcomes
 
 
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired
+HOLDERS = """
+SELECT DISTINCT a.pid, a.usename AS "user", a.application_name AS application, a.state,
+       now() - coalesce(a.xact_start, a.state_change) AS transaction_age, a.query
+FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.granted AND l.pid <> %(me)s AND l.pid <> pg_backend_pid()
+  AND l.relation IN (SELECT %(rel)s::regclass::oid
+                     UNION SELECT indrelid FROM pg_index WHERE indexrelid = %(rel)s::regclass)
+ORDER BY 1
+"""
+
+
+def _who_holds(conn: Conn, relation: tuple[str, str], me: int) -> str:
+    """After a lock_timeout: the sessions holding locks on the table, as a DBA would look."""
+    try:
+        with pg.translated():
+            rows = conn.execute(HOLDERS, {"rel": qualified(*relation), "me": me}).fetchall()
+    except DatabaseError:
+        return ""
+    if not rows:
+        return ""
+    said = "; ".join(
+        f"pid {r['pid']} ({r['user']}, {r['application'] or 'no application'}, {r['state']} "
+        f"for {format_duration(_seconds(r['transaction_age']))}"
+        f": {mask_query(r['query'])[:120]})"
+        for r in rows[:3]
+    )
+    return f"; waited on {said}"
+
+
+def _seconds(interval: Any) -> float:
+    return float(interval.total_seconds()) if interval is not None else 0.0
+
+
 def _drop_leftovers(conn: Conn, step: Step) -> str:
     """A failed REINDEX CONCURRENTLY leaves an invalid copy (name_ccnew); drop it again."""
-    schema, _, index = step.object.partition(".")
+    if step.relation is None:
+        return ""
+    schema, index = step.relation
     rows = conn.execute(
         "SELECT c.relname FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
