@@ -9,15 +9,17 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from opsbook.checks.pgdiag import collect as pgdiag
 from opsbook.config.checks import PgdiagCheck, PgReport
 from opsbook.postgres.activity import activity
+from opsbook.postgres.bloat import bloat
 from opsbook.postgres.health import health
 from opsbook.postgres.limits import DEFAULT, Limit
 from opsbook.status import Status
 
-from .conftest import Database
+from .conftest import Database, role
 
 
 @pytest.fixture
@@ -112,3 +114,90 @@ def test_a_sequence_feeding_an_int4_column_by_its_default_is_measured_against_it
     assert "sequence public.free_seq 93.13% used (limited by integer column public.tickets.id)" in (
         report.summary
     )
+
+
+def _bloated(database: Database) -> None:
+    """orders: 120,000 rows, 92 % deleted and vacuumed (the space stays), a sparse index."""
+    for statement in (  # one connection each, so their statistics arrive in order
+        "CREATE EXTENSION IF NOT EXISTS pgstattuple",
+        "CREATE TABLE orders (id int, note text) WITH (fillfactor = 100)",
+        "INSERT INTO orders SELECT g, repeat('x', 80) FROM generate_series(1, 120000) g",
+        "CREATE INDEX orders_id ON orders (id)",
+        "CREATE TABLE tiny (id int)", "INSERT INTO tiny SELECT generate_series(1, 200)",
+        "CREATE INDEX tiny_id ON tiny (id)", "DELETE FROM tiny WHERE id % 20 <> 0",
+        "DELETE FROM orders WHERE id % 25 <> 0",
+        "SELECT pg_stat_force_next_flush()",
+        "VACUUM ANALYZE orders", "VACUUM ANALYZE tiny",
+    ):  # fmt: skip
+        database.sql(statement)
+
+
+def test_a_vacuumed_table_of_free_space_and_a_sparse_index_are_bloated(
+    database: Database,
+) -> None:
+    _bloated(database)
+    with database.connect() as conn:
+        table_truth = conn.execute(
+            "SELECT free_percent + dead_tuple_percent AS wasted FROM pgstattuple('orders')"
+        ).fetchone()
+        index_truth = conn.execute(
+            "SELECT avg_leaf_density, leaf_pages FROM pgstatindex('orders_id')"
+        ).fetchone()
+        limits = DEFAULT.with_(bloat_wasted=Limit(1024 * 1024))
+        estimated = bloat(conn, "test", limits=limits)
+        exact = bloat(conn, "test", exact=True, limits=limits)
+        default = bloat(conn, "test")  # 100 MB: a few MB of waste is not worth a finding
+    assert table_truth is not None and index_truth is not None
+    orders = next(t for t in estimated.sections["tables"] if t["table"] == "orders")
+    assert orders["dead_tuples"] == 0  # vacuumed: the old check said OK from this alone
+    assert orders["estimated_bloat_pct"] == pytest.approx(float(table_truth["wasted"]), abs=8)
+    measured = next(t for t in exact.sections["tables"] if t["table"] == "orders")
+    assert measured["exact_bloat_pct"] == pytest.approx(float(table_truth["wasted"]), abs=0.5)
+    index = next(i for i in exact.sections["indexes"] if i["index"] == "orders_id")
+    packed = -(-index_truth["leaf_pages"] * index_truth["avg_leaf_density"] // 90)
+    assert index["exact_bloat_bytes"] == (index_truth["leaf_pages"] - packed) * 8192
+    assert index["exact_bloat_pct"] > 80
+    tiny = next(i for i in exact.sections["indexes"] if i["index"] == "tiny_id")
+    assert tiny["exact_bloat_bytes"] == 0  # one leaf page: a rebuild gives nothing back
+    for report in (estimated, exact):
+        assert report.status is Status.WARNING
+        assert "1 bloated table (public.orders: " in report.summary
+        assert "1 bloated index (public.orders_id: " in report.summary
+    assert default.status is Status.OK
+
+
+def test_a_table_with_autovacuum_off_is_said_never_to_be_vacuumed(database: Database) -> None:
+    database.sql(
+        "CREATE TABLE events (id int) WITH (autovacuum_enabled = false)",
+        "INSERT INTO events SELECT generate_series(1, 40000)", "ANALYZE events",
+    )  # fmt: skip
+    database.sql("DELETE FROM events WHERE id % 4 <> 0")
+    with database.connect() as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+    with database.connect() as conn:
+        report = bloat(conn, "test")
+    events = next(t for t in report.sections["tables"] if t["table"] == "events")
+    assert (events["autovacuum_due"], events["autovacuum_enabled"]) == (True, False)
+    assert (
+        "autovacuum is off for public.events: its 30000 dead tuples stay until someone "
+        "runs VACUUM" in report.summary
+    )
+
+
+def test_a_pg_monitor_role_gets_no_estimate_and_the_reason_never_another_answer(
+    database: Database,
+) -> None:
+    _bloated(database)
+    dsn = role(database, "monitor", "GRANT pg_monitor TO monitor")
+    with database.connect() as conn:
+        owner = bloat(conn, "test")
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        monitor = bloat(conn, "test")  # type: ignore[arg-type]
+    mine = {r["index"]: r for r in owner.sections["indexes"]}
+    theirs = {r["index"]: r for r in monitor.sections["indexes"]}
+    assert mine["orders_id"]["estimated_bloat_pct"] is not None
+    assert theirs["orders_id"]["estimated_bloat_pct"] is None  # not a different number
+    assert "cannot read the table's pg_stats rows" in theirs["orders_id"]["no_estimate_why"]
+    table = next(t for t in monitor.sections["tables"] if t["table"] == "orders")
+    assert table["estimated_bloat_pct"] is None and table["no_estimate_why"] is not None
+    assert any("pg_monitor does not grant it" in n for n in monitor.notes)

@@ -17,13 +17,6 @@ from .conftest import Database
 Cli = Callable[..., CliResult]
 
 
-@pytest.fixture
-def ops(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    monkeypatch.setenv("OPSBOOK_STORE", f"sqlite:///{tmp_path / 'ops.db'}")
-    monkeypatch.setenv("OPSBOOK_USER", "dba")
-    return cli
-
-
 def test_reindex_invalid_rebuilds_a_failed_concurrent_build(ops: Cli, database: Database) -> None:
     fill = "INSERT INTO items SELECT g, 'sku' || (g % 10) FROM generate_series(1, 500) g"
     database.sql("CREATE TABLE items (id int, sku text)", fill)

@@ -92,6 +92,9 @@ class PostgresServer:
         self.port = free_port()
         self.bindir = pg_bindir()
         self.max_connections = max_connections
+        # as postgresql.conf would say it ('$libdir/pg_stat_statements' too: written to the
+        # file, since pg_ctl -o passes options through a shell)
+        self.preload = "pg_stat_statements"
 
     @classmethod
     def create(cls, template: Path | None = None, **kwargs: int) -> PostgresServer:
@@ -126,9 +129,12 @@ class PostgresServer:
             "-c listen_addresses=127.0.0.1",
             f"-c max_connections={self.max_connections}",
             "-c superuser_reserved_connections=3",
-            "-c shared_preload_libraries=pg_stat_statements",
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
         ])  # fmt: skip
+        conf = self.data / "postgresql.conf"
+        lines = [ln for ln in conf.read_text().splitlines()
+                 if not ln.startswith("shared_preload_libraries")]  # fmt: skip
+        conf.write_text("\n".join([*lines, f"shared_preload_libraries = '{self.preload}'"]) + "\n")
         subprocess.run(
             [*_as_postgres(), str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
              str(self.base / "log"), "-o", options, "-w", "-t", "60", "start"],

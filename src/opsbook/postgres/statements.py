@@ -45,25 +45,18 @@ def slow_queries(
         "SELECT extversion, extnamespace::regnamespace::text AS schema FROM pg_extension "
         "WHERE extname = 'pg_stat_statements'"
     ).fetchone()
-    preload = _setting(conn, "shared_preload_libraries")
-    loaded = "pg_stat_statements" in [p.strip() for p in preload.split(",")]
     database = conn.info.dbname
     if ext is None:
         advice = f"run CREATE EXTENSION pg_stat_statements; in database {database}"
-        if not loaded:
+        if preloaded(_setting(conn, "shared_preload_libraries")) is False:
             advice = (
                 "add pg_stat_statements to shared_preload_libraries in postgresql.conf, "
                 f"restart PostgreSQL, then {advice}"
             )
         report.find(Status.UNKNOWN, f"pg_stat_statements is not installed: {advice}")
         return report
-    if not loaded:
-        report.find(
-            Status.UNKNOWN,
-            "pg_stat_statements is installed but not loaded: add it to "
-            "shared_preload_libraries in postgresql.conf and restart PostgreSQL",
-        )
-        return report
+    # Whether it is loaded is the view's to say (it errors when it is not): the setting may
+    # read '$libdir/pg_stat_statements', and a role without pg_read_all_settings cannot read it.
     version = _version(str(ext["extversion"]))
     cols = columns(version)
     report.facts.update(extension_version=ext["extversion"], ordered_by=by, opsbook_own=own)
@@ -117,9 +110,21 @@ def slow_queries(
     return report
 
 
-def _setting(conn: Conn, name: str) -> str:
-    row = conn.execute("SELECT current_setting(%s) AS value", (name,)).fetchone()
-    return str(row["value"]) if row else ""
+def _setting(conn: Conn, name: str) -> str | None:
+    """None when this role may not see it (pg_settings hides superuser-only settings)."""
+    row = conn.execute("SELECT setting FROM pg_settings WHERE name = %s", (name,)).fetchone()
+    return str(row["setting"]) if row else None
+
+
+def preloaded(setting: str | None) -> bool | None:
+    """Whether shared_preload_libraries names pg_stat_statements, however it is written
+    ('$libdir/pg_stat_statements', "pg_stat_statements.so", quoted); None when unknown."""
+    if setting is None:
+        return None
+    names = [
+        p.strip().strip("'\"").rsplit("/", 1)[-1].removesuffix(".so") for p in setting.split(",")
+    ]
+    return "pg_stat_statements" in names
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:
