@@ -201,3 +201,17 @@ def test_a_pg_monitor_role_gets_no_estimate_and_the_reason_never_another_answer(
     table = next(t for t in monitor.sections["tables"] if t["table"] == "orders")
     assert table["estimated_bloat_pct"] is None and table["no_estimate_why"] is not None
     assert any("pg_monitor does not grant it" in n for n in monitor.notes)
+
+
+def test_sizes_are_the_relations_real_sizes_not_stale_relpages(database: Database) -> None:
+    database.sql("CREATE TABLE grow (id int)", "CREATE INDEX grow_id ON grow (id)",
+                 "INSERT INTO grow SELECT generate_series(1, 50000)")  # fmt: skip
+    with database.connect() as conn:
+        real = conn.execute(
+            "SELECT pg_relation_size('grow_id') AS size, relpages * 8192 AS stale "
+            "FROM pg_class WHERE relname = 'grow_id'"
+        ).fetchone()
+        report = bloat(conn, "test")
+    assert real is not None and real["stale"] < real["size"]  # no VACUUM or ANALYZE since
+    index = next(i for i in report.sections["indexes"] if i["index"] == "grow_id")
+    assert index["size_bytes"] == real["size"]
