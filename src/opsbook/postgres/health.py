@@ -14,6 +14,7 @@ from typing import Any
 
 from opsbook.postgres.connect import Conn, privileges
 from opsbook.postgres.limits import DEFAULT, Limits
+from opsbook.postgres.names import ident, qualified
 from opsbook.postgres.report import Report, mask_query
 from opsbook.status import Status
 from opsbook.units import format_duration
@@ -192,11 +193,15 @@ def _sequences(rows: list[dict[str, Any]], report: Report, superuser: bool) -> l
     near = [r for r in out if r["used_pct"] >= 75]
     if near:
         top = near[0]
-        where = f"{top['table_schema']}.{top['table']}.{top['column']}" if top["table"] else ""
+        where = (
+            f"{qualified(top['table_schema'], top['table'])}.{ident(top['column'])}"
+            if top["table"]
+            else ""
+        )
         status = Status.CRITICAL if top["used_pct"] >= 90 else Status.WARNING
         report.find(
             status,
-            f"sequence {top['schema']}.{top['sequence']} {top['used_pct']}% used"
+            f"sequence {qualified(top['schema'], top['sequence'])} {top['used_pct']}% used"
             + (
                 f" (limited by {top['column_type']} column {where})"
                 if top["limited_by"] == "column"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsbook.postgres.connect import Conn
+from opsbook.postgres.names import qualified
 from opsbook.postgres.report import Report
 from opsbook.status import Status
 
@@ -116,7 +117,7 @@ def indexes(conn: Conn, target: str) -> Report:
             f"{len(redundant)} redundant (prefix) index{'es' if len(redundant) != 1 else ''}",
         )
     if invalid:
-        names = ", ".join(f"{r['schema']}.{r['index']}" for r in invalid[:3])
+        names = ", ".join(qualified(r["schema"], r["index"]) for r in invalid[:3])
         report.find(
             Status.WARNING,
             f"{len(invalid)} invalid index{'es' if len(invalid) != 1 else ''}"
