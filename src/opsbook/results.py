@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from opsbook.status import Status
 
@@ -171,6 +171,68 @@ def judge(value: float, warning: Range | None, critical: Range | None) -> Status
 def rising(value: float, warning: float | None, critical: float | None) -> Status:
     """Higher is worse: over a threshold trips it (the runbook's "> 90 %", Nagios's ``90``)."""
     return judge(value, above(warning), above(critical))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A WARNING/CRITICAL pair over which a measure alerts (check_postgres's -w/-c)."""
+
+    warning: float | None = None
+    critical: float | None = None
+
+    def status(self, value: float) -> Status:
+        return rising(value, self.warning, self.critical)
+
+    @property
+    def off(self) -> bool:
+        return self.warning is None and self.critical is None
+
+    @property
+    def least(self) -> float | None:
+        """The lowest threshold set: what is worth listing at all."""
+        given = [v for v in (self.warning, self.critical) if v is not None]
+        return min(given) if given else None
+
+
+LimitKind = Literal["duration", "percent", "size"]
+_EXAMPLES = {"duration": "5m,30m", "percent": "50%,80%", "size": "100MB,1GB"}
+
+
+def parse_limit(kind: LimitKind, text: str) -> Limit:
+    """``5m`` (a warning), ``5m,30m`` (warning, critical), ``,30m``, or ``off``."""
+    from opsbook.units import parse_duration, parse_percent, parse_size
+
+    def value(part: str) -> float:
+        if kind == "percent":
+            return parse_percent(part if part.endswith("%") else part + "%")
+        if kind == "size":
+            return float(parse_size(part))
+        return parse_duration(part)
+
+    if text.strip().lower() == "off":
+        return Limit()
+    parts = [p.strip() for p in text.split(",")]
+    hint = f"expected WARNING[,CRITICAL] such as {_EXAMPLES[kind]}, or off"
+    if len(parts) > 2:
+        raise ValueError(f"{hint}, got {text!r}")
+    values = [value(p) if p else None for p in parts] + [None]
+    limit = Limit(values[0], values[1])
+    if limit.off:
+        raise ValueError(hint)
+    if limit.warning is not None and limit.critical is not None and limit.warning > limit.critical:
+        raise ValueError(f"the warning ({parts[0]}) must not be over the critical ({parts[1]})")
+    return limit
+
+
+def limit_of(kind: LimitKind, value: object) -> Limit:
+    """A config value: ``5m``, ``50`` or ``{warning: 5m, critical: 30m}``."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"warning", "critical"}
+        if unknown:
+            raise ValueError(f"expected warning: and critical:, got {sorted(unknown)}")
+        text = f"{value.get('warning') or ''},{value.get('critical') or ''}"
+        return parse_limit(kind, text)
+    return parse_limit(kind, str(value))
 
 
 def falling(value: float, warning: float | None, critical: float | None) -> Status:

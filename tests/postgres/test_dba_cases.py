@@ -215,3 +215,28 @@ def test_sizes_are_the_relations_real_sizes_not_stale_relpages(database: Databas
     assert real is not None and real["stale"] < real["size"]  # no VACUUM or ANALYZE since
     index = next(i for i in report.sections["indexes"] if i["index"] == "grow_id")
     assert index["size_bytes"] == real["size"]
+
+
+def test_a_pgdiag_check_alerts_on_its_own_thresholds(
+    database: Database, sessions: list[psycopg.Connection[dict[str, object]]]
+) -> None:
+    from opsbook.config.model import validate
+
+    idle = database.connect()
+    sessions.append(idle)
+    idle.execute("BEGIN")
+    idle.execute("SELECT 1")
+    spec = {"type": "pgdiag", "dsn": database.dsn, "report": "activity"}
+    made, problems = validate({"checks": {
+        "strict": {**spec, "idle_in_transaction": {"warning": "0s", "critical": "1h"}},
+        "default": spec,
+    }})  # fmt: skip
+    assert made is not None, problems
+    strict, default = made.checks["strict"], made.checks["default"]
+    assert isinstance(strict, PgdiagCheck) and isinstance(default, PgdiagCheck)
+    assert pgdiag(strict).status is Status.WARNING  # idle a moment: over its 0 s warning
+    assert pgdiag(default).status is Status.OK  # under the default 5 minutes
+    _, bad = validate({"checks": {"x": {**spec, "query_time": "5x"}}})
+    [problem] = bad
+    assert problem.path == ("checks", "x", "query_time")
+    assert problem.message.startswith("expected a duration such as")

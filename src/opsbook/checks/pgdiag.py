@@ -40,7 +40,7 @@ def collect(check: PgdiagCheck) -> Reading:
                 "SELECT set_config('statement_timeout', %s, false)",
                 (f"{int(check.timeout * 1000)}",),
             )
-            report = _report(check.report, conn, label)
+            report = _report(check, conn, label)
     except DatabaseError as exc:
         if exc.canceled:
             raise CheckUnavailable(
@@ -53,11 +53,15 @@ def collect(check: PgdiagCheck) -> Reading:
     return Reading(report.status, report.summary, details=details)
 
 
-def _report(which: PgReport, conn: Any, label: str) -> Any:
+def _report(check: PgdiagCheck, conn: Any, label: str) -> Any:
+    from opsbook.postgres.limits import DEFAULT
+
+    limits = DEFAULT.with_(**check.limits())
+    which = check.report
     if which is PgReport.ACTIVITY:
         from opsbook.postgres.activity import activity
 
-        return activity(conn, label)
+        return activity(conn, label, limits=limits)
     if which is PgReport.SLOW_QUERIES:
         from opsbook.postgres.statements import slow_queries
 
@@ -65,11 +69,11 @@ def _report(which: PgReport, conn: Any, label: str) -> Any:
     if which is PgReport.BLOAT:
         from opsbook.postgres.bloat import bloat
 
-        return bloat(conn, label)
+        return bloat(conn, label, limits=limits)
     if which is PgReport.INDEXES:
         from opsbook.postgres.indexes import indexes
 
         return indexes(conn, label)
     from opsbook.postgres.health import health
 
-    return health(conn, label)
+    return health(conn, label, limits=limits)

@@ -41,12 +41,12 @@ def limit_options(*names: str) -> Callable[[F], F]:
 
     def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         from opsbook.errors import UsageError
-        from opsbook.postgres.limits import parse_limit
+        from opsbook.postgres.limits import parse
 
         if value is None:
             return None
         try:
-            return parse_limit(str(param.name), value)
+            return parse(str(param.name), value)
         except ValueError as exc:
             raise UsageError(f"--{str(param.name).replace('_', '-')}: {exc}") from None
 

@@ -25,7 +25,7 @@ from opsbook.config.types import (
     Threshold,
     split_host_port,
 )
-from opsbook.results import CheckKind
+from opsbook.results import CheckKind, Limit, LimitKind, limit_of
 
 DEFAULT_TIMEOUT = Duration(5.0)
 DEFAULT_INTERVAL = Duration(30.0)
@@ -135,8 +135,22 @@ class PgReport(enum.StrEnum):
     HEALTH = "health"
 
 
+# The thresholds of `opsbook db` reports (postgres/limits.py), by the kind of value they take.
+PG_LIMITS: dict[str, LimitKind] = {
+    "idle_in_transaction": "duration",
+    "transaction_age": "duration",
+    "query_time": "duration",
+    "vacuum_age": "duration",
+    "analyze_age": "duration",
+    "bloat_share": "percent",
+    "bloat_wasted": "size",
+}
+LimitSpec = str | int | float | dict[str, str | int | float]
+
+
 class PgdiagCheck(CheckBase, frozen=True, kw_only=True, tag="pgdiag"):
-    """One `opsbook db` report as a check: its status and one-line summary."""
+    """One `opsbook db` report as a check: its status and one-line summary, judged by the
+    report's thresholds, which the check may set as check_postgres's -w/-c would."""
 
     kind = CheckKind.PGDIAG
     dsn: str
@@ -145,9 +159,30 @@ class PgdiagCheck(CheckBase, frozen=True, kw_only=True, tag="pgdiag"):
     timeout: Duration = Duration(30.0)
     interval: Duration = Duration(300.0)
     watch: bool = False
+    idle_in_transaction: LimitSpec | None = None  # 5m, or {warning: 5m, critical: 30m}
+    transaction_age: LimitSpec | None = None
+    query_time: LimitSpec | None = None
+    vacuum_age: LimitSpec | None = None
+    analyze_age: LimitSpec | None = None
+    bloat_share: LimitSpec | None = None  # 50%
+    bloat_wasted: LimitSpec | None = None  # 100MB
 
     def __post_init__(self) -> None:
         self._base_checks()
+        self.limits()
+
+    def limits(self) -> dict[str, Limit]:
+        """The thresholds this check sets; the report's defaults hold for the rest."""
+        out = {}
+        for name, kind in PG_LIMITS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                out[name] = limit_of(kind, value)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return out
 
 
 class BackupCheck(CheckBase, frozen=True, kw_only=True, tag="backup"):
