@@ -17,6 +17,7 @@ from opsbook.postgres.activity import activity
 from opsbook.postgres.bloat import bloat
 from opsbook.postgres.health import health
 from opsbook.postgres.limits import DEFAULT, Limit
+from opsbook.postgres.statements import slow_queries
 from opsbook.status import Status
 
 from .conftest import Database, role
@@ -240,3 +241,75 @@ def test_a_pgdiag_check_alerts_on_its_own_thresholds(
     [problem] = bad
     assert problem.path == ("checks", "x", "query_time")
     assert problem.message.startswith("expected a duration such as")
+
+
+def test_not_valid_constraints_and_tables_read_by_sequential_scans_are_advised(
+    database: Database,
+) -> None:
+    from opsbook.postgres.indexes import indexes
+
+    for statement in (
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+        "CREATE TABLE customers (id int PRIMARY KEY)",
+        "CREATE TABLE orders (id int, customer int, total int)",
+        "INSERT INTO customers SELECT generate_series(1, 100)",
+        "INSERT INTO orders SELECT g, g % 100 + 1, g FROM generate_series(1, 20000) g",
+        "ALTER TABLE orders ADD CONSTRAINT orders_customer FOREIGN KEY (customer) "
+        "REFERENCES customers (id) NOT VALID",
+        "ANALYZE orders",
+        *["SELECT total FROM orders WHERE customer = 7"] * 5,
+        "SELECT pg_stat_force_next_flush()",
+    ):  # fmt: skip
+        database.sql(statement)
+    with database.connect() as conn:
+        truth = conn.execute(
+            "SELECT seq_scan, coalesce(idx_scan, 0) AS idx_scan FROM pg_stat_user_tables "
+            "WHERE relname = 'orders'"
+        ).fetchone()
+        report = indexes(conn, "test")
+    [constraint] = report.sections["not_valid_constraints"]
+    assert (constraint["constraint"], constraint["kind"]) == ("orders_customer", "foreign key")
+    assert "VALIDATE CONSTRAINT orders_customer" in report.summary
+    [scanned] = report.sections["sequential_scans"]
+    assert truth is not None and truth["seq_scan"] >= 5 and truth["idx_scan"] == 0
+    assert (scanned["table"], scanned["seq_scan"]) == ("orders", truth["seq_scan"])
+    [statement] = [q for q in scanned["queries"] if "WHERE customer = $1" in q["query"]]
+    assert statement["calls"] == 5  # the statement responsible, from pg_stat_statements
+    assert "read mostly by sequential scans (public.orders: 0% of scans used an index" in (
+        report.summary
+    )
+
+
+def test_per_table_wraparound_names_the_table_to_freeze_first(database: Database) -> None:
+    database.sql("CREATE TABLE older (id int)")
+    for _ in range(30):  # transactions that each take an xid
+        database.sql("SELECT pg_current_xact_id()")
+    database.sql("CREATE TABLE newer (id int)")
+    with database.connect() as conn:
+        before = health(conn, "test").sections["table_wraparound"]
+        conn.execute("VACUUM (FREEZE) older")
+        after = health(conn, "test").sections["table_wraparound"]
+        truth = conn.execute(
+            "SELECT age(relfrozenxid) AS age FROM pg_class WHERE relname = 'newer'"
+        ).fetchone()
+    ages = {r["table"]: r["xid_age"] for r in before}
+    assert ages["older"] > ages["newer"]
+    assert truth is not None and {r["table"]: r["xid_age"] for r in after}["newer"] == truth["age"]
+    ranked = [r["table"] for r in after if r["table"] in ("older", "newer")]
+    assert ranked[0] == "newer"  # frozen, older is no longer the one to worry about
+
+
+def test_slow_queries_show_who_spends_the_time(database: Database) -> None:
+    dsn = role(database, "reporting")
+    database.sql(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "SELECT pg_stat_statements_reset()"
+    )
+    with psycopg.connect(dsn, autocommit=True) as reporting:
+        for _ in range(3):
+            reporting.execute("SELECT pg_sleep(0.05)")
+    with database.connect() as conn:
+        report = slow_queries(conn, "test")
+    users = {r["user"]: r for r in report.sections["by_user"]}
+    assert users["reporting"]["calls"] == 3
+    assert users["reporting"]["total_ms"] >= 150
+    assert sum(r["share_pct"] for r in report.sections["by_user"]) == pytest.approx(100, abs=0.5)

@@ -19,7 +19,7 @@ _STYLE: dict[Status, Style] = {
     Status.CRITICAL: "red",
     Status.UNKNOWN: "magenta",
 }
-WIDE = ("query", "blocked_query", "blocking_query")
+WIDE = ("query", "blocked_query", "blocking_query", "queries", "definition")
 
 
 def _value(key: str, value: Any) -> str:
@@ -39,9 +39,21 @@ def _value(key: str, value: Any) -> str:
 
 
 # Sections whose table shows fewer columns than their JSON: the query needs the room.
-SHOWN = {"queries": ("calls", "total_ms", "mean_ms", "rows", "share_pct", "query")}
+SHOWN = {
+    "queries": ("calls", "total_ms", "mean_ms", "rows", "share_pct", "query"),
+    "sequential_scans": (
+        "schema",
+        "table",
+        "rows",
+        "seq_scan",
+        "idx_scan",
+        "index_use_pct",
+        "queries",
+    ),
+}
 NUMERIC = ("calls", "rows", "scans", "connections", "active", "total_ms", "mean_ms",
-           "share_pct", "xid_age", "mxid_age", "xid_pct", "mxid_pct", "dead_tuples")  # fmt: skip
+           "share_pct", "xid_age", "mxid_age", "xid_pct", "mxid_pct", "dead_tuples", "seq_scan",
+           "idx_scan", "index_use_pct", "freeze_max_age_pct")  # fmt: skip
 
 
 def print_report(report: Report) -> None:
@@ -68,7 +80,12 @@ def print_report(report: Report) -> None:
 
 
 def _for_people(row: dict[str, Any]) -> dict[str, Any]:
-    """A duplicate set's `enforcing` booleans, said next to the index names they belong to."""
+    """A duplicate set's `enforcing` booleans, said next to the index names they belong to;
+    the statements reading a table by sequential scan, as the costliest one's text."""
+    queries = row.get("queries")
+    if isinstance(queries, list):
+        top = f"{queries[0]['query']} ({queries[0]['calls']} calls)" if queries else "—"
+        return {**row, "queries": top}
     if "indexes" in row and "enforcing" in row:
         pairs = zip(row["indexes"], row["enforcing"], strict=True)
         names = [f"{ix} (unique)" if enforcing else ix for ix, enforcing in pairs]

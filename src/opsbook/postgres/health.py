@@ -33,6 +33,19 @@ FROM pg_database WHERE datallowconn ORDER BY age(datfrozenxid) DESC
 # What holds the xmin horizon: a snapshot (backend_xmin) or a transaction id of its own
 # (backend_xid). A writer idle in transaction has the second and not the first, and still
 # keeps VACUUM from removing every row deleted after it began.
+# PgHero's per-table view of the same danger: which tables autovacuum must freeze first.
+TABLE_WRAPAROUND = """
+SELECT n.nspname AS schema, c.relname AS "table", age(c.relfrozenxid) AS xid_age,
+       mxid_age(c.relminmxid) AS mxid_age,
+       round(100.0 * age(c.relfrozenxid) / 2147483648, 2) AS xid_pct,
+       round(100.0 * age(c.relfrozenxid)
+             / current_setting('autovacuum_freeze_max_age')::bigint, 1) AS freeze_max_age_pct
+FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm') AND c.relfrozenxid <> '0'::xid
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY age(c.relfrozenxid) DESC
+LIMIT 10
+"""
 OLD_TRANSACTIONS = """
 SELECT pid, usename AS "user", application_name AS application, state,
        coalesce(backend_xid, backend_xmin)::text AS horizon_xid,
@@ -128,7 +141,15 @@ def health(conn: Conn, target: str, *, limits: Limits = DEFAULT) -> Report:
         (max(r["xid_pct"], r["mxid_pct"]) for r in report.sections["wraparound"]), default=0.0
     )
     status = Status.CRITICAL if oldest >= 75 else Status.WARNING if oldest >= 50 else Status.OK
-    report.find(status, f"wraparound {oldest:.1f}% of the way")
+    tables = conn.execute(TABLE_WRAPAROUND).fetchall()
+    report.sections["table_wraparound"] = tables
+    where = (
+        f" ({qualified(tables[0]['schema'], tables[0]['table'])} oldest, "
+        f"{tables[0]['freeze_max_age_pct']}% of autovacuum_freeze_max_age)"
+        if tables and status is not Status.OK
+        else ""
+    )
+    report.find(status, f"wraparound {oldest:.1f}% of the way{where}")
     holders = [
         {**r, "query": mask_query(r["query"])} for r in conn.execute(OLD_TRANSACTIONS).fetchall()
     ]

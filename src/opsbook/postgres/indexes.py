@@ -1,4 +1,5 @@
-"""`opsbook db indexes`: unused, duplicate / redundant, and invalid indexes.
+"""`opsbook db indexes`: unused, duplicate / redundant, and invalid indexes; with advice.py,
+NOT VALID constraints and tables that look like they miss an index.
 
 The runbook's query matched pg_indexes to pg_stat_user_indexes by index *name* (a column
 pg_stat_user_indexes does not even have: it is indexrelname), so equal names in two schemas
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opsbook.postgres.advice import not_valid, sequential
 from opsbook.postgres.connect import Conn
 from opsbook.postgres.names import qualified
 from opsbook.postgres.report import Report
@@ -123,6 +125,8 @@ def indexes(conn: Conn, target: str) -> Report:
             f"{len(invalid)} invalid index{'es' if len(invalid) != 1 else ''}"
             f" ({names}): rebuild with opsbook db reindex --invalid",
         )
+    not_valid(conn, report)
+    sequential(conn, report)
     if not report.findings:
         report.find(Status.OK, "no unused, duplicate or invalid indexes")
     return report

@@ -93,6 +93,7 @@ def slow_queries(
             return report
         raise
     report.sections["queries"] = [_row(r) for r in rows]
+    report.sections["by_user"] = _by_user(conn, str(ext["schema"]), cols, own)
     if rows:
         top = rows[0]
         share = float(top["share_pct"] or 0)
@@ -108,6 +109,28 @@ def slow_queries(
         note += " Other roles' query text shows as <insufficient privilege>: grant pg_monitor."
     report.notes.append(note)
     return report
+
+
+def _by_user(conn: Conn, schema: str, cols: dict[str, str], own: bool) -> list[dict[str, Any]]:
+    """Who spends the database's time: per role, as PgHero's per-user query stats."""
+    query = sql.SQL(
+        "SELECT coalesce(r.rolname, s.userid::text) AS user, count(*) AS statements, "
+        "sum(s.calls) AS calls, sum(s.{total}) AS total_ms, "
+        "100.0 * sum(s.{total}) / nullif(sum(sum(s.{total})) OVER (), 0) AS share_pct "
+        "FROM {schema}.pg_stat_statements AS s LEFT JOIN pg_roles AS r ON r.oid = s.userid "
+        "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND (%s OR s.query NOT LIKE %s) "
+        "GROUP BY 1 ORDER BY 4 DESC NULLS LAST"
+    ).format(total=sql.Identifier(cols["total"]), schema=sql.Identifier(schema))
+    rows = conn.execute(query, (own, pg.TAG + "%")).fetchall()
+    return [
+        {
+            **r,
+            "total_ms": round(float(r["total_ms"] or 0), 2),
+            "share_pct": round(float(r["share_pct"] or 0), 1),
+        }
+        for r in rows
+    ]
 
 
 def _setting(conn: Conn, name: str) -> str | None:
