@@ -41,6 +41,18 @@ def _value(key: str, value: Any) -> str:
 # Sections whose table shows fewer columns than their JSON: the query needs the room.
 SHOWN = {
     "queries": ("calls", "total_ms", "mean_ms", "rows", "share_pct", "query"),
+    "tables": (
+        "schema",
+        "table",
+        "size",
+        "dead_tuples",
+        "dead_pct",
+        "wasted",
+        "last_vacuum",
+        "autovacuum",
+    ),
+    "indexes": ("schema", "table", "index", "size", "wasted"),
+    "largest_tables": ("schema", "table", "total"),
     "sequential_scans": (
         "schema",
         "table",
@@ -53,7 +65,7 @@ SHOWN = {
 }
 NUMERIC = ("calls", "rows", "scans", "connections", "active", "total_ms", "mean_ms",
            "share_pct", "xid_age", "mxid_age", "xid_pct", "mxid_pct", "dead_tuples", "seq_scan",
-           "idx_scan", "index_use_pct", "freeze_max_age_pct")  # fmt: skip
+           "idx_scan", "index_use_pct", "freeze_max_age_pct", "dead_pct")  # fmt: skip
 
 
 def print_report(report: Report) -> None:
@@ -82,6 +94,8 @@ def print_report(report: Report) -> None:
 def _for_people(row: dict[str, Any]) -> dict[str, Any]:
     """A duplicate set's `enforcing` booleans, said next to the index names they belong to;
     the statements reading a table by sequential scan, as the costliest one's text."""
+    if "estimated_bloat_bytes" in row:  # bloat: one column for the waste, one for autovacuum
+        return {**row, **_bloat_cells(row)}
     queries = row.get("queries")
     if isinstance(queries, list):
         top = f"{queries[0]['query']} ({queries[0]['calls']} calls)" if queries else "—"
@@ -115,3 +129,20 @@ def _facts(report: Report) -> list[str]:
         else:
             lines.append("role: primary (not in recovery)")
     return [*lines, ""] if lines else []
+
+
+def _bloat_cells(row: dict[str, Any]) -> dict[str, Any]:
+    measured = "exact_bloat_bytes" in row
+    wasted = row["exact_bloat_bytes"] if measured else row["estimated_bloat_bytes"]
+    share = row["exact_bloat_pct"] if measured else row["estimated_bloat_pct"]
+    if wasted is None or share is None:
+        waste = f"? ({row['no_estimate_why']})" if row.get("no_estimate_why") else "—"
+    else:
+        waste = f"{share:g}% ({format_bytes(float(wasted))}){'' if measured else ' est.'}"
+    cells: dict[str, Any] = {"size": format_bytes(float(row["size_bytes"])), "wasted": waste}
+    if "autovacuum_due" in row:
+        due = "due" if row["autovacuum_due"] else "not due"
+        cells["autovacuum"] = due if row["autovacuum_enabled"] else f"OFF: never runs ({due})"
+        times = [t for t in (row.get("last_vacuum"), row.get("last_autovacuum")) if t]
+        cells["last_vacuum"] = max(times) if times else None
+    return cells

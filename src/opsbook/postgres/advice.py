@@ -103,7 +103,10 @@ def _reading(
         total=sql.Identifier(cols["total"]),
         schema=sql.Identifier(schema),
     )
-    word = r"\m" + "".join(f"[{c}]" if not c.isalnum() else c for c in table) + r"\M"
+    # statements that read it: FROM or JOIN the table (schema-qualified or not, quoted or not)
+    name = "".join(c if c.isalnum() else f"[{c}]" for c in table)
+    word = rf'\m(from|join)\s+([^\s,()]+[.])?"?{name}"?(\s|,|\)|;|$)'
+
     try:
         with pg.translated():
             rows = conn.execute(query, {"word": word, "tag": pg.TAG + "%"}).fetchall()
