@@ -76,6 +76,32 @@ def test_follower_survives_rename_rotation_and_reads_the_old_files_last_lines(
     f.close()
 
 
+def test_follower_keeps_reading_the_rotated_file_until_its_writer_moves_on(
+    tmp_path: Path,
+) -> None:
+    """logrotate renames and creates the new file at once; nginx writes to the old one until
+    it reopens on USR1 (seconds later): those lines count too."""
+    log = tmp_path / "access.log"
+    log.write_text("a\n")
+    f = Follower(str(log))
+    assert f.read().data == b"a\n"
+    writer = log.open("a")  # nginx's handle
+    log.rename(tmp_path / "access.log.1")
+    log.write_text("")  # logrotate's create
+    writer.write("b\n")
+    writer.flush()
+    got = f.read()
+    assert got.rotated and got.data == b"b\n"
+    writer.write("c (still the old file)\n")
+    writer.flush()
+    assert f.read().data == b"c (still the old file)\n"
+    writer.close()  # nginx reopened
+    append(log, "d\n")
+    assert f.read().data == b"d\n"
+    assert f._old is None  # the old file is let go once the new one grows and it is quiet
+    f.close()
+
+
 def test_follower_starts_over_after_copytruncate(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     log.write_text("old 1\nold 2\nold 3\n")
@@ -140,6 +166,22 @@ def test_5xx_share_and_p95_over_the_window(cli: Cli, tmp_path: Path, write_confi
     h = 0.95 * (len(times) - 1)
     want = times[int(h)] + (h - int(h)) * (times[int(h) + 1] - times[int(h)])
     assert p95["value"] == pytest.approx(want, abs=1e-6)
+
+
+def test_a_window_reaching_into_the_rotated_file_counts_its_lines(
+    cli: Cli, tmp_path: Path, write_config: Write
+) -> None:
+    """Rotated a minute ago: four of the window's five minutes are in access.log.1."""
+    now = datetime.now(UTC)
+    log = tmp_path / "access.log"
+    (tmp_path / "access.log.1").write_text(
+        "".join(line(now - timedelta(seconds=s)) for s in range(400, 60, -1))  # 340 lines
+    )
+    log.write_text("".join(line(now - timedelta(seconds=s)) for s in range(60, 0, -1)))
+    _, check = result(cli, log_config(write_config, log), "api-log")
+    # the window (300 s) holds 240 of the rotated file's lines and the 60 of the new one
+    assert 298 <= check["details"]["requests"] <= 300, check["message"]  # not 60
+    assert "(1.00/s)" in check["message"] or "(0.99/s)" in check["message"]
 
 
 def test_serve_follows_appends_rotation_and_truncation(

@@ -210,7 +210,7 @@ def errors(
         if not save:
             saved = baselines.load(store.engine, baseline)
     now = datetime.now(UTC)
-    entries = read_entries(names, _when("--since", since, now))
+    entries = read_entries(names, _when("--since", since, now), zone(loaded.config.timezone))
     mined = mine(entries, files=names, baseline=saved, min_level=min_level, jump=jump,
                  with_state=save)  # fmt: skip
     report = mined.report

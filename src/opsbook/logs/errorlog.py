@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 
 class Level(enum.IntEnum):
@@ -84,21 +84,28 @@ _LOGFMT_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*")
 
 
+def local_zone() -> tzinfo:
+    """This machine's zone, as nginx writes its error log in (``TZ`` honoured)."""
+    return datetime.now().astimezone().tzinfo or UTC
+
+
 @functools.lru_cache(maxsize=4096)  # a busy log repeats each second's stamp many times
-def _when(text: str) -> datetime | None:
+def _when(text: str, zone: tzinfo) -> datetime | None:
+    """A time as the log wrote it; one without an offset is in ``zone`` (nginx writes its
+    error log in the server's local time, Python logging too)."""
     text = text.strip().replace(",", ".")
     try:
-        if "/" in text:  # nginx: 2026/11/27 10:00:00, local time without a zone; read as UTC
+        if "/" in text:  # nginx: 2026/11/27 10:00:00
             # by hand: strptime takes ~10 µs a line, a third of the whole error report
             return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
-                            int(text[14:16]), int(text[17:19]), tzinfo=UTC)  # fmt: skip
+                            int(text[14:16]), int(text[17:19]), tzinfo=zone)  # fmt: skip
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
-def _json(line: str) -> tuple[datetime | None, Level | None, str] | None:
+def _json(line: str, zone: tzinfo) -> tuple[datetime | None, Level | None, str] | None:
     try:
         data = json.loads(line)
     except ValueError:
@@ -117,14 +124,14 @@ def _json(line: str) -> tuple[datetime | None, Level | None, str] | None:
     at_raw = next((data[k] for k in ("time", "timestamp", "ts", "@timestamp") if k in data), None)
     at = None
     if isinstance(at_raw, str):
-        at = _when(at_raw)
+        at = _when(at_raw, zone)
     elif isinstance(at_raw, int | float):
         seconds = at_raw / 1000 if at_raw > 1e11 else at_raw
         at = datetime.fromtimestamp(seconds, UTC)
     return at, level, str(msg)
 
 
-def _logfmt(line: str) -> tuple[datetime | None, Level | None, str] | None:
+def _logfmt(line: str, zone: tzinfo) -> tuple[datetime | None, Level | None, str] | None:
     if "=" not in line or not line[:1].isalpha():
         return None
     pairs = {k: v.strip('"') for k, v in _LOGFMT_PAIR.findall(line)}
@@ -132,26 +139,26 @@ def _logfmt(line: str) -> tuple[datetime | None, Level | None, str] | None:
     if msg is None:
         return None
     level = _LEVEL_WORDS.get(pairs.get("level", "").lower())
-    at = (
-        _when(pairs["time"]) if "time" in pairs else (_when(pairs["ts"]) if "ts" in pairs else None)
-    )
+    stamp = pairs.get("time") or pairs.get("ts")
+    at = _when(stamp, zone) if stamp else None
     rest = " ".join(
         f"{k}={v}" for k, v in pairs.items() if k not in ("msg", "message", "level", "time", "ts")
     )
     return at, level, f"{msg} {rest}".strip()
 
 
-def parse_line(line: str) -> tuple[datetime | None, Level | None, str]:
+def parse_line(line: str, zone: tzinfo | None = None) -> tuple[datetime | None, Level | None, str]:
+    zone = zone or local_zone()
     if m := _NGINX.match(line):
-        return _when(m["at"]), _LEVEL_WORDS.get(m["level"]), m["msg"]
-    if line.startswith("{") and (parsed := _json(line)):
+        return _when(m["at"], zone), _LEVEL_WORDS.get(m["level"]), m["msg"]
+    if line.startswith("{") and (parsed := _json(line, zone)):
         return parsed
     if m := _TEXT.match(line):
         level = _LEVEL_WORDS.get(m["level"].lower())
         if level is not None:
-            return _when(m["at"]), level, m["msg"]
-        return _when(m["at"]), None, f"{m['level']} {m['msg']}".strip()
-    if parsed := _logfmt(line):
+            return _when(m["at"], zone), level, m["msg"]
+        return _when(m["at"], zone), None, f"{m['level']} {m['msg']}".strip()
+    if parsed := _logfmt(line, zone):
         return parsed
     return None, None, line.strip()
 
@@ -162,8 +169,12 @@ def _continues(line: str) -> bool:
     )
 
 
-def entries(lines: Iterable[str], first_line: int = 1) -> Iterator[Entry]:
-    """Group lines into entries; a traceback's final exception line joins its message."""
+def entries(
+    lines: Iterable[str], first_line: int = 1, zone: tzinfo | None = None
+) -> Iterator[Entry]:
+    """Group lines into entries; a traceback's final exception line joins its message.
+    ``zone``: the zone of times written without an offset (default: this machine's)."""
+    zone = zone or local_zone()
     current: tuple[int, datetime | None, Level | None, str, list[str]] | None = None
     for number, text in enumerate(lines, first_line):
         line = text.rstrip("\n")
@@ -177,7 +188,7 @@ def entries(lines: Iterable[str], first_line: int = 1) -> Iterator[Entry]:
             continue
         if current is not None:
             yield _finish(current)
-        at, level, msg = parse_line(line)
+        at, level, msg = parse_line(line, zone)
         current = (number, at, level, msg, [line])
     if current is not None:
         yield _finish(current)
@@ -192,7 +203,9 @@ def _finish(current: tuple[int, datetime | None, Level | None, str, list[str]]) 
     return Entry(number, at, level, msg, "\n".join(raw))
 
 
-def read_entries(files: Iterable[str], since: datetime | None = None) -> Iterator[Entry]:
+def read_entries(
+    files: Iterable[str], since: datetime | None = None, zone: tzinfo | None = None
+) -> Iterator[Entry]:
     """Entries of every file in turn (plain, gzip, or - for stdin), optionally from ``since``."""
     from opsbook.logs import reader
 
@@ -204,6 +217,6 @@ def read_entries(files: Iterable[str], since: datetime | None = None) -> Iterato
             for chunk in reader.iter_chunks(name)
             for line in chunk.data.decode("utf-8", "replace").split("\n")
         )
-        for entry in entries(lines):
+        for entry in entries(lines, zone=zone):
             if since is None or entry.at is None or entry.at >= since:
                 yield entry

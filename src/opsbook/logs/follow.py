@@ -2,7 +2,10 @@
 
 - Rotation by rename (logrotate's default, nginx reopening on USR1): the path now names a
   new inode. The old file is read to its end first (nginx may have written its last lines
-  after our previous read), then the new one from its start.
+  after our previous read), then the new one from its start; and the old one stays open
+  and is read again on every call until nginx has moved to the new file (the old one is
+  quiet while the new one grows), since between logrotate's rename and nginx's reopen the
+  lines still go to the old file.
 - copytruncate: same inode, but the file is now shorter than what was read, or (when it
   has already grown back past that point) the bytes just before our offset changed: start
   over at 0.
@@ -47,11 +50,28 @@ class Follower:
         self._carry = b""
         self._mark = b""
         self._opened_once = False
+        self._old: BinaryIO | None = None  # the rotated file, until its writer has moved on
+        self._old_carry = b""
 
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        self._close_old()
+
+    def _close_old(self) -> None:
+        if self._old is not None:
+            self._old.close()
+            self._old, self._old_carry = None, b""
+
+    def _from_old(self) -> bytes:
+        """Whole lines written to the rotated file since the last read."""
+        if self._old is None:
+            return b""
+        data = self._old_carry + self._old.read(READ_LIMIT)
+        cut = data.rfind(b"\n")
+        self._old_carry = data[cut + 1 :]
+        return data[: cut + 1]
 
     def _open(self, *, from_start: bool) -> bool:
         try:
@@ -99,20 +119,26 @@ class Follower:
             st: os.stat_result | None = Path(self.path).stat()
         except FileNotFoundError:
             st = None  # renamed away, not yet recreated: keep reading the open file
-        prefix = b""
+        prefix = self._from_old()
         rotated = truncated = False
         if st is not None and (st.st_dev, st.st_ino) != self._inode:
-            prefix = self._carry + self._drain()  # the rotated file's last lines
-            if prefix and not prefix.endswith(b"\n"):
-                prefix += b"\n"
-            self.close()
+            prefix += self._carry + self._drain()  # the rotated file's last lines
+            cut = prefix.rfind(b"\n")
+            self._close_old()
+            assert self._fh is not None
+            self._old, self._old_carry = self._fh, prefix[cut + 1 :]  # its writer may go on
+            prefix = prefix[: cut + 1]
+            self._fh = None
             rotated = self._open(from_start=True)
         elif st is not None and self._rewritten(st.st_size):
             assert self._fh is not None
             self._fh.seek(0)
             self._offset, self._carry, self._mark = 0, b"", b""
             truncated = True
-        data = prefix + self._carry + (self._drain() if self._fh is not None else b"")
+        fresh = self._carry + (self._drain() if self._fh is not None else b"")
+        if self._old is not None and not rotated and fresh and not prefix:
+            self._close_old()  # the writer has moved to the new file: the old one is done
+        data = prefix + fresh
         cut = data.rfind(b"\n")
         self._carry = data[cut + 1 :]
         if len(self._carry) > MAX_LINE:  # no newline in megabytes: not a log line, drop it

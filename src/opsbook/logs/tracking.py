@@ -27,6 +27,16 @@ MIN_BAND_MINUTES = 30  # history needed before "unusual traffic" is judged
 _EMPTY = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "status": pl.Int16, "ms": pl.Int32})
 
 
+def previous_file(path: str) -> str | None:
+    """The plain file logrotate rotated ``path`` into last (delaycompress keeps it plain)."""
+    import glob
+    import os
+
+    names = [n for n in (*glob.glob(glob.escape(path) + ".1"), *glob.glob(glob.escape(path) + "-*"))
+             if not n.endswith((".gz", ".zst", ".bz2", ".xz"))]  # fmt: skip
+    return max(names, key=os.path.getmtime) if names else None
+
+
 @dataclass(frozen=True, slots=True)
 class Band:
     low: float  # requests per second
@@ -59,6 +69,7 @@ class AccessTracker:
         self.minutes: dict[datetime, int] = {}
         self.unparsed = 0
         self.last_seen: datetime | None = None
+        self._started = False
 
     def read_new(self) -> pl.DataFrame:
         """Rows (ts, status, ms) of the lines written since the last read."""
@@ -79,6 +90,20 @@ class AccessTracker:
             self.minutes[minute] = self.minutes.get(minute, 0) + count
         return rows
 
+    def _previous(self, start: datetime) -> pl.DataFrame:
+        """Rows at or after ``start`` from the file rotated out last (access.log.1, or a
+        dateext access.log-20261202), read from its tail."""
+        before = previous_file(self.follower.path)
+        if before is None or self.fmt is None:
+            return _EMPTY
+        tail = Follower(before, self.follower.tail_bytes)
+        try:
+            data = tail.read().data
+        finally:
+            tail.close()
+        rows, _ = parse_chunk(Chunk(before, 1, data, 0), self.fmt)
+        return rows.select("ts", "status", "ms").filter(pl.col("ts") >= start)
+
     def stats(self, rows: pl.DataFrame, seconds: float, band: Band | None = None) -> Window:
         ms = rows["ms"].drop_nulls()
         p95 = ms.quantile(0.95, "linear") if len(ms) else None
@@ -96,8 +121,15 @@ class AccessTracker:
 
     def update(self, now: datetime, window: float, history: float, sigma: float) -> Window:
         """The window ending now, by the log's own timestamps."""
-        self.rows = pl.concat([self.rows, self.read_new()])
+        first_read = not self._started
+        self._started = True
+        fresh = self.read_new()
         start = now - timedelta(seconds=window)
+        oldest = fresh["ts"].min()
+        if first_read and (not isinstance(oldest, datetime) or oldest > start):
+            # the file begins inside the window (rotated since): the rest is in the last one
+            fresh = pl.concat([self._previous(start), fresh])
+        self.rows = pl.concat([self.rows, fresh])
         self.rows = self.rows.filter(pl.col("ts") >= start)
         oldest = now - timedelta(seconds=history)
         self.minutes = {m: n for m, n in self.minutes.items() if m >= oldest}
