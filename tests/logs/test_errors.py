@@ -179,3 +179,29 @@ def test_making_a_miner_logs_nothing_at_info(caplog: pytest.LogCaptureFixture) -
         miner_for(None)
         miner_for(None)
     assert [r.getMessage() for r in caplog.records if r.name.startswith("drain3")] == []
+
+
+def test_nginx_error_times_are_in_the_servers_zone_not_utc(
+    tmp_path: Path, cli: Cli, write_config: Write
+) -> None:
+    """nginx writes its error log in local time: --since 1h on a New York server."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import run_opsbook
+
+    new_york = ZoneInfo("America/New_York")
+    now = datetime.now(new_york)
+    log = tmp_path / "error.log"
+    log.write_text("".join(
+        f"{(now - timedelta(minutes=m)):%Y/%m/%d %H:%M:%S} [error] 7#7: *1 upstream timed out "
+        f"(110: Connection timed out) while reading response header from upstream\n"
+        for m in (90, 30, 10)
+    ))  # fmt: skip
+    by_tz = run_opsbook("logs", "errors", str(log), "--since", "1h", "-f", "json",
+                        env={"TZ": "America/New_York"}, cwd=tmp_path)  # fmt: skip
+    assert by_tz.returncode == 0, by_tz.stderr
+    assert json.loads(by_tz.stdout)["entries"] == 2  # the ones 30 and 10 minutes ago
+    path = write_config("timezone: America/New_York\n")
+    by_config = cli("-c", str(path), "logs", "errors", str(log), "--since", "1h", "-f", "json")
+    assert json.loads(by_config.out)["entries"] == 2
