@@ -124,6 +124,7 @@ def access(
         path_prefix=path_prefix,
         forwarded=settings.forwarded_for if forwarded_for is None else forwarded_for,
         probe_paths=settings.probe_paths,
+        zone=zone(loaded.config.timezone),
     )
     try:  # a bad format or probe path stops it before any file is read
         report = analyse(query)

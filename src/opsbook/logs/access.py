@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 import polars as pl
 
 from opsbook.logs import reader
 from opsbook.logs.formats import LogFormat, compile_format, detect_format
 from opsbook.logs.model import AccessReport, Unparsed
-from opsbook.logs.parse import PROBES, parse_chunk
+from opsbook.logs.parse import PROBES, STRONG_PROBES, parse_chunk
 from opsbook.logs.partials import KINDS, merge, reduce_chunk
 from opsbook.logs.report import Thresholds, build
 from opsbook.timefmt import iso
@@ -42,6 +42,7 @@ class AccessQuery:
     path_prefix: str | None = None  # only paths starting with this
     forwarded: bool = False  # clients from X-Forwarded-For (see LogFormat.use_forwarded)
     probe_paths: tuple[str, ...] = ()  # regexes of paths that only an attacker asks for
+    zone: tzinfo = UTC  # where "hour of day" is counted
 
     def probes(self) -> str:
         """The built-in attack paths and the configured ones, as one regex (checked here:
@@ -58,6 +59,10 @@ class AccessQuery:
                     + (f" ({why[-1]})" if why else "")
                 ) from None
         return "|".join((PROBES, *(f"(?:{p})" for p in self.probe_paths)))
+
+    def strong_probes(self) -> str:
+        """Paths never an app's own: the built-in strong ones and the configured ones."""
+        return "|".join((STRONG_PROBES, *(f"(?:{p})" for p in self.probe_paths)))
 
     def where(self) -> pl.Expr | None:
         """The window and drill-down filter, or None for every request."""
@@ -130,7 +135,7 @@ def analyse(query: AccessQuery) -> AccessReport:
     # one, the first chunk's lines decide.
     fmt = _with_clients(query, compile_format(query.log_format)) if query.log_format else None
     where = query.where()
-    probes = query.probes()
+    probes, strong = query.probes(), query.strong_probes()
 
     def work(chunk: reader.Chunk, fmt: LogFormat) -> _Done:
         rows, bad = parse_chunk(chunk, fmt)
@@ -142,7 +147,8 @@ def analyse(query: AccessQuery) -> AccessReport:
         )
         if where is not None:
             rows = rows.filter(where)
-        return reduce_chunk(rows, probes), bad.with_columns(pl.lit(chunk.name).alias("file")), span
+        parts = reduce_chunk(rows, probes, strong)
+        return parts, bad.with_columns(pl.lit(chunk.name).alias("file")), span
 
     def collect(future: Future[_Done]) -> None:
         parts, bad, span = future.result()
@@ -176,9 +182,15 @@ def analyse(query: AccessQuery) -> AccessReport:
             f"none of the {totals.parsed} requests read is in the selection; the log runs "
             f"from {iso(totals.first)} to {iso(totals.last)}"
         )
-    if fmt.latency_field is None:
+    if fmt.latency_field is None and query.log_format is None:
         notes.append(
-            "this log has no timing field ($request_time or $upstream_response_time): "
+            "no log format given, and the lines read as nginx's combined, which has no timing "
+            "field: if this log has $request_time, give its log_format string from nginx.conf "
+            "with --log-format '…' (or logs.log_format) to report latency"
+        )
+    elif fmt.latency_field is None:
+        notes.append(
+            "this log format has no timing field ($request_time or $upstream_response_time): "
             "latency is not reported; add $request_time to nginx's log_format"
         )
     return build(
@@ -190,4 +202,5 @@ def analyse(query: AccessQuery) -> AccessReport:
         top=query.top,
         thresholds=query.thresholds,
         notes=tuple(notes),
+        zone=query.zone,
     )

@@ -44,7 +44,7 @@ _KNOWN: dict[str, tuple[str, str | None]] = {
     "request_time": ("request_time", _NUM),
     "upstream_response_time": ("upstream_time", _UPSTREAM_TIMES),
     "http_user_agent": ("agent", None),
-    "http_referer": ("", None),
+    "http_referer": ("referer", None),
     "http_x_forwarded_for": ("forwarded", None),
 }
 _VAR = re.compile(r"\$(?:\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
@@ -112,7 +112,14 @@ def compile_format(source: str) -> LogFormat:
             pattern = _free_text(following)
         if not group or group in groups:
             parts.append(f"(?:{pattern})")
-            fallback.append(f"(?:{_free_text(following)})" if group == "request" else parts[-1])
+            if group == "request":
+                fallback.append(f"(?:{_free_text(following)})")
+            elif name == "remote_user":
+                # Basic-auth users may hold spaces or "] [" ("john doe"): only in the fallback,
+                # so the common line keeps the fast one-pass match
+                fallback.append("(?:.*)")
+            else:
+                fallback.append(parts[-1])
         elif group == "request":
             parts.append(pattern)
             fallback.append(f"(?P<target>{_free_text(following)})")
@@ -142,7 +149,7 @@ def compile_format(source: str) -> LogFormat:
         source=text,
         pattern="".join(parts),
         groups=frozenset(groups),
-        fallback="".join(fallback) if "request" in groups else None,
+        fallback="".join(fallback) if "request" in groups or "remote_user" in names else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,55 @@ class Suspect:
     last: datetime | None
     probes: tuple[ProbedPath, ...]
     denied_routes: tuple[RouteHit, ...] = ()  # the most hit first, at most 10
+    score: float = 0.0  # the ranking: answered probes, probe paths, denials by share
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredProbe:
+    """A probe path that got a 2xx/3xx: the lines to act on first."""
+
+    ip: str
+    path: str
+    requests: int  # answered ones
+    status: int  # the highest status it got
+    bytes: int  # the largest answered body
+    catch_all: bool  # the same body size as other answered probes: likely a catch-all page
+    first: datetime | None
+    last: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    """GoAccess's "unique visitors per day": a visitor is one IP with one user agent."""
+
+    day: date
+    hits: int
+    visitors: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    name: str
+    requests: int
+    visitors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """What a GoAccess user reads beside the technical figures, from the same single pass."""
+
+    days: tuple[Day, ...] = ()
+    visitors: int = 0  # distinct (ip, agent) over the whole report
+    referrers: tuple[Count, ...] = ()
+    referring_sites: tuple[Count, ...] = ()
+    browsers: tuple[Count, ...] = ()
+    systems: tuple[Count, ...] = ()
+    crawlers: tuple[Count, ...] = ()  # bots, scripts and monitors, apart from people
+    hours: tuple[int, ...] = ()  # requests by hour of day (0-23) in the report's zone
+    static: tuple[int, int] = (0, 0)  # (requests, bytes) of static files
+    dynamic: tuple[int, int] = (0, 0)
+    not_found: tuple[Count, ...] = ()  # 404 paths as requested, unfolded
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +165,9 @@ class AccessReport:
     suspicious: tuple[Suspect, ...]
     timeline: tuple[Bucket, ...]
     notes: tuple[str, ...] = field(default=())
+    suspicious_total: int = 0  # every suspect, of which ``suspicious`` is the top
+    answered_probes: tuple[AnsweredProbe, ...] = ()
+    audience: Audience = field(default_factory=Audience)
 
     @property
     def span_seconds(self) -> float:

@@ -25,12 +25,26 @@ _FOLDS = (
     (rf"{_B}[0-9a-fA-F]{{16,}}{_B}", ":hash"),
     (rf"/[0-9]+{_B}", "/:id"),
 )
-PROBES = (
-    r"(?i)(/wp-(login|admin|content|includes)|/xmlrpc\.php|/\.env|/\.git(/|$)|/\.svn|/\.aws|"
-    r"/\.ht(access|passwd)|/\.ds_store|/phpmyadmin|/pma/|/admin\.php|/config\.php|/setup\.php|"
-    r"/cgi-bin/|/etc/passwd|\.\./|%2e%2e|/vendor/phpunit|/actuator|/server-status|/boaform|"
-    r"/owa/|/solr/|/HNAP1|/console/|/manager/html|\.(asp|aspx|jsp|cgi)$)"
+# Paths only an attacker asks for, anchored to where they live (a segment, not a substring:
+# /api/actuators/12 and /api/console/status are routes, not probes). STRONG ones are never
+# an app's own; WEAK ones (/actuator, *.jsp, /wp-login.php…) are some apps' real routes, so
+# they count as probes only where the app does not answer them (see report.app_routes).
+STRONG_PROBES = (
+    r"(?i)(?:/\.env(?:$|[./])|/\.git(?:/|$)|/\.svn(?:/|$)|/\.hg/|/\.aws/|/\.ssh/|"
+    r"/\.ht(?:access|passwd)$|/\.ds_store$|/\.DS_Store$|/\.vscode/|/\.idea/|"
+    r"/etc/passwd|/proc/self/|\.\./|%2e%2e|/vendor/phpunit/|/cgi-bin/|/boaform/|/HNAP1(?:/|$)|"
+    r"\.(?:bak|old|sql|swp)$|/config\.php$|/setup\.php$|/phpinfo\.php$|/shell\.php$)"
 )
+WEAK_PROBES = (
+    r"(?i)(?:^/wp-(?:login\.php|admin(?:/|$)|content/|includes/)|^/xmlrpc\.php$|"
+    r"^/(?:phpmyadmin|pma|myadmin)(?:/|$)|^/admin\.php$|^/actuator(?:/|$)|^/server-status$|"
+    r"^/owa(?:/|$)|^/solr(?:/|$)|^/console(?:/|$)|^/manager/html|^/jenkins(?:/|$)|"
+    r"\.(?:asp|aspx|jsp|cgi|php)$)"
+)
+PROBES = f"{STRONG_PROBES}|{WEAK_PROBES}"  # any kind: what a chunk keeps to look at later
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+           "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK")  # fmt: skip
+MALFORMED = "(malformed)"  # the route of a request line that is not HTTP (TLS to port 80…)
 ROUTE_MAX = 200
 
 
@@ -111,18 +125,34 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
         ip = pl.when(first.is_in(["-", ""]) | first.is_null()).then(ip).otherwise(first)
     target = pl.col("target").fill_null("")
     path = target.str.replace(r"[?#].*$", "")
+    method = pl.col("method").fill_null("-") if "method" in names else pl.lit("-")
+    # A request line that is not HTTP ("HELLO WORLD", TLS bytes sent to port 80, "-") is one
+    # route, counted, not 42 routes of garbage.
+    wellformed = (
+        (method.is_in(METHODS) | (method == "-"))
+        & (path.str.starts_with("/") | (path == "*") | path.str.starts_with("http"))
+        if "method" in names
+        else path.str.starts_with("/")
+    )
     rows = rows.select(
         "ts",
         ip.alias("ip"),
-        (pl.col("method").fill_null("-") if "method" in names else pl.lit("-")).alias("method"),
-        path.alias("path"),
-        fold_route(path).alias("route"),
+        pl.when(wellformed).then(method).otherwise(pl.lit("-")).alias("method"),
+        pl.when(wellformed).then(path).otherwise(pl.lit(MALFORMED)).alias("path"),
+        pl.when(wellformed).then(fold_route(path)).otherwise(pl.lit(MALFORMED)).alias("route"),
         pl.col("status").cast(pl.Int16),
         (pl.col("bytes").cast(pl.Int64, strict=False) if "bytes" in names else pl.lit(0))
         .fill_null(0)
         .alias("bytes"),
         _latency(fmt),
-        pl.col("agent").fill_null("-") if "agent" in names else pl.lit("-").alias("agent"),
+        # nginx writes " and \ inside a value as \x22 and \x5C: read them back
+        pl.col("agent")
+        .fill_null("-")
+        .str.replace_all(r"\x22", '"', literal=True)
+        .str.replace_all(r"\x5C", "\\", literal=True)
+        if "agent" in names
+        else pl.lit("-").alias("agent"),
+        (pl.col("referer").fill_null("-") if "referer" in names else pl.lit("-")).alias("referer"),
     )
     return rows, bad
 

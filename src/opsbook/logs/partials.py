@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from opsbook.logs.parse import PROBES
+from opsbook.logs.parse import PROBES, STRONG_PROBES
 from opsbook.logs.quantiles import LOG_BUCKETS_PER_DOUBLING
 
 _C = pl.col("status")
@@ -26,6 +26,7 @@ _MINUTE = pl.col("ts").dt.truncate("1m").alias("minute")
 _COUNT_SUMS = dict.fromkeys((*_COUNTS, "bytes"), "sum")
 _SPAN = {"first": "min", "last": "max"}
 DENIED = (401, 403, 404)
+APP_CLIENTS = 5  # distinct clients answered 2xx on a route that make it the app's own
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,48 @@ KINDS: dict[str, Kind] = {
         build={
             "requests": pl.len(),
             "answered": ((_C >= 200) & (_C < 400)).sum(),  # a probe that got a 2xx/3xx
+            "answered_bytes": pl.when((_C >= 200) & (_C < 400)).then(pl.col("bytes")).max(),
+            "status": _C.max(),
+            "strong": pl.col("strong").any(),
             "first": pl.col("ts").min(),
             "last": pl.col("ts").max(),
         },
-        merge={**_sums("requests", "answered"), **_SPAN},
+        merge={
+            **_sums("requests", "answered"),
+            "answered_bytes": "max",
+            "status": "max",
+            "strong": "max",
+            **_SPAN,
+        },
         where=pl.col("probe"),
+    ),
+    # Who the app answers: a route answered 2xx for many clients is the app's own, whatever
+    # a probe pattern says (/shop/index.jsp on a Java shop). Up to APP_CLIENTS clients each.
+    "route_clients": Kind(
+        keys=("route",),
+        build={"ips": pl.col("ip").unique().head(APP_CLIENTS)},
+        merge={"ips": "ips"},
+        where=(_C >= 200) & (_C < 300),
+    ),
+    # GoAccess's panels, in the same pass: visitors (ip + day + agent), referrers, 404s
+    "visitors": Kind(
+        keys=("day", "ip", "agent_hash"),
+        key_exprs=(
+            pl.col("ts").dt.date().alias("day"),
+            pl.col("ip"),
+            pl.col("agent").hash().alias("agent_hash"),
+        ),
+        build={"requests": pl.len(), "bytes": pl.col("bytes").sum()},
+        merge=_sums("requests", "bytes"),
+    ),
+    "referers": Kind(
+        keys=("referer",),
+        build={"requests": pl.len()},
+        merge=_sums("requests"),
+        where=~pl.col("referer").is_in(["-", ""]),
+    ),
+    "not_found": Kind(
+        keys=("path",), build={"requests": pl.len()}, merge=_sums("requests"), where=_C == 404
     ),
     "denied_routes": Kind(  # where the 401/403/404 of a client went
         keys=("ip", "method", "route"),
@@ -131,9 +169,15 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def reduce_chunk(rows: pl.DataFrame, probes: str = PROBES) -> dict[str, pl.DataFrame]:
-    """``probes``: the regex of attack paths (the built-in list, plus logs.probe_paths)."""
-    rows = rows.with_columns(pl.col("path").str.contains(probes).alias("probe"))
+def reduce_chunk(
+    rows: pl.DataFrame, probes: str = PROBES, strong: str = STRONG_PROBES
+) -> dict[str, pl.DataFrame]:
+    """``probes``: the regex of every attack path (the built-in ones and logs.probe_paths);
+    ``strong``: those never an app's own route."""
+    rows = rows.with_columns(
+        pl.col("path").str.contains(probes).alias("probe"),
+        pl.col("path").str.contains(strong).alias("strong"),
+    )
     out: dict[str, pl.DataFrame] = {}
     for name, kind in KINDS.items():
         frame = rows if kind.where is None else rows.filter(kind.where)
@@ -144,6 +188,11 @@ def reduce_chunk(rows: pl.DataFrame, probes: str = PROBES) -> dict[str, pl.DataF
 
 def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
     kind = KINDS[name]
-    aggs = {col: getattr(pl.col(col), how)() for col, how in kind.merge.items()}
+    aggs = {
+        col: pl.col(col).explode().unique().head(APP_CLIENTS)
+        if how == "ips"
+        else getattr(pl.col(col), how)()
+        for col, how in kind.merge.items()
+    }
     # Matched by name: a merged frame lists its columns in merge order, a chunk in build order.
     return pl.concat(frames, how="diagonal_relaxed").group_by(*kind.keys).agg(**aggs)

@@ -1,39 +1,22 @@
-"""Merged aggregates to an AccessReport: percentiles, top lists, suspects, the timeline."""
+"""Merged aggregates to an AccessReport: percentiles, top lists, the timeline; suspects
+(suspects.py) and GoAccess's panels (audience.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, tzinfo
 
 import polars as pl
 
+from opsbook.logs.audience import audience
 from opsbook.logs.formats import LogFormat
-from opsbook.logs.model import (
-    AccessReport,
-    Bucket,
-    Client,
-    Latency,
-    ProbedPath,
-    Route,
-    RouteHit,
-    Suspect,
-    Unparsed,
-)
+from opsbook.logs.model import AccessReport, Bucket, Client, Latency, Route, Unparsed
 from opsbook.logs.quantiles import log_bucket_ms, quantiles
+from opsbook.logs.suspects import Thresholds, answered, probes_of, suspects
 
+__all__ = ["CLASSES", "Thresholds", "build"]
 CLASSES = ("2xx", "3xx", "4xx", "5xx")
 _STEPS_MINUTES = (1, 5, 10, 15, 30, 60, 180, 360, 720, 1440)
 _MAX_POINTS = 240
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """When a client counts as suspicious; the defaults flag scanners, not busy users."""
-
-    burst_per_minute: int = 20  # 401/403/404 in one minute
-    denied_min: int = 10  # 401+403 in total, and…
-    denied_share: float = 0.5  # …at least this share of the client's requests
 
 
 def _latency(values: list[int], counts: list[int]) -> Latency | None:
@@ -99,79 +82,6 @@ def _routes(
     return make(by_count), make(by_time), make(by_errors)
 
 
-def _suspects(
-    parts: dict[str, pl.DataFrame | None], limits: Thresholds, top: int
-) -> tuple[Suspect, ...]:
-    clients, probes, denied = parts["clients"], parts["probes"], parts["denied_minutes"]
-    if clients is None:
-        return ()
-    # Narrowed in Polars first: tens of thousands of clients, a handful of suspects.
-    peak = pl.DataFrame(schema={"ip": pl.String, "peak": pl.UInt32})
-    if denied is not None:
-        peak = denied.group_by("ip").agg(pl.col("requests").max().cast(pl.UInt32).alias("peak"))
-    probe_ips = probes["ip"].unique() if probes is not None else pl.Series([], dtype=pl.String)
-    refused = pl.col("s401") + pl.col("s403")
-    candidates = (
-        clients.join(peak, on="ip", how="left")
-        .with_columns(pl.col("peak").fill_null(0))
-        .filter(
-            pl.col("ip").is_in(probe_ips.implode())
-            | (pl.col("peak") >= limits.burst_per_minute)
-            | (
-                (refused >= limits.denied_min)
-                & (refused >= limits.denied_share * pl.col("requests"))
-            )
-        )
-    )
-    ips = candidates["ip"].implode()
-    probed: dict[str, list[ProbedPath]] = {}
-    if probes is not None:
-        mine = probes.filter(pl.col("ip").is_in(ips)).sort(
-            ["requests", "path"], descending=[True, False]
-        )
-        for r in mine.iter_rows(named=True):
-            probed.setdefault(r["ip"], []).append(
-                ProbedPath(r["path"], r["requests"], r["answered"], r["first"], r["last"])
-            )
-    routes: dict[str, list[RouteHit]] = {}
-    if parts["denied_routes"] is not None:
-        mine = parts["denied_routes"].filter(pl.col("ip").is_in(ips))
-        for r in mine.sort(["requests", "route"], descending=[True, False]).iter_rows(named=True):
-            hit = RouteHit(r["method"], r["route"], r["requests"], r["first"], r["last"])
-            routes.setdefault(r["ip"], []).append(hit)
-    suspects = [_suspect(r, limits, probed.get(r["ip"], []), routes.get(r["ip"], []))
-                for r in candidates.iter_rows(named=True)]  # fmt: skip
-    # A probe that got an answer (a 200 on /.env) first: that is the one to act on.
-    suspects.sort(
-        key=lambda s: (
-            not any(p.answered for p in s.probes),
-            -(s.s401 + s.s403 + s.s404 + sum(p.requests for p in s.probes)),
-            s.ip,
-        )
-    )
-    return tuple(suspects[: max(top, 50)])
-
-
-def _suspect(
-    r: dict[str, Any], limits: Thresholds, probes: list[ProbedPath], routes: list[RouteHit]
-) -> Suspect:
-    reasons = []
-    if probes:
-        answered = sum(1 for p in probes if p.answered)
-        got = f", {answered} answered with 2xx/3xx" if answered else ""
-        reasons.append(f"probed {len(probes)} attack path(s){got}")
-    if r["peak"] >= limits.burst_per_minute:
-        reasons.append(f"burst of 401/403/404: {r['peak']} in one minute")
-    refused = r["s401"] + r["s403"]
-    if refused >= limits.denied_min and refused >= limits.denied_share * r["requests"]:
-        reasons.append(f"denied {refused} of {r['requests']} requests (401/403)")
-    return Suspect(
-        ip=r["ip"], reasons=tuple(reasons), requests=r["requests"], s401=r["s401"],
-        s403=r["s403"], s404=r["s404"], peak_denied_per_minute=r["peak"], first=r["first"],
-        last=r["last"], probes=tuple(probes), denied_routes=tuple(routes[:10]),
-    )  # fmt: skip
-
-
 def _timeline(minutes: pl.DataFrame | None, latency: pl.DataFrame | None) -> tuple[Bucket, ...]:
     if minutes is None or minutes.height == 0:
         return ()
@@ -226,6 +136,7 @@ def build(
     top: int,
     thresholds: Thresholds,
     notes: tuple[str, ...],
+    zone: tzinfo = UTC,
 ) -> AccessReport:
     minutes, statuses = parts["minutes"], parts["statuses"]
     classes = dict.fromkeys(CLASSES, 0)
@@ -265,6 +176,8 @@ def build(
             .head(top)
             .iter_rows()
         )
+    probes = probes_of(parts)
+    listed, total = suspects(parts, probes, thresholds, top)
     return AccessReport(
         files=files,
         log_format=fmt.source,
@@ -283,7 +196,10 @@ def build(
         routes_by_errors=by_errors,
         clients=clients,
         agents=agents,
-        suspicious=_suspects(parts, thresholds, top),
+        suspicious=listed,
+        suspicious_total=total,
+        answered_probes=answered(probes),
         timeline=_timeline(minutes, parts["latency_minutes"]),
         notes=notes,
+        audience=audience(parts, zone, top),
     )

@@ -8,6 +8,12 @@ from typing import Any
 from opsbook.logs.baselines import Saved
 from opsbook.logs.model import AccessReport, Latency, Route, Suspect, Unparsed
 from opsbook.logs.templates import ErrorsReport, Novelty, Template
+from opsbook.output.logs_audience import (
+    answered_json,
+    answered_table,
+    audience_json,
+    audience_table,
+)
 from opsbook.output.table import Cell, Column, printable, render, styled
 from opsbook.timefmt import human, iso
 from opsbook.units import format_bytes, format_latency
@@ -41,6 +47,7 @@ def _suspect(s: Suspect) -> dict[str, Any]:
         "403": s.s403,
         "404": s.s404,
         "peak_denied_per_minute": s.peak_denied_per_minute,
+        "score": s.score,
         "first": iso(s.first),
         "last": iso(s.last),
         "probes": [
@@ -102,6 +109,9 @@ def access_json(r: AccessReport) -> dict[str, Any]:
         ],
         "user_agents": [{"agent": a, "requests": n} for a, n in r.agents],
         "suspicious": [_suspect(s) for s in r.suspicious],
+        "suspicious_total": r.suspicious_total,
+        "answered_probes": answered_json(r.answered_probes),
+        "audience": audience_json(r.audience),
         "timeline": [
             {
                 "start": iso(b.start),
@@ -144,7 +154,7 @@ def _routes_table(routes: tuple[Route, ...], total: int) -> str:
 
 def _suspects_table(r: AccessReport, tz: tzinfo) -> str:
     rows: list[list[Cell | str]] = []
-    for s in r.suspicious[:20]:
+    for s in r.suspicious:
         probes = ", ".join(
             f"{p.path} x{p.requests}" + (" ANSWERED" if p.answered else "") for p in s.probes[:4]
         )
@@ -237,12 +247,18 @@ def access_table(r: AccessReport, tz: tzinfo) -> str:
             ],
         )
     )
+    out += answered_table(r.answered_probes, tz)
     out.append("")
     if r.suspicious:
-        out.append(styled(f"suspicious clients ({len(r.suspicious)})", "yellow"))
+        listed = len(r.suspicious)
+        count = f"{r.suspicious_total}" + (
+            f", the top {listed} shown" if listed < r.suspicious_total else ""
+        )
+        out.append(styled(f"suspicious clients ({count}), most suspect first", "yellow"))
         out.append(_suspects_table(r, tz))
     else:
         out.append("suspicious clients: none")
+    out += audience_table(r.audience, r.requests)
     out.extend(styled(f"note: {n}", "dim") for n in r.notes)
     return "\n".join(out)
 

@@ -7,6 +7,7 @@ from html import escape
 
 from opsbook import __version__
 from opsbook.logs.model import AccessReport, Bucket, Route, Suspect
+from opsbook.output.logs_audience import answered_html, audience_html
 from opsbook.output.svg import legend, line_chart
 from opsbook.timefmt import human
 from opsbook.units import format_bytes, format_latency
@@ -20,7 +21,8 @@ table{border-collapse:collapse;width:100%;font-size:.85rem}td,th{padding:.25rem 
 border-bottom:1px solid #eee;text-align:left}td.n,th.n{text-align:right}
 .legend{font-size:.8rem;margin:.2rem 0}.key{margin-right:1rem}.key i{display:inline-block;
 width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}.note{color:#666}
-code{font-size:.8rem;word-break:break-all}
+code{font-size:.8rem;word-break:break-all}td.ip,td.ip code{white-space:nowrap;word-break:normal}
+.bar{display:inline-block;height:.7rem;background:#4a7fb5}
 """
 
 
@@ -111,20 +113,23 @@ def access_html(r: AccessReport, tz: tzinfo) -> str:
     body.append(_routes("Top routes by requests", r.routes))
     body.append(_routes("Top routes by total time", r.routes_by_time))
     body.append(_routes("Top routes by errors", r.routes_by_errors))
+    body.append(answered_html(r.answered_probes, tz))
     if r.suspicious:
         rows = "".join(
-            f"<tr><td><code>{escape(s.ip)}</code></td><td>{escape('; '.join(s.reasons))}</td>"
+            f'<tr><td class="ip"><code>{escape(s.ip)}</code></td>'
+            f"<td>{escape('; '.join(s.reasons))}</td>"
             f'<td class="n">{s.s401}/{s.s403}/{s.s404}</td>'
             f"<td>{_paths(s)}</td>"
             f"<td>{escape(human(s.first, tz))} – {escape(human(s.last, tz))}</td></tr>"
             for s in r.suspicious
         )
         body.append(
-            "<h2>Suspicious clients</h2><table><tr><th>ip</th><th>why</th>"
+            f"<h2>Suspicious clients ({r.suspicious_total}, most suspect first)</h2>"
+            "<table><tr><th>ip</th><th>why</th>"
             f'<th class="n">401/403/404</th><th>paths</th><th>when</th></tr>{rows}</table>'
         )
     clients = "".join(
-        f'<tr><td><code>{escape(c.ip)}</code></td><td class="n">{c.requests}</td>'
+        f'<tr><td class="ip"><code>{escape(c.ip)}</code></td><td class="n">{c.requests}</td>'
         f'<td class="n">{c.s4xx}</td><td class="n">{c.s5xx}</td></tr>'
         for c in r.clients
     )
@@ -132,6 +137,7 @@ def access_html(r: AccessReport, tz: tzinfo) -> str:
         '<h2>Top clients</h2><table><tr><th>ip</th><th class="n">requests</th>'
         f'<th class="n">4xx</th><th class="n">5xx</th></tr>{clients}</table>'
     )
+    body.append(audience_html(r.audience))
     if r.unparsed_examples:
         items = "".join(
             f"<li><code>{escape(u.file)}:{u.line}: {escape(u.text)}</code></li>"

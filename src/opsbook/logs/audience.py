@@ -1,0 +1,159 @@
+"""GoAccess's panels from the aggregates of the same single pass: unique visitors per day,
+referrers and referring sites, browsers and operating systems (crawlers apart), hits by hour
+of day, static against dynamic requests, and the 404 list.
+
+User agents are classified once per distinct string (thousands, not millions), in the order
+GoAccess's own list checks them: crawlers and scripts first, then Edge before Chrome before
+Safari (each claims to be the next).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import tzinfo
+from urllib.parse import urlsplit
+
+import polars as pl
+
+from opsbook.logs.model import Audience, Count, Day
+
+STATIC = (
+    r"(?i)\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|txt|"
+    r"xml|pdf|zip|gz|mp4|webm|mp3|ogg|wasm)$"
+)
+CRAWLERS = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|curl/|wget/|python-requests|python-urllib|httpx|"
+    r"go-http-client|okhttp|java/|libwww|scrapy|axios|node-fetch|postman|headless|"
+    r"uptime|pingdom|monitor|nagios|check_http|zgrab|masscan|nmap|nuclei|sqlmap|"
+    r"facebookexternalhit|feedfetcher|preview",
+    re.IGNORECASE,
+)
+_BROWSERS = (
+    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/")),
+    ("Opera", re.compile(r"OPR/|Opera")),
+    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
+    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("Chrome", re.compile(r"Chrome/|CriOS/|Chromium/")),
+    ("Safari", re.compile(r"Safari/|AppleWebKit/.*Mobile/")),
+    ("Internet Explorer", re.compile(r"MSIE |Trident/")),
+)
+_SYSTEMS = (
+    ("Android", re.compile(r"Android")),
+    ("iOS", re.compile(r"iPhone|iPad|iPod|iOS")),
+    ("Windows", re.compile(r"Windows")),
+    ("macOS", re.compile(r"Macintosh|Mac OS X")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("Linux", re.compile(r"Linux|X11|Ubuntu|Fedora")),
+)
+TOP = 20
+
+
+def classify(agent: str) -> tuple[str, str, bool]:
+    """(browser or crawler name, operating system, is a crawler)."""
+    if agent in ("", "-") or CRAWLERS.search(agent):
+        name = agent.split("/", 1)[0].split(" ", 1)[0][:40] or "(none)"
+        return name, "", True
+    browser = next((n for n, p in _BROWSERS if p.search(agent)), "Others")
+    system = next((n for n, p in _SYSTEMS if p.search(agent)), "Unknown")
+    return browser, system, False
+
+
+def audience(parts: dict[str, pl.DataFrame | None], tz: tzinfo, top: int = TOP) -> Audience:
+    browsers, systems, crawlers = _agents(parts["agents"], top)
+    static, dynamic = _static(parts["routes"])
+    return Audience(
+        days=_days(parts["visitors"]),
+        visitors=_visitors(parts["visitors"]),
+        referrers=_top(parts["referers"], "referer", top),
+        referring_sites=_sites(parts["referers"], top),
+        browsers=browsers,
+        systems=systems,
+        crawlers=crawlers,
+        hours=_hours(parts["minutes"], tz),
+        static=static,
+        dynamic=dynamic,
+        not_found=_top(parts["not_found"], "path", top),
+    )
+
+
+def _days(visitors: pl.DataFrame | None) -> tuple[Day, ...]:
+    if visitors is None or visitors.height == 0:
+        return ()
+    per_day = (
+        visitors.group_by("day")
+        .agg(pl.col("requests").sum(), pl.len().alias("visitors"), pl.col("bytes").sum())
+        .sort("day")
+    )
+    return tuple(
+        Day(r["day"], r["requests"], r["visitors"], r["bytes"])
+        for r in per_day.iter_rows(named=True)
+    )
+
+
+def _visitors(visitors: pl.DataFrame | None) -> int:
+    if visitors is None or visitors.height == 0:
+        return 0
+    return int(visitors.select(pl.struct("ip", "agent_hash").n_unique()).item())
+
+
+def _top(frame: pl.DataFrame | None, key: str, top: int) -> tuple[Count, ...]:
+    if frame is None or frame.height == 0:
+        return ()
+    best = frame.sort(["requests", key], descending=[True, False]).head(top)
+    return tuple(Count(r[key], r["requests"]) for r in best.iter_rows(named=True))
+
+
+def _sites(referers: pl.DataFrame | None, top: int) -> tuple[Count, ...]:
+    if referers is None or referers.height == 0:
+        return ()
+    sites: Counter[str] = Counter()
+    for referer, requests in referers.iter_rows():
+        try:
+            host = urlsplit(referer).hostname or referer
+        except ValueError:
+            host = referer
+        sites[host] += requests
+    return tuple(Count(h, n) for h, n in sorted(sites.items(), key=lambda x: (-x[1], x[0]))[:top])
+
+
+def _agents(
+    agents: pl.DataFrame | None, top: int
+) -> tuple[tuple[Count, ...], tuple[Count, ...], tuple[Count, ...]]:
+    browsers: Counter[str] = Counter()
+    systems: Counter[str] = Counter()
+    crawlers: Counter[str] = Counter()
+    if agents is not None:
+        for agent, requests in agents.iter_rows():
+            name, system, crawler = classify(agent or "")
+            if crawler:
+                crawlers[name] += requests
+            else:
+                browsers[name] += requests
+                systems[system] += requests
+
+    def ranked(c: Counter[str]) -> tuple[Count, ...]:
+        return tuple(Count(k, n) for k, n in sorted(c.items(), key=lambda x: (-x[1], x[0]))[:top])
+
+    return ranked(browsers), ranked(systems), ranked(crawlers)
+
+
+def _hours(minutes: pl.DataFrame | None, tz: tzinfo) -> tuple[int, ...]:
+    counts = [0] * 24
+    if minutes is None:
+        return tuple(counts)
+    for minute, requests in minutes.select("minute", "requests").iter_rows():
+        if minute is not None:
+            counts[minute.astimezone(tz).hour] += requests
+    return tuple(counts)
+
+
+def _static(routes: pl.DataFrame | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    if routes is None or routes.height == 0:
+        return (0, 0), (0, 0)
+    flagged = routes.with_columns(pl.col("route").str.contains(STATIC).alias("static"))
+    sums = flagged.group_by("static").agg(pl.col("requests").sum(), pl.col("bytes").sum())
+    out = {True: (0, 0), False: (0, 0)}
+    for is_static, requests, total in sums.iter_rows():
+        out[bool(is_static)] = (int(requests), int(total))
+    return out[True], out[False]
