@@ -122,7 +122,9 @@ def compile_format(source: str) -> LogFormat:
                 fallback.append(parts[-1])
         elif group == "request":
             parts.append(pattern)
-            fallback.append(f"(?P<target>{_free_text(following)})")
+            # a line the main pattern missed for another field (a user with a space) still
+            # splits its request; one that is not HTTP at all is kept whole
+            fallback.append(f"(?:{pattern}|(?P<raw_request>{_free_text(following)}))")
             groups.update({"request", "method", "target"})
         else:
             parts.append(f"(?P<{group}>{pattern})")

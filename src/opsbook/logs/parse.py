@@ -123,7 +123,10 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
     if fmt.use_forwarded and "forwarded" in names:
         first = pl.col("forwarded").str.split(",").list.first().str.strip_chars()
         ip = pl.when(first.is_in(["-", ""]) | first.is_null()).then(ip).otherwise(first)
-    target = pl.col("target").fill_null("")
+    target = pl.col("target")
+    if "raw_request" in names:
+        target = pl.coalesce(target, pl.col("raw_request"))
+    target = target.fill_null("")
     path = target.str.replace(r"[?#].*$", "")
     method = pl.col("method").fill_null("-") if "method" in names else pl.lit("-")
     # A request line that is not HTTP ("HELLO WORLD", TLS bytes sent to port 80, "-") is one
