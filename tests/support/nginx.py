@@ -115,7 +115,7 @@ http {{
 """)
         self.proc = subprocess.Popen(
             [binary, "-c", str(conf), "-p", str(self.base), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         wait_for_port(self.port)
         return self
@@ -157,3 +157,4 @@ http {{
             self.proc.terminate()
             self.proc.wait(10)
         self.upstream.shutdown()
+        self.upstream.server_close()

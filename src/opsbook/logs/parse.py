@@ -8,6 +8,7 @@ so two chunks parse at once on two cores.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import polars as pl
 
@@ -48,15 +49,21 @@ MALFORMED = "(malformed)"  # the route of a request line that is not HTTP (TLS t
 ROUTE_MAX = 200
 
 
+def unescape(text: str) -> str:
+    """A value as the client sent it: nginx logs " and \\ as \\x22 and \\x5C."""
+    return text.replace("\\x22", '"').replace("\\x5C", "\\") if "\\x" in text else text
+
+
 def fold_route(path: pl.Expr) -> pl.Expr:
     for pattern, replacement in _FOLDS:
         path = path.str.replace_all(pattern, replacement)
     return path.str.slice(0, ROUTE_MAX)
 
 
-def _times(fmt: LogFormat) -> pl.Expr:
-    """Parsed from the match struct ``m``: a time that does not parse makes the line unparsed."""
-    field = pl.col("m").struct.field
+def _times(fmt: LogFormat, field: Callable[[str], pl.Expr] | None = None) -> pl.Expr:
+    """Parsed from the match struct ``m`` (or the columns ``field`` names): a time that does
+    not parse makes the line unparsed."""
+    field = field or pl.col("m").struct.field
     if "time" in fmt.groups:
         parsed = field("time").str.strptime(
             pl.Datetime("us", "UTC"), "%d/%b/%Y:%H:%M:%S %z", strict=False
@@ -117,7 +124,58 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
     matched = matched.with_columns(_times(fmt).alias("ts"))
     ok = pl.col("m").struct.field("status").is_not_null() & pl.col("ts").is_not_null()
     bad = matched.filter(~ok).select("lineno", "line")
-    rows = matched.filter(ok).select("ts", pl.col("m")).unnest("m")
+    return _shaped(matched.filter(ok).select("ts", pl.col("m")).unnest("m"), fmt), bad
+
+
+def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The chunk read as space-separated columns with quoted free text (Polars' CSV reader,
+    4x the regex's speed): (typed rows, rejected lines); None when the columns do not line
+    up with the lines (a stray quote), and the regex reads the chunk instead."""
+    assert fmt.columns is not None
+    data = chunk.data
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    kept = {i: name for i, name in enumerate(fmt.columns) if name}
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(data), has_header=False, separator=" ", quote_char='"',
+            schema={f"column_{i + 1}": pl.String for i in range(len(fmt.columns))},
+            columns=[f"column_{i + 1}" for i in kept], truncate_ragged_lines=True,
+            encoding="utf8-lossy", raise_if_empty=False,
+        )  # fmt: skip
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != lines:
+        return None
+    frame = frame.rename({f"column_{i + 1}": name for i, name in kept.items()})
+    names = frame.columns
+    fields = [pl.col(n) for n in names if n not in ("time_a", "time_b", "request")]
+    if "time_a" in names:
+        stamp = pl.concat_str(pl.col("time_a").str.strip_prefix("["), pl.lit(" "),
+                              pl.col("time_b").str.strip_suffix("]"))  # fmt: skip
+        fields.append(stamp.alias("time"))
+    if "request" in names:
+        parts = pl.col("request").str.split_exact(" ", 2)
+        fields += [parts.struct.field("field_0").alias("method"),
+                   parts.struct.field("field_1").alias("target")]  # fmt: skip
+    typed = frame.select(fields).with_row_index("lineno", offset=chunk.first_line)
+    typed = typed.with_columns(_times(fmt, pl.col).alias("ts"))
+    status = pl.col("status")
+    ok = status.str.len_bytes().eq(3) & status.cast(pl.Int16, strict=False).is_not_null()
+    ok = ok & pl.col("ts").is_not_null()
+    bad_numbers = typed.filter(~ok.fill_null(False))["lineno"]
+    rows = _shaped(typed.filter(ok.fill_null(False)).drop("lineno"), fmt)
+    if bad_numbers.len() == 0:
+        return rows, pl.DataFrame(schema={"lineno": pl.UInt32, "line": pl.String})
+    # the lines the columns missed (a user with a space, garbage): the regex reads them
+    every = read_lines(chunk)
+    bad = every.filter(pl.col("lineno").is_in(bad_numbers.implode()))
+    bad = bad.filter(pl.col("line").str.strip_chars() != "")
+    retried, bad = _typed(bad, fmt, fmt.pattern)
+    return pl.concat([rows, retried], how="vertical_relaxed"), bad
+
+
+def _shaped(rows: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
+    """Named fields (ip, time, method, target, status…) to the typed rows every report reads."""
     names = rows.columns
     ip = pl.col("ip").fill_null("-") if "ip" in names else pl.lit("-")
     if fmt.use_forwarded and "forwarded" in names:
@@ -137,7 +195,7 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
         if "method" in names
         else path.str.starts_with("/")
     )
-    rows = rows.select(
+    return rows.select(
         "ts",
         ip.alias("ip"),
         pl.when(wellformed).then(method).otherwise(pl.lit("-")).alias("method"),
@@ -148,20 +206,22 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
         .fill_null(0)
         .alias("bytes"),
         _latency(fmt),
-        # nginx writes " and \ inside a value as \x22 and \x5C: read them back
-        pl.col("agent")
-        .fill_null("-")
-        .str.replace_all(r"\x22", '"', literal=True)
-        .str.replace_all(r"\x5C", "\\", literal=True)
-        if "agent" in names
-        else pl.lit("-").alias("agent"),
+        # as nginx wrote it (\x22 for a quote): unescaped once per distinct agent, in reports
+        (pl.col("agent").fill_null("-") if "agent" in names else pl.lit("-")).alias("agent"),
         (pl.col("referer").fill_null("-") if "referer" in names else pl.lit("-")).alias("referer"),
     )
-    return rows, bad
 
 
 def parse_chunk(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(parsed rows, unparsed non-blank lines with their numbers)."""
+    if fmt.columns is not None and not fmt.use_forwarded:
+        read = _columns(chunk, fmt)
+        if read is not None:
+            rows, bad = read
+            if fmt.fallback is not None and bad.height:
+                retried, bad = _typed(bad, fmt, fmt.fallback)
+                rows = pl.concat([rows, retried], how="vertical_relaxed")
+            return rows, bad
     frame = read_lines(chunk).filter(pl.col("line").str.strip_chars() != "")
     rows, bad = _typed(frame, fmt, fmt.pattern)
     if fmt.fallback is not None and bad.height:

@@ -10,6 +10,7 @@ import polars as pl
 from opsbook.logs.audience import audience
 from opsbook.logs.formats import LogFormat
 from opsbook.logs.model import AccessReport, Bucket, Client, Latency, Route, Unparsed
+from opsbook.logs.parse import unescape
 from opsbook.logs.quantiles import log_bucket_ms, quantiles
 from opsbook.logs.suspects import Thresholds, answered, probes_of, suspects
 
@@ -171,7 +172,8 @@ def build(
     agents: tuple[tuple[str, int], ...] = ()
     if parts["agents"] is not None:
         agents = tuple(
-            parts["agents"]
+            (unescape(agent), n)
+            for agent, n in parts["agents"]
             .sort(["requests", "agent"], descending=[True, False])
             .head(top)
             .iter_rows()
