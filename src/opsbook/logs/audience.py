@@ -65,7 +65,7 @@ def audience(parts: dict[str, pl.DataFrame | None], tz: tzinfo, top: int = TOP) 
         days=_days(parts["visitors"]),
         visitors=_visitors(parts["visitors"]),
         referrers=_top(parts["referers"], "referer", top),
-        referring_sites=_sites(parts["referers"], top),
+        referring_sites=_top(parts["referring_sites"], "site", top),
         browsers=browsers,
         systems=systems,
         crawlers=crawlers,
@@ -101,23 +101,6 @@ def _top(frame: pl.DataFrame | None, key: str, top: int) -> tuple[Count, ...]:
         return ()
     best = frame.sort(["requests", key], descending=[True, False]).head(top)
     return tuple(Count(r[key], r["requests"]) for r in best.iter_rows(named=True))
-
-
-def _sites(referers: pl.DataFrame | None, top: int) -> tuple[Count, ...]:
-    """Referrers by host, in Polars: a busy site has hundreds of thousands of distinct ones."""
-    if referers is None or referers.height == 0:
-        return ()
-    host = pl.col("referer").str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)")
-    sites = (
-        referers.select(
-            pl.coalesce(host.str.to_lowercase(), pl.col("referer")).alias("site"), "requests"
-        )
-        .group_by("site")
-        .agg(pl.col("requests").sum())
-        .sort(["requests", "site"], descending=[True, False])
-        .head(top)
-    )
-    return tuple(Count(site, n) for site, n in sites.iter_rows())
 
 
 def _agents(

@@ -184,9 +184,14 @@ def _shaped(rows: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
     target = pl.col("target")
     if "raw_request" in names:
         target = pl.coalesce(target, pl.col("raw_request"))
-    target = target.fill_null("")
-    path = target.str.replace(r"[?#].*$", "")
     method = pl.col("method").fill_null("-") if "method" in names else pl.lit("-")
+    # in steps: an eager select would work each shared expression out again per use
+    rows = rows.with_columns(
+        ip.alias("ip"),
+        method.alias("method"),
+        target.fill_null("").str.replace(r"[?#].*$", "").alias("path"),
+    )
+    path, method = pl.col("path"), pl.col("method")
     # A request line that is not HTTP ("HELLO WORLD", TLS bytes sent to port 80, "-") is one
     # route, counted, not 42 routes of garbage.
     wellformed = (
@@ -195,12 +200,14 @@ def _shaped(rows: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
         if "method" in names
         else path.str.starts_with("/")
     )
+    rows = rows.with_columns(wellformed.alias("wellformed"))
+    good = pl.col("wellformed")
     return rows.select(
         "ts",
-        ip.alias("ip"),
-        pl.when(wellformed).then(method).otherwise(pl.lit("-")).alias("method"),
-        pl.when(wellformed).then(path).otherwise(pl.lit(MALFORMED)).alias("path"),
-        pl.when(wellformed).then(fold_route(path)).otherwise(pl.lit(MALFORMED)).alias("route"),
+        "ip",
+        pl.when(good).then(method).otherwise(pl.lit("-")).alias("method"),
+        pl.when(good).then(path).otherwise(pl.lit(MALFORMED)).alias("path"),
+        pl.when(good).then(fold_route(path)).otherwise(pl.lit(MALFORMED)).alias("route"),
         pl.col("status").cast(pl.Int16),
         (pl.col("bytes").cast(pl.Int64, strict=False) if "bytes" in names else pl.lit(0))
         .fill_null(0)

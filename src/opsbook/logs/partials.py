@@ -27,6 +27,13 @@ _COUNT_SUMS = dict.fromkeys((*_COUNTS, "bytes"), "sum")
 _SPAN = {"first": "min", "last": "max"}
 DENIED = (401, 403, 404)
 APP_CLIENTS = 5  # distinct clients answered 2xx on a route that make it the app's own
+REFERERS_KEPT = 5000
+_SITE = pl.coalesce(
+    pl.col("referer")
+    .str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)")
+    .str.to_lowercase(),
+    pl.col("referer"),
+).alias("site")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Kind:
     merge: dict[str, str]  # column -> "sum" | "min" | "max"
     where: pl.Expr | None = None
     key_exprs: tuple[pl.Expr, ...] = ()
+    keep: int | None = None  # only the most frequent rows (by "requests") of each partial
 
 
 def _sums(*names: str) -> dict[str, str]:
@@ -76,17 +84,21 @@ KINDS: dict[str, Kind] = {
         merge=_sums("requests"),
         where=pl.col("ms").is_not_null(),
     ),
+    # Routes run to hundreds of thousands (product slugs): grouped by a hash of (method,
+    # route), an integer, with the text carried along once per group.
     "routes": Kind(
-        keys=("method", "route"),
+        keys=("key",),
         build={
+            "method": pl.col("method").first(),
+            "route": pl.col("route").first(),
             **_COUNTS,
             "ms_total": pl.col("ms").sum(),
             "bytes": pl.col("bytes").sum(),
         },
-        merge={**_COUNT_SUMS, "ms_total": "sum"},
+        merge={"method": "first", "route": "first", **_COUNT_SUMS, "ms_total": "sum"},
     ),
     "route_latency": Kind(
-        keys=("method", "route", "ms"),
+        keys=("key", "ms"),
         build={"requests": pl.len()},
         merge=_sums("requests"),
         where=pl.col("ms").is_not_null(),
@@ -133,11 +145,11 @@ KINDS: dict[str, Kind] = {
     ),
     # Who the app answers: a route answered 2xx for many clients is the app's own, whatever
     # a probe pattern says (/shop/index.jsp on a Java shop). Up to APP_CLIENTS clients each.
-    "route_clients": Kind(
+    "route_clients": Kind(  # of the routes a weak probe pattern matches, only
         keys=("route",),
         build={"ips": pl.col("ip").unique().head(APP_CLIENTS)},
         merge={"ips": "ips"},
-        where=(_C >= 200) & (_C < 300),
+        where=pl.col("probe") & ~pl.col("strong") & (_C >= 200) & (_C < 300),
     ),
     # GoAccess's panels, in the same pass: visitors (ip + day + agent), referrers, 404s
     "visitors": Kind(
@@ -150,11 +162,19 @@ KINDS: dict[str, Kind] = {
         build={"requests": pl.len(), "bytes": pl.col("bytes").sum()},
         merge=_sums("requests", "bytes"),
     ),
+    "referring_sites": Kind(  # from each chunk's distinct referrers (see reduce_chunk)
+        keys=("site",),
+        build={},
+        merge=_sums("requests"),
+    ),
+    # Referrer URLs are nearly one per request on a big site: each chunk keeps its
+    # REFERERS_KEPT most frequent, so the top ones are exact and the tail is dropped.
     "referers": Kind(
         keys=("referer",),
         build={"requests": pl.len()},
         merge=_sums("requests"),
         where=~pl.col("referer").is_in(["-", ""]),
+        keep=REFERERS_KEPT,
     ),
     "not_found": Kind(
         keys=("path",), build={"requests": pl.len()}, merge=_sums("requests"), where=_C == 404
@@ -177,13 +197,28 @@ def reduce_chunk(
     rows = rows.with_columns(
         pl.col("path").str.contains(probes).alias("probe"),
         pl.col("path").str.contains(strong).alias("strong"),
+        (pl.col("route").hash() ^ pl.col("method").hash()).alias("key"),
     )
-    out: dict[str, pl.DataFrame] = {}
-    for name, kind in KINDS.items():
-        frame = rows if kind.where is None else rows.filter(kind.where)
+    # One lazy plan for every aggregate, collected at once: Polars runs them side by side
+    # and releases the GIL once, instead of sixteen eager calls.
+    frame = rows.lazy()
+    names = [name for name in KINDS if name != "referring_sites"]
+    plans = []
+    for name in names:
+        kind = KINDS[name]
+        source = frame if kind.where is None else frame.filter(kind.where)
         keys = kind.key_exprs or tuple(pl.col(k) for k in kind.keys)
-        out[name] = frame.group_by(*keys).agg(**kind.build)
-    return out
+        plans.append(source.group_by(*keys).agg(**kind.build))
+    out = dict(zip(names, pl.collect_all(plans), strict=True))
+    # hosts from the distinct referrers: a regex per URL, not per line
+    out["referring_sites"] = out["referers"].group_by(_SITE).agg(pl.col("requests").sum())
+    return {name: _kept(KINDS[name], frame) for name, frame in out.items()}
+
+
+def _kept(kind: Kind, frame: pl.DataFrame) -> pl.DataFrame:
+    if kind.keep is None or frame.height <= kind.keep:
+        return frame
+    return frame.sort("requests", descending=True).head(kind.keep)
 
 
 def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -195,4 +230,5 @@ def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
         for col, how in kind.merge.items()
     }
     # Matched by name: a merged frame lists its columns in merge order, a chunk in build order.
-    return pl.concat(frames, how="diagonal_relaxed").group_by(*kind.keys).agg(**aggs)
+    merged = pl.concat(frames, how="diagonal_relaxed").group_by(*kind.keys).agg(**aggs)
+    return _kept(kind, merged)

@@ -27,22 +27,18 @@ def _latency(values: list[int], counts: list[int]) -> Latency | None:
     return Latency(p50 / 1000, p95 / 1000, p99 / 1000, values[-1] / 1000)
 
 
-def _route_latencies(
-    frame: pl.DataFrame | None, wanted: set[tuple[str, str]]
-) -> dict[tuple[str, str], Latency | None]:
+def _route_latencies(frame: pl.DataFrame | None, wanted: set[int]) -> dict[int, Latency | None]:
     if frame is None or not wanted:
         return {}
-    keys = pl.DataFrame(list(wanted), schema=["method", "route"], orient="row")
+    keys = pl.DataFrame({"key": list(wanted)}, schema={"key": pl.UInt64})
     grouped = (
-        frame.join(keys, on=["method", "route"])
-        .sort("method", "route", "ms")
-        .group_by("method", "route", maintain_order=True)
+        frame.join(keys, on="key")
+        .sort("key", "ms")
+        .group_by("key", maintain_order=True)
         .agg(pl.col("ms"), pl.col("requests"))
     )
-    return {
-        (row["method"], row["route"]): _latency(row["ms"], row["requests"])
-        for row in grouped.iter_rows(named=True)
-    }
+    rows = grouped.iter_rows(named=True)
+    return {row["key"]: _latency(row["ms"], row["requests"]) for row in rows}
 
 
 def _routes(
@@ -58,11 +54,7 @@ def _routes(
         .sort(["s5xx", "s4xx", "route"], descending=[True, True, False])
         .head(top)
     )
-    wanted = {
-        (r["method"], r["route"])
-        for f in (by_count, by_time, by_errors)
-        for r in f.iter_rows(named=True)
-    }
+    wanted = {r["key"] for f in (by_count, by_time, by_errors) for r in f.iter_rows(named=True)}
     lat = _route_latencies(latency, wanted)
 
     def make(frame: pl.DataFrame) -> tuple[Route, ...]:
@@ -75,7 +67,7 @@ def _routes(
                 s5xx=r["s5xx"],
                 total_seconds=r["ms_total"] / 1000,
                 bytes=r["bytes"],
-                latency=lat.get((r["method"], r["route"])),
+                latency=lat.get(r["key"]),
             )
             for r in frame.iter_rows(named=True)
         )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opsbook.logs.baselines import Saved
 from opsbook.logs.model import AccessReport, Latency, Route, Suspect, Unparsed
 from opsbook.logs.templates import ErrorsReport, Novelty, Template
 from opsbook.output.logs_audience import (
@@ -17,6 +16,9 @@ from opsbook.output.logs_audience import (
 from opsbook.output.table import Cell, Column, printable, render, styled
 from opsbook.timefmt import human, iso
 from opsbook.units import format_bytes, format_latency
+
+if TYPE_CHECKING:  # the access report must not pay for SQLAlchemy (baselines) at start
+    from opsbook.logs.baselines import Saved
 
 
 def _lat(lat: Latency | None) -> dict[str, float] | None:
