@@ -153,11 +153,18 @@ def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] 
         stamp = pl.concat_str(pl.col("time_a").str.strip_prefix("["), pl.lit(" "),
                               pl.col("time_b").str.strip_suffix("]"))  # fmt: skip
         fields.append(stamp.alias("time"))
+    if "request" in names:  # "GET /path HTTP/1.1": split by finding spaces (no regex)
+        request = pl.col("request")
+        first = request.str.find(" ", literal=True)
+        fields += [request.str.slice(0, first).alias("method"),
+                   request.str.slice(first + 1).alias("rest")]  # fmt: skip
+    typed = frame.select(fields)
     if "request" in names:
-        parts = pl.col("request").str.split_exact(" ", 2)
-        fields += [parts.struct.field("field_0").alias("method"),
-                   parts.struct.field("field_1").alias("target")]  # fmt: skip
-    typed = frame.select(fields).with_row_index("lineno", offset=chunk.first_line)
+        rest = pl.col("rest")
+        second = rest.str.find(" ", literal=True)
+        target = pl.when(second.is_null()).then(rest).otherwise(rest.str.slice(0, second))
+        typed = typed.with_columns(target.alias("target")).drop("rest")
+    typed = typed.with_row_index("lineno", offset=chunk.first_line)
     typed = typed.with_columns(_times(fmt, pl.col).alias("ts"))
     status = pl.col("status")
     ok = status.str.len_bytes().eq(3) & status.cast(pl.Int16, strict=False).is_not_null()
