@@ -29,6 +29,9 @@ class CheckKind(enum.StrEnum):
     BACKUP = "backup"
     LOG = "log"
     LOG_ERRORS = "log_errors"
+    CPU = "cpu"
+    DISKIO = "diskio"
+    NETWORK = "network"
 
 
 class Unit(enum.StrEnum):

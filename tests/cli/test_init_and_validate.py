@@ -183,6 +183,9 @@ checks:
       p95: {kind: quantile, metric: http_request_duration_seconds, labels: {route: /graphql}}
   traffic: {type: log, path: /var/log/nginx/access.log}
   errors: {type: log_errors, path: /var/log/nginx/error.log}
+  cpu: {type: cpu}
+  io: {type: diskio, devices: [vda]}
+  net: {type: network}
 """
 
 
@@ -191,7 +194,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     env = {"INTAKE_TOKEN": "tok-INTAKE-1-long-enough", "SMTP_PW": "smtp-PW-2"}
     table = cli("config", "validate", "-c", str(path), env=env)
     assert table.code == 0, table.err
-    assert "valid, 14 checks" in table.out  # 13 written + backup-cache, added
+    assert "valid, 17 checks" in table.out  # 16 written + backup-cache, added
     assert "host: 127.0.0.1:16379" in table.out  # a tcp target, as written
     assert "metric: http_request_duration_seconds" in table.out
     assert "route: /graphql" in table.out
@@ -231,7 +234,7 @@ def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: W
     assert err[0] == (
         f"opsbook: {path}:4: checks.cache.tpye: unknown key 'tpye'; did you mean 'type'? "
         "(http, postgres, redis, disk, memory, load, tls, tcp, command, prometheus, pgdiag, "
-        "backup, log, log_errors)"
+        "backup, log, log_errors, cpu, diskio, network)"
     )
     # inside a signal: the signal's own keys, at the signal's line
     assert err[1].startswith(

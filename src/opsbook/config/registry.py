@@ -5,12 +5,16 @@ from __future__ import annotations
 from opsbook.config.checks import CHECK_MODELS as _CORE
 from opsbook.config.checks import CheckBase
 from opsbook.config.checks import CheckConfig as _CoreConfig
+from opsbook.config.host_checks import CpuCheck, DiskIoCheck, NetworkCheck
 from opsbook.config.log_checks import LogCheck, LogErrorsCheck
 from opsbook.results import CheckKind
 
-CheckConfig = _CoreConfig | LogCheck | LogErrorsCheck
+CheckConfig = _CoreConfig | LogCheck | LogErrorsCheck | CpuCheck | DiskIoCheck | NetworkCheck
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     **_CORE,
     CheckKind.LOG: LogCheck,
     CheckKind.LOG_ERRORS: LogErrorsCheck,
+    CheckKind.CPU: CpuCheck,
+    CheckKind.DISKIO: DiskIoCheck,
+    CheckKind.NETWORK: NetworkCheck,
 }

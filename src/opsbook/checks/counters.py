@@ -1,0 +1,48 @@
+"""Kernel counters (/proc/stat, /proc/diskstats, /proc/net/dev) turned into rates.
+
+Each cpu/diskio/network check keeps its last reading here, by check name: ``opsbook serve``
+measures the change since the check's previous run (as Prometheus's rate() over a
+node_exporter scrape would), a one-shot ``opsbook check`` takes a reading, waits ``sample``
+and takes another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from opsbook.errors import CheckUnavailable
+
+T = TypeVar("T")
+_LAST: dict[tuple[str, str], tuple[float, object]] = {}
+MAX_AGE = 3600.0  # an older previous reading is stale: sample afresh
+
+
+async def between(kind: str, name: str, read: Callable[[], T], sample: float) -> tuple[T, T, float]:
+    """(the earlier reading, the later one, seconds between them)."""
+    key = (kind, name)
+    now = time.monotonic()
+    latest = _read(read)
+    before = _LAST.get(key)
+    _LAST[key] = (now, latest)
+    if before is not None and sample <= now - before[0] <= MAX_AGE:
+        return before[1], latest, now - before[0]  # type: ignore[return-value]
+    await asyncio.sleep(sample)
+    later_at, later = time.monotonic(), _read(read)
+    _LAST[key] = (later_at, later)
+    return latest, later, later_at - now
+
+
+def _read(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except FileNotFoundError as exc:  # not Linux, or /proc not mounted in this container
+        raise CheckUnavailable(
+            f"cannot read {exc.filename}: this check needs Linux's /proc"
+        ) from None
+
+
+def forget() -> None:
+    _LAST.clear()
