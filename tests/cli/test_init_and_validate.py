@@ -44,6 +44,9 @@ def test_init_enables_what_it_finds_listening(
         "cache",
         "disk",
         "memory",
+        "cpu",
+        "diskio",
+        "network",
         "cert",
         "api-traffic",
         "new-errors",
@@ -74,7 +77,7 @@ def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
     )  # fmt: skip
     text = render(found, service="svc", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
-    assert list(checks) == ["disk", "memory"]
+    assert list(checks) == ["disk", "memory", "cpu", "diskio", "network"]
     assert "  # db:" in text and "  # api-traffic:" in text
     assert "nothing listening on 127.0.0.1:5432" in text
 
@@ -265,7 +268,8 @@ def test_init_takes_the_stack_from_options_and_the_environment(
     assert from_env.code == 0, from_env.err
     # (then the cert and nginx logs, when this machine has them)
     assert from_env.out.splitlines()[0].startswith(
-        "wrote env.yaml: live checks: app, app_metrics, db, db-health, cache, disk, memory"
+        "wrote env.yaml: live checks: app, app_metrics, db, db-health, cache, disk, memory, "
+        "cpu, diskio, network"
     )
     written = (tmp_path / "env.yaml").read_text()
     assert "pw-DB-SECRET" not in written + from_env.out  # never a password in the file
@@ -304,5 +308,5 @@ def test_every_block_init_comments_out_is_valid_once_uncommented(cli: Cli, tmp_p
     checked = cli("check", "-c", str(path), "-f", "json")
     assert checked.err == ""  # no config error: it ran
     names = [c["name"] for c in json.loads(checked.out)["checks"]]
-    assert names == ["app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cert",
-                     "api-traffic", "new-errors"]  # fmt: skip
+    assert names == ["app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cpu",
+                     "diskio", "network", "cert", "api-traffic", "new-errors"]  # fmt: skip

@@ -17,8 +17,8 @@ from opsbook.setup.discover import APP_PORTS, Discovery, Target
 PG_FALLBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_FALLBACK = "redis://127.0.0.1:6379/0"
 # The checks init writes, in order; the summary says which of them are live.
-CHECKS = ("app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cert",
-          "api-traffic", "new-errors")  # fmt: skip
+CHECKS = ("app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cpu", "diskio",
+          "network", "cert", "api-traffic", "new-errors")  # fmt: skip
 
 
 def _block(lines: list[str], enabled: bool) -> list[str]:
@@ -160,6 +160,19 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         "    warning: 90%",
         "    critical: 95%",
         "    severity: {critical: SEV-2, warning: SEV-3}",
+        "",
+        "  # Warning: CPU busy over 85 % (critical 95 %), iowait or steal high, for 5 minutes.",
+        "  cpu:",
+        "    type: cpu",
+        "    severity: {critical: SEV-3, warning: SEV-4}",
+        "",
+        "  # Informational: a disk busy over 80 % or I/O taking over 100 ms; network errors.",
+        "  diskio:",
+        "    type: diskio",
+        "    severity: SEV-4",
+        "  network:",
+        "    type: network",
+        "    severity: SEV-4",
         "",
     ]
     cert_note = (
