@@ -1,5 +1,6 @@
 """Keeping the results table small: raw results for `retention.raw`, then 5-minute rollups
-(count per status, min/avg/max value, average duration) for `retention.rollups`.
+(count per status, min/avg/max value, average duration) for `retention.rollups`; every other
+measurement (check_metrics) the same way, into min/avg/max per measurement and bucket.
 
 Only whole 5-minute buckets older than the raw horizon are rolled up, and they are deleted in
 the same transaction, so no bucket is ever counted twice.
@@ -22,18 +23,18 @@ from sqlalchemy import (
     select,
 )
 
-from opsbook.store.tables import check_results, check_rollups
+from opsbook.store.tables import check_metrics, check_results, check_rollups, metric_rollups
 from opsbook.store.tx import begin
 
 BUCKET_S = 300
 
 
-def _bucket(conn: Connection) -> ColumnElement[object]:
-    """The start of a result's 5-minute bucket, as the dialect writes timestamps."""
+def _bucket(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[object]:
+    """The start of a row's 5-minute bucket, as the dialect writes timestamps."""
     if conn.dialect.name == "postgresql":
-        epoch = func.extract("epoch", check_results.c.at)
+        epoch = func.extract("epoch", at)
         return func.to_timestamp(func.floor(epoch / BUCKET_S) * BUCKET_S)
-    seconds = cast(func.strftime("%s", check_results.c.at), Integer)
+    seconds = cast(func.strftime("%s", at), Integer)
     return func.datetime((seconds // BUCKET_S) * BUCKET_S, "unixepoch")
 
 
@@ -44,7 +45,7 @@ def roll_up(engine: Engine, now: datetime, raw_keep_s: float, rollup_keep_s: flo
         int(horizon.timestamp()) // BUCKET_S * BUCKET_S, tz=horizon.tzinfo
     )
     with begin(engine) as conn:
-        bucket = _bucket(conn).label("bucket")
+        bucket = _bucket(conn, check_results.c.at).label("bucket")
         status = check_results.c.status
         summary = (
             select(
@@ -82,6 +83,29 @@ def roll_up(engine: Engine, now: datetime, raw_keep_s: float, rollup_keep_s: flo
             )
         )
         folded = conn.execute(delete(check_results).where(check_results.c.at < aligned)).rowcount
+        _roll_up_metrics(conn, aligned)
         keep = now - timedelta(seconds=rollup_keep_s)
         conn.execute(delete(check_rollups).where(check_rollups.c.bucket < keep))
+        conn.execute(delete(metric_rollups).where(metric_rollups.c.bucket < keep))
     return int(folded or 0)
+
+
+def _roll_up_metrics(conn: Connection, aligned: datetime) -> None:
+    m = check_metrics.c
+    bucket = _bucket(conn, m.at).label("bucket")
+    summary = (
+        select(
+            m.check_name,
+            m.name,
+            bucket,
+            func.count().label("samples"),
+            func.min(m.value).label("value_min"),
+            func.max(m.value).label("value_max"),
+            func.avg(m.value).label("value_avg"),
+        )
+        .where(m.at < aligned)
+        .group_by(m.check_name, m.name, bucket)
+    )
+    columns = ["check_name", "name", "bucket", "samples", "value_min", "value_max", "value_avg"]
+    conn.execute(insert(metric_rollups).from_select(columns, summary))
+    conn.execute(delete(check_metrics).where(m.at < aligned))

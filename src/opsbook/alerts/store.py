@@ -3,6 +3,7 @@ restart (kill -9 included) resumes every pending timer and firing alert where it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from sqlalchemy import Connection, Engine, Row, insert, select
 from opsbook.alerts.model import Alert, AlertState, Event, Source
 from opsbook.results import Result
 from opsbook.status import Status
-from opsbook.store.tables import alert_events, alerts, check_results
+from opsbook.store.tables import alert_events, alerts, check_metrics, check_results
 from opsbook.store.tx import read
 from opsbook.store.upsert import upsert
 
@@ -116,6 +117,10 @@ def _alert(row: Row[Any]) -> Alert:
     )
 
 
+MAX_METRICS = 500  # per result: a log check's routes are capped before this
+MAX_NAME = 200
+
+
 def store_results(conn: Connection, results: Sequence[Result]) -> None:
     if not results:
         return
@@ -133,3 +138,11 @@ def store_results(conn: Connection, results: Sequence[Result]) -> None:
             for r in results
         ],
     )
+    measured = [
+        {"check_name": r.name, "name": m.name[:MAX_NAME], "at": r.started_at, "value": m.value}
+        for r in results
+        for m in r.metrics[:MAX_METRICS]
+        if m.value is not None and math.isfinite(m.value)
+    ]
+    if measured:
+        conn.execute(insert(check_metrics), measured)

@@ -126,6 +126,35 @@ check_rollups = Table(
     PrimaryKeyConstraint("check_name", "bucket"),
 )
 
+# every measurement of a result beside its main value (a log check's p95, a CPU's iowait,
+# an interface's bytes/s), one row each: the series `opsbook history --metric` and trend
+# rules read (0008)
+check_metrics = Table(
+    "check_metrics",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("check_name", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("value", Float, nullable=False),
+    Index("ix_check_metrics_check_name_at", "check_name", "name", "at"),
+    Index("ix_check_metrics_at", "at"),
+)
+
+# their 5-minute summaries after retention.raw, kept for retention.rollups
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("check_name", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("bucket", UTCDateTime, nullable=False),
+    Column("samples", Integer, nullable=False),
+    Column("value_min", Float, nullable=False),
+    Column("value_max", Float, nullable=False),
+    Column("value_avg", Float, nullable=False),
+    PrimaryKeyConstraint("check_name", "name", "bucket"),
+)
+
 alerts = Table(
     "alerts",
     metadata,
