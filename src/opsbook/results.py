@@ -32,6 +32,9 @@ class CheckKind(enum.StrEnum):
     CPU = "cpu"
     DISKIO = "diskio"
     NETWORK = "network"
+    SQL = "sql"
+    PGSTATS = "pgstats"
+    PGBOUNCER = "pgbouncer"
 
 
 class Unit(enum.StrEnum):

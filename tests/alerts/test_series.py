@@ -93,7 +93,8 @@ def test_history_lists_every_measurement_and_one_over_time(tmp_path: Path) -> No
     listed = run_opsbook("history", "cpu", "--since", "1h", "--config", str(config))
     assert listed.returncode == 0, listed.stderr
     assert "MEASUREMENT" in listed.stdout and "iowait" in listed.stdout
-    as_json = json.loads(run_opsbook("history", "cpu", "-f", "json", "--config", str(config)).stdout)
+    listed_json = run_opsbook("history", "cpu", "-f", "json", "--config", str(config))
+    as_json = json.loads(listed_json.stdout)
     iowait = next(m for m in as_json["measurements"] if m["name"] == "iowait")
     assert (iowait["min"], iowait["max"], iowait["latest"]) == (1, 8, 8)
     over = run_opsbook("history", "cpu", "--metric", "iowait", "--step", "1m", "-f", "json",

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from opsbook import aio
-from opsbook.checks import prometheus
+from opsbook.checks import bands, prometheus
 from opsbook.checks.prometheus import Scrape, assess
 from opsbook.checks.runner import run_check
 from opsbook.config.checks import PrometheusCheck
@@ -25,7 +25,7 @@ def app() -> Iterator[HttpApp]:
     yield server
     server.stop()
     prometheus._HISTORY.clear()
-    prometheus._RATES.clear()
+    bands.forget()
 
 
 def spec(app: HttpApp, **signals: dict[str, object]) -> dict[str, object]:

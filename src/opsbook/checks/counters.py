@@ -20,19 +20,27 @@ _LAST: dict[tuple[str, str], tuple[float, object]] = {}
 MAX_AGE = 3600.0  # an older previous reading is stale: sample afresh
 
 
-async def between(kind: str, name: str, read: Callable[[], T], sample: float) -> tuple[T, T, float]:
-    """(the earlier reading, the later one, seconds between them)."""
+async def between(
+    kind: str, name: str, read: Callable[[], T], sample: float, *, threaded: bool = False
+) -> tuple[T, T, float]:
+    """(the earlier reading, the later one, seconds between them). ``threaded``: ``read``
+    blocks on the network (a database's counters), so it runs in a worker thread."""
     key = (kind, name)
     now = time.monotonic()
-    latest = _read(read)
+    latest = await _take(read, threaded)
     before = _LAST.get(key)
     _LAST[key] = (now, latest)
     if before is not None and sample <= now - before[0] <= MAX_AGE:
         return before[1], latest, now - before[0]  # type: ignore[return-value]
     await asyncio.sleep(sample)
-    later_at, later = time.monotonic(), _read(read)
+    later = await _take(read, threaded)
+    later_at = time.monotonic()
     _LAST[key] = (later_at, later)
     return latest, later, later_at - now
+
+
+async def _take(read: Callable[[], T], threaded: bool) -> T:
+    return await asyncio.to_thread(_read, read) if threaded else _read(read)
 
 
 def _read(read: Callable[[], T]) -> T:

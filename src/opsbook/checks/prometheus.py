@@ -19,7 +19,6 @@ started, and say so; rates need two scrapes and say that.
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from opsbook.checks import bands
 from opsbook.clients.http import request
 from opsbook.config.checks import PrometheusCheck, Signal, SignalKind
 from opsbook.errors import TargetUnreachable
@@ -46,11 +46,8 @@ class Scrape:
 
 Key = tuple[str, str, float]  # (check name, url, window): whose history this is
 _HISTORY: dict[Key, deque[Scrape]] = {}  # recent scrapes, within the window
-_RATES: dict[tuple[Key, str], deque[tuple[float, float]]] = {}  # (time, rate) per signal
-RATE_HISTORY_MAX = 20_000
 MIN_SPAN = 5.0  # seconds: the least span an increase is judged over
 MIN_SPAN_SHARE = 0.25  # … and at least this share of the window
-MIN_RATES = 10  # unusual_rate: rates seen before a band means anything
 
 
 def describe(check: PrometheusCheck) -> str:
@@ -242,29 +239,6 @@ def _quantile(signal: Signal, now: Scrape, base: Scrape | None) -> float | None:
 def _unusual(
     key: tuple[Key, str], signal: Signal, rate: float, at: float
 ) -> tuple[Status, float, Unit, str]:
-    history = _RATES.setdefault(key, deque(maxlen=RATE_HISTORY_MAX))
-    learnt = at - history[0][0] if history else 0.0
-    past = [r for _, r in history]
-    history.append((at, rate))
-    if learnt < signal.min_history:
-        learning = f"{format_duration(learnt)} of {format_duration(signal.min_history)}"
-        return Status.OK, rate, Unit.COUNT, f"{rate:g}/s (learning: {learning})"
-    if len(past) < MIN_RATES:
-        return (
-            Status.OK,
-            rate,
-            Unit.COUNT,
-            f"{rate:g}/s (learning: {len(past)} of {MIN_RATES} rates)",
-        )
-    median = statistics.median(past)
-    mad = statistics.median(abs(r - median) for r in past) or max(median * 0.05, 0.01)
-    low, high = median - signal.k * mad, median + signal.k * mad
-    if low <= rate <= high:
-        return Status.OK, rate, Unit.COUNT, f"{rate:g}/s (usual {max(low, 0):g}–{high:g})"
-    direction = "above" if rate > high else "below"
-    return (
-        Status.WARNING,
-        rate,
-        Unit.COUNT,
-        (f"{rate:g}/s, {direction} the usual {max(low, 0):g}–{high:g}/s"),
-    )
+    verdict = bands.judge(key, rate, at, signal.k, float(signal.min_history))
+    status = Status.OK if verdict.usual else Status.WARNING
+    return status, rate, Unit.COUNT, verdict.says(f"{rate:g}/s", "/s")

@@ -97,7 +97,11 @@ def _error(exc: psycopg.Error, message: str, redact: Redactor, **kind: bool) -> 
 
 
 def _params(
-    dsn: str, timeout: float, application: str, statement_timeout: float | None
+    dsn: str,
+    timeout: float,
+    application: str,
+    statement_timeout: float | None,
+    read_only: bool = False,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "connect_timeout": max(1, math.ceil(timeout)),
@@ -105,8 +109,13 @@ def _params(
         "autocommit": True,
         "row_factory": dict_row,
     }
+    options = []
     if statement_timeout is not None:
-        params["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
+    if read_only:  # every transaction of the session: a write is refused by the server
+        options.append("-c default_transaction_read_only=on")
+    if options:
+        params["options"] = " ".join(options)
     return params
 
 
@@ -117,13 +126,16 @@ def connect(
     timeout: float = CONNECT_TIMEOUT,
     application: str = "opsbook",
     statement_timeout: float | None = None,
+    read_only: bool = False,
 ) -> Conn:
     """An autocommit connection with dict rows; the caller closes it."""
     redact = Redactor(secrets_in(dsn))
     where = label or mask_dsn(dsn)
     try:
         return psycopg.connect(
-            dsn, cursor_factory=_Cursor, **_params(dsn, timeout, application, statement_timeout)
+            dsn,
+            cursor_factory=_Cursor,
+            **_params(dsn, timeout, application, statement_timeout, read_only),
         )
     except psycopg.Error as exc:
         raise _error(

@@ -5,11 +5,22 @@ from __future__ import annotations
 from opsbook.config.checks import CHECK_MODELS as _CORE
 from opsbook.config.checks import CheckBase
 from opsbook.config.checks import CheckConfig as _CoreConfig
+from opsbook.config.db_checks import PgBouncerCheck, PgStatsCheck, SqlCheck
 from opsbook.config.host_checks import CpuCheck, DiskIoCheck, NetworkCheck
 from opsbook.config.log_checks import LogCheck, LogErrorsCheck
 from opsbook.results import CheckKind
 
-CheckConfig = _CoreConfig | LogCheck | LogErrorsCheck | CpuCheck | DiskIoCheck | NetworkCheck
+CheckConfig = (
+    _CoreConfig
+    | LogCheck
+    | LogErrorsCheck
+    | CpuCheck
+    | DiskIoCheck
+    | NetworkCheck
+    | SqlCheck
+    | PgStatsCheck
+    | PgBouncerCheck
+)
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     **_CORE,
     CheckKind.LOG: LogCheck,
@@ -17,4 +28,7 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.CPU: CpuCheck,
     CheckKind.DISKIO: DiskIoCheck,
     CheckKind.NETWORK: NetworkCheck,
+    CheckKind.SQL: SqlCheck,
+    CheckKind.PGSTATS: PgStatsCheck,
+    CheckKind.PGBOUNCER: PgBouncerCheck,
 }

@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime, nullable=False),
         sa.Column("value", sa.Float, nullable=False),
     )
-    op.create_index(
-        "ix_check_metrics_check_name_at", "check_metrics", ["check_name", "name", "at"]
-    )
+    op.create_index("ix_check_metrics_check_name_at", "check_metrics", ["check_name", "name", "at"])
     op.create_index("ix_check_metrics_at", "check_metrics", ["at"])
     op.create_table(
         "metric_rollups",
