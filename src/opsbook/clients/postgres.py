@@ -127,14 +127,16 @@ def connect(
     application: str = "opsbook",
     statement_timeout: float | None = None,
     read_only: bool = False,
+    tag: bool = True,
 ) -> Conn:
-    """An autocommit connection with dict rows; the caller closes it."""
+    """An autocommit connection with dict rows; the caller closes it. ``tag=False`` for
+    PgBouncer's admin console, which reads a leading comment as part of the command."""
     redact = Redactor(secrets_in(dsn))
     where = label or mask_dsn(dsn)
     try:
         return psycopg.connect(
             dsn,
-            cursor_factory=_Cursor,
+            cursor_factory=_Cursor if tag else psycopg.Cursor,
             **_params(dsn, timeout, application, statement_timeout, read_only),
         )
     except psycopg.Error as exc:
