@@ -28,10 +28,12 @@ def test_init_enables_what_it_finds_listening(
     certs.write(live / "cert.pem", certs.issue("example.com", days=60))
     (tmp_path / "access.log").write_text("")
     (tmp_path / "error.log").write_text("")
+    (tmp_path / "pg-15-main.log").write_text("")
     found = aio.run(
         discover(postgres_port=pg.port, redis_port=redis.port,
                  app_ports=(closed_port(), app.port), cert_glob=str(tmp_path / "live/*/cert.pem"),
-                 access_log=str(tmp_path / "access.log"), error_log=str(tmp_path / "error.log"))
+                 access_log=str(tmp_path / "access.log"), error_log=str(tmp_path / "error.log"),
+                 pgbouncer_port=pg.port, postgres_logs=str(tmp_path / "pg-*-main.log"))
     )  # fmt: skip
     assert found.app is not None and found.app.address == app.url()
     text = render(found, service="fraiseql", host="test")
@@ -41,6 +43,8 @@ def test_init_enables_what_it_finds_listening(
         "app_metrics",
         "db",
         "db-health",
+        "db-stats",
+        "pool",
         "cache",
         "disk",
         "memory",
@@ -61,6 +65,9 @@ def test_init_enables_what_it_finds_listening(
     assert db.dsn == f"postgresql://postgres@127.0.0.1:{pg.port}/postgres"
     assert isinstance(checks["db-health"], PgdiagCheck)
     assert checks["db-health"].dsn == db.dsn and checks["db-health"].report == "health"
+    assert checks["db-stats"].dsn == db.dsn  # type: ignore[attr-defined]
+    assert str(checks["db-stats"].log) == str(tmp_path / "pg-15-main.log")  # type: ignore[attr-defined]
+    assert checks["pool"].kind == "pgbouncer"
     assert isinstance(checks["cache"], RedisCheck)
     assert isinstance(checks["app"], HttpCheck)
     assert isinstance(checks["cert"], TlsCheck)
@@ -73,12 +80,13 @@ def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
     found = aio.run(
         discover(postgres_port=closed_port(), redis_port=closed_port(),
                  app_ports=(closed_port(),), cert_glob=str(tmp_path / "none/*.pem"),
-                 access_log=str(tmp_path / "none.log"), error_log=str(tmp_path / "none.log"))
+                 access_log=str(tmp_path / "none.log"), error_log=str(tmp_path / "none.log"),
+                 pgbouncer_port=closed_port(), postgres_logs=str(tmp_path / "none-*.log"))
     )  # fmt: skip
     text = render(found, service="svc", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
     assert list(checks) == ["disk", "memory", "cpu", "diskio", "network"]
-    assert "  # db:" in text and "  # api-traffic:" in text
+    assert "  # db:" in text and "  # api-traffic:" in text and "  # pool:" in text
     assert "nothing listening on 127.0.0.1:5432" in text
 
 
@@ -189,6 +197,10 @@ checks:
   cpu: {type: cpu}
   io: {type: diskio, devices: [vda]}
   net: {type: network}
+  stats: {type: pgstats, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
+  pool: {type: pgbouncer, dsn: "postgresql://stats:pw-SECRET@127.0.0.1:6432/pgbouncer"}
+  signups: {type: sql, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app", query: "SELECT 1",
+            warning: {below: 1}}
 """
 
 
@@ -197,7 +209,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     env = {"INTAKE_TOKEN": "tok-INTAKE-1-long-enough", "SMTP_PW": "smtp-PW-2"}
     table = cli("config", "validate", "-c", str(path), env=env)
     assert table.code == 0, table.err
-    assert "valid, 17 checks" in table.out  # 16 written + backup-cache, added
+    assert "valid, 20 checks" in table.out  # 19 written + backup-cache, added
     assert "host: 127.0.0.1:16379" in table.out  # a tcp target, as written
     assert "metric: http_request_duration_seconds" in table.out
     assert "route: /graphql" in table.out
@@ -237,7 +249,7 @@ def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: W
     assert err[0] == (
         f"opsbook: {path}:4: checks.cache.tpye: unknown key 'tpye'; did you mean 'type'? "
         "(http, postgres, redis, disk, memory, load, tls, tcp, command, prometheus, pgdiag, "
-        "backup, log, log_errors, cpu, diskio, network)"
+        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer)"
     )
     # inside a signal: the signal's own keys, at the signal's line
     assert err[1].startswith(
@@ -268,8 +280,8 @@ def test_init_takes_the_stack_from_options_and_the_environment(
     assert from_env.code == 0, from_env.err
     # (then the cert and nginx logs, when this machine has them)
     assert from_env.out.splitlines()[0].startswith(
-        "wrote env.yaml: live checks: app, app_metrics, db, db-health, cache, disk, memory, "
-        "cpu, diskio, network"
+        "wrote env.yaml: live checks: app, app_metrics, db, db-health, db-stats, cache, disk, "
+        "memory, cpu, diskio, network"
     )
     written = (tmp_path / "env.yaml").read_text()
     assert "pw-DB-SECRET" not in written + from_env.out  # never a password in the file
@@ -308,5 +320,6 @@ def test_every_block_init_comments_out_is_valid_once_uncommented(cli: Cli, tmp_p
     checked = cli("check", "-c", str(path), "-f", "json")
     assert checked.err == ""  # no config error: it ran
     names = [c["name"] for c in json.loads(checked.out)["checks"]]
-    assert names == ["app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cpu",
-                     "diskio", "network", "cert", "api-traffic", "new-errors"]  # fmt: skip
+    assert names == ["app", "app_metrics", "db", "db-health", "db-stats", "pool", "cache", "disk",
+                     "memory", "cpu", "diskio", "network", "cert", "api-traffic",
+                     "new-errors"]  # fmt: skip

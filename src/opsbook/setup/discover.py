@@ -46,6 +46,8 @@ class Discovery:
     metrics_url: str | None = None  # the app's Prometheus /metrics, if it has one
     access_log: str | None = None  # nginx's, if readable here
     error_log: str | None = None
+    pgbouncer: Target | None = None  # its admin console, if something listens on 6432
+    postgres_log: str | None = None  # Debian's server log, if readable here
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ async def _health(host: str, port: int) -> tuple[str, int] | None:
     return url, response.status
 
 
+POSTGRES_LOGS = "/var/log/postgresql/postgresql-*-main.log"
+
+
 async def discover(
     host: str = "127.0.0.1",
     *,
@@ -104,11 +109,14 @@ async def discover(
     cert_glob: str = CERT_GLOB,
     access_log: str = ACCESS_LOG,
     error_log: str = ERROR_LOG,
+    pgbouncer_port: int = 6432,
+    postgres_logs: str = POSTGRES_LOGS,
 ) -> Discovery:
     """Probe the default ports for what the user did not say; what they said is taken as is."""
-    pg, redis = await asyncio.gather(
+    pg, redis, bouncer = await asyncio.gather(
         _found(host, postgres_port, given.postgres, "postgresql://postgres@{}/postgres"),
         _found(host, redis_port, given.redis, "redis://{}/0"),
+        _found(host, pgbouncer_port, None, "postgresql://pgbouncer@{}/pgbouncer"),
     )
     if given.health:
         app: Target | None = Target(*given.health)
@@ -131,6 +139,10 @@ async def discover(
         metrics_url=metrics,
         access_log=access_log if os.access(access_log, os.R_OK) else None,
         error_log=error_log if os.access(error_log, os.R_OK) else None,
+        pgbouncer=bouncer,
+        postgres_log=next(
+            (p for p in sorted(glob.glob(postgres_logs)) if os.access(p, os.R_OK)), None
+        ),
     )
 
 

@@ -17,8 +17,8 @@ from opsbook.setup.discover import APP_PORTS, Discovery, Target
 PG_FALLBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_FALLBACK = "redis://127.0.0.1:6379/0"
 # The checks init writes, in order; the summary says which of them are live.
-CHECKS = ("app", "app_metrics", "db", "db-health", "cache", "disk", "memory", "cpu", "diskio",
-          "network", "cert", "api-traffic", "new-errors")  # fmt: skip
+CHECKS = ("app", "app_metrics", "db", "db-health", "db-stats", "pool", "cache", "disk", "memory",
+          "cpu", "diskio", "network", "cert", "api-traffic", "new-errors")  # fmt: skip
 
 
 def _block(lines: list[str], enabled: bool) -> list[str]:
@@ -132,6 +132,7 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.postgres is not None,
     )
+    out += _db_metrics(found, dsn)
     url, *url_note = _address("REDIS_URL", found.redis, REDIS_FALLBACK)
     out += ["", f"  # Critical: cache unreachable ({_where(found.redis, 6379)})."]
     out += _block(
@@ -218,3 +219,38 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         found.error_log is not None,
     )
     return "\n".join(out) + "\n"
+
+
+def _db_metrics(found: Discovery, dsn: str) -> list[str]:
+    """Deadlocks, timeouts and statement times; the connection pool, when PgBouncer is here."""
+    log = (
+        f"    log: {found.postgres_log}"
+        if found.postgres_log
+        else "    # log: /var/log/postgresql/postgresql-15-main.log  # counts statement timeouts"
+    )
+    out = ["", "  # Warning: deadlocks and timeouts; statement times kept for the weekly trend."]
+    out += _block(
+        [
+            "  db-stats:",
+            "    type: pgstats",
+            f"    dsn: {dsn}",
+            log,
+            "    interval: 1m",
+            "    severity: {critical: SEV-3, warning: SEV-3}",
+        ],
+        found.postgres is not None,
+    )
+    where = _where(found.pgbouncer, 6432)
+    out += ["", f"  # Warning: connection pool near capacity, clients waiting ({where})."]
+    out += _block(
+        [
+            "  pool:",
+            "    type: pgbouncer",
+            '    dsn: "${PGBOUNCER_URL:-postgresql://pgbouncer@127.0.0.1:6432/pgbouncer}"',
+            "    warning: 80%",
+            "    critical: 95%",
+            "    severity: {critical: SEV-2, warning: SEV-3}",
+        ],
+        found.pgbouncer is not None,
+    )
+    return out
