@@ -31,6 +31,7 @@ from opsbook.config.paging import (
 )
 from opsbook.config.registry import CHECK_MODELS
 from opsbook.config.severities import SeverityConfig
+from opsbook.config.trends import Degradation, Spike, TrendsConfig
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -58,7 +59,8 @@ def test_every_config_key_is_documented() -> None:
     severities = text.split("## Severities")[1].split("## Checks")[0]
     assert _keys(SeverityConfig) <= _documented_keys(severities)
     for section, model in (("server", ServerConfig), ("intake", IntakeConfig),
-                           ("retention", RetentionConfig)):  # fmt: skip
+                           ("retention", RetentionConfig), ("trends", TrendsConfig),
+                           ("trends", Degradation), ("trends", Spike)):  # fmt: skip
         part = text.split(f"## `{section}:`")[1].split("\n## ")[0]
         assert _keys(model) <= _documented_keys(part), section
     checks_intro = text.split("## Checks")[1].split("### ")[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 
@@ -13,3 +14,11 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def usual_band(values: Sequence[float], k: float) -> tuple[float, float]:
+    """median ± k·MAD: robust to the outliers it is meant to find (a steady series gets a
+    band of 5 % of its median, not zero)."""
+    median = statistics.median(values)
+    mad = statistics.median(abs(v - median) for v in values) or max(abs(median) * 0.05, 0.01)
+    return median - k * mad, median + k * mad

@@ -32,6 +32,7 @@ class Source(enum.StrEnum):
     ALERTMANAGER = "alertmanager"
     PAGERDUTY = "pagerduty"
     OPSBOOK = "opsbook"  # opsbook about itself: a task of the daemon crashing
+    TREND = "trend"  # a trend rule over the stored history (trends:)
 
 
 @dataclass(frozen=True)

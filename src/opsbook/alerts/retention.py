@@ -9,6 +9,7 @@ the same transaction, so no bucket is ever counted twice.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,13 +30,16 @@ from opsbook.store.tx import begin
 BUCKET_S = 300
 
 
-def _bucket(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[object]:
+def _bucket(conn: Connection, at: ColumnElement[datetime]) -> ColumnElement[Any]:
     """The start of a row's 5-minute bucket, as the dialect writes timestamps."""
     if conn.dialect.name == "postgresql":
         epoch = func.extract("epoch", at)
         return func.to_timestamp(func.floor(epoch / BUCKET_S) * BUCKET_S)
     seconds = cast(func.strftime("%s", at), Integer)
-    return func.datetime((seconds // BUCKET_S) * BUCKET_S, "unixepoch")
+    # as SQLAlchemy writes a DateTime on SQLite (microseconds included): text compared with
+    # text, a bucket without them would sort before the same instant written with them
+    stamp = func.strftime("%Y-%m-%d %H:%M:%S", (seconds // BUCKET_S) * BUCKET_S, "unixepoch")
+    return stamp + ".000000"  # SQLAlchemy renders + on strings as ||
 
 
 def roll_up(engine: Engine, now: datetime, raw_keep_s: float, rollup_keep_s: float) -> int:

@@ -7,11 +7,11 @@ figure): outside the band is unusual. Nothing is judged while the band is still 
 
 from __future__ import annotations
 
-import statistics
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from opsbook.stats import usual_band
 from opsbook.units import format_duration
 
 HISTORY_MAX = 20_000
@@ -49,9 +49,7 @@ def judge(key: Hashable, value: float, at: float, k: float, min_history: float,
                        f"{format_duration(learnt)} of {format_duration(min_history)}")  # fmt: skip
     if len(past) < MIN_SEEN:
         return Verdict(True, None, None, f"{len(past)} of {MIN_SEEN} values")
-    median = statistics.median(past)
-    mad = statistics.median(abs(v - median) for v in past) or max(abs(median) * 0.05, 0.01)
-    low, high = median - k * mad, median + k * mad
+    low, high = usual_band(past, k)
     if floor is not None:
         low = max(low, floor)
     low, high = round(low, 6), round(high, 6)

@@ -48,6 +48,7 @@ def _register() -> None:
         serve,
         severity,
         store,
+        trends,
     )
 
     cli.add_command(check.check)
@@ -66,6 +67,7 @@ def _register() -> None:
     cli.add_command(backup.backup)
     cli.add_command(logs.logs)
     cli.add_command(heartbeat.heartbeat)
+    cli.add_command(trends.trends)
 
 
 _register()

@@ -30,6 +30,7 @@ from opsbook.config.problems import (
 )
 from opsbook.config.registry import CHECK_MODELS, CheckConfig
 from opsbook.config.severities import SEVERITY_KEYS, SeverityConfig
+from opsbook.config.trends import TrendsConfig
 from opsbook.config.types import decode_hook, is_check_name
 from opsbook.results import CheckKind
 
@@ -46,6 +47,7 @@ TOP_LEVEL_KEYS = (
     *PAGING_KEYS,
     "backups",
     "logs",
+    "trends",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -66,6 +68,7 @@ class Config:
     backups: Backups | None = None
     logs: LogsConfig = field(default_factory=LogsConfig)
     heartbeat: tuple[HeartbeatConfig, ...] = ()
+    trends: TrendsConfig = field(default_factory=TrendsConfig)
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -117,9 +120,12 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     paging = validate_paging(data, problems)
     backups = validate_backups(data.get("backups"), problems)
     logs = convert_section(data.get("logs"), LogsConfig, ("logs",), problems)
+    trends = convert_section(data.get("trends"), TrendsConfig, ("trends",), problems)
     if backups is not None:
         checks = backup_checks(backups, checks, store)
     checks = with_store(checks, store if isinstance(store, str) else None)
+    if trends is not None and not problems:
+        _trend_checks(trends, checks, problems)
     if problems:
         return None, problems
     return Config(
@@ -136,7 +142,20 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         backups=backups,
         logs=logs,
         heartbeat=heartbeat,
+        trends=trends,
     ), []
+
+
+def _trend_checks(
+    trends: TrendsConfig, checks: dict[str, CheckBase], problems: list[Problem]
+) -> None:
+    rules = [("degradation", n, r.check) for n, r in trends.degradation.items()]
+    rules += [("spikes", n, r.check) for n, r in trends.spikes.items()]
+    for section, name, check in rules:
+        if check not in checks:
+            known = ", ".join(sorted(checks)) or "none defined"
+            problems.append(Problem(("trends", section, name, "check"),
+                                    f"no check named {check!r} (checks: {known})"))  # fmt: skip
 
 
 def _maintenance(value: Any, problems: list[Problem]) -> tuple[WindowConfig, ...]:

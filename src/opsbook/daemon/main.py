@@ -35,6 +35,7 @@ from opsbook.daemon.reload import log_coverage, reload, watch_file
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
 from opsbook.daemon.supervisor import Supervisor
+from opsbook.daemon.trends import TrendWatch
 from opsbook.daemon.watch import Watcher
 from opsbook.errors import OpsbookError
 from opsbook.incidents.lifecycle import Incidents
@@ -96,6 +97,7 @@ class Daemon:
         self._pager: Pager | None = None
         self._deliverer: Deliverer | None = None
         self._last_retention = 0.0
+        self.trends = TrendWatch(self)
         self.scheduler: Scheduler | None = None
         self.watcher: Watcher | None = None
         self._reloading: asyncio.Task[bool] | None = None
@@ -282,13 +284,21 @@ class Daemon:
             delay = max(0.0, (when - now).total_seconds()) + DECISION_SLACK
             self._decisions[name] = (when, loop.call_later(delay, self.scheduler.wake, name))
 
-    async def ingest(self, alerts: Sequence[ExternalAlert]) -> int:
-        """Alerts from the intake (Alertmanager, PagerDuty); how many changed anything."""
+    async def ingest(
+        self,
+        alerts: Sequence[ExternalAlert],
+        *,
+        severity_for: Callable[[str], int] | None = None,
+        actor: str = "intake",
+        auto_resolve: bool | None = None,
+    ) -> int:
+        """Alerts from the intake (Alertmanager, PagerDuty) or trend rules; how many changed
+        anything."""
         intake = self.config.intake
+        by = severity_for or intake.severity_for
+        auto = intake.auto_resolve if auto_resolve is None else auto_resolve
         changed, notices = await self.in_store(
-            lambda: self.processor.ingest(
-                alerts, intake.severity_for, "intake", auto_resolve=intake.auto_resolve
-            )
+            lambda: self.processor.ingest(alerts, by, actor, auto_resolve=auto)
         )
         await self._after(notices)
         return changed
@@ -352,6 +362,7 @@ class Daemon:
                     did = True
                     log.info("retention: %d old results folded into 5-minute rollups, %d sent "
                              "notifications removed", folded, purged)  # fmt: skip
+            did = await self.trends.step() or did
         except OpsbookError as exc:
             log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
         for name in self.supervisor.recovered():

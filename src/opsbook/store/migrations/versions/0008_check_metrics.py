@@ -44,6 +44,14 @@ def upgrade() -> None:
     )
 
 
+    if op.get_bind().dialect.name == "sqlite":
+        # rollup buckets were written without microseconds, so a bucket at exactly a span's
+        # start compared as before it: written now as every other timestamp is
+        op.execute(
+            "UPDATE check_rollups SET bucket = bucket || '.000000' WHERE length(bucket) = 19"
+        )
+
+
 def downgrade() -> None:
     op.drop_table("metric_rollups")
     op.drop_table("check_metrics")
