@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from opsbook import aio
-from opsbook.checks import prometheus
+from opsbook.checks import bands, prometheus
 from opsbook.checks.prometheus import Scrape
 from opsbook.checks.runner import run_check
 from opsbook.config.checks import PrometheusCheck
@@ -27,7 +27,7 @@ def exporter(redis: RedisServer) -> Iterator[RedisExporter]:
     yield server
     server.stop()
     prometheus._HISTORY.clear()
-    prometheus._RATES.clear()
+    bands.forget()
 
 
 def checks(url: str, **windows: str) -> dict[str, PrometheusCheck]:

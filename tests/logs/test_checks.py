@@ -168,6 +168,26 @@ def test_5xx_share_and_p95_over_the_window(cli: Cli, tmp_path: Path, write_confi
     assert p95["value"] == pytest.approx(want, abs=1e-6)
 
 
+def test_the_busiest_routes_are_measured_alone(
+    cli: Cli, tmp_path: Path, write_config: Write
+) -> None:
+    now = datetime.now(UTC)
+    log = tmp_path / "access.log"
+    lines = [line(now - timedelta(seconds=60), path=f"/api/orders/{i}", rt=0.2) for i in range(30)]
+    lines += [line(now - timedelta(seconds=50), path="/graphql", rt=0.01) for _ in range(20)]
+    lines += [line(now - timedelta(seconds=40), path="/graphql", status=503, rt=0.01)]
+    lines += [line(now - timedelta(seconds=30), path="/rare", rt=9.0)]
+    log.write_text("".join(lines))
+    _, check = result(cli, log_config(write_config, log, "routes: 2"), "api-log")
+    got = {m["name"]: m["value"] for m in check["metrics"] if m["name"].startswith("route_")}
+    assert got == {
+        "route_/api/orders/:id_requests": 30, "route_/api/orders/:id_errors": 0,
+        "route_/api/orders/:id_p95": pytest.approx(0.2),
+        "route_/graphql_requests": 21, "route_/graphql_errors": 1,
+        "route_/graphql_p95": pytest.approx(0.01),
+    }  # fmt: skip
+
+
 def test_a_window_reaching_into_the_rotated_file_counts_its_lines(
     cli: Cli, tmp_path: Path, write_config: Write
 ) -> None:

@@ -44,7 +44,7 @@ def _read(check: LogCheck) -> Reading:
     watch = _watch(check)
     try:
         window = watch.update(datetime.now(UTC), float(check.window), float(check.history),
-                              check.band_sigma)  # fmt: skip
+                              check.band_sigma, check.routes)  # fmt: skip
     except LogError as exc:
         raise CheckUnavailable(str(exc)) from None
     return assess(check, window)
@@ -98,6 +98,11 @@ def assess(check: LogCheck, w: Window) -> Reading:
                 "p95", w.p95, Unit.SECONDS, above(check.p95_warning), above(check.p95_critical), 0
             )
         )
+    for route, n, p95, errors in w.routes:
+        metrics.append(Metric(f"route_{route}_requests", float(n), Unit.COUNT, min=0))
+        metrics.append(Metric(f"route_{route}_errors", float(errors), Unit.COUNT, min=0))
+        if p95 is not None:
+            metrics.append(Metric(f"route_{route}_p95", round(p95, 6), Unit.SECONDS, min=0))
     details: dict[str, Any] = {"requests": w.requests, "5xx": w.s5xx, "unparsed": w.unparsed}
     if w.band is not None:
         details["band"] = [w.band.low, w.band.high]

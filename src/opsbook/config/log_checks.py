@@ -34,6 +34,8 @@ class LogCheck(CheckBase, frozen=True, kw_only=True, tag="log"):
     # a whole day would span night and peak and catch nothing but the extremes).
     history: Duration = Duration(3600.0)
     min_requests: Annotated[int, msgspec.Meta(ge=0)] = 20  # fewer: shares are not judged
+    # the busiest routes measured alone (route_<route>_p95, _requests, _errors), for trends
+    routes: Annotated[int, msgspec.Meta(ge=0, le=100)] = 10
     interval: Duration = Duration(60.0)
     timeout: Duration = Duration(60.0)
     watch: bool = False

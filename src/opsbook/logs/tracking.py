@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from drain3 import TemplateMiner
 
 MIN_BAND_MINUTES = 30  # history needed before "unusual traffic" is judged
-_EMPTY = pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "status": pl.Int16, "ms": pl.Int32})
+_EMPTY = pl.DataFrame(
+    schema={"ts": pl.Datetime("us", "UTC"), "status": pl.Int16, "ms": pl.Int32, "route": pl.Utf8}
+)
 
 
 def previous_file(path: str) -> str | None:
@@ -55,6 +57,8 @@ class Window:
     unparsed: int
     timed: bool
     last_seen: datetime | None = None  # the newest request read so far, in or out of the window
+    # the busiest routes: (route, requests, p95 seconds or None, 5xx)
+    routes: tuple[tuple[str, int, float | None, int], ...] = ()
 
     @property
     def error_share(self) -> float:
@@ -81,7 +85,7 @@ class AccessTracker:
             self.fmt = detect_format(chunk.head())
         rows, bad = parse_chunk(chunk, self.fmt)
         self.unparsed += bad.height
-        rows = rows.select("ts", "status", "ms")
+        rows = rows.select("ts", "status", "ms", "route")
         newest = rows["ts"].max()
         if isinstance(newest, datetime) and (self.last_seen is None or newest > self.last_seen):
             self.last_seen = newest
@@ -102,9 +106,11 @@ class AccessTracker:
         finally:
             tail.close()
         rows, _ = parse_chunk(Chunk(before, 1, data, 0), self.fmt)
-        return rows.select("ts", "status", "ms").filter(pl.col("ts") >= start)
+        return rows.select("ts", "status", "ms", "route").filter(pl.col("ts") >= start)
 
-    def stats(self, rows: pl.DataFrame, seconds: float, band: Band | None = None) -> Window:
+    def stats(
+        self, rows: pl.DataFrame, seconds: float, band: Band | None = None, routes: int = 0
+    ) -> Window:
         ms = rows["ms"].drop_nulls()
         p95 = ms.quantile(0.95, "linear") if len(ms) else None
         return Window(
@@ -117,9 +123,12 @@ class AccessTracker:
             unparsed=self.unparsed,
             timed=self.fmt is not None and self.fmt.latency_field is not None,
             last_seen=self.last_seen,
+            routes=_busiest(rows, routes) if routes else (),
         )
 
-    def update(self, now: datetime, window: float, history: float, sigma: float) -> Window:
+    def update(
+        self, now: datetime, window: float, history: float, sigma: float, routes: int = 0
+    ) -> Window:
         """The window ending now, by the log's own timestamps."""
         first_read = not self._started
         self._started = True
@@ -133,7 +142,7 @@ class AccessTracker:
         self.rows = self.rows.filter(pl.col("ts") >= start)
         oldest = now - timedelta(seconds=history)
         self.minutes = {m: n for m, n in self.minutes.items() if m >= oldest}
-        return self.stats(self.rows, window, self._band(start, sigma))
+        return self.stats(self.rows, window, self._band(start, sigma), routes)
 
     def _band(self, window_start: datetime, sigma: float) -> Band | None:
         """mean ± sigma·sd of the per-minute rate over the history before the window; the
@@ -150,6 +159,26 @@ class AccessTracker:
         sd = math.sqrt(sum((r - mean) ** 2 for r in rates) / count)
         spread = max(sigma * sd, 0.2 * mean)  # a perfectly steady history is not a zero band
         return Band(max(0.0, mean - spread), mean + spread, count)
+
+
+def _busiest(rows: pl.DataFrame, top: int) -> tuple[tuple[str, int, float | None, int], ...]:
+    """Requests, P95 and 5xx of the ``top`` busiest routes in the window."""
+    if not rows.height:
+        return ()
+    per = (
+        rows.group_by("route")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("ms").quantile(0.95, "linear").alias("p95"),
+            (pl.col("status") >= 500).sum().alias("s5xx"),
+        )
+        .sort(["n", "route"], descending=[True, False])
+        .head(top)
+    )
+    return tuple(
+        (str(route), int(n), p95 / 1000 if p95 is not None else None, int(s5xx))
+        for route, n, p95, s5xx in per.iter_rows()
+    )
 
 
 @dataclass
