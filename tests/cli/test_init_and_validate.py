@@ -67,6 +67,10 @@ def test_init_enables_what_it_finds_listening(
     assert checks["db-health"].dsn == db.dsn and checks["db-health"].report == "health"
     assert checks["db-stats"].dsn == db.dsn  # type: ignore[attr-defined]
     assert str(checks["db-stats"].log) == str(tmp_path / "pg-15-main.log")  # type: ignore[attr-defined]
+    trends = parse_config(text, "opsbook.yaml", env={}).config.trends
+    assert set(trends.degradation) == {"slower-routes", "more-5xx", "slower-queries", "busier-cpu"}
+    assert trends.degradation["slower-routes"].metric == "route_*_p95"
+    assert set(trends.spikes) == {"cpu", "memory", "disk-io"}
     assert checks["pool"].kind == "pgbouncer"
     assert isinstance(checks["cache"], RedisCheck)
     assert isinstance(checks["app"], HttpCheck)
@@ -86,6 +90,8 @@ def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
     text = render(found, service="svc", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
     assert list(checks) == ["disk", "memory", "cpu", "diskio", "network"]
+    trends = parse_config(text, "opsbook.yaml", env={}).config.trends
+    assert set(trends.degradation) == {"busier-cpu"}  # the rest name checks written commented
     assert "  # db:" in text and "  # api-traffic:" in text and "  # pool:" in text
     assert "nothing listening on 127.0.0.1:5432" in text
 

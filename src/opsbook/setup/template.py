@@ -218,7 +218,7 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.error_log is not None,
     )
-    return "\n".join(out) + "\n"
+    return "\n".join(out + _trends(found)) + "\n"
 
 
 def _db_metrics(found: Discovery, dsn: str) -> list[str]:
@@ -254,3 +254,32 @@ def _db_metrics(found: Discovery, dsn: str) -> list[str]:
         found.pgbouncer is not None,
     )
     return out
+
+
+def _trends(found: Discovery) -> list[str]:
+    """The informational tier over the stored history; rules on a check written commented
+    out are commented too (a rule must name a check that exists)."""
+    log, db = found.access_log is not None, found.postgres is not None
+
+    def rule(line: str, live: bool) -> str:
+        return line if live else "    # " + line.lstrip()
+
+    return [
+        "",
+        "# Informational (SEV-4: recorded, in the digest, never paged): performance degradation",
+        "# week over week, and resource usage spikes out of the band they usually keep.",
+        "# `opsbook trends show` judges them now.",
+        "trends:",
+        "  degradation:",
+        rule('    slower-routes: {check: api-traffic, metric: "route_*_p95", factor: 1.5, '
+             "min_change: 0.05}", log),
+        rule("    more-5xx: {check: api-traffic, metric: error_share, factor: 2, min_change: 0.5}",
+             log),
+        rule('    slower-queries: {check: db-stats, metric: "query_*_mean", factor: 2, '
+             "min_change: 0.005}", db),
+        "    busier-cpu: {check: cpu, factor: 1.5, min_change: 10}",
+        "  spikes:",
+        "    cpu: {check: cpu}",
+        "    memory: {check: memory}",
+        '    disk-io: {check: diskio, metric: "*_util"}',
+    ]  # fmt: skip
