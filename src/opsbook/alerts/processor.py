@@ -87,6 +87,13 @@ class AlertProcessor:
         kind = self.checks[name].kind.value
         return Alert(fp, Source.CHECK, name, {"check": name, "type": kind})
 
+    def urgent(self, result: Result) -> bool:
+        """Whether this result may change an alert (so it must not wait to be processed)."""
+        if result.status is not Status.OK or result.name not in self.rules:
+            return True
+        alert = self.alerts.get(check_fingerprint(result.name))
+        return alert is None or alert.last_status is not Status.OK or not _quiet(alert, ())
+
     def process(self, results: Sequence[Result]) -> list[Notice]:
         now = self.clock()
         # A check opsbook could not run for want of its own resources says nothing about the
@@ -108,11 +115,21 @@ class AlertProcessor:
         }
         notices: list[Notice] = []
         committed: dict[str, Alert] = {}
+        quiet = {fp for fp, (a, events, _) in changed.items() if _quiet(a, events)}
         with begin(self.engine) as conn:
             store_results(conn, results)
-            self.suppressor.load(conn, now)
+            if len(quiet) < len(changed):  # silences matter only to an alert that is not quiet
+                self.suppressor.load(conn, now)
             for fp, (evaluated, events, result) in changed.items():
                 rule = self.rules[result.name]
+                if fp in quiet:
+                    # an OK check with no alert, incident or silence to track: first sight
+                    # again when it next matters, so no stale window transition is written
+                    self.in_window.pop(fp, None)
+                    committed[fp] = evaluated
+                    if _worth_saving(self.alerts.get(fp), evaluated):
+                        save_alert(conn, evaluated)
+                    continue
                 suppression = self.suppressor.of(evaluated, now)
                 alert, recorded, acting = apply_suppression(evaluated, events, suppression, now)
                 if any(e.kind is EventKind.FIRING for e in acting) and fp not in evidence:
@@ -410,6 +427,16 @@ def _event_text(alert: Alert, event: Event) -> str:
     if event.kind is EventKind.ESCALATED:
         return f"alert {alert.name} escalated to {event.level.name}: {event.summary}"
     return f"alert {alert.name} {event.kind.value.replace('_', ' ')}: {event.summary}"
+
+
+def _quiet(alert: Alert, events: Sequence[Event]) -> bool:
+    """Nothing to suppress, open, resolve or note: the common case of a healthy check."""
+    return (
+        not events
+        and alert.state is AlertState.INACTIVE
+        and not alert.suppressed
+        and alert.incident_id is None
+    )
 
 
 def _worth_saving(before: Alert | None, after: Alert) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from opsbook.errors import IncidentError, UsageError
 from opsbook.paging.schedule import Override
@@ -64,6 +65,11 @@ class Overrides:
         if not done:
             raise IncidentError(f"no override #{override_id} (see opsbook oncall override list)")
 
+    def lazy(self, conn: Connection, *, since: datetime, until: datetime) -> Lazy:
+        """``active`` read (in ``conn``'s transaction) the first time it is used: most
+        paging rounds page nobody."""
+        return Lazy(lambda: self._active(conn, since, until, None))
+
     def active(
         self,
         *,
@@ -71,6 +77,12 @@ class Overrides:
         since: datetime | None = None,
         schedule: str | None = None,
     ) -> list[Override]:
+        with read(self.engine) as conn:
+            return self._active(conn, since, until, schedule)
+
+    @staticmethod
+    def _active(conn: Connection, since: datetime | None, until: datetime | None,
+                schedule: str | None) -> list[Override]:  # fmt: skip
         query = select(oncall_overrides).where(oncall_overrides.c.removed_at.is_(None))
         if schedule is not None:
             query = query.where(oncall_overrides.c.schedule == schedule)
@@ -78,6 +90,27 @@ class Overrides:
             query = query.where(oncall_overrides.c.ends_at > since)
         if until is not None:
             query = query.where(oncall_overrides.c.starts_at < until)
-        with read(self.engine) as conn:
-            rows = conn.execute(query.order_by(oncall_overrides.c.starts_at))
-            return [_override(r) for r in rows]
+        rows = conn.execute(query.order_by(oncall_overrides.c.starts_at))
+        return [_override(r) for r in rows]
+
+
+class Lazy(Sequence[Any]):
+    """A list read from the store the first time it is used."""
+
+    def __init__(self, load: Callable[[], list[Any]]) -> None:
+        self._load = load
+        self._items: list[Any] | None = None
+
+    def _get(self) -> list[Any]:
+        if self._items is None:
+            self._items = self._load()
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())

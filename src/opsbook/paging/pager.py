@@ -50,6 +50,7 @@ from opsbook.units import format_duration
 
 ACTOR = "opsbook"
 PAGED = (1, 2, 3)
+DIGEST_EVERY = timedelta(minutes=1)  # the SEV-4 digest is daily: a minute late is on time
 
 
 def public_url(config: Config) -> str:
@@ -102,6 +103,7 @@ class Pager:
             for name, schedule in self.paging.schedules.items()
         }
         self.overrides = Overrides(engine)
+        self._digest_checked: datetime | None = None
         self.public_url = public_url(config)
         # pages that could reach nobody since the daemon last looked: an alert of their own
         self.undeliverable: list[str] = []
@@ -122,12 +124,17 @@ class Pager:
         """One round of every step; returns notices for the log."""
         notices: list[Said] = []
         now = self.clock()
-        overrides = self.overrides.active(since=now, until=now + timedelta(seconds=1))
         with begin(self.engine) as conn:
+            # read only if this round pages or tells someone: most rounds find nothing to do
+            overrides = self.overrides.lazy(conn, since=now, until=now + timedelta(seconds=1))
             self.start(conn, now, overrides, notices)
             self.stop_finished(conn, now, notices)
             self.advance(conn, now, overrides, notices)
-            sent = send_digest(conn, now, self.paging, self.config.timezone, self.layers, overrides)
+            sent = 0
+            if self._digest_checked is None or now - self._digest_checked >= DIGEST_EVERY:
+                self._digest_checked = now  # a daily message: once a minute is on time
+                sent = send_digest(conn, now, self.paging, self.config.timezone, self.layers,
+                                   overrides)  # fmt: skip
             if sent:
                 notices.append(
                     Said(f"SEV-4 digest queued ({sent} notification{'s' if sent != 1 else ''})")
