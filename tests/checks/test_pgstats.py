@@ -140,3 +140,19 @@ def test_a_stopped_server_is_critical(pg_fresh: PostgresServer) -> None:
     pg_fresh.stop()
     result = run({"type": "pgstats", "dsn": pg_fresh.dsn(), "sample": "0.2s"})
     assert result.status is Status.CRITICAL and "connect" in result.message.lower()
+
+
+def test_data_growth_shows_in_database_and_table_sizes(pg: PostgresServer) -> None:
+    pg.psql("DROP TABLE IF EXISTS growing; CREATE TABLE growing (id int, body text)")
+    spec = {"type": "pgstats", "dsn": pg.dsn(), "sample": "0.2s", "statements": 0}
+    before = {m.name: m.value for m in run(spec, name="growth").metrics}
+    pg.psql("INSERT INTO growing SELECT i, repeat('x', 200) FROM generate_series(1, 20000) i")
+    time.sleep(0.3)
+    after = run(spec, name="growth")
+    sizes = {m.name: m.value for m in after.metrics}
+    grown = (sizes["table_public.growing_bytes"] or 0) - (
+        before.get("table_public.growing_bytes") or 0
+    )
+    assert grown > 20000 * 200  # the rows written, at least
+    assert (sizes["db_postgres_bytes"] or 0) - (before["db_postgres_bytes"] or 0) > 20000 * 200
+    assert "databases " in after.message and "(+" in after.message

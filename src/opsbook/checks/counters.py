@@ -30,7 +30,9 @@ async def between(
     latest = await _take(read, threaded)
     before = _LAST.get(key)
     _LAST[key] = (now, latest)
-    if before is not None and sample <= now - before[0] <= MAX_AGE:
+    # half a sample is enough: a run every second (interval ±5 % jitter) must not wait for a
+    # fresh sample each time its previous run came a little early
+    if before is not None and sample / 2 <= now - before[0] <= MAX_AGE:
         return before[1], latest, now - before[0]  # type: ignore[return-value]
     await asyncio.sleep(sample)
     later = await _take(read, threaded)

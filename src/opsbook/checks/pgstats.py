@@ -43,7 +43,7 @@ def _take(check: PgStatsCheck) -> Snapshot:
         raise TargetUnreachable(exc.reason) from exc
     try:
         with pg.translated(dsn=check.dsn):
-            return snapshot(conn, check.statements, check.log)
+            return snapshot(conn, check.statements, check.log, check.tables)
     except DatabaseError as exc:
         raise CheckUnavailable(f"reading statistics failed: {exc.reason}") from exc
     finally:
@@ -85,6 +85,16 @@ def assess(check: PgStatsCheck, before: Snapshot, after: Snapshot, seconds: floa
                                    for k, v in timeouts.items() if v))  # fmt: skip
     elif after.log_problem:
         parts.append(f"timeouts not counted ({after.log_problem})")
+    metrics += [Metric(f"db_{name}_bytes", float(size), Unit.BYTES, min=0)
+                for name, size in sorted(after.sizes.items())]  # fmt: skip
+    metrics += [Metric(f"table_{name}_bytes", float(size), Unit.BYTES, min=0)
+                for name, size in after.tables.items()]  # fmt: skip
+    if after.sizes:
+        total = sum(after.sizes.values())
+        grown = total - sum(before.sizes.get(n, 0) for n in after.sizes)
+        parts.append(f"databases {format_bytes(total)}"
+                     + (f" ({'+' if grown >= 0 else '-'}{format_bytes(abs(grown))})"
+                        if grown else ""))  # fmt: skip
     top = _top(check, before, after)
     for qid, calls, mean, _ in top:
         key = f"query_{qid & 0xFFFFFFFFFFFFFFFF:016x}"

@@ -53,6 +53,7 @@ class PgStatsCheck(CheckBase, frozen=True, kw_only=True, tag="pgstats"):
     timeouts_critical: Count | None = None
     rollback_warning: Percent | None = None  # share of transactions rolled back
     statements: Annotated[int, msgspec.Meta(ge=0, le=100)] = 10  # top by time, as metrics
+    tables: Annotated[int, msgspec.Meta(ge=0, le=100)] = 10  # largest tables' sizes, as metrics
     log: Path | None = None  # the PostgreSQL log, to count timeouts (readable by opsbook)
     sample: Duration = Duration(2.0)  # a one-shot check's measuring window
     timeout: Duration = Duration(10.0)

@@ -37,9 +37,11 @@ class Snapshot:
     log: dict[str, int] | None = None  # None: no log configured or readable
     log_problem: str = ""
     per_database: dict[str, int] = field(default_factory=dict)  # deadlocks by database
+    sizes: dict[str, int] = field(default_factory=dict)  # bytes by database
+    tables: dict[str, int] = field(default_factory=dict)  # bytes of the largest tables here
 
 
-def snapshot(conn: Any, top: int, log: Path | None) -> Snapshot:
+def snapshot(conn: Any, top: int, log: Path | None, tables: int = 0) -> Snapshot:
     rows = conn.execute(
         "SELECT datname, deadlocks, xact_commit, xact_rollback, temp_bytes, blk_read_time, "
         "blk_write_time, conflicts FROM pg_stat_database WHERE datname IS NOT NULL"
@@ -48,7 +50,32 @@ def snapshot(conn: Any, top: int, log: Path | None) -> Snapshot:
     per_db = {r["datname"]: int(r["deadlocks"] or 0) for r in rows}
     statements = _statements(conn, top) if top else {}
     counts, problem = (None, "") if log is None else _log_counts(log)
-    return Snapshot(sums, statements, counts, problem, per_db)
+    sizes = {
+        r["datname"]: int(r["size"])
+        for r in conn.execute(
+            "SELECT datname, pg_database_size(oid) AS size FROM pg_database "
+            "WHERE datallowconn AND has_database_privilege(oid, 'CONNECT')"
+        )
+    }
+    return Snapshot(sums, statements, counts, problem, per_db, sizes, _tables(conn, tables))
+
+
+def _tables(conn: Any, top: int) -> dict[str, int]:
+    """The connected database's largest tables (indexes and TOAST included). Sized from
+    their files, not the planner's estimate, which a table filled since its last ANALYZE
+    does not have yet."""
+    if not top:
+        return {}
+    rows = conn.execute(
+        "SELECT format('%%s.%%s', n.nspname, c.relname) AS name, "
+        "pg_total_relation_size(c.oid) AS size FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p', 'm') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg_toast%%' ORDER BY size DESC, c.oid LIMIT %s",
+        (top,),
+    )
+    return {r["name"]: int(r["size"]) for r in rows}
 
 
 def _statements(conn: Any, top: int) -> dict[int, Statement] | None:
