@@ -137,3 +137,37 @@ def test_opsbooks_own_shortage_degrades_health_and_is_not_the_checks_status(
         "opsbook could not run 1 check(s) (cache): not measured: opsbook: Too many open files"
     ]
     assert 'opsbook_check_status{check="cache",type="redis"} 0.0' in metrics  # still its last
+
+
+def test_healthy_results_wait_for_company_but_a_failure_ends_the_wait(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from opsbook.daemon.pipeline import pipeline
+
+    d = daemon(tmp_path, clock)
+
+    def result(status: Status) -> Result:
+        return Result("cache", CheckKind.REDIS, "r", status, status.name, None, Unit.COUNT,
+                      0.01, clock.now)  # fmt: skip
+
+    async def steps() -> tuple[int, int, bool, bool]:
+        await d.process([result(Status.OK)])  # the alert now knows the check is healthy
+        assert not d.processor.urgent(result(Status.OK))
+        assert d.processor.urgent(result(Status.CRITICAL))
+        task = asyncio.create_task(pipeline(d, quiet=3600))  # healthy ones would wait an hour
+        d.queue.put_nowait(result(Status.OK))
+        d.queue.put_nowait(result(Status.OK))
+        await asyncio.sleep(0.3)
+        held = d.processor.alerts["check:cache"].last_status
+        held_incidents = len(d.incidents.list())
+        d.queue.put_nowait(result(Status.CRITICAL))
+        for _ in range(300):  # liveness, not speed: an hour's wait would never get here
+            if d.incidents.list():
+                break
+            await asyncio.sleep(0.05)
+        d.stop.set()
+        await asyncio.wait_for(task, 10)
+        return held_incidents, len(d.incidents.list()), held is Status.OK, d.queue.empty()
+
+    held_incidents, incidents, ok_before, drained = run(d, steps)
+    assert held_incidents == 0 and incidents == 1 and ok_before and drained

@@ -31,6 +31,7 @@ from opsbook.config.loader import LoadedConfig
 from opsbook.daemon import heartbeat, http_server
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
 from opsbook.daemon.metrics import Metrics
+from opsbook.daemon.pipeline import pipeline
 from opsbook.daemon.reload import log_coverage, reload, watch_file
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
@@ -50,8 +51,6 @@ from opsbook.store.tx import begin
 
 T = TypeVar("T")
 log = logging.getLogger("opsbook")
-MAX_BATCH = 1000
-QUIET_BATCH = 1.0  # seconds a batch of healthy, unchanging results may wait for more
 SUMMARY_EVERY = 5.0  # seconds between refreshes of open-incident counts
 RETENTION_EVERY = 3600.0
 PAGING_EVERY = 1.0  # seconds between escalation rounds
@@ -179,7 +178,7 @@ class Daemon:
     def _start(self, scheduler: Scheduler, server: Any, sock: socket.socket | None) -> None:
         start = self.supervisor.start
         start("scheduler", lambda: scheduler.run(self.stop))
-        start("pipeline", self._pipeline)
+        start("pipeline", lambda: pipeline(self))
         start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
         start("paging", lambda: every(PAGING_EVERY, self.page_now))
         start("delivery", lambda: self.deliverer.run(self.stop))
@@ -235,39 +234,6 @@ class Daemon:
         self.state.record(result, lag)
         self.metrics.observe(result, lag)
         self.queue.put_nowait(result)
-
-    async def _pipeline(self) -> None:
-        while True:
-            try:
-                first = await asyncio.wait_for(self.queue.get(), timeout=0.5)
-            except TimeoutError:
-                if self.stop.is_set() and self.queue.empty():
-                    return
-                continue
-            batch = [first]
-            while not self.queue.empty() and len(batch) < MAX_BATCH:
-                batch.append(self.queue.get_nowait())
-            if not any(map(self.processor.urgent, batch)):
-                await self._gather(batch)
-            self.state.backlog = self.queue.qsize()
-            await self.process(batch)
-
-    async def _gather(self, batch: list[Result]) -> None:
-        """Healthy results with nothing to change wait up to QUIET_BATCH for company: one
-        transaction a second instead of one per result (checks every second cost less);
-        the first result that may move an alert ends the wait."""
-        deadline = time.monotonic() + QUIET_BATCH
-        while len(batch) < MAX_BATCH and not self.stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            try:
-                result = await asyncio.wait_for(self.queue.get(), timeout=left)
-            except TimeoutError:
-                return
-            batch.append(result)
-            if self.processor.urgent(result):
-                return
 
     async def process(self, batch: Sequence[Result]) -> bool:
         """One batch through the alert processor; False when the store refused it."""
