@@ -43,7 +43,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("check_name", "name", "bucket"),
     )
 
-
     if op.get_bind().dialect.name == "sqlite":
         # rollup buckets were written without microseconds, so a bucket at exactly a span's
         # start compared as before it: written now as every other timestamp is
