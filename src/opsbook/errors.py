@@ -9,6 +9,8 @@ codes (3 for config and usage errors, 1 for the rest; a check's own status for c
     ├── ConfigError               opsbook.yaml is missing, unreadable or invalid (exit 3)
     ├── UsageError                a command-line argument is wrong (exit 3)
     ├── StoreError                opsbook's own store cannot be opened, migrated or written
+    │   └── NotLeader             a leader-only write by an instance whose lease has passed
+    │                             to another (fencing); it steps down
     ├── DatabaseError             a PostgreSQL server opsbook watches or backs up refused or
     │                             failed (clients/postgres.py); .reason is its first line
     ├── RedisReplyError           a Redis server answered -ERR (clients/resp.py)
@@ -66,6 +68,11 @@ class UsageError(OpsbookError):
 
 class StoreError(OpsbookError):
     """The database cannot be reached, or its schema is not one this opsbook can use."""
+
+
+class NotLeader(StoreError):
+    """This instance's lease is gone (expired, or taken by another after a pause): the
+    leader-only write was refused before it changed anything."""
 
 
 class DatabaseError(OpsbookError):

@@ -165,7 +165,7 @@ def test_healthy_results_wait_for_company_but_a_failure_ends_the_wait(
             if d.incidents.list():
                 break
             await asyncio.sleep(0.05)
-        d.stop.set()
+        d.leader_stop.set()
         await asyncio.wait_for(task, 10)
         return held_incidents, len(d.incidents.list()), held is Status.OK, d.queue.empty()
 

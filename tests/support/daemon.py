@@ -24,12 +24,18 @@ from tests.support.servers import free_port
 
 
 class Daemon:
-    def __init__(self, workdir: Path, config: str, *, store: str | None = None) -> None:
+    def __init__(
+        self, workdir: Path, config: str, *, store: str | None = None, server: str = ""
+    ) -> None:
+        """``server``: more keys of its server: section, e.g. ``failover: 4s``."""
+        workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
         self.store = store or f"sqlite:///{workdir / 'opsbook.db'}"
         self.config = workdir / "opsbook.yaml"
-        head = f"service: fraiseql\nstore: {self.store}\nserver:\n  listen: 127.0.0.1:{self.port}\n"
+        extra = "".join(f"  {line}\n" for line in server.splitlines() if line.strip())
+        head = (f"service: fraiseql\nstore: {self.store}\nserver:\n"
+                f"  listen: 127.0.0.1:{self.port}\n{extra}")  # fmt: skip
         self.config.write_text(head + textwrap.dedent(config))
         self.log = workdir / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None

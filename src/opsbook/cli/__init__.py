@@ -36,6 +36,7 @@ def _register() -> None:
         alerts,
         backup,
         check,
+        cluster,
         config,
         db,
         heartbeat,
@@ -68,6 +69,7 @@ def _register() -> None:
     cli.add_command(logs.logs)
     cli.add_command(heartbeat.heartbeat)
     cli.add_command(trends.trends)
+    cli.add_command(cluster.cluster)
 
 
 _register()

@@ -36,6 +36,7 @@ class Mail:
     subject: str
     text: str
     html: str | None = None
+    key: str | None = None  # the outbox's idempotency key: a redelivery carries the same one
 
 
 def header_value(text: str, limit: int = 900) -> str:
@@ -53,6 +54,8 @@ def compose(mail: Mail) -> EmailMessage:
     except (ValueError, IndexError) as exc:  # an address the email package cannot parse
         raise DeliveryError(f"cannot write the mail headers: {exc}", permanent=True) from None
     message["Message-ID"] = make_msgid(domain="opsbook")
+    if mail.key:
+        message["X-Opsbook-Delivery"] = header_value(mail.key)
     message.set_content(mail.text)
     if mail.html is not None:
         message.add_alternative(mail.html, subtype="html")

@@ -13,10 +13,23 @@ class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     listen: HostPort = HostPort(DEFAULT_LISTEN)
     concurrency: int = 200  # checks in flight at once
     watch_config: bool = False  # reload opsbook.yaml when the file changes (as on SIGHUP)
+    # several opsbook serve on one PostgreSQL store (docs/ha.md): this one's name (default
+    # host:port), and how long a deployment may go without a leader before another takes over
+    instance: str | None = None
+    failover: Duration = Duration(10.0)
 
     def __post_init__(self) -> None:
         if not 1 <= self.concurrency <= 100_000:
             raise ValueError("concurrency: expected a number from 1 to 100000")
+        if self.instance is not None and not 0 < len(self.instance) <= 200:
+            raise ValueError("instance: expected a name of 1 to 200 characters")
+        if not 3 <= self.failover <= 600:
+            raise ValueError("failover: expected between 3s and 10m")
+
+    @property
+    def lease_ttl(self) -> float:
+        """The lease's length: the failover target less a follower's poll and a margin."""
+        return max(2.0, float(self.failover) * 0.7)
 
 
 class HeartbeatConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -27,9 +27,11 @@ from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState, Source
 from opsbook.alerts.processor import AlertProcessor, Notice
 from opsbook.alerts.retention import roll_up
+from opsbook.cluster.lease import Fence, default_instance
 from opsbook.config.loader import LoadedConfig
 from opsbook.daemon import heartbeat, http_server
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
+from opsbook.daemon.leadership import Leadership, leader_engine
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.pipeline import pipeline
 from opsbook.daemon.reload import log_coverage, reload, watch_file
@@ -38,7 +40,7 @@ from opsbook.daemon.state import DaemonState
 from opsbook.daemon.supervisor import Supervisor
 from opsbook.daemon.trends import TrendWatch
 from opsbook.daemon.watch import Watcher
-from opsbook.errors import OpsbookError
+from opsbook.errors import NotLeader, OpsbookError
 from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.records import open_counts
 from opsbook.incidents.severity import SeverityPolicy
@@ -81,10 +83,18 @@ class Daemon:
         self.loaded = loaded
         self.config = loaded.config
         self.store = store
-        self.engine = store.engine
         self.clock = clock
         self.listen = listen or str(self.config.server.listen)
-        self.state = DaemonState()
+        self.instance = self.config.server.instance or default_instance(self.listen)
+        # Leader-only work (alerts, incidents, paging, backups, retention) runs on an engine
+        # whose every transaction checks this instance still holds the lease (fencing).
+        self.fence = Fence(self.instance)
+        self.engine = leader_engine(store, self.config.server.lease_ttl)
+        self.fence.attach(self.engine)
+        self.leading = False
+        self.leader_stop = asyncio.Event()
+        self.started_at = clock()
+        self.state = DaemonState(instance=self.instance)
         self.metrics = Metrics(self.state)
         self.queue: asyncio.Queue[Result] = asyncio.Queue()
         self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsbook-store")
@@ -115,29 +125,21 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        await self.open()
-        scheduler = self.scheduler = Scheduler(
-            self.config.checks,
-            self.loaded.redactor,
-            self._on_result,
-            concurrency=self.config.server.concurrency,
+        self.leadership = Leadership(self)
+        await self.leadership.first()  # SQLite: a second daemon on the store stops here
+        self._deliverer = Deliverer(
+            self.store.engine, self.config.paging, self.in_store, clock=self.clock
         )
-        self._plan_decisions()  # pending timers loaded from the store end on time too
-        watcher = self.watcher = Watcher(self.config.checks, scheduler.wake)
         server = http_server.server(app, inbound) if app is not None else None
-        log.info("opsbook serve: %d file descriptors, at most %d inbound connections",
-                 descriptors, inbound)  # fmt: skip
-        self._start(scheduler, server, sock)
-        watcher.start()
+        log.info("opsbook serve: %s, %d file descriptors, at most %d inbound connections",
+                 self.instance, descriptors, inbound)  # fmt: skip
+        self._start(server, sock)
         log_coverage(self.config)
         await self.stop.wait()
         log.info("opsbook serve: stopping")
-        await self.supervisor.wait("scheduler")  # returns once in-flight checks are done
-        await self.watcher.stop()
-        await self.supervisor.wait("backups", timeout=5)
-        await self.supervisor.cancel("housekeeping", "paging")
-        log.info("opsbook serve: writing %d queued results", self.queue.qsize())
-        await self.supervisor.wait("pipeline")
+        await self.step_down("stopping")
+        await self.supervisor.cancel("leadership")
+        await self.leadership.last()
         await self.supervisor.wait("delivery", timeout=15)
         await self.supervisor.cancel("heartbeat", "config-watch")
         if server is not None:
@@ -162,9 +164,10 @@ class Daemon:
             )
         )
         self._pager = await self.in_store(lambda: Pager(self.engine, self.config, clock=self.clock))
-        self._deliverer = Deliverer(
-            self.engine, self.config.paging, self.in_store, clock=self.clock
-        )
+        if self._deliverer is None:
+            self._deliverer = Deliverer(
+                self.store.engine, self.config.paging, self.in_store, clock=self.clock
+            )
         firing = [a for a in self.processor.alerts.values() if a.state is AlertState.FIRING]
         log.info(
             "opsbook serve: %d checks, store %s, listening on http://%s (%d alerts firing "
@@ -175,12 +178,11 @@ class Daemon:
             len(firing),
         )
 
-    def _start(self, scheduler: Scheduler, server: Any, sock: socket.socket | None) -> None:
+    def _start(self, server: Any, sock: socket.socket | None) -> None:
+        """What every instance runs: the HTTP server, delivery from the outbox (claimed, so
+        never twice), the lease (leader or follower), the outside heartbeat."""
         start = self.supervisor.start
-        start("scheduler", lambda: scheduler.run(self.stop))
-        start("pipeline", lambda: pipeline(self))
-        start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
-        start("paging", lambda: every(PAGING_EVERY, self.page_now))
+        start("leadership", self.leadership.run)
         start("delivery", lambda: self.deliverer.run(self.stop))
         if server is not None:
             start("http", lambda: server.serve(sockets=[sock]))
@@ -189,18 +191,69 @@ class Daemon:
         if self.config.server.watch_config and path is not None:
             start("config-watch", lambda: watch_file(path, self.request_reload, self.stop))
 
+    async def lead(self, token: int) -> None:
+        """This instance took the lease: load the state the store holds (the previous
+        leader's alerts, timers and escalations) and run what must run once."""
+        self.fence.token = token
+        self.leader_stop = asyncio.Event()
+        await self.open()
+        scheduler = self.scheduler = Scheduler(
+            self.config.checks,
+            self.loaded.redactor,
+            self._on_result,
+            concurrency=self.config.server.concurrency,
+        )
+        self._plan_decisions()  # pending timers loaded from the store end on time too
+        self.watcher = Watcher(self.config.checks, scheduler.wake)
+        start = self.supervisor.start
+        start("scheduler", lambda: scheduler.run(self.leader_stop))
+        start("pipeline", lambda: pipeline(self))
+        start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
+        start("paging", lambda: every(PAGING_EVERY, self.page_now))
+        self.leading = self.state.leading = True
+        self._start_backups()
+        self.watcher.start()
+        log.warning("opsbook serve: %s leads (lease token %d)", self.instance, token)
+
+    async def step_down(self, why: str) -> None:
+        """Stop what only the leader does; checks in flight finish, queued results are
+        written while the lease still holds (refused by the fence once it does not)."""
+        if not self.leading:
+            return
+        self.leading = self.state.leading = False
+        log.warning("opsbook serve: %s steps down: %s", self.instance, why)
+        self.leader_stop.set()
+        await self.supervisor.wait("scheduler")  # returns once in-flight checks are done
+        if self.watcher is not None:
+            await self.watcher.stop()
+        await self.supervisor.wait("backups", timeout=5)
+        await self.supervisor.cancel("housekeeping", "paging", "backups")
+        log.info("opsbook serve: writing %d queued results", self.queue.qsize())
+        await self.supervisor.wait("pipeline")
+        for _, handle in self._decisions.values():
+            handle.cancel()
+        self._decisions.clear()
+        self.scheduler = None
+        self._processor = self._pager = None  # rebuilt from the store if it leads again
+        self.fence.token = None
+
     def start_config_tasks(self) -> None:
         """The tasks made from the config's backups: and heartbeat: (again, after a reload)."""
         start = self.supervisor.start
-        if self.config.backups is not None and self.scheduler is not None:
-            from opsbook.daemon.backup_jobs import BackupScheduler
-
-            jobs = BackupScheduler(self.config.backups, self.engine, timezone=self.config.timezone,
-                                   wake=self.scheduler.wake, clock=self.clock)  # fmt: skip
-            start("backups", lambda: jobs.run(self.stop))
+        if self.leading:
+            self._start_backups()
         if self.config.heartbeat:
             beats = self.config.heartbeat
             start("heartbeat", lambda: heartbeat.run(beats, self.state.problems, self.stop))
+
+    def _start_backups(self) -> None:
+        if self.config.backups is None or self.scheduler is None:
+            return
+        from opsbook.daemon.backup_jobs import BackupScheduler
+
+        jobs = BackupScheduler(self.config.backups, self.engine, timezone=self.config.timezone,
+                               wake=self.scheduler.wake, clock=self.clock)  # fmt: skip
+        self.supervisor.start("backups", lambda: jobs.run(self.leader_stop))
 
     def request_reload(self) -> None:
         """SIGHUP, POST /-/reload, or the config file changed: reload, one at a time."""
@@ -239,6 +292,9 @@ class Daemon:
         """One batch through the alert processor; False when the store refused it."""
         try:
             notices = await self.in_store(lambda: self.processor.process(batch))
+        except NotLeader as exc:
+            self.lost(str(exc))
+            return False
         except OpsbookError as exc:  # the store is down: say so, keep checking
             self.state.store_ok, self.state.store_error = False, str(exc)
             log.error("could not store %d results: %s", len(batch), exc)  # noqa: TRY400
@@ -280,6 +336,8 @@ class Daemon:
     ) -> int:
         """Alerts from the intake (Alertmanager, PagerDuty) or trend rules; how many changed
         anything."""
+        if self._processor is None:
+            raise NotLeader(f"{self.instance} does not lead: send alerts to the leader")
         intake = self.config.intake
         by = severity_for or intake.severity_for
         auto = intake.auto_resolve if auto_resolve is None else auto_resolve
@@ -301,9 +359,14 @@ class Daemon:
     # ------------------------------------------------------------------ paging
 
     async def page_now(self) -> bool:
-        """One round of the escalation engine, then wake the deliverer."""
+        """One round of the escalation engine, then wake the deliverer (the leader's)."""
+        if self._pager is None:  # a follower: the leader pages
+            return False
         try:
             notices = await self.in_store(self.pager.tick)
+        except NotLeader as exc:
+            self.lost(str(exc))
+            return False
         except OpsbookError as exc:
             log.error("paging: %s", exc)  # noqa: TRY400 - the store is down; next round retries
             return False
@@ -365,7 +428,15 @@ class Daemon:
         with begin(self.engine) as conn:
             return purge(conn, self.clock() - timedelta(seconds=keep))
 
+    def lost(self, why: str) -> None:
+        """A leader-only write was refused by the fence: another instance leads now."""
+        if self.leading:
+            asyncio.get_running_loop().create_task(self.step_down(why))
+
     async def _crashed(self, name: str, exc: BaseException, crashes: int) -> None:
+        if isinstance(exc, NotLeader):
+            self.lost(str(exc))
+            return
         self.state.task_restarts[name] = self.state.task_restarts.get(name, 0) + 1
         self.state.task_problems = self.supervisor.problems()
         await self.self_alert(

@@ -14,6 +14,7 @@ opsbook_results_backlog                          results waiting to be stored
 opsbook_store_up                                 1 when the last store write worked
 opsbook_task_restarts_total{task}                the daemon's tasks restarted after a crash
 opsbook_pages_undeliverable_total                pages that reached nobody (NOT DELIVERED)
+opsbook_leader{instance}                         1 while this instance leads its deployment
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ class _StateCollector(Collector):
         yield GaugeMetricFamily(
             "opsbook_results_backlog", "Results waiting to be stored.", value=self.state.backlog
         )
+        leader = GaugeMetricFamily(
+            "opsbook_leader", "1 while this instance leads its deployment.", labels=["instance"]
+        )
+        leader.add_metric([self.state.instance], 1 if self.state.leading else 0)
+        yield leader
         restarts = CounterMetricFamily(
             "opsbook_task_restarts",
             "Times a task of the daemon crashed and was restarted.",

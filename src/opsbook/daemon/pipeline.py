@@ -26,7 +26,7 @@ async def pipeline(d: Daemon, quiet: float = QUIET_BATCH) -> None:
         try:
             first = await asyncio.wait_for(d.queue.get(), timeout=0.5)
         except TimeoutError:
-            if d.stop.is_set() and d.queue.empty():
+            if d.leader_stop.is_set() and d.queue.empty():
                 return
             continue
         batch = [first]
@@ -40,7 +40,7 @@ async def pipeline(d: Daemon, quiet: float = QUIET_BATCH) -> None:
 
 async def _gather(d: Daemon, batch: list[Result], quiet: float) -> None:
     deadline = time.monotonic() + quiet
-    while len(batch) < MAX_BATCH and not d.stop.is_set():
+    while len(batch) < MAX_BATCH and not d.leader_stop.is_set():
         left = deadline - time.monotonic()
         if left <= 0:
             return

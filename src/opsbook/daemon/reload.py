@@ -61,6 +61,10 @@ async def _swap(daemon: Daemon, loaded: LoadedConfig) -> None:
         if before != after:
             log.warning("reload: %s changed; it takes effect at the next restart", what)
     daemon.loaded, daemon.config = loaded, new
+    if not daemon.leading:  # a follower: the new file is read when it takes the lease
+        await daemon.supervisor.cancel("heartbeat")
+        daemon.start_config_tasks()
+        return
     notices = await daemon.in_store(
         lambda: daemon.processor.reconfigure(
             new.checks,

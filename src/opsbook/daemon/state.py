@@ -37,6 +37,10 @@ class DaemonState:
     paging_problem: str = ""  # while set: /health is degraded
     # checks opsbook could not run for want of its own resources: name -> (when, why)
     local_faults: dict[str, tuple[float, str]] = field(default_factory=dict)
+    # the deployment: this instance's name, whether it leads, who does (as last seen)
+    instance: str = ""
+    leading: bool = False
+    leader: str | None = None
 
     def record(self, result: Result, lag: float) -> None:
         self.lags.append(lag)

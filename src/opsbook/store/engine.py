@@ -54,12 +54,16 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, options: str | None = None) -> Engine:
+    """``options``: PostgreSQL session settings (``-c name=value``) for every connection."""
     if is_sqlite(url):
         return _sqlite_engine(url)
     if not url.startswith(("postgresql", "postgres")):
         raise StoreError(f"unsupported store {describe(url)}: expected sqlite:/// or postgresql://")
-    return create_engine(_sqlalchemy_url(url), pool_pre_ping=True, future=True)
+    connect_args = {"options": options} if options else {}
+    return create_engine(
+        _sqlalchemy_url(url), pool_pre_ping=True, future=True, connect_args=connect_args
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:

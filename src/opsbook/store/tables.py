@@ -341,3 +341,30 @@ log_baselines = Table(
     Column("templates", Integer, nullable=False),
     Column("state", Text, nullable=False),
 )
+
+# ---------------------------------------------------------------- deployments (0009)
+
+# The one lease that makes an instance the leader: whoever holds an unexpired row leads; the
+# token grows at every change of holder, and every leader-only transaction checks it (fencing)
+cluster_lease = Table(
+    "cluster_lease",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("instance", String(200), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# every opsbook serve of the deployment, seen at each heartbeat
+cluster_members = Table(
+    "cluster_members",
+    metadata,
+    Column("instance", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("version", String(50), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)

@@ -33,6 +33,9 @@ def create_app(daemon: Daemon) -> Starlette:
             else None,
             "results_backlog": state.backlog,
             "store": "ok" if state.store_ok else "failing",
+            "instance": state.instance,
+            "role": "leader" if state.leading else "follower",
+            "leader": state.leader,
         }
         return JSONResponse(body, status_code=503 if problems else 200)
 
@@ -52,6 +55,7 @@ def create_app(daemon: Daemon) -> Starlette:
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/-/reload", reload, methods=["POST"]),
         *intake_routes(daemon.config.intake, daemon.ingest),
-        *ack_routes(daemon.engine, daemon.incidents, daemon.in_store, daemon.page_now),
+        # an acknowledgement is a person's act: taken by any instance (not fenced)
+        *ack_routes(daemon.store.engine, daemon.incidents, daemon.in_store, daemon.page_now),
     ]
     return Starlette(routes=routes)

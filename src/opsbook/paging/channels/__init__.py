@@ -74,5 +74,5 @@ async def deliver(item: Item, paging: Paging, http: Session) -> Outcome:
         address = person.email if person else None
         if not address:
             return Outcome(False, True, f"{item.recipient} has no email address")
-        return await email.send(channel, address, item.message)
+        return await email.send(channel, address, item.message, item.key)
     return Outcome(False, True, f"channel {item.channel!r} cannot deliver")  # pragma: no cover

@@ -10,7 +10,7 @@ from opsbook.paging.channels import Outcome, classified
 from opsbook.paging.message import Message
 
 
-def _send(channel: EmailChannel, address: str, message: Message) -> Outcome:
+def _send(channel: EmailChannel, address: str, message: Message, key: str | None) -> Outcome:
     server = smtp.Server(
         channel.host,
         channel.port,
@@ -20,10 +20,13 @@ def _send(channel: EmailChannel, address: str, message: Message) -> Outcome:
         username=channel.username,
         password=channel.password,
     )
-    mail = smtp.Mail(channel.from_, address, message.subject, message.text, message.html)
+    mail = smtp.Mail(channel.from_, address, message.subject, message.text, message.html, key)
     return Outcome(True, detail=f"accepted by {smtp.send(server, mail)}")
 
 
 @classified
-async def send(channel: EmailChannel, address: str, message: Message) -> Outcome:
-    return await asyncio.get_running_loop().run_in_executor(None, _send, channel, address, message)
+async def send(
+    channel: EmailChannel, address: str, message: Message, key: str | None = None
+) -> Outcome:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, _send, channel, address, message, key)

@@ -1,0 +1,178 @@
+"""Two and three real `opsbook serve` on one PostgreSQL store: one leads; kill -9, SIGSTOP and
+a clean stop of the leader hand the escalation to another, every level paged exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.daemon import Daemon
+from tests.support.receivers import SmtpReceiver
+from tests.support.servers import PostgresServer
+
+LADDER = ["alice@example.com", "carol@example.com", "erin@example.com", "frank@example.com"]
+
+
+def config(smtp: SmtpReceiver, after: str) -> str:
+    return f"""
+people:
+  alice: {{email: alice@example.com}}
+  carol: {{email: carol@example.com}}
+  erin: {{email: erin@example.com}}
+  frank: {{email: frank@example.com}}
+schedules:
+  primary: {{timezone: UTC, rotation: daily, handoff: "00:00", members: [alice]}}
+stakeholders:
+  management: [carol]
+  executives: [erin]
+  crisis: [frank]
+escalation:
+  - {{who: [primary], after: {after}}}
+  - {{who: [management], after: {after}}}
+  - {{who: [executives], after: {after}}}
+  - {{who: [crisis], after: {after}}}
+paging:
+  max_repeats: 0
+channels:
+  mail: {{type: email, host: 127.0.0.1, port: {smtp.port}, starttls: false, from: ops@example.com}}
+checks:
+  mem: {{type: memory, interval: 60s}}
+"""
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    server = SmtpReceiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, pg_fresh: PostgresServer, smtp: SmtpReceiver
+               ) -> Iterator[Callable[..., list[Daemon]]]:  # fmt: skip
+    made: list[Daemon] = []
+
+    def start(n: int, after: str = "3s") -> list[Daemon]:
+        for i in range(n):
+            d = Daemon(tmp_path / f"i{i}", config(smtp, after), store=pg_fresh.dsn(),
+                       server=f"instance: opsbook-{'abc'[i]}\nfailover: 4s")  # fmt: skip
+            made.append(d)
+            d.start()
+        return made
+
+    yield start
+    for d in made:
+        d.close()
+
+
+def wait(what: str, condition: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def role(d: Daemon) -> str | None:
+    health = d.health() if d.proc is not None else None
+    return None if health is None else str(health["role"])
+
+
+def leader_of(daemons: list[Daemon]) -> Daemon:
+    leading = wait("one leader", lambda: [d for d in daemons if role(d) == "leader"])
+    assert len(leading) == 1, [role(d) for d in daemons]
+    return leading[0]
+
+
+def opsbook(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "opsbook", *args, "--config", str(d.config)],
+                          capture_output=True, text=True, check=False, timeout=60,
+                          env={**os.environ, "OPSBOOK_USER": "tester"})  # fmt: skip
+
+
+def paged(smtp: SmtpReceiver) -> dict[str, int]:
+    """Pages (not stakeholder updates) per person, each delivery by its idempotency key:
+    a page sent twice arrives twice with the same key."""
+    return {who: sum(":page:" in str(m["X-Opsbook-Delivery"]) for m in smtp.to(who))
+            for who in LADDER}  # fmt: skip
+
+
+def test_exactly_one_of_three_leads_and_cluster_status_says_which(
+    deployment: Callable[..., list[Daemon]],
+) -> None:
+    daemons = deployment(3)
+    leader = leader_of(daemons)
+    time.sleep(1.5)  # a few rounds of everyone trying
+    assert [role(d) for d in daemons].count("leader") == 1
+    assert leader.metric("opsbook_leader", instance=leader.health()["instance"]) == 1  # type: ignore[index]
+    follower = next(d for d in daemons if d is not leader)
+    assert follower.health()["leader"] == leader.health()["instance"]  # type: ignore[index]
+    shown = opsbook(follower, "cluster", "status", "-f", "json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["leader"]["instance"] == leader.health()["instance"]  # type: ignore[index]
+    assert sorted(m["state"] for m in status["members"]) == ["follower", "follower", "leader"]
+    table = opsbook(follower, "cluster", "status")
+    assert "leader: opsbook-" in table.stdout and "follower" in table.stdout
+
+
+@pytest.mark.parametrize("fault", ["kill -9", "SIGSTOP", "SIGTERM"])
+def test_the_escalation_goes_on_from_another_instance_each_level_paged_once(
+    deployment: Callable[..., list[Daemon]], smtp: SmtpReceiver, fault: str
+) -> None:
+    daemons = deployment(2, after="4s")
+    leader = leader_of(daemons)
+    other = next(d for d in daemons if d is not leader)
+    opened = opsbook(other, "incident", "open", "--sev", "1", "--title", "checkout returns 502")
+    assert opened.returncode == 0, opened.stderr
+    wait("alice paged", lambda: smtp.to("alice@example.com"))
+    assert leader.proc is not None
+    if fault == "kill -9":
+        leader.kill9()
+    elif fault == "SIGSTOP":
+        leader.proc.send_signal(signal.SIGSTOP)
+    else:
+        assert leader.stop() == 0
+    wait("the other instance to lead", lambda: role(other) == "leader", timeout=20)
+    wait("every level paged", lambda: all(paged(smtp).values()), timeout=40)
+    if fault == "SIGSTOP":
+        leader.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+        wait("the old leader to follow", lambda: role(leader) == "follower", timeout=20)
+        assert role(other) == "leader"
+    time.sleep(2)  # anything doubled would arrive now
+    assert paged(smtp) == dict.fromkeys(LADDER, 1)
+    keys = [str(m["X-Opsbook-Delivery"]) for who in LADDER for m in smtp.to(who)]
+    assert len(keys) == len(set(keys)), keys  # stakeholder updates were not doubled either
+    [incident] = other.incidents()
+    assert incident.severity == 1
+
+
+def test_a_second_daemon_on_a_sqlite_store_is_refused_in_one_line(tmp_path: Path) -> None:
+    first = Daemon(tmp_path / "a", "checks:\n  mem: {type: memory}\n",
+                   store=f"sqlite:///{tmp_path / 'shared.db'}")  # fmt: skip
+    second = Daemon(tmp_path / "b", "checks:\n  mem: {type: memory}\n",
+                    store=f"sqlite:///{tmp_path / 'shared.db'}")  # fmt: skip
+    try:
+        first.start()
+        proc = subprocess.run(
+            [sys.executable, "-m", "opsbook", "serve", "--config", str(second.config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 1
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "another opsbook serve" in lines[0], proc.stderr
+        assert "SQLite serves one instance" in lines[0] and "docs/ha.md" in lines[0]
+        assert first.health()["role"] == "leader"  # type: ignore[index]
+    finally:
+        first.close()
