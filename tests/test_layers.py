@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("logs",),
     ("config",),
     ("clients",),
-    ("incidents", "postgres", "backups"),
+    ("incidents", "postgres", "backups", "cluster"),
     ("checks",),
     ("alerts", "paging"),
     ("daemon",),
