@@ -19,11 +19,14 @@ from tests.support.daemon import Daemon
 from tests.support.receivers import SmtpReceiver
 from tests.support.servers import PostgresServer
 
+TOKEN = "intake-token-0123456789abcdef"
 LADDER = ["alice@example.com", "carol@example.com", "erin@example.com", "frank@example.com"]
 
 
 def config(smtp: SmtpReceiver, after: str) -> str:
     return f"""
+intake:
+  token: {TOKEN}
 people:
   alice: {{email: alice@example.com}}
   carol: {{email: carol@example.com}}
@@ -101,11 +104,12 @@ def opsbook(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "OPSBOOK_USER": "tester"})  # fmt: skip
 
 
-def paged(smtp: SmtpReceiver) -> dict[str, int]:
-    """Pages (not stakeholder updates) per person, each delivery by its idempotency key:
-    a page sent twice arrives twice with the same key."""
-    return {who: sum(":page:" in str(m["X-Opsbook-Delivery"]) for m in smtp.to(who))
-            for who in LADDER}  # fmt: skip
+def paged(smtp: SmtpReceiver, incident: str = "INC-") -> dict[str, int]:
+    """Pages of the incident (not stakeholder updates) per person, each delivery by its
+    idempotency key: a page sent twice arrives twice with the same key."""
+    keys = {who: [str(m["X-Opsbook-Delivery"]) for m in smtp.to(who)] for who in LADDER}
+    return {who: sum(k.startswith(incident) and ":page:" in k for k in found)
+            for who, found in keys.items()}  # fmt: skip
 
 
 def test_exactly_one_of_three_leads_and_cluster_status_says_which(
@@ -136,6 +140,8 @@ def test_the_escalation_goes_on_from_another_instance_each_level_paged_once(
     other = next(d for d in daemons if d is not leader)
     opened = opsbook(other, "incident", "open", "--sev", "1", "--title", "checkout returns 502")
     assert opened.returncode == 0, opened.stderr
+    first = opened.stdout.strip()
+    name = leader.health()["instance"]  # type: ignore[index]
     wait("alice paged", lambda: smtp.to("alice@example.com"))
     assert leader.proc is not None
     if fault == "kill -9":
@@ -145,17 +151,21 @@ def test_the_escalation_goes_on_from_another_instance_each_level_paged_once(
     else:
         assert leader.stop() == 0
     wait("the other instance to lead", lambda: role(other) == "leader", timeout=20)
-    wait("every level paged", lambda: all(paged(smtp).values()), timeout=40)
+    wait("every level paged", lambda: all(paged(smtp, first).values()), timeout=40)
     if fault == "SIGSTOP":
         leader.proc.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
         wait("the old leader to follow", lambda: role(leader) == "follower", timeout=20)
         assert role(other) == "leader"
     time.sleep(2)  # anything doubled would arrive now
-    assert paged(smtp) == dict.fromkeys(LADDER, 1)
+    assert paged(smtp, first) == dict.fromkeys(LADDER, 1)
     keys = [str(m["X-Opsbook-Delivery"]) for who in LADDER for m in smtp.to(who)]
     assert len(keys) == len(set(keys)), keys  # stakeholder updates were not doubled either
-    [incident] = other.incidents()
+    incident = next(i for i in other.incidents() if i.id == first)
     assert incident.severity == 1
+    if fault == "kill -9":  # the deployment lost its spare: an alert, not a page at 3 a.m.
+        gone = wait("the gone instance's alert", lambda: other.alert(
+            f"opsbook:instance:{name}"), timeout=30)  # fmt: skip
+        assert gone.state == "firing" and gone.severity == 3
 
 
 def test_a_second_daemon_on_a_sqlite_store_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -176,3 +186,26 @@ def test_a_second_daemon_on_a_sqlite_store_is_refused_in_one_line(tmp_path: Path
         assert first.health()["role"] == "leader"  # type: ignore[index]
     finally:
         first.close()
+
+
+def test_alerts_posted_to_a_follower_open_one_incident_through_the_leader(
+    deployment: Callable[..., list[Daemon]],
+) -> None:
+    from tests.daemon.test_intake import am_payload, post
+
+    daemons = deployment(2)
+    leader = leader_of(daemons)
+    follower = next(d for d in daemons if d is not leader)
+    payload = am_payload()
+    code, _ = post(follower, "/api/v1/intake/alertmanager", payload, token=TOKEN)
+    assert code == 200  # stored at once: the sender need not retry
+    assert post(leader, "/api/v1/intake/alertmanager", payload, token=TOKEN)[0] == 200
+    [incident] = wait("the incident", leader.incidents)
+    time.sleep(2)  # the relayed copy is processed by now, and changed nothing
+    assert [i.id for i in leader.incidents()] == [incident.id]
+    with leader.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from opsbook.store.tables import intake_queue
+
+        assert conn.execute(select(func.count()).select_from(intake_queue)).scalar_one() == 0

@@ -15,20 +15,24 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, select
 
 from opsbook import __version__
+from opsbook.alerts.model import AlertState
 from opsbook.cluster.lease import Holder, claim, release, this_process
-from opsbook.cluster.members import Member, Role, beat
+from opsbook.cluster.members import Member, Role, beat, status
 from opsbook.errors import OpsbookError, StoreError
 from opsbook.identity import is_dead_here
 from opsbook.store.engine import is_sqlite, make_engine
 from opsbook.store.open import Store
 from opsbook.store.tables import cluster_members
 from opsbook.store.tx import read
+from opsbook.units import format_duration
 
 if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
 
 log = logging.getLogger("opsbook")
 POLL = 1.0  # seconds between a follower's attempts
+GONE_AFTER = 3  # failover periods without a heartbeat: an instance is gone
+GONE_SEVERITY = 3  # the deployment lost its spare: worth a look within hours, not 3 a.m.
 
 
 def leader_engine(store: Store, ttl: float) -> Engine:
@@ -95,6 +99,35 @@ class Leadership:
             if self.holder is not None and self.holder.instance == self.d.instance:
                 await asyncio.to_thread(release, self.engine, self.d.instance, self.holder.token)
             await self._beat(Role.STOPPED)
+
+    async def watch_members(self) -> bool:
+        """The leader's round: an instance not seen for GONE_AFTER failover periods (and not
+        stopped cleanly) is an alert; seen again, or stopped, it resolves."""
+        d = self.d
+        if not d.leading or d._processor is None:
+            return False
+        found = await asyncio.to_thread(status, self.engine)
+        limit = GONE_AFTER * float(d.config.server.failover)
+        did = False
+        for m in found.members:
+            if m.instance == d.instance:
+                continue
+            silent = (found.now - m.seen_at).total_seconds()
+            gone = m.role is not Role.STOPPED and silent > limit
+            alert = d.processor.alerts.get(f"opsbook:instance:{m.instance}")
+            firing = alert is not None and alert.state is AlertState.FIRING
+            if gone and not firing:
+                await d.self_alert(f"instance:{m.instance}", "firing",
+                                   f"opsbook instance {m.instance} ({m.host}) has not been seen "
+                                   f"for {format_duration(silent)}: the deployment has one "
+                                   "fewer spare", GONE_SEVERITY)  # fmt: skip
+                did = True
+            elif firing and not gone:
+                back = m.role is not Role.STOPPED
+                said = f"opsbook instance {m.instance} is " + ("back" if back else "stopped")
+                await d.self_alert(f"instance:{m.instance}", "resolved", said)
+                did = True
+        return did
 
     async def _claim(self) -> Holder | None:
         started = time.monotonic()

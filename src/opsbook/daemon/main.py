@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState, Source
 from opsbook.alerts.processor import AlertProcessor, Notice
+from opsbook.alerts.relay import done, relay, waiting
 from opsbook.alerts.retention import roll_up
 from opsbook.cluster.lease import Fence, default_instance
 from opsbook.config.loader import LoadedConfig
@@ -108,6 +109,7 @@ class Daemon:
         self._deliverer: Deliverer | None = None
         self._last_retention = 0.0
         self.trends = TrendWatch(self)
+        self.leadership = Leadership(self)
         self.scheduler: Scheduler | None = None
         self.watcher: Watcher | None = None
         self._reloading: asyncio.Task[bool] | None = None
@@ -125,7 +127,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        self.leadership = Leadership(self)
         await self.leadership.first()  # SQLite: a second daemon on the store stops here
         self._deliverer = Deliverer(
             self.store.engine, self.config.paging, self.in_store, clock=self.clock
@@ -186,7 +187,7 @@ class Daemon:
         start("delivery", lambda: self.deliverer.run(self.stop))
         if server is not None:
             start("http", lambda: server.serve(sockets=[sock]))
-        self.start_config_tasks()
+        self._start_heartbeat()  # (backups started with the lease, in lead)
         path = self.loaded.path
         if self.config.server.watch_config and path is not None:
             start("config-watch", lambda: watch_file(path, self.request_reload, self.stop))
@@ -210,6 +211,7 @@ class Daemon:
         start("pipeline", lambda: pipeline(self))
         start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
         start("paging", lambda: every(PAGING_EVERY, self.page_now))
+        start("relay", lambda: every(PAGING_EVERY, self.take_relayed))
         self.leading = self.state.leading = True
         self._start_backups()
         self.watcher.start()
@@ -227,7 +229,7 @@ class Daemon:
         if self.watcher is not None:
             await self.watcher.stop()
         await self.supervisor.wait("backups", timeout=5)
-        await self.supervisor.cancel("housekeeping", "paging", "backups")
+        await self.supervisor.cancel("housekeeping", "paging", "backups", "relay")
         log.info("opsbook serve: writing %d queued results", self.queue.qsize())
         await self.supervisor.wait("pipeline")
         for _, handle in self._decisions.values():
@@ -239,12 +241,16 @@ class Daemon:
 
     def start_config_tasks(self) -> None:
         """The tasks made from the config's backups: and heartbeat: (again, after a reload)."""
-        start = self.supervisor.start
         if self.leading:
             self._start_backups()
+        self._start_heartbeat()
+
+    def _start_heartbeat(self) -> None:
         if self.config.heartbeat:
             beats = self.config.heartbeat
-            start("heartbeat", lambda: heartbeat.run(beats, self.state.problems, self.stop))
+            self.supervisor.start(
+                "heartbeat", lambda: heartbeat.run(beats, self.state.problems, self.stop)
+            )
 
     def _start_backups(self) -> None:
         if self.config.backups is None or self.scheduler is None:
@@ -336,8 +342,10 @@ class Daemon:
     ) -> int:
         """Alerts from the intake (Alertmanager, PagerDuty) or trend rules; how many changed
         anything."""
-        if self._processor is None:
-            raise NotLeader(f"{self.instance} does not lead: send alerts to the leader")
+        if self._processor is None:  # a follower: stored now, processed by the leader
+            return await self.in_store(
+                lambda: relay(self.store.engine, alerts, self.instance, self.clock())
+            )
         intake = self.config.intake
         by = severity_for or intake.severity_for
         auto = intake.auto_resolve if auto_resolve is None else auto_resolve
@@ -346,6 +354,15 @@ class Daemon:
         )
         await self._after(notices)
         return changed
+
+    async def take_relayed(self) -> bool:
+        """Alerts the followers stored: processed as if posted here, then removed."""
+        found = await self.in_store(lambda: waiting(self.store.engine))
+        if not found:
+            return False
+        await self.ingest([a for _, a in found])
+        await self.in_store(lambda: done(self.store.engine, [i for i, _ in found]))
+        return True
 
     async def _after(self, notices: Sequence[Notice]) -> None:
         for notice in notices:
@@ -412,6 +429,7 @@ class Daemon:
                     log.info("retention: %d old results folded into 5-minute rollups, %d sent "
                              "notifications removed", folded, purged)  # fmt: skip
             did = await self.trends.step() or did
+            did = await self.leadership.watch_members() or did
         except OpsbookError as exc:
             log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
         for name in self.supervisor.recovered():
@@ -444,16 +462,18 @@ class Daemon:
             f"row): {type(exc).__name__}: {exc}"[:300],
         )  # fmt: skip
 
-    async def self_alert(self, topic: str, action: str, summary: str) -> None:
-        """An alert about opsbook itself (a task, paging), through the same path as
-        Alertmanager's; ``topic`` is "task:<name>" or "paging"."""
+    async def self_alert(
+        self, topic: str, action: str, summary: str, severity: int = TASK_ALERT_SEVERITY
+    ) -> None:
+        """An alert about opsbook itself (a task, paging, an instance gone), through the same
+        path as Alertmanager's; ``topic`` is "task:<name>", "paging", "instance:<name>"."""
         if self._processor is None:
             return
         alert = ExternalAlert(
             fingerprint=f"opsbook:{topic}",
             source=Source.OPSBOOK,
             name=f"opsbook-{topic.removeprefix('task:')}",
-            labels={"topic": topic, "instance": self.listen},
+            labels={"topic": topic, "instance": self.instance},
             action="firing" if action == "firing" else "resolved",
             severity_word="critical",
             summary=summary,
@@ -461,6 +481,6 @@ class Daemon:
         )
         with contextlib.suppress(OpsbookError):  # the store may be what is failing
             _, notices = await self.in_store(
-                lambda: self.processor.ingest([alert], lambda _: TASK_ALERT_SEVERITY, "opsbook")
+                lambda: self.processor.ingest([alert], lambda _: severity, "opsbook")
             )
             await self._after(notices)

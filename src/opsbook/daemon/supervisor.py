@@ -61,6 +61,10 @@ class Supervisor:
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, name: str, factory: Factory) -> None:
+        running = self._tasks.get(name)
+        if running is not None and not running.done():  # a second copy would double its work
+            log.error("task %s is already running; not starting another", name)
+            return
         self.records[name] = TaskRecord(name)
         self._tasks[name] = asyncio.create_task(self._keep(name, factory), name=name)
 

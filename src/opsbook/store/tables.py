@@ -368,3 +368,13 @@ cluster_members = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("seen_at", UTCDateTime, nullable=False),
 )
+
+# alerts posted to a follower's intake, stored at once for the leader to process
+intake_queue = Table(
+    "intake_queue",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("received_by", String(200), nullable=False),
+    Column("alert", JSON, nullable=False),
+)

@@ -1,4 +1,5 @@
-"""Deployments of several opsbook serve: the leader's lease and the members.
+"""Deployments of several opsbook serve: the leader's lease, the members, and alerts a
+follower received for the leader to process.
 
 Revision ID: 0009
 Revises: 0008
@@ -16,6 +17,8 @@ revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+
+RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
@@ -39,6 +42,16 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "intake_queue",
+        sa.Column("id", RowId, primary_key=True, autoincrement=True),
+        sa.Column("received_at", UTCDateTime, nullable=False),
+        sa.Column("received_by", sa.String(200), nullable=False),
+        sa.Column("alert", sa.JSON, nullable=False),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("intake_queue")
     op.drop_table("cluster_members")
     op.drop_table("cluster_lease")
