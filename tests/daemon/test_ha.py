@@ -209,3 +209,22 @@ def test_alerts_posted_to_a_follower_open_one_incident_through_the_leader(
         from opsbook.store.tables import intake_queue
 
         assert conn.execute(select(func.count()).select_from(intake_queue)).scalar_one() == 0
+
+
+def test_the_store_gone_for_20_s_mid_escalation_pages_nobody_twice(
+    deployment: Callable[..., list[Daemon]], smtp: SmtpReceiver, pg_fresh: PostgresServer
+) -> None:
+    daemons = deployment(2, after="4s")
+    leader = leader_of(daemons)
+    opened = opsbook(leader, "incident", "open", "--sev", "1", "--title", "checkout returns 502")
+    assert opened.returncode == 0, opened.stderr
+    first = opened.stdout.strip()
+    wait("alice paged", lambda: smtp.to("alice@example.com"))
+    pg_fresh.stop()  # every instance cut off from the store: a partition from it
+    time.sleep(20)
+    pg_fresh.start()
+    wait("every level paged", lambda: all(paged(smtp, first).values()), timeout=60)
+    wait("one leader again", lambda: [role(d) for d in daemons].count("leader") == 1)
+    time.sleep(2)
+    assert paged(smtp, first) == dict.fromkeys(LADDER, 1)
+    assert [role(d) for d in daemons].count("leader") == 1
