@@ -18,23 +18,21 @@ import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState, Source
 from opsbook.alerts.processor import AlertProcessor, Notice
 from opsbook.alerts.relay import done, relay, waiting
-from opsbook.alerts.retention import roll_up
 from opsbook.cluster.lease import Fence, default_instance
 from opsbook.config.loader import LoadedConfig
-from opsbook.daemon import heartbeat, http_server
+from opsbook.daemon import heartbeat, housekeeping, http_server, roles
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
 from opsbook.daemon.leadership import Leadership, leader_engine
 from opsbook.daemon.metrics import Metrics
-from opsbook.daemon.pipeline import pipeline
 from opsbook.daemon.reload import log_coverage, reload, watch_file
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
@@ -46,30 +44,18 @@ from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.records import open_counts
 from opsbook.incidents.severity import SeverityPolicy
 from opsbook.paging.delivery import Deliverer
-from opsbook.paging.outbox import purge
 from opsbook.paging.pager import Pager
 from opsbook.results import Result
 from opsbook.store.open import Store
-from opsbook.store.tx import begin
 
 T = TypeVar("T")
 log = logging.getLogger("opsbook")
-SUMMARY_EVERY = 5.0  # seconds between refreshes of open-incident counts
-RETENTION_EVERY = 3600.0
-PAGING_EVERY = 1.0  # seconds between escalation rounds
 TASK_ALERT_SEVERITY = 2  # a crashing part of opsbook may mean checks or pages do not happen
 DECISION_SLACK = 0.05  # seconds past a deadline, so the run's start is surely after it
-PAGING_QUIET = 900.0  # seconds without a lost page before the paging alert resolves
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-async def every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        await step()
-        await asyncio.sleep(seconds)
 
 
 class Daemon:
@@ -107,7 +93,7 @@ class Daemon:
         self._processor: AlertProcessor | None = None
         self._pager: Pager | None = None
         self._deliverer: Deliverer | None = None
-        self._last_retention = 0.0
+        self.last_retention = 0.0
         self.trends = TrendWatch(self)
         self.leadership = Leadership(self)
         self.scheduler: Scheduler | None = None
@@ -193,51 +179,10 @@ class Daemon:
             start("config-watch", lambda: watch_file(path, self.request_reload, self.stop))
 
     async def lead(self, token: int) -> None:
-        """This instance took the lease: load the state the store holds (the previous
-        leader's alerts, timers and escalations) and run what must run once."""
-        self.fence.token = token
-        self.leader_stop = asyncio.Event()
-        await self.open()
-        scheduler = self.scheduler = Scheduler(
-            self.config.checks,
-            self.loaded.redactor,
-            self._on_result,
-            concurrency=self.config.server.concurrency,
-        )
-        self._plan_decisions()  # pending timers loaded from the store end on time too
-        self.watcher = Watcher(self.config.checks, scheduler.wake)
-        start = self.supervisor.start
-        start("scheduler", lambda: scheduler.run(self.leader_stop))
-        start("pipeline", lambda: pipeline(self))
-        start("housekeeping", lambda: every(SUMMARY_EVERY, self.housekeep))
-        start("paging", lambda: every(PAGING_EVERY, self.page_now))
-        start("relay", lambda: every(PAGING_EVERY, self.take_relayed))
-        self.leading = self.state.leading = True
-        self._start_backups()
-        self.watcher.start()
-        log.warning("opsbook serve: %s leads (lease token %d)", self.instance, token)
+        await roles.lead(self, token)
 
     async def step_down(self, why: str) -> None:
-        """Stop what only the leader does; checks in flight finish, queued results are
-        written while the lease still holds (refused by the fence once it does not)."""
-        if not self.leading:
-            return
-        self.leading = self.state.leading = False
-        log.warning("opsbook serve: %s steps down: %s", self.instance, why)
-        self.leader_stop.set()
-        await self.supervisor.wait("scheduler")  # returns once in-flight checks are done
-        if self.watcher is not None:
-            await self.watcher.stop()
-        await self.supervisor.wait("backups", timeout=5)
-        await self.supervisor.cancel("housekeeping", "paging", "backups", "relay")
-        log.info("opsbook serve: writing %d queued results", self.queue.qsize())
-        await self.supervisor.wait("pipeline")
-        for _, handle in self._decisions.values():
-            handle.cancel()
-        self._decisions.clear()
-        self.scheduler = None
-        self._processor = self._pager = None  # rebuilt from the store if it leads again
-        self.fence.token = None
+        await roles.step_down(self, why)
 
     def start_config_tasks(self) -> None:
         """The tasks made from the config's backups: and heartbeat: (again, after a reload)."""
@@ -253,13 +198,7 @@ class Daemon:
             )
 
     def _start_backups(self) -> None:
-        if self.config.backups is None or self.scheduler is None:
-            return
-        from opsbook.daemon.backup_jobs import BackupScheduler
-
-        jobs = BackupScheduler(self.config.backups, self.engine, timezone=self.config.timezone,
-                               wake=self.scheduler.wake, clock=self.clock)  # fmt: skip
-        self.supervisor.start("backups", lambda: jobs.run(self.leader_stop))
+        roles.start_backups(self)
 
     def request_reload(self) -> None:
         """SIGHUP, POST /-/reload, or the config file changed: reload, one at a time."""
@@ -289,7 +228,7 @@ class Daemon:
 
     # ------------------------------------------------------------------ results
 
-    def _on_result(self, result: Result, lag: float) -> None:
+    def on_result(self, result: Result, lag: float) -> None:
         self.state.record(result, lag)
         self.metrics.observe(result, lag)
         self.queue.put_nowait(result)
@@ -306,7 +245,7 @@ class Daemon:
             log.error("could not store %d results: %s", len(batch), exc)  # noqa: TRY400
             return False
         self.state.store_ok, self.state.store_error = True, ""
-        self._plan_decisions()
+        self.plan_decisions()
         await self._after(notices)
         self.state.firing_by_severity = dict(
             Counter(
@@ -317,7 +256,7 @@ class Daemon:
         )
         return True
 
-    def _plan_decisions(self) -> None:
+    def plan_decisions(self) -> None:
         """Run a check the moment its ``for``, ``keep_firing_for`` or ``auto_resolve`` ends."""
         if self.scheduler is None:
             return
@@ -412,39 +351,15 @@ class Daemon:
 
     async def housekeep(self) -> bool:
         """Counts for /metrics, hourly roll-up of old results, alerts about opsbook itself."""
-        did = False
-        try:
-            self.state.open_incidents_by_severity = await self.in_store(
-                lambda: open_counts(self.engine)
-            )
-            if time.monotonic() - self._last_retention > RETENTION_EVERY:
-                self._last_retention = time.monotonic()
-                keep = self.config.retention
-                folded = await self.in_store(
-                    lambda: roll_up(self.engine, self.clock(), keep.raw, keep.rollups)
-                )
-                purged = await self.in_store(lambda: self._purge_outbox(keep.raw))
-                if folded or purged:
-                    did = True
-                    log.info("retention: %d old results folded into 5-minute rollups, %d sent "
-                             "notifications removed", folded, purged)  # fmt: skip
-            did = await self.trends.step() or did
-            did = await self.leadership.watch_members() or did
-        except OpsbookError as exc:
-            log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback
-        for name in self.supervisor.recovered():
-            did = True
-            await self.self_alert(f"task:{name}", "resolved",
-                                   f"opsbook serve's {name} task is running")  # fmt: skip
-        if self.state.paging_quiet(PAGING_QUIET):
-            self.state.paging_problem = ""
-            await self.self_alert("paging", "resolved", "pages are reaching people again")
-        self.state.task_problems = self.supervisor.problems()
-        return did
+        return await housekeeping.housekeep(self)
 
-    def _purge_outbox(self, keep: float) -> int:
-        with begin(self.engine) as conn:
-            return purge(conn, self.clock() - timedelta(seconds=keep))
+    def forget_decisions(self) -> None:
+        for _, handle in self._decisions.values():
+            handle.cancel()
+        self._decisions.clear()
+
+    def drop_leader_state(self) -> None:
+        self._processor = self._pager = None
 
     def lost(self, why: str) -> None:
         """A leader-only write was refused by the fence: another instance leads now."""
