@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column("seen_at", UTCDateTime, nullable=False),
     )
 
-
     op.create_table(
         "intake_queue",
         sa.Column("id", RowId, primary_key=True, autoincrement=True),
