@@ -10,8 +10,8 @@ past its due time; pages per level counted at the receiver by idempotency key.
 
 Peer: two Debian prometheus-alertmanager in one cluster (--cluster.peer), both sent the same
 alert as Prometheus does, one webhook receiver; one of the two is killed (-9) right after the
-first notification arrives (as a host dying at the worst moment). Counted: notifications per alert (1 expected; 2 is the
-duplicate its users complain of).
+first notification arrives (as a host dying at the worst moment). Counted: notifications per
+alert (1 expected; 2 is the duplicate its users complain of).
 
     apt-get install prometheus-alertmanager
     .venv/bin/python bench/failover.py [--rounds 20] [--am-rounds 20]
