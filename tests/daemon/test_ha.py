@@ -3,6 +3,7 @@ a clean stop of the leader hand the escalation to another, every level paged exa
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -228,3 +229,49 @@ def test_the_store_gone_for_20_s_mid_escalation_pages_nobody_twice(
     time.sleep(2)
     assert paged(smtp, first) == dict.fromkeys(LADDER, 1)
     assert [role(d) for d in daemons].count("leader") == 1
+
+
+def test_a_scheduled_backup_runs_once_across_instances_and_goes_on_after_failover(
+    tmp_path: Path, pg_fresh: PostgresServer
+) -> None:
+    from sqlalchemy import select
+
+    from opsbook.store.tables import backup_events
+
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "app.env").write_text("WORKERS=4\n")
+    text = f"""
+backups:
+  repositories:
+    local: {{type: filesystem, path: {tmp_path / "repo"}}}
+  encryption: none
+  sources:
+    config: {{type: files, paths: [{etc}], schedule: '* * * * * */2'}}
+"""
+    daemons = [Daemon(tmp_path / f"i{i}", text, store=pg_fresh.dsn(),
+                      server=f"instance: backup-{i}\nfailover: 4s") for i in (0, 1)]  # fmt: skip
+    try:
+        for d in daemons:
+            d.start()
+        leader = leader_of(daemons)
+        other = next(d for d in daemons if d is not leader)
+        time.sleep(5)
+        leader.kill9()
+        killed_at = time.time()
+        wait("the other to lead", lambda: role(other) == "leader", timeout=20)
+        time.sleep(6)
+        with other.engine.connect() as conn:
+            runs = conn.execute(
+                select(backup_events.c.started_at, backup_events.c.actor)
+                .where(backup_events.c.kind == "backup", backup_events.c.ok.is_(True))
+                .order_by(backup_events.c.started_at)
+            ).all()
+    finally:
+        for d in daemons:
+            d.close()
+    starts = [r.started_at.timestamp() for r in runs]
+    assert len(starts) >= 4, runs
+    assert any(t > killed_at for t in starts)  # the new leader took the schedule over
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) > 1.0, runs  # no slot backed up twice (every 2 s, one instance at a time)
