@@ -275,3 +275,22 @@ backups:
     assert any(t > killed_at for t in starts)  # the new leader took the schedule over
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) > 1.0, runs  # no slot backed up twice (every 2 s, one instance at a time)
+
+
+def test_a_store_upgraded_past_this_opsbook_is_led_by_nobody_until_it_matches(
+    deployment: Callable[..., list[Daemon]], pg_fresh: PostgresServer
+) -> None:
+    daemons = deployment(2)
+    leader_of(daemons)
+    from opsbook.store.migrate import HEAD
+
+    pg_fresh.psql("UPDATE alembic_version SET version_num = '9999'")  # a newer opsbook's
+    wait("nobody leading", lambda: all(role(d) == "follower" for d in daemons), timeout=20)
+    health = daemons[0].health()
+    assert health is not None and health["status"] == "degraded"
+    assert any("schema is revision 9999" in p for p in health["problems"]), health
+    import psycopg
+
+    with psycopg.connect(pg_fresh.dsn(), autocommit=True) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = %s", (HEAD,))
+    leader_of(daemons)

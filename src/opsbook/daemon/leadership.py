@@ -21,6 +21,7 @@ from opsbook.cluster.members import Member, Role, beat, status
 from opsbook.errors import OpsbookError, StoreError
 from opsbook.identity import is_dead_here
 from opsbook.store.engine import is_sqlite, make_engine
+from opsbook.store.migrate import HEAD, current_revision
 from opsbook.store.open import Store
 from opsbook.store.tables import cluster_members
 from opsbook.store.tx import read
@@ -88,7 +89,8 @@ class Leadership:
                 await self.d.lead(mine.token)
             elif mine is None and leading:
                 who = self.holder.instance if self.holder else "nobody (the store is unreachable)"
-                await self.d.step_down(f"the lease is lost (held by {who})")
+                why = self.d.state.cluster_problem or f"the lease is lost (held by {who})"
+                await self.d.step_down(why)
             with contextlib.suppress(OpsbookError):
                 await self._beat()
             await self._sleep(self.ttl / 3 if self.d.leading else POLL)
@@ -131,6 +133,14 @@ class Leadership:
 
     async def _claim(self) -> Holder | None:
         started = time.monotonic()
+        schema = await asyncio.to_thread(self._schema)
+        if schema != HEAD:  # another opsbook upgraded the store: this one must not lead
+            self.d.state.cluster_problem = (
+                f"the store's schema is revision {schema}, this opsbook knows {HEAD}: "
+                "it will not lead until it is upgraded"
+            )
+            return None
+        self.d.state.cluster_problem = ""
         dead = await asyncio.to_thread(self._dead_here)
         mine, holder = await asyncio.to_thread(claim, self.engine, self.d.instance, self.ttl,
                                                dead=dead)  # fmt: skip
@@ -139,6 +149,10 @@ class Leadership:
         if mine is not None:
             self.valid_until = started + self.ttl
         return mine
+
+    def _schema(self) -> str | None:
+        with read(self.engine) as conn:
+            return current_revision(conn)
 
     def _dead_here(self) -> list[str]:
         """Instances on this host whose process is gone (kill -9): their lease is free now."""

@@ -41,6 +41,7 @@ class DaemonState:
     instance: str = ""
     leading: bool = False
     leader: str | None = None
+    cluster_problem: str = ""  # e.g. the store's schema moved past this opsbook
 
     def record(self, result: Result, lag: float) -> None:
         self.lags.append(lag)
@@ -71,6 +72,8 @@ class DaemonState:
         if shortage:
             problems.append(shortage)
         problems += self.config_problems
+        if self.cluster_problem:
+            problems.append(self.cluster_problem)
         return problems
 
     def shortage(self, within: float = LOCAL_FAULT_WINDOW) -> str | None:
