@@ -163,6 +163,9 @@ def test_the_escalation_goes_on_from_another_instance_each_level_paged_once(
     assert len(keys) == len(set(keys)), keys  # stakeholder updates were not doubled either
     incident = next(i for i in other.incidents() if i.id == first)
     assert incident.severity == 1
+    took = [e.body for e in other.timeline(first) if "took over from" in e.body]
+    assert took == [f"opsbook instance {other.health()['instance']} took over from {name} "  # type: ignore[index]
+                    f"(lease token 2): checks, alerts and paging go on from here"]  # fmt: skip
     if fault == "kill -9":  # the deployment lost its spare: an alert, not a page at 3 a.m.
         gone = wait("the gone instance's alert", lambda: other.alert(
             f"opsbook:instance:{name}"), timeout=30)  # fmt: skip

@@ -32,6 +32,7 @@ class Holder:
     token: int
     acquired_at: datetime
     expires_at: datetime
+    taken_from: str | None = None  # who held it before, when this claim took it over
 
 
 def store_now(conn: Connection) -> datetime:
@@ -68,7 +69,7 @@ def claim(
         elif current.expires_at <= now or row.instance in dead:
             values = {"instance": instance, "token": current.token + 1, "acquired_at": now,
                       "expires_at": until}  # fmt: skip
-            mine = Holder(instance, current.token + 1, now, until)
+            mine = Holder(instance, current.token + 1, now, until, taken_from=current.instance)
         else:
             return None, current
         conn.execute(update(cluster_lease).where(cluster_lease.c.name == LEADER).values(**values))

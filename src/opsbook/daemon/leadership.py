@@ -65,7 +65,7 @@ class Leadership:
         daemon is refused with one line."""
         mine = await self._claim()
         if mine is not None:
-            await self.d.lead(mine.token)
+            await self.d.lead(mine.token, mine.taken_from)
         elif is_sqlite(self.d.store.url) and self.holder is not None:
             raise StoreError(
                 f"another opsbook serve ({self.holder.instance}) is running on the SQLite "
@@ -86,7 +86,7 @@ class Leadership:
                     await self._sleep(POLL)
                     continue  # still within the lease this instance holds
             if mine is not None and not leading:
-                await self.d.lead(mine.token)
+                await self.d.lead(mine.token, mine.taken_from)
             elif mine is None and leading:
                 who = self.holder.instance if self.holder else "nobody (the store is unreachable)"
                 why = self.d.state.cluster_problem or f"the lease is lost (held by {who})"

@@ -178,8 +178,8 @@ class Daemon:
         if self.config.server.watch_config and path is not None:
             start("config-watch", lambda: watch_file(path, self.request_reload, self.stop))
 
-    async def lead(self, token: int) -> None:
-        await roles.lead(self, token)
+    async def lead(self, token: int, taken_from: str | None = None) -> None:
+        await roles.lead(self, token, taken_from)
 
     async def step_down(self, why: str) -> None:
         await roles.step_down(self, why)

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from opsbook.daemon.pipeline import pipeline
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.watch import Watcher
+from opsbook.incidents.model import EntryKind
+from opsbook.incidents.records import note_open
+from opsbook.paging.pager import ACTOR
 
 if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
@@ -26,12 +29,19 @@ async def every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
         await asyncio.sleep(seconds)
 
 
-async def lead(d: Daemon, token: int) -> None:
+async def lead(d: Daemon, token: int, taken_from: str | None = None) -> None:
     """This instance took the lease: load the state the store holds (the previous leader's
-    alerts, timers and escalations) and run what must run once."""
+    alerts, timers and escalations) and run what must run once. Taken over from another
+    instance, it says so on every open incident: who pages now, and since when."""
     d.fence.token = token
     d.leader_stop = asyncio.Event()
     await d.open()
+    if taken_from and taken_from != d.instance:
+        said = (f"opsbook instance {d.instance} took over from {taken_from} (lease token "
+                f"{token}): checks, alerts and paging go on from here")  # fmt: skip
+        data = {"instance": d.instance, "from": taken_from, "token": token}
+        await d.in_store(lambda: note_open(d.engine, d.clock(), ACTOR, EntryKind.ESCALATION,
+                                           said, data))  # fmt: skip
     scheduler = d.scheduler = Scheduler(
         d.config.checks, d.loaded.redactor, d.on_result, concurrency=d.config.server.concurrency
     )

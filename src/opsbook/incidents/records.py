@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, Row, func, insert, select, update
@@ -25,6 +25,24 @@ def open_counts(engine: Engine) -> dict[int, int]:
             .group_by(incidents.c.severity)
         )
         return {int(sev): int(n) for sev, n in rows}
+
+
+def note_open(engine: Engine, at: datetime, actor: str, kind: EntryKind, body: str,
+              data: dict[str, Any]) -> int:  # fmt: skip
+    """The same entry on every open incident's timeline (a change of who pages them)."""
+    with begin(engine) as conn:
+        ids = (
+            conn.execute(
+                select(incidents.c.id).where(
+                    incidents.c.phase.in_([p.value for p in ACTIVE_PHASES])
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for incident_id in ids:
+            append_entry(conn, incident_id, at, actor, kind, body, data)
+    return len(ids)
 
 
 def read_timeline(engine: Engine, incident_ids: Sequence[str]) -> dict[str, list[Entry]]:
