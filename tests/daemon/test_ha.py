@@ -297,3 +297,36 @@ def test_a_store_upgraded_past_this_opsbook_is_led_by_nobody_until_it_matches(
     with psycopg.connect(pg_fresh.dsn(), autocommit=True) as conn:
         conn.execute("UPDATE alembic_version SET version_num = %s", (HEAD,))
     leader_of(daemons)
+
+
+def test_host_checks_run_on_every_instance_and_remote_ones_on_the_leader_only(
+    tmp_path: Path, pg_fresh: PostgresServer
+) -> None:
+    from sqlalchemy import func, select
+
+    from opsbook.store.tables import check_results
+
+    text = """
+checks:
+  full: {type: disk, path: /, warning: 1%, critical: 2%, interval: 1s, for: 0s}
+  remote: {type: tcp, host: "127.0.0.1:9", interval: 1s, for: 0s}
+"""
+    daemons = [Daemon(tmp_path / f"i{i}", text, store=pg_fresh.dsn(),
+                      server=f"instance: host-{i}\nfailover: 4s") for i in (0, 1)]  # fmt: skip
+    try:
+        for d in daemons:
+            d.start()
+        leader = leader_of(daemons)
+        both = {"check:full@host-0", "check:full@host-1"}
+        firing = lambda fp: (a := leader.alert(fp)) is not None and a.state == "firing"  # noqa: E731
+        wait("a disk alert per host", lambda: all(firing(fp) for fp in both))
+        wait("the remote check's alert", lambda: leader.alert("check:remote"))
+        with leader.engine.connect() as conn:
+            name = check_results.c.check_name
+            names = dict(conn.execute(select(name, func.count()).group_by(name)).all())  # type: ignore[arg-type]
+        titles = sorted(i.title.split(":")[0] for i in leader.incidents())
+    finally:
+        for d in daemons:
+            d.close()
+    assert set(names) == {"full@host-0", "full@host-1", "remote"}, names
+    assert titles == ["full@host-0", "full@host-1", "remote"]  # one incident each, not doubled

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -38,6 +38,7 @@ from opsbook.units import format_duration
 
 log = logging.getLogger("opsbook.alerts")
 ACTOR = "opsbook"
+V = TypeVar("V")
 PAGED_SEVERITIES = (1, 2, 3)  # SEV-4 is recorded and listed, never paged
 
 
@@ -68,8 +69,8 @@ class AlertProcessor:
     ) -> None:
         self.engine = engine
         self.incidents = incidents
-        self.checks = dict(checks)
-        self.rules = {name: Rule.of(check) for name, check in checks.items()}
+        self.checks = PerInstance(checks)
+        self.rules = PerInstance({name: Rule.of(check) for name, check in checks.items()})
         self.service = service
         self.redact = redact
         self.clock = clock
@@ -156,8 +157,8 @@ class AlertProcessor:
         """A reload: new rules; the alerts of checks that are gone resolve ("check removed");
         every other alert keeps its state, pending timer and incident."""
         removed = [name for name in self.checks if name not in checks]
-        self.checks = dict(checks)
-        self.rules = {name: Rule.of(check) for name, check in checks.items()}
+        self.checks = PerInstance(checks)
+        self.rules = PerInstance({name: Rule.of(check) for name, check in checks.items()})
         self.service = service
         self.redact = redact
         self.suppressor = Suppressor(windows, timezone)
@@ -427,6 +428,25 @@ def _event_text(alert: Alert, event: Event) -> str:
     if event.kind is EventKind.ESCALATED:
         return f"alert {alert.name} escalated to {event.level.name}: {event.summary}"
     return f"alert {alert.name} {event.kind.value.replace('_', ' ')}: {event.summary}"
+
+
+class PerInstance(dict[str, V]):
+    """By check name; ``disk@monitor-b`` (a host-local check as one instance of a
+    deployment ran it) finds ``disk``'s entry: one rule, one alert per instance."""
+
+    def __missing__(self, key: str) -> V:
+        base, at, _ = key.rpartition("@")
+        if at and dict.__contains__(self, base):
+            return self[base]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if not isinstance(key, str):
+            return False
+        base, at, _ = key.rpartition("@")
+        return bool(at) and dict.__contains__(self, base)
 
 
 def _quiet(alert: Alert, events: Sequence[Event]) -> bool:

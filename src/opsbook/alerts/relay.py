@@ -1,9 +1,12 @@
-"""Alerts posted to a follower's intake: stored at once (the sender gets its 200), processed by
-the leader within a second. Re-processing after a leader died mid-way changes nothing: an
-alert firing since the same time is the same episode (alerts/intake.apply_external)."""
+"""What a follower passes to the leader through the store: alerts posted to its intake (stored
+at once, so the sender gets its 200) and the results of the checks it runs on its own host.
+The leader processes both within a second. Re-processing an alert after a leader died mid-way
+changes nothing: an alert firing since the same time is the same episode
+(alerts/intake.apply_external)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -13,7 +16,9 @@ from sqlalchemy import Engine, delete, insert, select
 
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import Source
-from opsbook.store.tables import intake_queue
+from opsbook.results import CheckKind, Metric, Result, Unit
+from opsbook.status import Status
+from opsbook.store.tables import intake_queue, relayed_results
 from opsbook.store.tx import begin, read
 
 BATCH = 500
@@ -61,3 +66,46 @@ def _decode(data: dict[str, Any]) -> ExternalAlert:
         at=datetime.fromisoformat(data["at"]),
         reported_at=datetime.fromisoformat(reported) if reported else None,
     )
+
+
+# ---------------------------------------------------------------- results
+
+
+def relay_results(engine: Engine, results: Sequence[Result], by: str, now: datetime) -> int:
+    rows = [{"received_at": now, "instance": by, "result": _result(r)} for r in results]
+    if rows:
+        with begin(engine) as conn:
+            conn.execute(insert(relayed_results), rows)
+    return len(rows)
+
+
+def waiting_results(engine: Engine) -> list[tuple[int, Result]]:
+    t = relayed_results.c
+    with read(engine) as conn:
+        rows = conn.execute(select(t.id, t.result).order_by(t.id).limit(BATCH)).all()
+    return [(int(r.id), _from_result(r.result)) for r in rows]
+
+
+def results_done(engine: Engine, ids: Sequence[int]) -> None:
+    with begin(engine) as conn:
+        conn.execute(delete(relayed_results).where(relayed_results.c.id.in_(list(ids))))
+
+
+def _result(r: Result) -> dict[str, Any]:
+    return {
+        "name": r.name, "kind": r.kind.value, "target": r.target, "status": int(r.status),
+        "message": r.message, "value": r.value, "unit": r.unit.value, "duration": r.duration,
+        "started_at": r.started_at.isoformat(),
+        "metrics": [[m.name, m.value, m.unit.value] for m in r.metrics],
+        "details": json.loads(json.dumps(r.details, default=str)),
+    }  # fmt: skip
+
+
+def _from_result(d: dict[str, Any]) -> Result:
+    return Result(
+        name=d["name"], kind=CheckKind(d["kind"]), target=d["target"], status=Status(d["status"]),
+        message=d["message"], value=d["value"], unit=Unit(d["unit"]), duration=d["duration"],
+        started_at=datetime.fromisoformat(d["started_at"]),
+        metrics=tuple(Metric(n, v, Unit(u)) for n, v, u in d["metrics"]),
+        details=dict(d["details"]),
+    )  # fmt: skip

@@ -28,6 +28,10 @@ from opsbook.config.types import (
 from opsbook.results import CheckKind, Limit, LimitKind, limit_of
 
 DEFAULT_TIMEOUT = Duration(5.0)
+# the kinds that measure the host they run on: run by every instance of a deployment
+HOST_LOCAL = frozenset({CheckKind.DISK, CheckKind.MEMORY, CheckKind.LOAD, CheckKind.CPU,
+                        CheckKind.DISKIO, CheckKind.NETWORK, CheckKind.LOG,
+                        CheckKind.LOG_ERRORS})  # fmt: skip
 DEFAULT_INTERVAL = Duration(30.0)
 # How long a bad state must hold before it fires, when `for:` is not given: at once for a
 # target that stops answering, a minute for thresholds that may dip and recover.
@@ -57,6 +61,17 @@ class CheckBase(
     severity: AlertSeverity = DEFAULT_ALERT_SEVERITY
     auto_resolve: Duration | None = None
     watch: bool = True  # redis, postgres, tcp: an idle connection notices a dead server at once
+    # several opsbook serve on one store (docs/ha.md): which runs it: the leader, every
+    # instance (each host's own resources), or one instance by name; None: by kind
+    run_on: str | None = None
+
+    @property
+    def placement(self) -> str:
+        """``leader``, ``all`` or an instance's name: ``run_on``, else ``all`` for the kinds
+        that measure the host they run on and ``leader`` for remote targets."""
+        if self.run_on:
+            return self.run_on
+        return "all" if self.kind in HOST_LOCAL else "leader"
 
     @property
     def pending_for(self) -> float:
@@ -66,6 +81,8 @@ class CheckBase(
         return float(CONNECTIVITY_FOR if self.connectivity else THRESHOLD_FOR)
 
     def _base_checks(self) -> None:
+        if self.run_on is not None and not 0 < len(self.run_on) <= 200:
+            raise ValueError("run_on: expected leader, all, or an instance's name")
         if self.timeout <= 0:
             raise ValueError("timeout: expected a duration greater than zero")
         if self.interval < 1:

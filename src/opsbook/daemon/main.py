@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState, Source
 from opsbook.alerts.processor import AlertProcessor, Notice
-from opsbook.alerts.relay import done, relay, waiting
+from opsbook.alerts.relay import done, relay, results_done, waiting, waiting_results
 from opsbook.cluster.lease import Fence, default_instance
+from opsbook.config.checks import CheckBase
 from opsbook.config.loader import LoadedConfig
 from opsbook.daemon import heartbeat, housekeeping, http_server, roles
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
@@ -80,6 +81,7 @@ class Daemon:
         self.fence.attach(self.engine)
         self.leading = False
         self.leader_stop = asyncio.Event()
+        self.follow_stop = asyncio.Event()
         self.started_at = clock()
         self.state = DaemonState(instance=self.instance)
         self.metrics = Metrics(self.state)
@@ -114,6 +116,8 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         await self.leadership.first()  # SQLite: a second daemon on the store stops here
+        if not self.leading:
+            roles.follow(self)
         self._deliverer = Deliverer(
             self.store.engine, self.config.paging, self.in_store, clock=self.clock
         )
@@ -125,6 +129,7 @@ class Daemon:
         await self.stop.wait()
         log.info("opsbook serve: stopping")
         await self.step_down("stopping")
+        await roles.stop_following(self)
         await self.supervisor.cancel("leadership")
         await self.leadership.last()
         await self.supervisor.wait("delivery", timeout=15)
@@ -228,10 +233,11 @@ class Daemon:
 
     # ------------------------------------------------------------------ results
 
-    def on_result(self, result: Result, lag: float) -> None:
+    def on_result(self, result: Result, lag: float, *, queue: bool = True) -> None:
         self.state.record(result, lag)
         self.metrics.observe(result, lag)
-        self.queue.put_nowait(result)
+        if queue:
+            self.queue.put_nowait(result)
 
     async def process(self, batch: Sequence[Result]) -> bool:
         """One batch through the alert processor; False when the store refused it."""
@@ -296,9 +302,16 @@ class Daemon:
 
     async def take_relayed(self) -> bool:
         """Alerts the followers stored: processed as if posted here, then removed."""
+        results = await self.in_store(lambda: waiting_results(self.store.engine))
+        if results:  # a follower's own host's checks: stored and judged here
+            for _, result in results:
+                self.on_result(result, 0.0, queue=False)
+            if await self.process([r for _, r in results]):
+                ids = [i for i, _ in results]
+                await self.in_store(lambda: results_done(self.store.engine, ids))
         found = await self.in_store(lambda: waiting(self.store.engine))
         if not found:
-            return False
+            return bool(results)
         await self.ingest([a for _, a in found])
         await self.in_store(lambda: done(self.store.engine, [i for i, _ in found]))
         return True
@@ -352,6 +365,21 @@ class Daemon:
     async def housekeep(self) -> bool:
         """Counts for /metrics, hourly roll-up of old results, alerts about opsbook itself."""
         return await housekeeping.housekeep(self)
+
+    def scheduled(self, leading: bool) -> dict[str, CheckBase]:
+        """The checks this instance runs: the leader's (remote targets) when it leads, every
+        instance's (its own host's resources) always, and those pinned to it by name. In a
+        deployment (``server.instance`` set) a host-local check's results are named
+        ``check@instance``: one alert and one history per host."""
+        clustered = self.config.server.instance is not None
+        out: dict[str, CheckBase] = {}
+        for name, check in self.config.checks.items():
+            where = check.placement
+            if where == "all":
+                out[f"{name}@{self.instance}" if clustered else name] = check
+            elif (where == "leader" and leading) or where == self.instance:
+                out[name] = check
+        return out
 
     def forget_decisions(self) -> None:
         for _, handle in self._decisions.values():

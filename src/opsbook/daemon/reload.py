@@ -61,7 +61,10 @@ async def _swap(daemon: Daemon, loaded: LoadedConfig) -> None:
         if before != after:
             log.warning("reload: %s changed; it takes effect at the next restart", what)
     daemon.loaded, daemon.config = loaded, new
-    if not daemon.leading:  # a follower: the new file is read when it takes the lease
+    if not daemon.leading:  # a follower: its own checks now, the rest when it leads
+        if daemon.scheduler is not None:
+            daemon.scheduler.redact = loaded.redactor
+            daemon.scheduler.update(daemon.scheduled(leading=False))
         await daemon.supervisor.cancel("heartbeat")
         daemon.start_config_tasks()
         return
@@ -77,13 +80,14 @@ async def _swap(daemon: Daemon, loaded: LoadedConfig) -> None:
     for notice in notices:
         log.warning("%s", notice.text)
     if daemon.scheduler is not None:
+        checks = daemon.scheduled(leading=True)
         daemon.scheduler.redact = loaded.redactor
-        daemon.scheduler.update(new.checks)
+        daemon.scheduler.update(checks)
         if daemon.watcher is not None:
             await daemon.watcher.stop()
         from opsbook.daemon.watch import Watcher
 
-        daemon.watcher = Watcher(new.checks, daemon.scheduler.wake)
+        daemon.watcher = Watcher(checks, daemon.scheduler.wake)
         daemon.watcher.start()
     daemon.replace_pager(
         await daemon.in_store(lambda: Pager(daemon.engine, new, clock=daemon.clock))

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
-from opsbook.daemon.pipeline import pipeline
+from opsbook.alerts.relay import relay_results
+from opsbook.daemon.pipeline import MAX_BATCH, pipeline
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.watch import Watcher
+from opsbook.errors import OpsbookError
 from opsbook.incidents.model import EntryKind
 from opsbook.incidents.records import note_open
 from opsbook.paging.pager import ACTOR
@@ -33,6 +36,7 @@ async def lead(d: Daemon, token: int, taken_from: str | None = None) -> None:
     """This instance took the lease: load the state the store holds (the previous leader's
     alerts, timers and escalations) and run what must run once. Taken over from another
     instance, it says so on every open incident: who pages now, and since when."""
+    await stop_following(d)
     d.fence.token = token
     d.leader_stop = asyncio.Event()
     await d.open()
@@ -42,11 +46,12 @@ async def lead(d: Daemon, token: int, taken_from: str | None = None) -> None:
         data = {"instance": d.instance, "from": taken_from, "token": token}
         await d.in_store(lambda: note_open(d.engine, d.clock(), ACTOR, EntryKind.ESCALATION,
                                            said, data))  # fmt: skip
+    checks = d.scheduled(leading=True)
     scheduler = d.scheduler = Scheduler(
-        d.config.checks, d.loaded.redactor, d.on_result, concurrency=d.config.server.concurrency
+        checks, d.loaded.redactor, d.on_result, concurrency=d.config.server.concurrency
     )
     d.plan_decisions()  # pending timers loaded from the store end on time too
-    d.watcher = Watcher(d.config.checks, scheduler.wake)
+    d.watcher = Watcher(checks, scheduler.wake)
     start = d.supervisor.start
     start("scheduler", lambda: scheduler.run(d.leader_stop))
     start("pipeline", lambda: pipeline(d))
@@ -78,6 +83,50 @@ async def step_down(d: Daemon, why: str) -> None:
     d.scheduler = None
     d.drop_leader_state()  # rebuilt from the store if it leads again
     d.fence.token = None
+    if not d.stop.is_set():
+        follow(d)
+
+
+def follow(d: Daemon) -> None:
+    """A follower runs its own host's checks (and those pinned to it) and passes their
+    results to the leader through the store."""
+    checks = d.scheduled(leading=False)
+    if not checks:
+        return
+    d.follow_stop = asyncio.Event()
+    scheduler = d.scheduler = Scheduler(
+        checks, d.loaded.redactor, d.on_result, concurrency=d.config.server.concurrency
+    )
+    d.supervisor.start("scheduler", lambda: scheduler.run(d.follow_stop))
+    d.supervisor.start("outbound", lambda: outbound(d))
+    log.info("opsbook serve: %s follows, running %d check(s) of its own", d.instance, len(checks))
+
+
+async def stop_following(d: Daemon) -> None:
+    if d.leading or d.scheduler is None:
+        return
+    d.follow_stop.set()
+    await d.supervisor.wait("scheduler")
+    await d.supervisor.wait("outbound")
+    d.scheduler = None
+
+
+async def outbound(d: Daemon) -> None:
+    """A follower's results, into the store for the leader (relayed_results)."""
+    while True:
+        try:
+            first = await asyncio.wait_for(d.queue.get(), timeout=0.5)
+        except TimeoutError:
+            if d.follow_stop.is_set() and d.queue.empty():
+                return
+            continue
+        batch = [first]
+        while not d.queue.empty() and len(batch) < MAX_BATCH:
+            batch.append(d.queue.get_nowait())
+        try:
+            await d.in_store(partial(relay_results, d.store.engine, batch, d.instance, d.clock()))
+        except OpsbookError as exc:  # the store is down: these results are lost, say so
+            log.error("could not pass %d results to the leader: %s", len(batch), exc)  # noqa: TRY400
 
 
 def start_backups(d: Daemon) -> None:

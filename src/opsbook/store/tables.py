@@ -378,3 +378,13 @@ intake_queue = Table(
     Column("received_by", String(200), nullable=False),
     Column("alert", JSON, nullable=False),
 )
+
+# results of the checks a follower runs on its own host, for the leader to store and judge (0010)
+relayed_results = Table(
+    "relayed_results",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("instance", String(200), nullable=False),
+    Column("result", JSON, nullable=False),
+)
