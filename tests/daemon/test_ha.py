@@ -132,10 +132,11 @@ def test_exactly_one_of_three_leads_and_cluster_status_says_which(
     assert "leader: opsbook-" in table.stdout and "follower" in table.stdout
 
 
-@pytest.mark.parametrize("fault", ["kill -9", "SIGSTOP", "SIGTERM"])
+@pytest.mark.parametrize("fault", ["kill -9", "SIGSTOP", "SIGTERM", "pg_terminate_backend"])
 def test_the_escalation_goes_on_from_another_instance_each_level_paged_once(
-    deployment: Callable[..., list[Daemon]], smtp: SmtpReceiver, fault: str
-) -> None:
+    deployment: Callable[..., list[Daemon]], smtp: SmtpReceiver, fault: str,
+    pg_fresh: PostgresServer,
+) -> None:  # fmt: skip
     daemons = deployment(2, after="4s")
     leader = leader_of(daemons)
     other = next(d for d in daemons if d is not leader)
@@ -149,8 +150,19 @@ def test_the_escalation_goes_on_from_another_instance_each_level_paged_once(
         leader.kill9()
     elif fault == "SIGSTOP":
         leader.proc.send_signal(signal.SIGSTOP)
-    else:
+    elif fault == "SIGTERM":
         assert leader.stop() == 0
+    else:  # every store connection of both instances cut by the server
+        pg_fresh.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+    if fault == "pg_terminate_backend":  # both reconnect: whichever leads, the ladder goes on
+        wait("every level paged", lambda: all(paged(smtp, first).values()), timeout=40)
+        time.sleep(2)
+        assert paged(smtp, first) == dict.fromkeys(LADDER, 1)
+        assert [role(d) for d in daemons].count("leader") == 1
+        return
     wait("the other instance to lead", lambda: role(other) == "leader", timeout=20)
     wait("every level paged", lambda: all(paged(smtp, first).values()), timeout=40)
     if fault == "SIGSTOP":
