@@ -90,14 +90,14 @@ def test_lower_is_worse_for_throughput(engine: Engine) -> None:
     assert finding.verdict is Verdict.DEGRADED
 
 
-def cpu_history(engine: Engine, recent: float, now: datetime = NOW) -> None:
+def cpu_history(engine: Engine, recent: float, now: datetime = NOW, name: str = "cpu") -> None:
     """A week at 20 % ± 2 (rolled up), then the last 15 minutes at ``recent``."""
     noise = random.Random(3)
     start = now - timedelta(days=7)
-    rows = [Result("cpu", CheckKind.CPU, "host", Status.OK, "", 20 + noise.uniform(-2, 2),
+    rows = [Result(name, CheckKind.CPU, "host", Status.OK, "", 20 + noise.uniform(-2, 2),
                    Unit.PERCENT, 0.01, start + timedelta(minutes=m))
             for m in range(0, 7 * 1440 - 15, 5)]  # fmt: skip
-    rows += [Result("cpu", CheckKind.CPU, "host", Status.OK, "", recent, Unit.PERCENT, 0.01,
+    rows += [Result(name, CheckKind.CPU, "host", Status.OK, "", recent, Unit.PERCENT, 0.01,
                     now - timedelta(minutes=14 - m)) for m in range(14)]  # fmt: skip
     with engine.begin() as conn:
         store_results(conn, rows)
@@ -178,3 +178,14 @@ def test_trends_show_lists_the_spike_and_exits_1(tmp_path: Path) -> None:
     bare.write_text(f"store: sqlite:///{tmp_path}/s.db\n")
     none = run_opsbook("trends", "show", "--config", str(bare))
     assert none.returncode != 0 and "has no trends: rules" in none.stderr
+
+
+def test_a_rule_on_a_host_check_of_a_deployment_judges_each_host_alone(engine: Engine) -> None:
+    cpu_history(engine, 60.0, name="cpu@host-a")  # this host spikes
+    cpu_history(engine, 21.0, name="cpu@host-b")  # this one does not
+    found = {f.check: f for f in evaluate(engine, rules({"spikes": {"cpu": {"check": "cpu"}}}),
+                                          NOW)}  # fmt: skip
+    assert set(found) == {"cpu@host-a", "cpu@host-b"}
+    assert found["cpu@host-a"].verdict is Verdict.DEGRADED
+    assert found["cpu@host-b"].verdict is Verdict.STEADY
+    assert found["cpu@host-a"].fingerprint != found["cpu@host-b"].fingerprint

@@ -192,3 +192,17 @@ def _add(
 
 def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def recorded_as(engine: Engine, check: str) -> list[str]:
+    """The names a check's results are stored under: itself, or one per host when every
+    instance of a deployment runs it (``disk@monitor-a``, docs/ha.md)."""
+    names: set[str] = set()
+    with read(engine) as conn:
+        for table in (check_results, check_rollups):
+            column = table.c.check_name
+            found = conn.execute(
+                select(column).where((column == check) | column.like(f"{check}@%")).distinct()
+            ).scalars()
+            names.update(n for n in found if n == check or n.startswith(f"{check}@"))
+    return sorted(names) or [check]

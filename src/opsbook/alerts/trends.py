@@ -11,7 +11,9 @@ import enum
 import fnmatch
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+import msgspec
 from sqlalchemy import Engine
 
 from opsbook.alerts import series
@@ -57,12 +59,22 @@ class Finding:
 def evaluate(engine: Engine, trends: TrendsConfig, now: datetime) -> list[Finding]:
     found: list[Finding] = []
     for name, rule in trends.degradation.items():
-        for metric in _metrics(engine, rule.check, rule.metric, now - 2 * _td(rule.window)):
-            found.append(_degradation(engine, name, rule, metric, now))
+        for each in _per_host(engine, rule):
+            for metric in _metrics(engine, each.check, each.metric, now - 2 * _td(each.window)):
+                found.append(_degradation(engine, name, each, metric, now))
     for name, spike in trends.spikes.items():
-        for metric in _metrics(engine, spike.check, spike.metric, now - _td(spike.learn)):
-            found.append(_spike(engine, name, spike, metric, now))
+        for one in _per_host(engine, spike):
+            for metric in _metrics(engine, one.check, one.metric, now - _td(one.learn)):
+                found.append(_spike(engine, name, one, metric, now))
     return found
+
+
+R = TypeVar("R", Degradation, Spike)
+
+
+def _per_host(engine: Engine, rule: R) -> list[R]:
+    """The rule once per stored name of its check: each host of a deployment alone."""
+    return [msgspec.structs.replace(rule, check=n) for n in series.recorded_as(engine, rule.check)]
 
 
 def _td(seconds: float) -> timedelta:
