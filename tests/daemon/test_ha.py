@@ -342,3 +342,32 @@ checks:
             d.close()
     assert set(names) == {"full@host-0", "full@host-1", "remote"}, names
     assert titles == ["full@host-0", "full@host-1", "remote"]  # one incident each, not doubled
+
+
+def test_a_pending_timer_resumes_on_the_new_leader_where_the_store_says(
+    tmp_path: Path, pg_fresh: PostgresServer
+) -> None:
+    text = """
+checks:
+  remote: {type: tcp, host: "127.0.0.1:9", interval: 1s, for: 10s, watch: false}
+"""
+    daemons = [Daemon(tmp_path / f"i{i}", text, store=pg_fresh.dsn(),
+                      server=f"instance: t-{i}\nfailover: 4s") for i in (0, 1)]  # fmt: skip
+    try:
+        for d in daemons:
+            d.start()
+        leader = leader_of(daemons)
+        other = next(d for d in daemons if d is not leader)
+        pending = wait("the alert pending", lambda: (a := leader.alert("check:remote")) is not None
+                       and a.state == "pending" and a)  # fmt: skip
+        time.sleep(6)  # 6 of its 10 s pending: the new leader must not start them again
+        leader.kill9()
+        fired = wait("the alert firing", lambda: (a := other.alert("check:remote")) is not None
+                     and a.state == "firing" and a, timeout=30)  # fmt: skip
+    finally:
+        for d in daemons:
+            d.close()
+    assert fired.pending_since == pending.pending_since  # the same episode, carried over
+    # its 10 s counted from when it began: a timer started afresh at the takeover would fire
+    # 16 s or more after the first failure
+    assert (fired.firing_since - pending.pending_since).total_seconds() < 14.5
