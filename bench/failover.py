@@ -116,6 +116,21 @@ def opsbook_round(pg: PostgresServer, work: Path, n: int, receiver: Receiver) ->
         ports.append(port)
         wait_for_port(port)
         time.sleep(0.5)  # a leads, b follows
+    try:
+        return _scenario(work, db, n, receiver, exe, procs, ports)
+    finally:  # nothing left running, whatever went wrong
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.kill()
+                p.wait(10)
+
+
+Procs = list[subprocess.Popen[bytes]]
+
+
+def _scenario(work: Path, db: str, n: int, receiver: Receiver, exe: Path, procs: Procs,
+              ports: list[int]) -> dict[str, Any]:  # fmt: skip
     role = lambda i: (get(f"http://127.0.0.1:{ports[i]}/health") or {}).get("role")  # noqa: E731
     found = wait(lambda: [i + 1 for i in (0, 1) if role(i) == "leader"], 20)
     if not found:
