@@ -61,7 +61,10 @@ async def lead(d: Daemon, token: int, taken_from: str | None = None) -> None:
     d.leading = d.state.leading = True
     start_backups(d)
     d.watcher.start()
-    log.warning("opsbook serve: %s leads (lease token %d)", d.instance, token)
+    # a takeover is news (WARNING); a daemon that starts and leads, as a single one always
+    # does, is not
+    level = logging.WARNING if taken_from and taken_from != d.instance else logging.INFO
+    log.log(level, "opsbook serve: %s leads (lease token %d)", d.instance, token)
 
 
 async def step_down(d: Daemon, why: str) -> None:
@@ -70,7 +73,8 @@ async def step_down(d: Daemon, why: str) -> None:
     if not d.leading:
         return
     d.leading = d.state.leading = False
-    log.warning("opsbook serve: %s steps down: %s", d.instance, why)
+    level = logging.INFO if d.stop.is_set() else logging.WARNING  # a clean stop is not news
+    log.log(level, "opsbook serve: %s steps down: %s", d.instance, why)
     d.leader_stop.set()
     await d.supervisor.wait("scheduler")  # returns once in-flight checks are done
     if d.watcher is not None:
