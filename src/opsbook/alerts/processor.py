@@ -14,14 +14,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from opsbook.alerts.evidence import postgres_snapshot, result_evidence, snapshot_summary
 from opsbook.alerts.intake import ExternalAlert, apply_external
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
-from opsbook.alerts.rules import evaluate, next_decision
+from opsbook.alerts.rules import PerInstance, evaluate, next_decision
 from opsbook.alerts.store import load_alerts, record_events, save_alert, store_results
 from opsbook.alerts.suppression import Suppression, Suppressor
 from opsbook.alerts.suppression import apply as apply_suppression
@@ -38,7 +38,6 @@ from opsbook.units import format_duration
 
 log = logging.getLogger("opsbook.alerts")
 ACTOR = "opsbook"
-V = TypeVar("V")
 PAGED_SEVERITIES = (1, 2, 3)  # SEV-4 is recorded and listed, never paged
 
 
@@ -428,25 +427,6 @@ def _event_text(alert: Alert, event: Event) -> str:
     if event.kind is EventKind.ESCALATED:
         return f"alert {alert.name} escalated to {event.level.name}: {event.summary}"
     return f"alert {alert.name} {event.kind.value.replace('_', ' ')}: {event.summary}"
-
-
-class PerInstance(dict[str, V]):
-    """By check name; ``disk@monitor-b`` (a host-local check as one instance of a
-    deployment ran it) finds ``disk``'s entry: one rule, one alert per instance."""
-
-    def __missing__(self, key: str) -> V:
-        base, at, _ = key.rpartition("@")
-        if at and dict.__contains__(self, base):
-            return self[base]
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        if dict.__contains__(self, key):
-            return True
-        if not isinstance(key, str):
-            return False
-        base, at, _ = key.rpartition("@")
-        return bool(at) and dict.__contains__(self, base)
 
 
 def _quiet(alert: Alert, events: Sequence[Event]) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Table, delete, insert, select
 
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import Source
@@ -25,24 +25,36 @@ BATCH = 500
 
 
 def relay(engine: Engine, alerts: Sequence[ExternalAlert], by: str, now: datetime) -> int:
-    rows = [{"received_at": now, "received_by": by, "alert": _encode(a)} for a in alerts]
-    if rows:
-        with begin(engine) as conn:
-            conn.execute(insert(intake_queue), rows)
-    return len(rows)
+    return _put(engine, intake_queue, [{"received_at": now, "received_by": by,
+                                        "alert": _encode(a)} for a in alerts])  # fmt: skip
 
 
 def waiting(engine: Engine) -> list[tuple[int, ExternalAlert]]:
-    with read(engine) as conn:
-        rows = conn.execute(
-            select(intake_queue.c.id, intake_queue.c.alert).order_by(intake_queue.c.id).limit(BATCH)
-        ).all()
-    return [(int(r.id), _decode(r.alert)) for r in rows]
+    return [(i, _decode(data)) for i, data in _oldest(engine, intake_queue, "alert")]
 
 
 def done(engine: Engine, ids: Sequence[int]) -> None:
+    _drop(engine, intake_queue, ids)
+
+
+def _put(engine: Engine, table: Table, rows: list[dict[str, Any]]) -> int:
+    if rows:
+        with begin(engine) as conn:
+            conn.execute(insert(table), rows)
+    return len(rows)
+
+
+def _oldest(engine: Engine, table: Table, column: str) -> list[tuple[int, Any]]:
+    with read(engine) as conn:
+        rows = conn.execute(
+            select(table.c.id, table.c[column]).order_by(table.c.id).limit(BATCH)
+        ).all()
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+def _drop(engine: Engine, table: Table, ids: Sequence[int]) -> None:
     with begin(engine) as conn:
-        conn.execute(delete(intake_queue).where(intake_queue.c.id.in_(list(ids))))
+        conn.execute(delete(table).where(table.c.id.in_(list(ids))))
 
 
 def _encode(alert: ExternalAlert) -> dict[str, Any]:
@@ -72,23 +84,16 @@ def _decode(data: dict[str, Any]) -> ExternalAlert:
 
 
 def relay_results(engine: Engine, results: Sequence[Result], by: str, now: datetime) -> int:
-    rows = [{"received_at": now, "instance": by, "result": _result(r)} for r in results]
-    if rows:
-        with begin(engine) as conn:
-            conn.execute(insert(relayed_results), rows)
-    return len(rows)
+    return _put(engine, relayed_results, [{"received_at": now, "instance": by,
+                                           "result": _result(r)} for r in results])  # fmt: skip
 
 
 def waiting_results(engine: Engine) -> list[tuple[int, Result]]:
-    t = relayed_results.c
-    with read(engine) as conn:
-        rows = conn.execute(select(t.id, t.result).order_by(t.id).limit(BATCH)).all()
-    return [(int(r.id), _from_result(r.result)) for r in rows]
+    return [(i, _from_result(data)) for i, data in _oldest(engine, relayed_results, "result")]
 
 
 def results_done(engine: Engine, ids: Sequence[int]) -> None:
-    with begin(engine) as conn:
-        conn.execute(delete(relayed_results).where(relayed_results.c.id.in_(list(ids))))
+    _drop(engine, relayed_results, ids)
 
 
 def _result(r: Result) -> dict[str, Any]:

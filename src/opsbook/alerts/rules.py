@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule
 from opsbook.status import Status
@@ -172,3 +173,25 @@ def _flapping(alert: Alert, summary: str, rule: Rule, now: datetime, events: lis
         if alert.last_status is Status.OK and alert.state is AlertState.FIRING:
             alert = _good(alert, rule, now, events)
     return alert
+
+
+V = TypeVar("V")
+
+
+class PerInstance(dict[str, V]):
+    """By check name; ``disk@monitor-b`` (a host-local check as one instance of a
+    deployment ran it) finds ``disk``'s entry: one rule, one alert per instance."""
+
+    def __missing__(self, key: str) -> V:
+        base, at, _ = key.rpartition("@")
+        if at and dict.__contains__(self, base):
+            return self[base]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        if not isinstance(key, str):
+            return False
+        base, at, _ = key.rpartition("@")
+        return bool(at) and dict.__contains__(self, base)

@@ -53,7 +53,7 @@ def summaries(
         for name, n, low, total, high in _aggregates(conn, check, since, until):
             _add(acc, name, int(n), float(low), float(total), float(high))
         for name, at, value in _latest(conn, check, since, until):
-            latest[name] = (_aware(at), float(value))
+            latest[name] = (at, float(value))
     out = []
     for name in sorted(acc, key=lambda n: (n != MAIN, n)):
         n, low, total, high = acc[name]
@@ -101,7 +101,7 @@ def series(
 
 def _step(steps: dict[int, list[float]], at: datetime, origin: float, step: float,
           n: int, low: float, total: float, high: float) -> None:  # fmt: skip
-    _add(steps, int((_aware(at).timestamp() - origin) // step), n, low, total, high)
+    _add(steps, int((at.timestamp() - origin) // step), n, low, total, high)
 
 
 def _tables(name: str) -> tuple[Table, Table, Any, Any]:
@@ -188,10 +188,6 @@ def _add(
         cur[1] = min(cur[1], low)
         cur[2] += total
         cur[3] = max(cur[3], high)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def recorded_as(engine: Engine, check: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -60,13 +61,33 @@ def evaluate(engine: Engine, trends: TrendsConfig, now: datetime) -> list[Findin
     found: list[Finding] = []
     for name, rule in trends.degradation.items():
         for each in _per_host(engine, rule):
-            for metric in _metrics(engine, each.check, each.metric, now - 2 * _td(each.window)):
-                found.append(_degradation(engine, name, each, metric, now))
+            w = _td(each.window)
+            cur = _means(engine, each.check, now - w, now)
+            prev = _means(engine, each.check, now - 2 * w, now - w)
+            for metric in _matching(cur.keys() | prev.keys(), each.metric):
+                found.append(_degradation(name, each, metric, cur.get(metric), prev.get(metric)))
     for name, spike in trends.spikes.items():
         for one in _per_host(engine, spike):
-            for metric in _metrics(engine, one.check, one.metric, now - _td(one.learn)):
-                found.append(_spike(engine, name, one, metric, now))
+            w = _td(one.window)
+            recent = _means(engine, one.check, now - w, now)
+            learnt = _means(engine, one.check, now - _td(one.learn), now)
+            for metric in _matching(learnt.keys(), one.metric):
+                found.append(_spike(engine, name, one, metric, recent.get(metric), now))
     return found
+
+
+Mean = tuple[float, int]  # (mean, samples)
+
+
+def _means(engine: Engine, check: str, start: datetime, end: datetime) -> dict[str, Mean]:
+    """Every measurement's mean over [start, end): one read for all of a check's series."""
+    return {s.name: (s.mean, s.samples) for s in series.summaries(engine, check, start, end)}
+
+
+def _matching(names: Iterable[str], pattern: str) -> list[str]:
+    """The names the rule's ``metric`` (a name or a glob) takes, the main value first."""
+    found = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    return sorted(found, key=lambda n: (n != series.MAIN, n))
 
 
 R = TypeVar("R", Degradation, Spike)
@@ -81,17 +102,9 @@ def _td(seconds: float) -> timedelta:
     return timedelta(seconds=float(seconds))
 
 
-def _metrics(engine: Engine, check: str, pattern: str, since: datetime) -> list[str]:
-    names = [s.name for s in series.summaries(engine, check, since)]
-    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
-
-
 def _degradation(
-    engine: Engine, name: str, rule: Degradation, metric: str, now: datetime
+    name: str, rule: Degradation, metric: str, cur: Mean | None, prev: Mean | None
 ) -> Finding:
-    w = _td(rule.window)
-    cur = series.mean_between(engine, rule.check, metric, now - w, now)
-    prev = series.mean_between(engine, rule.check, metric, now - 2 * w, now - w)
     base = Finding(name, "degradation", rule.check, metric, Verdict.LEARNING, None, None,
                    severity=rule.level)  # fmt: skip
     span = format_duration(float(rule.window))
@@ -118,11 +131,12 @@ def _degradation(
                    then=then_mean, samples=n, summary=summary)  # fmt: skip
 
 
-def _spike(engine: Engine, name: str, rule: Spike, metric: str, now: datetime) -> Finding:
+def _spike(
+    engine: Engine, name: str, rule: Spike, metric: str, recent: Mean | None, now: datetime
+) -> Finding:
     w = _td(rule.window)
     base = Finding(name, "spike", rule.check, metric, Verdict.LEARNING, None, None,
                    severity=rule.level)  # fmt: skip
-    recent = series.mean_between(engine, rule.check, metric, now - w, now)
     past = series.series(engine, rule.check, metric, now - _td(rule.learn), now - w, SPIKE_STEP)
     means = [p.mean for p in past]
     if recent is None or len(means) < rule.min_samples:

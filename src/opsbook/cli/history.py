@@ -43,10 +43,9 @@ def history(
     from opsbook.units import parse_duration
 
     c = opened(ctx)
-    if check.rpartition("@")[0] or check not in c.loaded.config.checks:
-        base = check.rpartition("@")[0] or check  # disk@monitor-b: one host's disk (docs/ha.md)
-        if base not in c.loaded.config.checks:
-            raise UsageError(f"no check named {base!r} in {c.loaded.source}")
+    base = check.rpartition("@")[0] or check  # disk@monitor-b: one host's disk (docs/ha.md)
+    if base not in c.loaded.config.checks:
+        raise UsageError(f"no check named {base!r} in {c.loaded.source}")
     start, now = parse_since(since, c.now()), c.now()
     if metric is not None:
         try:

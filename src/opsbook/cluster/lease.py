@@ -38,7 +38,8 @@ class Holder:
 def store_now(conn: Connection) -> datetime:
     """The store's clock on PostgreSQL (one clock for every host); this host's on SQLite."""
     if conn.dialect.name == "postgresql":
-        return _aware(conn.execute(select(func.statement_timestamp())).scalar_one())
+        now: datetime = conn.execute(select(func.statement_timestamp())).scalar_one()
+        return now  # timestamptz: psycopg gives it aware
     return datetime.now(UTC)
 
 
@@ -61,8 +62,8 @@ def claim(
             conn.execute(insert(cluster_lease).values(**new))
             mine = Holder(instance, 1, now, until)
             return mine, mine
-        current = Holder(row.instance, int(row.token), _aware(row.acquired_at),
-                         _aware(row.expires_at))  # fmt: skip
+        current = Holder(row.instance, int(row.token), row.acquired_at,
+                         row.expires_at)  # fmt: skip
         if row.instance == instance:
             values: dict[str, Any] = {"expires_at": until}
             mine = Holder(instance, current.token, current.acquired_at, until)
@@ -95,7 +96,7 @@ def holder(conn: Connection) -> Holder | None:
     row = conn.execute(select(cluster_lease).where(cluster_lease.c.name == LEADER)).first()
     if row is None:
         return None
-    return Holder(row.instance, int(row.token), _aware(row.acquired_at), _aware(row.expires_at))
+    return Holder(row.instance, int(row.token), row.acquired_at, row.expires_at)
 
 
 class Fence:
@@ -129,7 +130,3 @@ def default_instance(listen: str) -> str:
 
 def this_process() -> tuple[str, int]:
     return socket.gethostname(), os.getpid()
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

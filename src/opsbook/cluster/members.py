@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 
@@ -60,13 +60,9 @@ def status(engine: Engine) -> Cluster:
             int(r.pid),
             r.version,
             Role(r.role),
-            _aware(r.started_at),
-            _aware(r.seen_at),
+            r.started_at,
+            r.seen_at,
         )
         for r in rows
     )
     return Cluster(now, lease, members)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

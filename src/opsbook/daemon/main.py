@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from opsbook.alerts.intake import ExternalAlert
 from opsbook.alerts.model import AlertState, Source
 from opsbook.alerts.processor import AlertProcessor, Notice
-from opsbook.alerts.relay import done, relay, results_done, waiting, waiting_results
+from opsbook.alerts.relay import relay
 from opsbook.cluster.lease import Fence, default_instance
 from opsbook.config.checks import CheckBase
 from opsbook.config.loader import LoadedConfig
@@ -299,22 +299,6 @@ class Daemon:
         )
         await self._after(notices)
         return changed
-
-    async def take_relayed(self) -> bool:
-        """Alerts the followers stored: processed as if posted here, then removed."""
-        results = await self.in_store(lambda: waiting_results(self.store.engine))
-        if results:  # a follower's own host's checks: stored and judged here
-            for _, result in results:
-                self.on_result(result, 0.0, queue=False)
-            if await self.process([r for _, r in results]):
-                ids = [i for i, _ in results]
-                await self.in_store(lambda: results_done(self.store.engine, ids))
-        found = await self.in_store(lambda: waiting(self.store.engine))
-        if not found:
-            return bool(results)
-        await self.ingest([a for _, a in found])
-        await self.in_store(lambda: done(self.store.engine, [i for i, _ in found]))
-        return True
 
     async def _after(self, notices: Sequence[Notice]) -> None:
         for notice in notices:

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from opsbook.alerts.relay import relay_results
-from opsbook.daemon.pipeline import MAX_BATCH, pipeline
+from opsbook.daemon.pipeline import next_batch, pipeline, take_relayed
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.watch import Watcher
 from opsbook.errors import OpsbookError
@@ -57,7 +57,7 @@ async def lead(d: Daemon, token: int, taken_from: str | None = None) -> None:
     start("pipeline", lambda: pipeline(d))
     start("housekeeping", lambda: every(SUMMARY_EVERY, d.housekeep))
     start("paging", lambda: every(PAGING_EVERY, d.page_now))
-    start("relay", lambda: every(PAGING_EVERY, d.take_relayed))
+    start("relay", lambda: every(PAGING_EVERY, lambda: take_relayed(d)))
     d.leading = d.state.leading = True
     start_backups(d)
     d.watcher.start()
@@ -117,16 +117,7 @@ async def stop_following(d: Daemon) -> None:
 
 async def outbound(d: Daemon) -> None:
     """A follower's results, into the store for the leader (relayed_results)."""
-    while True:
-        try:
-            first = await asyncio.wait_for(d.queue.get(), timeout=0.5)
-        except TimeoutError:
-            if d.follow_stop.is_set() and d.queue.empty():
-                return
-            continue
-        batch = [first]
-        while not d.queue.empty() and len(batch) < MAX_BATCH:
-            batch.append(d.queue.get_nowait())
+    while (batch := await next_batch(d.queue, d.follow_stop)) is not None:
         try:
             await d.in_store(partial(relay_results, d.store.engine, batch, d.instance, d.clock()))
         except OpsbookError as exc:  # the store is down: these results are lost, say so
