@@ -21,8 +21,9 @@ codes (3 for config and usage errors, 1 for the rest; a check's own status for c
     ├── IncidentError             an illegal move or an unknown incident; nothing changed
     ├── BackupError               a backup, verify, restore or prune failed; says why
     │   ├── IntegrityError        stored data does not match its manifest's checksum
-    │   ├── DecryptError          no identity or passphrase given opens this backup
-    │   └── JobBusy               another run of the same job holds its lock
+    │   └── DecryptError          no identity or passphrase given opens this backup
+    ├── JobBusy                   another run of the same job (a backup, verify, prune or a
+    │                             calendar job) holds its lock
     ├── LogError                  a log file cannot be read, or a baseline is unknown
     ├── ResourceExhausted         opsbook itself is short of file descriptors or memory: its own
     │                             degradation, never counted as the target's outage
@@ -159,7 +160,7 @@ class DecryptError(BackupError):
     """The backup cannot be decrypted with the identity or passphrase given."""
 
 
-class JobBusy(BackupError):
+class JobBusy(OpsbookError):
     """Another run of the same job holds its lock."""
 
 

@@ -35,6 +35,7 @@ class CheckKind(enum.StrEnum):
     SQL = "sql"
     PGSTATS = "pgstats"
     PGBOUNCER = "pgbouncer"
+    JOB = "job"
 
 
 class Unit(enum.StrEnum):

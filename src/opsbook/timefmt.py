@@ -3,6 +3,8 @@ machine's) in human output; UTC ISO 8601 in JSON."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from opsbook.errors import UsageError
@@ -57,3 +59,33 @@ def parse_due(text: str, today: date) -> date:
         raise UsageError(
             f"--due {text!r}: expected a date (2026-12-15) or a time from today (7d)"
         ) from None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@functools.cache  # one origin per process: every reader sees the same fast time
+def calendar_clock() -> Callable[[], datetime]:
+    """The clock the job calendar reads: this machine's, or for tests a fast one.
+
+    ``OPSBOOK_TEST_CLOCK="2026-03-08T06:58:00Z*60"`` starts the calendar at that instant when
+    the process starts and runs it 60 times faster, so a test sees a night of cron fires (and
+    a DST change) in a minute. Only the calendar follows it (schedules, runs, overdue); leases,
+    locks and checks keep real time.
+    """
+    import os
+    import time
+
+    spec = os.environ.get("OPSBOOK_TEST_CLOCK")
+    if not spec:
+        return utcnow
+    start_text, _, rate_text = spec.partition("*")
+    start = datetime.fromisoformat(start_text.replace("Z", "+00:00")).astimezone(UTC)
+    rate = float(rate_text or 1)
+    origin = time.monotonic()
+
+    def fast() -> datetime:
+        return start + timedelta(seconds=(time.monotonic() - origin) * rate)
+
+    return fast

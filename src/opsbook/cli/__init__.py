@@ -43,6 +43,7 @@ def _register() -> None:
         history,
         incident,
         init,
+        jobs,
         logs,
         notify,
         oncall,
@@ -70,6 +71,7 @@ def _register() -> None:
     cli.add_command(heartbeat.heartbeat)
     cli.add_command(trends.trends)
     cli.add_command(cluster.cluster)
+    cli.add_command(jobs.jobs)
 
 
 _register()

@@ -88,9 +88,13 @@ class IntakeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
 class RetentionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     raw: Duration = Duration(26 * 3600)  # every result, for a day and a bit
     rollups: Duration = Duration(90 * 86400)  # 5-minute summaries after that
+    jobs: Duration = Duration(400 * 86400)  # calendar job runs (a year of monthly reports)
+    job_output: Duration = Duration(30 * 86400)  # their output's tail (summaries stay)
 
     def __post_init__(self) -> None:
         if self.raw < 3600:
             raise ValueError("raw: expected 1h or more")
         if self.rollups < self.raw:
             raise ValueError("rollups: expected at least as long as raw")
+        if self.job_output > self.jobs:
+            raise ValueError("job_output: expected at most as long as jobs")

@@ -16,6 +16,7 @@ import msgspec
 from opsbook.config.backups import Backups, backup_checks, validate_backups
 from opsbook.config.checks import CheckBase
 from opsbook.config.daemon import HeartbeatConfig, IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.jobs import JobBase, job_checks, validate_jobs
 from opsbook.config.log_checks import with_store
 from opsbook.config.logs import LogsConfig
 from opsbook.config.maintenance import WindowConfig
@@ -48,6 +49,7 @@ TOP_LEVEL_KEYS = (
     "backups",
     "logs",
     "trends",
+    "jobs",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -69,6 +71,7 @@ class Config:
     logs: LogsConfig = field(default_factory=LogsConfig)
     heartbeat: tuple[HeartbeatConfig, ...] = ()
     trends: TrendsConfig = field(default_factory=TrendsConfig)
+    jobs: dict[str, JobBase] = field(default_factory=dict)
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -121,8 +124,11 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     backups = validate_backups(data.get("backups"), problems)
     logs = convert_section(data.get("logs"), LogsConfig, ("logs",), problems)
     trends = convert_section(data.get("trends"), TrendsConfig, ("trends",), problems)
+    jobs = validate_jobs(data.get("jobs"), problems)
+    _job_targets(jobs, paging, backups, problems)
     if backups is not None:
         checks = backup_checks(backups, checks, store)
+    checks = job_checks(jobs, checks, store, timezone)
     checks = with_store(checks, store if isinstance(store, str) else None)
     if trends is not None and not problems:
         _trend_checks(trends, checks, problems)
@@ -143,6 +149,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         logs=logs,
         heartbeat=heartbeat,
         trends=trends,
+        jobs=jobs,
     ), []
 
 
@@ -156,6 +163,43 @@ def _trend_checks(
             known = ", ".join(sorted(checks)) or "none defined"
             problems.append(Problem(("trends", section, name, "check"),
                                     f"no check named {check!r} (checks: {known})"))  # fmt: skip
+
+
+def _job_targets(
+    jobs: dict[str, JobBase], paging: Paging, backups: Backups | None, problems: list[Problem]
+) -> None:
+    """What a job names (a channel, a backup source) must exist."""
+    from opsbook.config.jobs import RestoreDrillJob
+
+    for name, job in jobs.items():
+        if job.notify is not None and (why := _report_target(job.notify, paging)):
+            problems.append(Problem(("jobs", name, "notify"), why))
+        if isinstance(job, RestoreDrillJob):
+            sources = backups.sources if backups is not None else {}
+            if not sources:
+                said = "restore-drill needs backups: with a source to restore"
+                problems.append(Problem(("jobs", name, "action"), said))
+            elif job.source is not None and job.source not in sources:
+                said = f"no backup source {job.source!r} (sources: {', '.join(sources)})"
+                problems.append(Problem(("jobs", name, "source"), said))
+
+
+def _report_target(name: str, paging: Paging) -> str | None:
+    """Why a job's report cannot go to ``name``; None when it can."""
+    from opsbook.config.paging import EmailChannel, PagerDutyChannel
+
+    channel = paging.channels.get(name)
+    if isinstance(channel, PagerDutyChannel):
+        return (
+            f"{name!r} is a PagerDuty channel, which pages; name a Slack or webhook channel, "
+            "a person or a stakeholder group"
+        )
+    if isinstance(channel, EmailChannel):
+        return f"{name!r} is an email channel; name the person or stakeholder group to mail"
+    if channel is not None or name in paging.people or name in paging.stakeholders:
+        return None
+    known = ", ".join([*paging.channels, *paging.stakeholders, *paging.people]) or "none defined"
+    return f"no channel, person or stakeholder group named {name!r} (known: {known})"
 
 
 def _maintenance(value: Any, problems: list[Problem]) -> tuple[WindowConfig, ...]:

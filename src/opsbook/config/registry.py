@@ -7,6 +7,7 @@ from opsbook.config.checks import CheckBase
 from opsbook.config.checks import CheckConfig as _CoreConfig
 from opsbook.config.db_checks import PgBouncerCheck, PgStatsCheck, SqlCheck
 from opsbook.config.host_checks import CpuCheck, DiskIoCheck, NetworkCheck
+from opsbook.config.jobs import JobCheck
 from opsbook.config.log_checks import LogCheck, LogErrorsCheck
 from opsbook.results import CheckKind
 
@@ -20,6 +21,7 @@ CheckConfig = (
     | SqlCheck
     | PgStatsCheck
     | PgBouncerCheck
+    | JobCheck
 )
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     **_CORE,
@@ -31,4 +33,5 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.SQL: SqlCheck,
     CheckKind.PGSTATS: PgStatsCheck,
     CheckKind.PGBOUNCER: PgBouncerCheck,
+    CheckKind.JOB: JobCheck,
 }

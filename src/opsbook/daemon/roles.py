@@ -10,6 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from opsbook.alerts.relay import relay_results
+from opsbook.daemon.jobs import start_jobs
 from opsbook.daemon.pipeline import next_batch, pipeline, take_relayed
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.watch import Watcher
@@ -60,6 +61,7 @@ async def lead(d: Daemon, token: int, taken_from: str | None = None) -> None:
     start("relay", lambda: every(PAGING_EVERY, lambda: take_relayed(d)))
     d.leading = d.state.leading = True
     start_backups(d)
+    start_jobs(d)
     d.watcher.start()
     # a takeover is news (WARNING); a daemon that starts and leads, as a single one always
     # does, is not
@@ -80,7 +82,8 @@ async def step_down(d: Daemon, why: str) -> None:
     if d.watcher is not None:
         await d.watcher.stop()
     await d.supervisor.wait("backups", timeout=5)
-    await d.supervisor.cancel("housekeeping", "paging", "backups", "relay")
+    await d.supervisor.wait("jobs", timeout=15)  # running jobs killed, recorded interrupted
+    await d.supervisor.cancel("housekeeping", "paging", "backups", "jobs", "relay")
     log.info("opsbook serve: writing %d queued results", d.queue.qsize())
     await d.supervisor.wait("pipeline")
     d.forget_decisions()

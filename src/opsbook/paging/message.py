@@ -24,6 +24,7 @@ class Kind(enum.StrEnum):
     ACK = "ack"  # it has been acknowledged
     RESOLVE = "resolve"
     DIGEST = "digest"  # SEV-4: a daily summary, never a page
+    REPORT = "report"  # a calendar job's report (jobs: notify:), never a page
     TEST = "test"
 
 
@@ -133,3 +134,7 @@ def trial_message(channel: str, now: datetime) -> Message:
     subject = f"[opsbook] test message to {channel}"
     text = f"{subject}\n\nSent {now:%Y-%m-%d %H:%M:%S} UTC by `opsbook notify test {channel}`.\n"
     return Message(kind=Kind.TEST, subject=subject, text=text, html=_html(text, None))
+
+
+def report_message(subject: str, text: str) -> Message:
+    return Message(kind=Kind.REPORT, subject=subject, text=text, html=_html(text, None))

@@ -330,6 +330,35 @@ job_locks = Table(
     Column("expires_at", UTCDateTime, nullable=True),
 )
 
+# The calendar (jobs:): when each job became known (no catch-up or overdue before that) and the
+# newest scheduled time taken, which a conditional UPDATE claims so a slot runs once.
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("known_since", UTCDateTime, nullable=False),
+    Column("last_slot", UTCDateTime, nullable=True),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(200), nullable=False),
+    Column("trigger", String(20), nullable=False),  # schedule, catch-up, manual
+    Column("slot", UTCDateTime, nullable=True),  # the scheduled time it ran for
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),  # killed by then; abandoned after
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("status", SmallInteger, nullable=True),  # a Status; NULL while running
+    Column("summary", Text, nullable=False, default=""),
+    Column("output", Text, nullable=False, default=""),  # the tail, kept retention.job_output
+    Column("data", JSON, nullable=True),  # a built-in action's findings (reports compare them)
+    Column("actor", String(200), nullable=False, default=""),
+    Column("holder", String(200), nullable=False, default=""),  # worker_id of the runner
+    Index("ix_job_runs_job_started", "job", "started_at"),
+)
+
 log_baselines = Table(
     "log_baselines",
     metadata,

@@ -1,0 +1,44 @@
+"""job: did this calendar job's last run go well, and has none come due without running?
+Read from the store, where every run is recorded (docs/jobs.md).
+
+The newest finished run's status is the check's (a timeout is CRITICAL); a scheduled time
+that passed, plus the job's timeout and grace, without a run started since is CRITICAL
+(overdue: the daemon was down and catch-up is off, or the run could not start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from opsbook.config.jobs import JobCheck
+from opsbook.errors import CheckUnavailable, OpsbookError
+from opsbook.results import Phase, Reading
+
+
+def describe(check: JobCheck) -> str:
+    return f"job {check.job}"
+
+
+async def run(check: JobCheck, phase: Phase) -> Reading:
+    phase.at("for the store")
+    return await asyncio.to_thread(_read, check)
+
+
+def _read(check: JobCheck) -> Reading:
+    from opsbook.jobs import records
+    from opsbook.jobs.calendar import assess
+    from opsbook.store.open import open_store
+    from opsbook.timefmt import calendar_clock
+
+    try:
+        store = open_store(check.store)
+        try:
+            state = records.states(store.engine).get(check.job)
+            runs = records.runs(store.engine, check.job, limit=10)
+        finally:
+            store.engine.dispose()
+    except OpsbookError as exc:
+        raise CheckUnavailable(str(exc)) from None
+    return assess(
+        check.job, check.schedule, check.zone, check.late_after, state, runs, calendar_clock()()
+    )

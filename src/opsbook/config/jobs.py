@@ -1,0 +1,256 @@
+"""The ``jobs:`` section: the runbook's calendar, each job a schedule and an action.
+
+A job's ``action:`` picks its kind, the way ``type:`` picks a check's: ``command`` (any
+program; its exit code read as a Nagios plugin's) or one of opsbook's built-in actions, each
+also a command of its own (docs/jobs.md). A ``job-<name>`` check is added for every job so a
+failed, timed-out or overdue run alerts and pages like any other check.
+"""
+
+from __future__ import annotations
+
+import enum
+import shlex
+from typing import Any, ClassVar
+
+import msgspec
+
+from opsbook.config.backups import cron_error
+from opsbook.config.checks import CheckBase
+from opsbook.config.problems import Path_, Problem, translate
+from opsbook.config.types import AlertSeverity, Duration, decode_hook, is_check_name
+from opsbook.results import CheckKind
+from opsbook.units import parse_size
+
+
+class Action(enum.StrEnum):
+    COMMAND = "command"
+    LOG_RETENTION = "log-retention"
+    SECURITY_UPDATES = "security-updates"
+    DB_MAINTENANCE = "db-maintenance"
+    RESTORE_DRILL = "restore-drill"
+
+
+class NotifyOn(enum.StrEnum):
+    ALWAYS = "always"
+    PROBLEMS = "problems"  # WARNING, CRITICAL, UNKNOWN, timed out
+
+
+class JobBase(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="action"
+):
+    action_kind: ClassVar[Action]
+    schedule: str  # cron, read on the wall clock of timezone
+    timezone: str | None = None  # default: the file's timezone, else UTC
+    description: str | None = None
+    timeout: Duration = Duration(3600.0)  # then the run is killed and counts as CRITICAL
+    # A run the daemon missed while it was down is run once when it starts again.
+    catch_up: bool = True
+    notify: str | None = None  # a channel the run's report goes to
+    notify_on: NotifyOn = NotifyOn.ALWAYS
+    # The job-<name> check: a failed run opens an incident at this severity (a CRITICAL
+    # exit or a timeout at `critical`, a WARNING exit at `warning`).
+    severity: AlertSeverity = AlertSeverity(3, 4)
+    # How long after its time a run may start and finish before the job counts as overdue
+    # (beyond its timeout).
+    grace: Duration = Duration(600.0)
+
+    def _base_checks(self) -> None:
+        cron_error(self.schedule, "schedule")
+        if self.timezone is not None:
+            zone_error(self.timezone, "timezone")
+        if self.timeout < 1:
+            raise ValueError("timeout: expected 1s or more")
+
+
+def zone_error(name: str, key: str) -> None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{key}: unknown time zone {name!r}; expected an IANA name such as Europe/Paris"
+        ) from None
+
+
+class CommandJob(JobBase, frozen=True, kw_only=True, tag="command"):
+    """Any program: exit 0 OK, 1 WARNING, 2 CRITICAL, anything else UNKNOWN (as a Nagios
+    plugin); its first line of output is the run's summary."""
+
+    action_kind = Action.COMMAND
+    command: tuple[str, ...] | str  # argv; a string is split as a shell would, not run by one
+    shell: bool = False  # run the string through /bin/sh -c (pipes, globs, redirections)
+    workdir: str | None = None
+    env: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+        if isinstance(self.command, str):
+            if not self.command.strip():
+                raise ValueError("command: expected a program to run")
+            if not self.shell:
+                try:
+                    shlex.split(self.command)
+                except ValueError as exc:
+                    raise ValueError(f"command: {exc} (quote it, or give a list)") from None
+        elif not self.command:
+            raise ValueError("command: expected a program to run, such as [backup.sh, --all]")
+        elif self.shell:
+            raise ValueError("shell: true takes command: as one string")
+
+    @property
+    def argv(self) -> list[str]:
+        if isinstance(self.command, str):
+            return ["/bin/sh", "-c", self.command] if self.shell else shlex.split(self.command)
+        return list(self.command)
+
+
+class LogRetentionJob(JobBase, frozen=True, kw_only=True, tag="log-retention"):
+    """The runbook's `find /var/log -name "*.log.*" -mtime +30 -delete`, done safely."""
+
+    action_kind = Action.LOG_RETENTION
+    paths: tuple[str, ...]  # globs of rotated logs; nothing outside them is ever touched
+    older_than: Duration = Duration(30 * 86400.0)
+    dry_run: bool = True  # report what would go; `false` deletes
+    logs: tuple[str, ...] = ()  # live logs that must be rotated (globs)
+    max_size: str = "1GB"  # a live log this big has not been rotated: WARNING
+    logrotate_state: str = "/var/lib/logrotate/status"
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+        if not self.paths:
+            raise ValueError("paths: expected globs of rotated logs, such as /var/log/*.log.*")
+        for glob in self.paths:
+            if not glob.startswith("/"):
+                raise ValueError(f"paths: {glob!r} is relative; expected an absolute glob")
+            if glob.rstrip("/*") in ("", "/var", "/var/log", "/etc", "/usr", "/home"):
+                raise ValueError(
+                    f"paths: {glob!r} matches every file of a system directory; name the "
+                    "rotated logs, such as /var/log/nginx/*.log.*"
+                )
+        if self.older_than < 86400:
+            raise ValueError("older_than: expected 1d or more")
+        try:
+            parse_size(self.max_size)
+        except ValueError:
+            raise ValueError(
+                f"max_size: expected a size such as 500MB or 2GB, got {self.max_size!r}"
+            ) from None
+
+    @property
+    def max_bytes(self) -> int:
+        return parse_size(self.max_size)
+
+
+class SecurityUpdatesJob(JobBase, frozen=True, kw_only=True, tag="security-updates"):
+    """Pending (security) updates by apt's simulation, reboot and kernel age, images by trivy,
+    the tree by trivy fs / gitleaks when installed, and detect-secrets always."""
+
+    action_kind = Action.SECURITY_UPDATES
+    images: tuple[str, ...] = ()  # container images for `trivy image`
+    scan_paths: tuple[str, ...] = ()  # trees for trivy fs, gitleaks and detect-secrets
+    kernel_max_age: Duration = Duration(30 * 86400.0)  # running a kernel older: WARNING
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+class DbMaintenanceJob(JobBase, frozen=True, kw_only=True, tag="db-maintenance"):
+    """The weekly VACUUM ANALYZE and REINDEX CONCURRENTLY, with `opsbook db`'s guards, and the
+    unused-index, slow-query and bloat reports compared with last week's."""
+
+    action_kind = Action.DB_MAINTENANCE
+    target: str | None = None  # a postgres check's name or a DSN; default: the only one
+    vacuum: bool = True
+    reindex: bool = True
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+class RestoreDrillJob(JobBase, frozen=True, kw_only=True, tag="restore-drill"):
+    """The runbook's monthly restoration test: the newest backup of each source (or of
+    ``source``) restored into a scratch database and compared (`opsbook backup verify`)."""
+
+    action_kind = Action.RESTORE_DRILL
+    source: str | None = None
+    timeout: Duration = Duration(6 * 3600.0)  # a restore of a large database takes its time
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+JobConfig = CommandJob | LogRetentionJob | SecurityUpdatesJob | DbMaintenanceJob | RestoreDrillJob
+JOB_MODELS: dict[str, type[JobBase]] = {
+    m.action_kind.value: m
+    for m in (CommandJob, LogRetentionJob, SecurityUpdatesJob, DbMaintenanceJob, RestoreDrillJob)
+}
+
+
+def validate_jobs(value: Any, problems: list[Problem]) -> dict[str, JobBase]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(("jobs",), "expected a mapping of job names to jobs"))
+        return {}
+    out: dict[str, JobBase] = {}
+    actions = ", ".join(JOB_MODELS)
+    for name, spec in value.items():
+        path: Path_ = ("jobs", name)
+        if not is_check_name(str(name)):
+            problems.append(Problem(path, "job names use letters, digits, '_', '.', '-'"))
+            continue
+        action = spec.get("action") if isinstance(spec, dict) else None
+        model = JOB_MODELS.get(str(action))
+        if model is None:
+            problems.append(
+                Problem((*path, "action"), f"expected one of: {actions}, got {action!r}")
+            )
+            continue
+        try:
+            out[str(name)] = msgspec.convert(spec, model, dec_hook=decode_hook)
+        except msgspec.ValidationError as exc:
+            problems.append(translate(str(exc), spec, path, model))
+    return out
+
+
+class JobCheck(CheckBase, frozen=True, kw_only=True, tag="job"):
+    """A job's health from the store: its last run good and none overdue.
+
+    One is added for every job under jobs: (named job-<name>) unless the file defines a check
+    of that name itself.
+    """
+
+    kind = CheckKind.JOB
+    job: str
+    schedule: str
+    zone: str | None = None  # the schedule's time zone
+    late_after: Duration = Duration(4200.0)  # after its time, a run not finished is overdue
+    store: str | None = None
+    # A failed run is an event, not a reading that may recover by itself: fire at once.
+    for_: Duration | None = msgspec.field(default=Duration(0.0), name="for")
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(15.0)
+    watch: bool = False
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+def job_checks(
+    jobs: dict[str, JobBase], checks: dict[str, Any], store: Any, timezone: str | None
+) -> dict[str, Any]:
+    out = dict(checks)
+    for name, job in jobs.items():
+        check_name = f"job-{name}"
+        if check_name not in out:
+            out[check_name] = JobCheck(
+                job=name,
+                schedule=job.schedule,
+                zone=job.timezone or timezone,
+                late_after=Duration(job.timeout + job.grace),
+                severity=job.severity,
+                store=store if isinstance(store, str) else None,
+                description=f"job {name}: its last run good, none overdue",
+            )
+    return out

@@ -1,0 +1,1 @@
+"""The runbook's calendar: jobs on cron schedules, their runs recorded (docs/jobs.md)."""

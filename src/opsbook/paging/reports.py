@@ -1,0 +1,81 @@
+"""A calendar job's report to whoever the job names (``notify:``): a Slack or webhook channel
+once, a person by their first contact point that is not a pager, a stakeholder group each
+member so. Queued in the outbox like every notification, delivered with its retries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from opsbook.config.paging_section import Paging
+from opsbook.jobs.records import Run
+from opsbook.paging.message import report_message
+from opsbook.paging.outbox import enqueue
+from opsbook.paging.targets import Route, person_routes
+from opsbook.store.tx import begin
+
+REPORT_LIMIT = 30_000  # characters: chat services cut long messages; the store keeps it all
+
+
+def report_routes(target: str, paging: Paging) -> list[Route]:
+    if target in paging.channels:
+        return [Route(target, target, None)]
+    people = paging.stakeholders.get(target, [target] if target in paging.people else [])
+    routes = []
+    for person in people:
+        usable = [r for r in person_routes(person, paging) if not _is_pager(r.channel, paging)]
+        routes.extend(usable[:1])
+    return routes
+
+
+def _is_pager(channel: str, paging: Paging) -> bool:
+    from opsbook.config.paging import PagerDutyChannel
+
+    return isinstance(paging.channels.get(channel), PagerDutyChannel)
+
+
+def queue_report(
+    engine: Engine,
+    paging: Paging,
+    target: str,
+    *,
+    key: str,
+    subject: str,
+    text: str,
+    now: datetime,
+) -> int:
+    """Queue the report; returns how many notifications were queued (0 when nobody can be
+    reached, which the caller says)."""
+    if len(text) > REPORT_LIMIT:
+        text = text[:REPORT_LIMIT] + "\n… (cut; the whole report: opsbook jobs history)"
+    message = report_message(subject, text)
+    queued = 0
+    with begin(engine) as conn:
+        for route in report_routes(target, paging):
+            queued += enqueue(
+                conn,
+                key=f"{key}:{route.channel}:{route.recipient}",
+                incident_id=None,
+                channel=route.channel,
+                recipient=route.recipient,
+                message=message,
+                now=now,
+            )
+    return queued
+
+
+def run_report(service: str, name: str, run: Run) -> tuple[str, str]:
+    """The subject and text of a run's report: a built-in action's own report (markdown), or
+    a command's summary and the tail of its output."""
+    status = run.status.name if run.status is not None else "RUNNING"
+    subject = f"[opsbook] {service}: job {name} {status}: {run.summary}"[:200]
+    took = f" in {run.duration:.0f}s" if run.duration is not None else ""
+    head = f"Job {name} ({run.trigger.value}) {status}{took}: {run.summary}\n"
+    body = (run.data or {}).get("report")
+    if isinstance(body, str) and body.strip():
+        return subject, f"{head}\n{body}"
+    if run.output.strip():
+        tail = "\n".join(run.output.splitlines()[-40:])
+        return subject, f"{head}\nLast lines of its output:\n{tail}\n"
+    return subject, head

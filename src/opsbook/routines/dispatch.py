@@ -1,0 +1,23 @@
+"""A built-in action, by the job that names it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from opsbook.config.jobs import JobBase, LogRetentionJob
+from opsbook.errors import UsageError
+from opsbook.routines.model import ActionReport
+
+if TYPE_CHECKING:
+    from opsbook.config.loader import LoadedConfig
+
+
+def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
+    if isinstance(job, LogRetentionJob):
+        from opsbook.routines import logfiles
+
+        return logfiles.perform(job)
+    raise UsageError(
+        f"job {name} runs a command ({job.action_kind.value}), not a built-in "
+        "action; run it with opsbook jobs run"
+    )
