@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -188,3 +189,40 @@ def test_a_sqlite_store_is_private_to_its_owner(tmp_path: Path) -> None:
     path.chmod(0o644)  # one made by an older opsbook
     open_store(f"sqlite:///{path}").engine.dispose()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_opening_the_store_again_in_a_process_loses_none_of_its_writes(tmp_path: Path) -> None:
+    """The daemon opens its SQLite store again for the backup and job checks. Closing any
+    descriptor of the file drops the process's POSIX locks on it; a CLI command reading the
+    store meanwhile then took itself for the last connection, checkpointed and deleted the
+    WAL under the daemon, and the daemon's next writes failed or vanished."""
+    path = tmp_path / "opsbook.db"
+    url = f"sqlite:///{path}"
+    daemon = open_store(url).engine
+    with daemon.begin() as conn:  # a pooled connection keeps the WAL open, as serve's do
+        conn.execute(text("CREATE TABLE marks (n INTEGER)"))
+    poll = """
+import sys, time, sqlite3
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from marks').fetchall()
+    c.close(); time.sleep(0.02)
+"""
+    reader = subprocess.Popen([sys.executable, "-c", poll, str(path)])
+    try:
+        for n in range(30):
+            if n % 3 == 0:  # a check opening the store in the same process
+                again = open_store(url).engine
+                with again.connect() as conn:
+                    conn.execute(text("SELECT count(*) FROM marks")).all()
+                again.dispose()
+            with daemon.begin() as conn:
+                conn.execute(text("INSERT INTO marks VALUES (:n)"), {"n": n})
+            time.sleep(0.05)
+    finally:
+        reader.wait(10)
+    daemon.dispose()
+    fresh = make_engine(url)
+    with fresh.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM marks")).scalar() == 30
+    fresh.dispose()

@@ -11,6 +11,7 @@ CLI and the daemon write the same file without losing anything.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -66,20 +67,34 @@ def make_engine(url: str, *, options: str | None = None) -> Engine:
     )
 
 
+def _owner_only(path: str) -> None:
+    """Owner only: the store holds incidents, who is on call and how to reach them. SQLite
+    gives its -wal and -shm files the main file's mode, so the file is made first.
+
+    Never open and close an existing store file here: POSIX locks belong to the process, and
+    closing any descriptor of the file drops every lock this process's SQLite connections
+    hold on it, so another process could checkpoint and delete the WAL under them and their
+    later writes would be lost (the daemon opens the store again for the backup and job
+    checks). Only a file this call creates (O_EXCL) is opened.
+    """
+    if Path(path).is_symlink():
+        raise OSError(errno.ELOOP, "is a symbolic link; give the file itself")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        if Path(path).stat().st_mode & 0o077:  # a store made by an older opsbook
+            Path(path).chmod(0o600)
+    else:
+        os.close(fd)
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.removeprefix("sqlite:///")
     if path and path != ":memory:":
         directory = Path(path).parent
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # Owner only: the store holds incidents, who is on call and how to reach them.
-            # SQLite gives its -wal and -shm files the main file's mode, so create it first.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                if os.fstat(fd).st_mode & 0o077:  # a store made by an older opsbook
-                    os.fchmod(fd, 0o600)
-            finally:
-                os.close(fd)
+            _owner_only(path)
         except OSError as exc:
             raise StoreError(f"cannot create the store {path}: {exc.strerror}") from None
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, future=True)
