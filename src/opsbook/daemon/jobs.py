@@ -133,7 +133,8 @@ class JobScheduler:
             log.error("jobs: %s could not be recorded: %s", name, exc)  # noqa: TRY400
             return
         level = logging.INFO if run.status is Status.OK else logging.WARNING
-        log.log(level, "jobs: %s %s: %s", name, run.status.name if run.status else "?", run.summary)
+        said = run.status.name if run.status is not None else "?"
+        log.log(level, "jobs: %s %s: %s", name, said, run.summary)
         if d.scheduler is not None:
             d.scheduler.wake(f"job-{name}")
         await self._tell(name, job, run)

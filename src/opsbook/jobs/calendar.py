@@ -25,16 +25,28 @@ def next_fire(cron: str, after: datetime, tz_name: str | None) -> datetime:
     """The next time ``cron`` fires after ``after``, read on the wall clock of ``tz_name``."""
     from croniter import croniter
 
-    fire: datetime = croniter(cron, after.astimezone(_zone(tz_name))).get_next(datetime)
+    tz = _zone(tz_name)
+    fire: datetime = croniter(cron, after.astimezone(tz)).get_next(datetime)
+    if _repeat(fire, tz):  # the wall time came round again as clocks fell back: it has run
+        return next_fire(cron, fire, tz_name)
     return fire.astimezone(UTC)
+
+
+def _repeat(fire: datetime, tz: tzinfo) -> bool:
+    """The second occurrence of an ambiguous wall time (the hour a fall-back repeats)."""
+    local = fire.astimezone(tz)
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
 
 
 def prev_fire(cron: str, before: datetime, tz_name: str | None) -> datetime:
     """The latest time ``cron`` fired at or before ``before``."""
     from croniter import croniter
 
-    at = before.astimezone(_zone(tz_name))
+    tz = _zone(tz_name)
+    at = before.astimezone(tz)
     fire: datetime = croniter(cron, at + timedelta(seconds=1)).get_prev(datetime)
+    if _repeat(fire, tz):  # it fired at the first occurrence
+        return fire.astimezone(tz).replace(fold=0).astimezone(UTC)
     return fire.astimezone(UTC)
 
 

@@ -2,7 +2,7 @@
 
 POST, JSON body:
 
-    {"delivery": "<idempotency key>", "kind": "page|update|ack|resolve|digest|test",
+    {"delivery": "<idempotency key>", "kind": "page|update|ack|resolve|digest|report|test",
      "recipient": "alice", "incident_id": "INC-2026-11-28-1", "severity": "SEV-1",
      "title": "…", "fired": "…", "response_left_s": 812.0, "on_call": "alice",
      "ack_command": "opsbook incident ack INC-…", "ack_url": "https://…/ack/…",
