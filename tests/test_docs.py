@@ -20,6 +20,7 @@ from opsbook.config.backups import (
 )
 from opsbook.config.checks import CheckBase, Signal
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
+from opsbook.config.jobs import JOB_MODELS, JobBase
 from opsbook.config.logs import LogsConfig
 from opsbook.config.model import TOP_LEVEL_KEYS
 from opsbook.config.paging import (
@@ -88,6 +89,12 @@ def test_every_config_key_is_documented() -> None:
         own = _keys(model) - source_common
         part = sources_part.split(f"`{kind}`: ")[1].split("\n`")[0]
         assert own <= _documented_keys(part), kind
+    jobs = text.split("## Jobs")[1].split("\n## ")[0]
+    job_common = _keys(JobBase)
+    assert job_common <= _documented_keys(jobs.split("Every job:")[1].split("\n`")[0])
+    for action, model in JOB_MODELS.items():
+        part = jobs.split(f"\n`{action}`: ")[1].split("\n`")[0]
+        assert _keys(model) - job_common <= _documented_keys(part), action
     logs = text.split("## Logs")[1].split("\n## ")[0]
     assert _keys(LogsConfig) <= _documented_keys(logs)
     signal_part = sections["prometheus"].split("Each signal:")[1]
