@@ -88,15 +88,19 @@ def execute(
         reader.start()
     deadline = started + timeout
     timed_out = interrupted = False
-    while proc.poll() is None:
-        if time.monotonic() >= deadline:
-            timed_out = True
-            break
-        if stop is not None and stop.is_set():
-            interrupted = True
-            break
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=0.2)
+    try:
+        while proc.poll() is None:
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.2)
+    except BaseException:  # Ctrl-C on `jobs run`: its own session never saw the signal
+        _kill_group(proc)
+        raise
     if timed_out or interrupted:
         _kill_group(proc)
     for reader in readers:

@@ -16,6 +16,7 @@ from opsbook.errors import JobBusy
 from opsbook.jobs import records
 from opsbook.jobs.execute import OnLine, Outcome, execute
 from opsbook.jobs.records import Run, Trigger
+from opsbook.status import Status
 
 LOCK_MARGIN = timedelta(minutes=2)  # a lock outlives the run's timeout by this much
 
@@ -54,7 +55,13 @@ def run_job(
         raise JobBusy(f"job {name} is already running (job lock {lock_name(name)!r})")
     try:
         run_id = records.start(engine, name, trigger, slot, clock(), job.timeout, actor)
-        outcome = _outcome(name, job, config_path, on_line, stop)
+        try:
+            outcome = _outcome(name, job, config_path, on_line, stop)
+        except KeyboardInterrupt:
+            records.finish(
+                engine, run_id, Status.UNKNOWN, "interrupted (Ctrl-C); killed", "", None, clock()
+            )
+            raise
         records.finish(
             engine, run_id, outcome.status, outcome.summary, outcome.output, outcome.data, clock()
         )
