@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opsbook.config.jobs import JobBase, LogRetentionJob
+from opsbook.config.jobs import JobBase, LogRetentionJob, SecurityUpdatesJob
 from opsbook.errors import UsageError
 from opsbook.routines.model import ActionReport
 
@@ -17,6 +17,10 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import logfiles
 
         return logfiles.perform(job)
+    if isinstance(job, SecurityUpdatesJob):
+        from opsbook.routines import updates
+
+        return updates.perform(job)
     raise UsageError(
         f"job {name} runs a command ({job.action_kind.value}), not a built-in "
         "action; run it with opsbook jobs run"
