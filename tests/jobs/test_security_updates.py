@@ -20,7 +20,10 @@ from tests.conftest import CliResult
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
-PRIVATE = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----\n"
+PRIVATE = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn\n"
+    "-----END RSA PRIVATE KEY-----\n"
+)
 
 
 def _tree(root: Path) -> Path:
@@ -80,8 +83,9 @@ def test_the_review_counts_what_apt_would_upgrade_and_finds_planted_secrets(
 
 
 def test_apt_simulation_lines_are_read_as_apt_writes_them() -> None:
-    text = """Inst bash [5.2.15-2+b8] (5.2.15-2+b13 Debian:12.15/oldstable [amd64])
-Inst libssl3 [3.0.19-1~deb12u2] (3.0.22-1~deb12u2 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64])
+    security = "Debian-Security:12/oldstable-security"
+    text = f"""Inst bash [5.2.15-2+b8] (5.2.15-2+b13 Debian:12.15/oldstable [amd64])
+Inst libssl3 [3.0.19-1~deb12u2] (3.0.22-1~deb12u2 Debian:12.15/oldstable, {security} [amd64])
 Inst linux-image-6.1.0-29-amd64 (6.1.123-1 Debian-Security:12/stable-security [amd64])
 Conf bash (5.2.15-2+b13 Debian:12.15/oldstable [amd64])
 """
