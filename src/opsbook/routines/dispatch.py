@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opsbook.config.jobs import JobBase, LogRetentionJob, SecurityUpdatesJob
+from opsbook.config.jobs import JobBase, LogRetentionJob, RestoreDrillJob, SecurityUpdatesJob
 from opsbook.errors import UsageError
 from opsbook.routines.model import ActionReport
 
@@ -21,6 +21,11 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import updates
 
         return updates.perform(job)
+    if isinstance(job, RestoreDrillJob):
+        from opsbook.routines import drill
+
+        assert loaded.config.backups is not None  # validated: restore-drill needs backups:
+        return drill.perform(job, loaded.config.backups, loaded.config.store)
     raise UsageError(
         f"job {name} runs a command ({job.action_kind.value}), not a built-in "
         "action; run it with opsbook jobs run"
