@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from opsbook.config.jobs import JobBase, LogRetentionJob, RestoreDrillJob, SecurityUpdatesJob
+from opsbook.config.jobs import (
+    DbMaintenanceJob,
+    JobBase,
+    LogRetentionJob,
+    RestoreDrillJob,
+    SecurityUpdatesJob,
+)
 from opsbook.errors import UsageError
 from opsbook.routines.model import ActionReport
 
@@ -21,6 +27,10 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import updates
 
         return updates.perform(job)
+    if isinstance(job, DbMaintenanceJob):
+        from opsbook.routines import dbweekly
+
+        return dbweekly.perform(job, loaded.config, lambda: last_figures(loaded, name))
     if isinstance(job, RestoreDrillJob):
         from opsbook.routines import drill
 
@@ -30,3 +40,20 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         f"job {name} runs a command ({job.action_kind.value}), not a built-in "
         "action; run it with opsbook jobs run"
     )
+
+
+def last_figures(loaded: LoadedConfig, name: str) -> dict[str, Any] | None:
+    """The figures of this job's newest finished run that produced a report: what this run
+    compares with ("what changed since last week")."""
+    from opsbook.jobs import records
+    from opsbook.store.open import open_store
+
+    opened = open_store(loaded.config.store)
+    try:
+        for run in records.runs(opened.engine, name, limit=20):
+            figures = (run.data or {}).get("figures")
+            if not run.running and isinstance(figures, dict):
+                return figures
+    finally:
+        opened.engine.dispose()
+    return None
