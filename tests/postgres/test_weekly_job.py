@@ -28,7 +28,7 @@ def test_the_weekly_job_maintains_and_reports_what_changed_since_last_week(
     database.sql("DELETE FROM items WHERE id > 10")  # the duplicates go; the index stays invalid
     config = tmp_path / "opsbook.yaml"
     config.write_text(f"""
-store: sqlite:///{tmp_path / 'ops.db'}
+store: sqlite:///{tmp_path / "ops.db"}
 checks:
   db: {{type: postgres, dsn: "{database.dsn}"}}
 jobs:

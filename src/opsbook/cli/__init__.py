@@ -47,6 +47,7 @@ def _register() -> None:
         logs,
         notify,
         oncall,
+        report,
         serve,
         severity,
         store,
@@ -72,6 +73,7 @@ def _register() -> None:
     cli.add_command(trends.trends)
     cli.add_command(cluster.cluster)
     cli.add_command(jobs.jobs)
+    cli.add_command(report.report)
 
 
 _register()

@@ -28,6 +28,7 @@ class Action(enum.StrEnum):
     SECURITY_UPDATES = "security-updates"
     DB_MAINTENANCE = "db-maintenance"
     RESTORE_DRILL = "restore-drill"
+    CAPACITY_REVIEW = "capacity-review"
 
 
 class NotifyOn(enum.StrEnum):
@@ -180,10 +181,38 @@ class RestoreDrillJob(JobBase, frozen=True, kw_only=True, tag="restore-drill"):
         self._base_checks()
 
 
-JobConfig = CommandJob | LogRetentionJob | SecurityUpdatesJob | DbMaintenanceJob | RestoreDrillJob
+class CapacityJob(JobBase, frozen=True, kw_only=True, tag="capacity-review"):
+    """The monthly capacity review: from the stored history, when disk, database size,
+    connections, Redis memory and request rate reach their limits (opsbook report capacity)."""
+
+    action_kind = Action.CAPACITY_REVIEW
+    schedule: str = "0 9 1 * *"
+    horizon: Duration = Duration(30 * 86400.0)  # a limit reached sooner: WARNING
+    history: Duration = Duration(90 * 86400.0)  # how far back the trend is read
+    min_history: Duration = Duration(7 * 86400.0)  # fewer days of data: "not enough history"
+    limits: dict[str, float] = {}  # "check.measurement": its limit (request rate, sizes)
+    series: tuple[str, ...] = ()  # more "check.measurement" to forecast
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+        for key in (*self.limits, *self.series):
+            check, _, measurement = key.partition(".")
+            if not check or not measurement:
+                raise ValueError(f"{key!r}: expected check.measurement, such as web.rate")
+        if self.min_history < 2 * 86400:
+            raise ValueError("min_history: expected 2d or more (a trend needs days)")
+
+
 JOB_MODELS: dict[str, type[JobBase]] = {
     m.action_kind.value: m
-    for m in (CommandJob, LogRetentionJob, SecurityUpdatesJob, DbMaintenanceJob, RestoreDrillJob)
+    for m in (
+        CommandJob,
+        LogRetentionJob,
+        SecurityUpdatesJob,
+        DbMaintenanceJob,
+        RestoreDrillJob,
+        CapacityJob,
+    )
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from opsbook.config.jobs import (
+    CapacityJob,
     DbMaintenanceJob,
     JobBase,
     LogRetentionJob,
@@ -31,6 +32,8 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import dbweekly
 
         return dbweekly.perform(job, loaded.config, lambda: last_figures(loaded, name))
+    if isinstance(job, CapacityJob):
+        return capacity_report(job, loaded)[0]
     if isinstance(job, RestoreDrillJob):
         from opsbook.routines import drill
 
@@ -57,3 +60,16 @@ def last_figures(loaded: LoadedConfig, name: str) -> dict[str, Any] | None:
     finally:
         opened.engine.dispose()
     return None
+
+
+def capacity_report(job: CapacityJob, loaded: LoadedConfig) -> tuple[ActionReport, list[Any]]:
+    from datetime import UTC, datetime
+
+    from opsbook.routines import capacity
+    from opsbook.store.open import open_store
+
+    opened = open_store(loaded.config.store)
+    try:
+        return capacity.perform(job, loaded.config.checks, opened.engine, datetime.now(UTC))
+    finally:
+        opened.engine.dispose()

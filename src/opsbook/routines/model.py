@@ -20,6 +20,7 @@ class Area(enum.StrEnum):
     DATABASE = "database"
     BACKUPS = "backups"
     TOOLS = "tools"
+    CAPACITY = "capacity"
 
 
 @dataclass(frozen=True)

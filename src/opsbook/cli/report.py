@@ -1,0 +1,57 @@
+"""``opsbook report``: the runbook's reviews, built from what opsbook recorded (docs/jobs.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from opsbook.cli.options import config_option, config_path
+
+REPORT_FORMATS = click.Choice(["md", "html", "json"])
+
+
+@click.group()
+def report() -> None:
+    """The daily, weekly and monthly reviews, and the capacity forecast."""
+
+
+def _write(text: str, output: str | None) -> None:
+    from opsbook.errors import OpsbookError
+
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OpsbookError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+@report.command()
+@click.option("--format", "-f", "fmt", type=REPORT_FORMATS, default="md", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+@config_option
+@click.pass_context
+def capacity(ctx: click.Context, fmt: str, output: str | None) -> None:
+    """When disk, database size, connections, Redis memory and request rate reach their
+    limits, from the stored history (the settings of a capacity-review job, if one is
+    configured). Exit 1 when one is reached within the horizon."""
+    from opsbook.config.jobs import CapacityJob
+    from opsbook.config.loader import load_config
+    from opsbook.output.reports import capacity_charts, page
+    from opsbook.routines.dispatch import capacity_report
+
+    loaded = load_config(config_path(ctx))
+    job = next((j for j in loaded.config.jobs.values() if isinstance(j, CapacityJob)),
+               CapacityJob())  # fmt: skip
+    done, found = capacity_report(job, loaded)
+    if fmt == "json":
+        _write(json.dumps(done.to_json(), indent=2), output)
+    elif fmt == "html":
+        _write(page(done.report, "Capacity review", capacity_charts(found)), output)
+    else:
+        _write(done.report, output)
+    ctx.exit(int(done.status))
