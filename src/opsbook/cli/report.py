@@ -55,3 +55,25 @@ def capacity(ctx: click.Context, fmt: str, output: str | None) -> None:
     else:
         _write(done.report, output)
     ctx.exit(int(done.status))
+
+
+@report.command()
+@click.option("--format", "-f", "fmt", type=REPORT_FORMATS, default="md", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+@config_option
+@click.pass_context
+def daily(ctx: click.Context, fmt: str, output: str | None) -> None:
+    """The morning report: the health check run now, the last day's incidents, backups, job
+    runs and flapping checks, who is on call today, what is due this week."""
+    from opsbook.config.loader import load_config
+    from opsbook.output.reports import page
+    from opsbook.routines.dispatch import daily_report
+
+    loaded = load_config(config_path(ctx))
+    done = daily_report(loaded)
+    if fmt == "json":
+        _write(loaded.redactor(json.dumps(done.to_json(), indent=2)), output)
+    elif fmt == "html":
+        _write(loaded.redactor(page(done.report, "Daily report")), output)
+    else:
+        _write(loaded.redactor(done.report), output)

@@ -29,6 +29,7 @@ class Action(enum.StrEnum):
     DB_MAINTENANCE = "db-maintenance"
     RESTORE_DRILL = "restore-drill"
     CAPACITY_REVIEW = "capacity-review"
+    DAILY_REPORT = "daily-report"
 
 
 class NotifyOn(enum.StrEnum):
@@ -203,6 +204,17 @@ class CapacityJob(JobBase, frozen=True, kw_only=True, tag="capacity-review"):
             raise ValueError("min_history: expected 2d or more (a trend needs days)")
 
 
+class DailyReportJob(JobBase, frozen=True, kw_only=True, tag="daily-report"):
+    """The daily report to a channel (opsbook report daily): the health check, the last day's
+    changes, who is on call, what is due this week. It needs no keys of its own."""
+
+    action_kind = Action.DAILY_REPORT
+    schedule: str = "0 9 * * *"
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
 JOB_MODELS: dict[str, type[JobBase]] = {
     m.action_kind.value: m
     for m in (
@@ -212,6 +224,7 @@ JOB_MODELS: dict[str, type[JobBase]] = {
         DbMaintenanceJob,
         RestoreDrillJob,
         CapacityJob,
+        DailyReportJob,
     )
 }
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsbook.config.jobs import (
     CapacityJob,
+    DailyReportJob,
     DbMaintenanceJob,
     JobBase,
     LogRetentionJob,
@@ -32,6 +33,8 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import dbweekly
 
         return dbweekly.perform(job, loaded.config, lambda: last_figures(loaded, name))
+    if isinstance(job, DailyReportJob):
+        return daily_report(loaded)
     if isinstance(job, CapacityJob):
         return capacity_report(job, loaded)[0]
     if isinstance(job, RestoreDrillJob):
@@ -71,5 +74,19 @@ def capacity_report(job: CapacityJob, loaded: LoadedConfig) -> tuple[ActionRepor
     opened = open_store(loaded.config.store)
     try:
         return capacity.perform(job, loaded.config.checks, opened.engine, datetime.now(UTC))
+    finally:
+        opened.engine.dispose()
+
+
+def daily_report(loaded: LoadedConfig) -> ActionReport:
+    from datetime import UTC, datetime
+
+    from opsbook.routines import daily
+    from opsbook.store.open import open_store
+
+    results = daily.health(loaded)
+    opened = open_store(loaded.config.store)
+    try:
+        return daily.perform(loaded, opened.engine, datetime.now(UTC), results)
     finally:
         opened.engine.dispose()

@@ -21,6 +21,7 @@ class Area(enum.StrEnum):
     BACKUPS = "backups"
     TOOLS = "tools"
     CAPACITY = "capacity"
+    CHECKS = "checks"
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,12 @@ class ActionReport:
     notes: tuple[str, ...] = ()  # what could not be looked at, said once
     report: str = ""  # markdown for people
     base: Status = Status.OK
+    advisory: bool = False  # its findings inform; its status is the base's alone
 
     @property
     def status(self) -> Status:
+        if self.advisory:
+            return self.base
         return worst([self.base, *(f.status for f in self.findings)])
 
     def to_json(self) -> dict[str, Any]:
