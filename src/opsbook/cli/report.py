@@ -77,3 +77,30 @@ def daily(ctx: click.Context, fmt: str, output: str | None) -> None:
         _write(loaded.redactor(page(done.report, "Daily report")), output)
     else:
         _write(loaded.redactor(done.report), output)
+
+
+@report.command()
+@click.option("--format", "-f", "fmt", type=REPORT_FORMATS, default="md", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+@config_option
+@click.pass_context
+def security(ctx: click.Context, fmt: str, output: str | None) -> None:
+    """The security audit now: pending and security updates, reboot and kernel, scanners,
+    the access logs' probing and 4xx, TLS of the endpoints, listeners beyond loopback (the
+    settings of a security-audit job, if one is configured). Exit code: its status."""
+    from opsbook.config.jobs import SecurityAuditJob
+    from opsbook.config.loader import load_config
+    from opsbook.output.reports import page
+    from opsbook.routines import audit
+
+    loaded = load_config(config_path(ctx))
+    job = next((j for j in loaded.config.jobs.values() if isinstance(j, SecurityAuditJob)),
+               SecurityAuditJob())  # fmt: skip
+    done = audit.perform(job, loaded)
+    if fmt == "json":
+        _write(loaded.redactor(json.dumps(done.to_json(), indent=2)), output)
+    elif fmt == "html":
+        _write(loaded.redactor(page(done.report, "Security audit")), output)
+    else:
+        _write(loaded.redactor(done.report), output)
+    ctx.exit(int(done.status))

@@ -30,6 +30,7 @@ class Action(enum.StrEnum):
     RESTORE_DRILL = "restore-drill"
     CAPACITY_REVIEW = "capacity-review"
     DAILY_REPORT = "daily-report"
+    SECURITY_AUDIT = "security-audit"
 
 
 class NotifyOn(enum.StrEnum):
@@ -215,6 +216,25 @@ class DailyReportJob(JobBase, frozen=True, kw_only=True, tag="daily-report"):
         self._base_checks()
 
 
+class SecurityAuditJob(SecurityUpdatesJob, frozen=True, kw_only=True, tag="security-audit"):
+    """The monthly security audit: the security-updates review, plus the access logs' 4xx and
+    probing, the TLS of the public endpoints, and what listens beyond loopback here."""
+
+    action_kind = Action.SECURITY_AUDIT
+    schedule: str = "0 10 1 * *"
+    endpoints: tuple[str, ...] = ()  # https:// URLs the world uses
+    ca_file: str | None = None  # more trusted CAs for the endpoints (a private CA)
+    access_logs: tuple[str, ...] = ()  # default: logs.access, else nginx's
+    since: Duration = Duration(31 * 86400.0)  # how much of the access logs is reviewed
+    expected_ports: tuple[int, ...] | None = None  # others listening beyond loopback: WARNING
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for url in self.endpoints:
+            if not url.startswith("https://"):
+                raise ValueError(f"endpoints: {url!r} is not an https:// URL")
+
+
 JOB_MODELS: dict[str, type[JobBase]] = {
     m.action_kind.value: m
     for m in (
@@ -225,6 +245,7 @@ JOB_MODELS: dict[str, type[JobBase]] = {
         RestoreDrillJob,
         CapacityJob,
         DailyReportJob,
+        SecurityAuditJob,
     )
 }
 

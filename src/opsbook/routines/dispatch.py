@@ -11,6 +11,7 @@ from opsbook.config.jobs import (
     JobBase,
     LogRetentionJob,
     RestoreDrillJob,
+    SecurityAuditJob,
     SecurityUpdatesJob,
 )
 from opsbook.errors import UsageError
@@ -25,6 +26,10 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import logfiles
 
         return logfiles.perform(job)
+    if isinstance(job, SecurityAuditJob):  # before its parent, SecurityUpdatesJob
+        from opsbook.routines import audit
+
+        return audit.perform(job, loaded)
     if isinstance(job, SecurityUpdatesJob):
         from opsbook.routines import updates
 

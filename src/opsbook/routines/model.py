@@ -22,6 +22,9 @@ class Area(enum.StrEnum):
     TOOLS = "tools"
     CAPACITY = "capacity"
     CHECKS = "checks"
+    TLS = "tls"
+    NETWORK = "network"
+    ACCESS = "access"
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,19 @@ from opsbook.routines import packages, scanners
 from opsbook.routines.model import ActionReport, Area, Finding, markdown
 from opsbook.status import Status
 
+Sections = list[tuple[str, list[str]]]
+
 
 def perform(job: SecurityUpdatesJob, now: datetime | None = None) -> ActionReport:
-    now = now or datetime.now(UTC)
+    draft, sections = review(job, now or datetime.now(UTC))
+    text = markdown("Security updates review", draft, sections)
+    return ActionReport(
+        draft.action, draft.summary, draft.findings, draft.figures, draft.notes, report=text
+    )
+
+
+def review(job: SecurityUpdatesJob, now: datetime) -> tuple[ActionReport, Sections]:
+    """The review without its page: what the security audit builds on."""
     findings: list[Finding] = []
     notes: list[str] = []
     upgrades, why = packages.simulate()
@@ -63,11 +73,4 @@ def perform(job: SecurityUpdatesJob, now: datetime | None = None) -> ActionRepor
     }
     summary = "; ".join(parts)
     draft = ActionReport("security-updates", summary, tuple(findings), figures, tuple(notes))
-    text = markdown(
-        "Security updates review",
-        draft,
-        [("Pending updates", package_lines), ("Kernel", kernel_lines), ("Scans", scans)],
-    )
-    return ActionReport(
-        "security-updates", summary, tuple(findings), figures, tuple(notes), report=text
-    )
+    return draft, [("Pending updates", package_lines), ("Kernel", kernel_lines), ("Scans", scans)]
