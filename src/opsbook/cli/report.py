@@ -104,3 +104,42 @@ def security(ctx: click.Context, fmt: str, output: str | None) -> None:
     else:
         _write(loaded.redactor(done.report), output)
     ctx.exit(int(done.status))
+
+
+def _review(ctx: click.Context, period: str, fmt: str, output: str | None) -> None:
+    from opsbook.config.loader import load_config
+    from opsbook.output.reports import capacity_charts, page
+    from opsbook.routines.dispatch import review_report
+    from opsbook.routines.review import Period
+
+    loaded = load_config(config_path(ctx))
+    done, found = review_report(loaded, Period(period))
+    if fmt == "json":
+        _write(loaded.redactor(json.dumps(done.to_json(), indent=2)), output)
+    elif fmt == "html":
+        title = f"{period.capitalize()} review"
+        _write(loaded.redactor(page(done.report, title, capacity_charts(found))), output)
+    else:
+        _write(loaded.redactor(done.report), output)
+
+
+@report.command()
+@click.option("--format", "-f", "fmt", type=REPORT_FORMATS, default="md", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+@config_option
+@click.pass_context
+def weekly(ctx: click.Context, fmt: str, output: str | None) -> None:
+    """The runbook's weekly review from the records: incidents and their clocks per severity,
+    the SEV-4s for review, uptime per check, calendar jobs, backups, open action items."""
+    _review(ctx, "weekly", fmt, output)
+
+
+@report.command()
+@click.option("--format", "-f", "fmt", type=REPORT_FORMATS, default="md", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.")
+@config_option
+@click.pass_context
+def monthly(ctx: click.Context, fmt: str, output: str | None) -> None:
+    """The monthly review: the weekly one over 30 days, with the capacity forecast (and its
+    charts in --format html)."""
+    _review(ctx, "monthly", fmt, output)

@@ -31,6 +31,8 @@ class Action(enum.StrEnum):
     CAPACITY_REVIEW = "capacity-review"
     DAILY_REPORT = "daily-report"
     SECURITY_AUDIT = "security-audit"
+    WEEKLY_REPORT = "weekly-report"
+    MONTHLY_REPORT = "monthly-report"
 
 
 class NotifyOn(enum.StrEnum):
@@ -235,6 +237,27 @@ class SecurityAuditJob(SecurityUpdatesJob, frozen=True, kw_only=True, tag="secur
                 raise ValueError(f"endpoints: {url!r} is not an https:// URL")
 
 
+class WeeklyReportJob(JobBase, frozen=True, kw_only=True, tag="weekly-report"):
+    """The weekly review from the records (opsbook report weekly), to a channel."""
+
+    action_kind = Action.WEEKLY_REPORT
+    schedule: str = "0 9 * * 1"
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+class MonthlyReportJob(JobBase, frozen=True, kw_only=True, tag="monthly-report"):
+    """The monthly review from the records, with the capacity forecast (opsbook report
+    monthly), to a channel."""
+
+    action_kind = Action.MONTHLY_REPORT
+    schedule: str = "0 9 1 * *"
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
 JOB_MODELS: dict[str, type[JobBase]] = {
     m.action_kind.value: m
     for m in (
@@ -246,6 +269,8 @@ JOB_MODELS: dict[str, type[JobBase]] = {
         CapacityJob,
         DailyReportJob,
         SecurityAuditJob,
+        WeeklyReportJob,
+        MonthlyReportJob,
     )
 }
 

@@ -10,12 +10,15 @@ from opsbook.config.jobs import (
     DbMaintenanceJob,
     JobBase,
     LogRetentionJob,
+    MonthlyReportJob,
     RestoreDrillJob,
     SecurityAuditJob,
     SecurityUpdatesJob,
+    WeeklyReportJob,
 )
 from opsbook.errors import UsageError
 from opsbook.routines.model import ActionReport
+from opsbook.routines.review import Period
 
 if TYPE_CHECKING:
     from opsbook.config.loader import LoadedConfig
@@ -38,6 +41,9 @@ def perform(name: str, job: JobBase, loaded: LoadedConfig) -> ActionReport:
         from opsbook.routines import dbweekly
 
         return dbweekly.perform(job, loaded.config, lambda: last_figures(loaded, name))
+    if isinstance(job, WeeklyReportJob | MonthlyReportJob):
+        weekly = isinstance(job, WeeklyReportJob)
+        return review_report(loaded, Period.WEEKLY if weekly else Period.MONTHLY)[0]
     if isinstance(job, DailyReportJob):
         return daily_report(loaded)
     if isinstance(job, CapacityJob):
@@ -93,5 +99,30 @@ def daily_report(loaded: LoadedConfig) -> ActionReport:
     opened = open_store(loaded.config.store)
     try:
         return daily.perform(loaded, opened.engine, datetime.now(UTC), results)
+    finally:
+        opened.engine.dispose()
+
+
+def review_report(loaded: LoadedConfig, period: Period) -> tuple[ActionReport, list[Any]]:
+    """The weekly or monthly review; the monthly one with the capacity forecast (returned
+    too, for the page's charts)."""
+    from datetime import UTC, datetime
+
+    from opsbook.routines import capacity, review
+    from opsbook.store.open import open_store
+
+    now = datetime.now(UTC)
+    opened = open_store(loaded.config.store)
+    try:
+        found: list[Any] = []
+        lines = None
+        if period is Period.MONTHLY:
+            settings = next(
+                (j for j in loaded.config.jobs.values() if isinstance(j, CapacityJob)),
+                CapacityJob(),
+            )
+            forecast, found = capacity.perform(settings, loaded.config.checks, opened.engine, now)
+            lines = list(forecast.findings)
+        return review.build(loaded, opened.engine, now, period, lines), found
     finally:
         opened.engine.dispose()
