@@ -6,6 +6,7 @@ with two daemons on one PostgreSQL store."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -212,3 +213,37 @@ jobs:
     assert len(slots) == len(set(slots)), "a scheduled time ran twice"
     lines = ticks.read_text().splitlines()
     assert len(lines) == len([r for r in done if r.finished_at is not None or r.status is None])
+
+
+def test_a_reload_adds_a_job_and_lets_a_running_one_finish(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    config = (
+        CHECKS
+        + """
+jobs:
+  long:
+    action: command
+    schedule: "0 9 * * *"
+    command: [sh, -c, "sleep 6; echo finished"]
+"""
+    )
+    d = Daemon(tmp_path, config)
+    daemons.append(d)
+    d.start(env={"OPSBOOK_TEST_CLOCK": "2026-12-03T08:59:57Z*10"})
+    d.wait_for(lambda: runs(d.store, "long"), "the long job to start")
+    d.config.write_text(
+        d.config.read_text()
+        + """  added:
+    action: command
+    schedule: "2 9 * * *"
+    command: [sh, -c, "echo added"]
+"""
+    )
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGHUP)
+    [added] = d.wait_for(lambda: finished(d.store, "added", 1), "the added job's run", 30)
+    assert added.slot.replace(tzinfo=UTC) == datetime(2026, 12, 3, 9, 2, tzinfo=UTC)
+    [long] = d.wait_for(lambda: finished(d.store, "long", 1), "the long job's end", 30)
+    assert (long.status, long.summary) == (0, "finished")  # not killed by the reload
+    assert "jobs +1 (added)" in d.logs()

@@ -48,6 +48,8 @@ class JobScheduler:
         self.running: dict[str, asyncio.Task[None]] = {}
         self.halt = threading.Event()  # kills running children when the daemon stops
         self.tidied = 0.0
+        self.due: dict[str, datetime] = {}
+        self.changed: dict[str, JobBase] | None = None  # a reload's jobs, taken at the next tick
 
     def zone(self, job: JobBase) -> str | None:
         return job.timezone or self.d.config.timezone
@@ -59,7 +61,8 @@ class JobScheduler:
         now = self.clock()
         states = await d.in_store(lambda: records.know(d.store.engine, list(self.jobs), now))
         await d.in_store(lambda: records.abandon(d.store.engine, now))
-        due = {
+        self.halt.clear()  # a restart after a crash: runs may start again
+        due = self.due = {
             name: next_fire(job.schedule, now, self.zone(job)) for name, job in self.jobs.items()
         }
         for name, job in self.jobs.items():
@@ -79,6 +82,8 @@ class JobScheduler:
         try:
             while not stop.is_set():
                 now = self.clock()
+                if self.changed is not None:
+                    await self._adopt(self.changed, now)
                 for name, job in self.jobs.items():
                     if now >= due[name]:
                         slot, due[name] = due[name], next_fire(job.schedule, now, self.zone(job))
@@ -88,6 +93,26 @@ class JobScheduler:
                     await asyncio.wait_for(stop.wait(), timeout=TICK)
         finally:
             await self._halt()
+
+    def update(self, jobs: dict[str, JobBase]) -> None:
+        """A reload's jobs: running ones finish undisturbed; new and changed schedules count
+        from now, a new job's earlier times are never caught up."""
+        self.changed = dict(jobs)
+
+    async def _adopt(self, jobs: dict[str, JobBase], now: datetime) -> None:
+        d = self.d
+        self.changed = None
+        new = [n for n in jobs if n not in self.jobs]
+        if new:
+            await d.in_store(lambda: records.know(d.store.engine, new, now))
+        for name, job in jobs.items():
+            old = self.jobs.get(name)
+            if old is None or (old.schedule, self.zone(old)) != (job.schedule, self.zone(job)):
+                self.due[name] = next_fire(job.schedule, now, job.timezone or d.config.timezone)
+                log.info("jobs: %s next at %s", name, self.due[name].isoformat())
+        for name in set(self.jobs) - set(jobs):
+            self.due.pop(name, None)
+        self.jobs = jobs
 
     async def _claim_and_start(self, name: str, trigger: Trigger, slot: datetime) -> None:
         if name in self.running:
@@ -192,9 +217,14 @@ class JobScheduler:
 
 
 def start_jobs(d: Daemon) -> None:
+    """Start the calendar, or hand a reload's jobs to the one running."""
+    running = d.calendar
+    if running is not None and d.supervisor.running("jobs"):
+        running.update(d.config.jobs)
+        return
     if not d.config.jobs:
         return
     from opsbook.timefmt import calendar_clock
 
-    jobs = JobScheduler(d, calendar_clock())
+    jobs = d.calendar = JobScheduler(d, calendar_clock())
     d.supervisor.start("jobs", lambda: jobs.run(d.leader_stop))

@@ -32,6 +32,7 @@ from opsbook.config.checks import CheckBase
 from opsbook.config.loader import LoadedConfig
 from opsbook.daemon import heartbeat, housekeeping, http_server, roles
 from opsbook.daemon.http_server import descriptor_budget, raise_descriptor_limit
+from opsbook.daemon.jobs import JobScheduler, start_jobs
 from opsbook.daemon.leadership import Leadership, leader_engine
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.reload import log_coverage, reload, watch_file
@@ -100,6 +101,7 @@ class Daemon:
         self.leadership = Leadership(self)
         self.scheduler: Scheduler | None = None
         self.watcher: Watcher | None = None
+        self.calendar: JobScheduler | None = None  # the leader's jobs: (daemon/jobs.py)
         self._reloading: asyncio.Task[bool] | None = None
         # check -> (the moment time alone changes its alert, the wake planned for it)
         self._decisions: dict[str, tuple[datetime, asyncio.TimerHandle]] = {}
@@ -193,6 +195,7 @@ class Daemon:
         """The tasks made from the config's backups: and heartbeat: (again, after a reload)."""
         if self.leading:
             self._start_backups()
+            start_jobs(self)
         self._start_heartbeat()
 
     def _start_heartbeat(self) -> None:

@@ -4,8 +4,9 @@
 The new file is validated in full first: if it is invalid, the daemon goes on with the old
 one, logs the error with file:line, degrades /health and raises a ``config`` alert. A valid one
 is swapped in: unchanged checks keep their alerts, pending timers and history; removed checks
-resolve their alerts ("check removed"); new checks, people, schedules, channels, backups and
-heartbeats take effect at once. ``store:`` and ``server.listen`` need a restart (said so).
+resolve their alerts ("check removed"); new checks, people, schedules, channels, backups, jobs
+and heartbeats take effect at once (a running job finishes undisturbed). ``store:`` and
+``server.listen`` need a restart (said so).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def difference(old: Config, new: Config) -> str:
         ("channels", old.paging.channels, new.paging.channels),
         ("backup sources", old.backups.sources if old.backups else {},
          new.backups.sources if new.backups else {}),
+        ("jobs", old.jobs, new.jobs),
     ):  # fmt: skip
         added = sorted(set(after) - set(before))
         removed = sorted(set(before) - set(after))

@@ -68,6 +68,10 @@ class Supervisor:
         self.records[name] = TaskRecord(name)
         self._tasks[name] = asyncio.create_task(self._keep(name, factory), name=name)
 
+    def running(self, name: str) -> bool:
+        task = self._tasks.get(name)
+        return task is not None and not task.done()
+
     def problems(self) -> list[str]:
         """What /health reports: tasks that crashed and have not run a minute since."""
         now = self.clock()
