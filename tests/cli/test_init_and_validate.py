@@ -54,6 +54,14 @@ def test_init_enables_what_it_finds_listening(
         "cert",
         "api-traffic",
         "new-errors",
+        "job-morning-report",
+        "job-log-retention",
+        "job-security-updates",
+        "job-db-maintenance",
+        "job-weekly-report",
+        "job-monthly-report",
+        "job-capacity-review",
+        "job-security-audit",
     ]
     assert checks["api-traffic"].path == str(tmp_path / "access.log")  # type: ignore[attr-defined]
     assert checks["new-errors"].severity.critical == 4  # informational
@@ -89,7 +97,17 @@ def test_init_comments_out_what_is_not_there(tmp_path: Path) -> None:
     )  # fmt: skip
     text = render(found, service="svc", host="test")
     checks = parse_config(text, "opsbook.yaml", env={}).config.checks
-    assert list(checks) == ["disk", "memory", "cpu", "diskio", "network"]
+    calendar = [
+        "job-morning-report",
+        "job-log-retention",
+        "job-security-updates",
+        "job-weekly-report",
+        "job-monthly-report",
+        "job-capacity-review",
+        "job-security-audit",
+    ]  # no database here: no db-maintenance
+    assert list(checks) == ["disk", "memory", "cpu", "diskio", "network", *calendar]
+    assert "  # db-maintenance:" in text and "  # restore-drill: {action" in text
     trends = parse_config(text, "opsbook.yaml", env={}).config.trends
     assert set(trends.degradation) == {"busier-cpu"}  # the rest name checks written commented
     assert "  # db:" in text and "  # api-traffic:" in text and "  # pool:" in text
@@ -181,6 +199,8 @@ backups:
     cache: {type: redis, url: "redis://127.0.0.1:6379", schedule: "30 3 * * *"}
 logs:
   access: [/var/log/nginx/access.log]
+jobs:
+  weekly: {action: db-maintenance, schedule: "0 3 * * 0", target: db}
 checks:
   app: {type: http, url: "http://127.0.0.1:8000/health"}
   db: {type: postgres, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
@@ -215,7 +235,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     env = {"INTAKE_TOKEN": "tok-INTAKE-1-long-enough", "SMTP_PW": "smtp-PW-2"}
     table = cli("config", "validate", "-c", str(path), env=env)
     assert table.code == 0, table.err
-    assert "valid, 20 checks" in table.out  # 19 written + backup-cache, added
+    assert "valid, 21 checks" in table.out  # 19 written + backup-cache and job-weekly, added
     assert "host: 127.0.0.1:16379" in table.out  # a tcp target, as written
     assert "metric: http_request_duration_seconds" in table.out
     assert "route: /graphql" in table.out
@@ -232,6 +252,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     # watch: means something for redis, postgres and tcp only
     assert "watch" in checks["cache"] and "watch" in checks["port"]
     assert "watch" not in checks["disk"] and "watch" not in checks["memory"]
+    assert doc["jobs"]["weekly"]["action"] == "db-maintenance"
     for secret in ("pw-SECRET", "tok-INTAKE-1", "smtp-PW-2"):
         assert secret not in json.dumps(doc)
 
@@ -255,7 +276,7 @@ def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: W
     assert err[0] == (
         f"opsbook: {path}:4: checks.cache.tpye: unknown key 'tpye'; did you mean 'type'? "
         "(http, postgres, redis, disk, memory, load, tls, tcp, command, prometheus, pgdiag, "
-        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer)"
+        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer, job)"
     )
     # inside a signal: the signal's own keys, at the signal's line
     assert err[1].startswith(
@@ -323,9 +344,13 @@ def test_every_block_init_comments_out_is_valid_once_uncommented(cli: Cli, tmp_p
     assert not re.findall(r"^  # [a-z_-]+:$", text, flags=re.M)
     path = tmp_path / "all.yaml"
     path.write_text(text)
-    checked = cli("check", "-c", str(path), "-f", "json")
+    store = {"OPSBOOK_STORE": f"sqlite:///{tmp_path / 'ops.db'}"}  # the job checks read it
+    checked = cli("check", "-c", str(path), "-f", "json", env=store)
     assert checked.err == ""  # no config error: it ran
     names = [c["name"] for c in json.loads(checked.out)["checks"]]
     assert names == ["app", "app_metrics", "db", "db-health", "db-stats", "pool", "cache", "disk",
                      "memory", "cpu", "diskio", "network", "cert", "api-traffic",
-                     "new-errors"]  # fmt: skip
+                     "new-errors", "job-morning-report", "job-log-retention",
+                     "job-security-updates", "job-db-maintenance", "job-weekly-report",
+                     "job-monthly-report", "job-capacity-review",
+                     "job-security-audit"]  # fmt: skip

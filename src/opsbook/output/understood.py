@@ -48,6 +48,8 @@ def view(loaded: LoadedConfig, now: datetime, coverage: Coverage) -> dict[str, A
     doc["intake"] = _masked(config.intake)
     doc["server"] = _masked(config.server)
     doc["backups"] = _backups(loaded) if config.backups is not None else None
+    doc["jobs"] = {name: {"action": job.action_kind.value, **_masked(job)}
+                   for name, job in config.jobs.items()}  # fmt: skip
     doc["coverage"] = coverage_json(coverage, paging.settings.strict)
     return doc
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from opsbook.setup.calendar import jobs_section
 from opsbook.setup.discover import APP_PORTS, Discovery, Target
 
 PG_FALLBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -218,7 +219,7 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.error_log is not None,
     )
-    return "\n".join(out + _trends(found)) + "\n"
+    return "\n".join(out + _trends(found) + jobs_section(found)) + "\n"
 
 
 def _db_metrics(found: Discovery, dsn: str) -> list[str]:
