@@ -112,3 +112,45 @@ jobs:
         "jobs.logs.paths: '/var/log/*' matches every file of a system directory"
         in result.err + result.out
     )
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_without_sight_of_every_process_nothing_is_deleted() -> None:
+    """Run as nobody, the open files of root's processes cannot be seen: no file is known
+    to be closed, so none is deleted, and the report says why."""
+    import pwd
+    import shutil
+    import tempfile
+
+    from opsbook.config.jobs import LogRetentionJob
+    from opsbook.routines import logfiles
+
+    tmp_path = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's is root's alone
+    tmp_path.chmod(0o755)
+    request_cleanup = tmp_path
+    logs = tmp_path / "log"
+    old = _file(logs / "app.log.40", 4000, 40)
+    nobody = pwd.getpwnam("nobody").pw_uid
+    os.chown(logs, nobody, -1)
+    os.chown(old, nobody, -1)
+    job = LogRetentionJob(schedule="30 3 * * *", paths=(f"{logs}/*.log.*",), dry_run=False,
+                          logrotate_state=str(tmp_path / "none"))  # fmt: skip
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child becomes nobody and prunes; the parent reads what it found
+        try:
+            os.close(read)
+            os.setuid(nobody)
+            titles = [f.title for f in logfiles.perform(job).findings]
+            os.write(write, json.dumps(titles).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        titles = json.loads(pipe.read() or "[]")
+    os.waitpid(child, 0)
+    try:
+        assert any(t.startswith("nothing deleted: the open files of") for t in titles), titles
+        assert old.exists()
+    finally:
+        shutil.rmtree(request_cleanup, ignore_errors=True)

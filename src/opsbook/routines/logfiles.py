@@ -33,15 +33,20 @@ class Candidate:
     holder: str | None  # "pid 812 (nginx)" when open
 
 
-def open_files() -> dict[tuple[int, int], str]:
-    """(device, inode) of every file a process has open, with who: pid and command."""
+def open_files() -> tuple[dict[tuple[int, int], str], int]:
+    """(device, inode) of every file a process has open, with who: pid and command; and how
+    many processes' open files could not be seen (another user's, without root)."""
     found: dict[tuple[int, int], str] = {}
+    blind = 0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             fds = list((proc / "fd").iterdir())
-        except OSError:  # gone, or not ours to look at
+        except PermissionError:
+            blind += 1
+            continue
+        except OSError:  # gone meanwhile
             continue
         comm = ""
         for fd in fds:
@@ -56,12 +61,13 @@ def open_files() -> dict[tuple[int, int], str]:
                     except OSError:
                         comm = "?"
                 found.setdefault((st.st_dev, st.st_ino), f"pid {proc.name} ({comm})")
-    return found
+    return found, blind
 
 
-def candidates(job: LogRetentionJob, now: datetime) -> tuple[list[Candidate], list[str]]:
-    """Files the globs match that are older than ``older_than``; and what could not be read."""
-    held = open_files()
+def candidates(job: LogRetentionJob, now: datetime) -> tuple[list[Candidate], list[str], int]:
+    """Files the globs match that are older than ``older_than``; what could not be read; how
+    many processes' open files could not be seen."""
+    held, blind = open_files()
     seen: set[str] = set()
     out: list[Candidate] = []
     problems: list[str] = []
@@ -80,7 +86,7 @@ def candidates(job: LogRetentionJob, now: datetime) -> tuple[list[Candidate], li
             age = now.timestamp() - st.st_mtime
             if age >= job.older_than:
                 out.append(Candidate(path, st.st_size, age, held.get((st.st_dev, st.st_ino))))
-    return out, problems
+    return out, problems, blind
 
 
 def logrotate_findings(job: LogRetentionJob, now: datetime) -> tuple[list[Finding], list[str]]:
@@ -144,11 +150,22 @@ def _rotation_dates(text: str) -> dict[str, str]:
 
 def perform(job: LogRetentionJob, now: datetime | None = None) -> ActionReport:
     now = now or datetime.now(UTC)
-    found, unreadable = candidates(job, now)
+    found, unreadable, blind = candidates(job, now)
     removable = [c for c in found if c.holder is None]
     kept = [c for c in found if c.holder is not None]
     findings: list[Finding] = []
     deleted: list[Candidate] = []
+    if blind and not job.dry_run and removable:
+        findings.append(
+            Finding(
+                Status.WARNING,
+                Area.LOGS,
+                f"nothing deleted: the open files of {blind} process(es) cannot be seen",
+                "run opsbook serve as "
+                "root (or as the logs' owner with CAP_SYS_PTRACE) to prune logs",
+            )
+        )
+        removable = []
     for c in removable:
         if job.dry_run:
             continue
