@@ -247,3 +247,50 @@ jobs:
     [long] = d.wait_for(lambda: finished(d.store, "long", 1), "the long job's end", 30)
     assert (long.status, long.summary) == (0, "finished")  # not killed by the reload
     assert "jobs +1 (added)" in d.logs()
+
+
+def test_a_job_dies_with_a_killed_daemon_and_its_run_is_recorded_abandoned(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    config = (
+        CHECKS
+        + """
+jobs:
+  long:
+    action: command
+    schedule: "0 9 * * *"
+    command: [sleep, "47.31"]
+  missing:
+    action: command
+    schedule: "0 9 * * *"
+    command: [no-such-program-here, --all]
+"""
+    )
+    d = Daemon(tmp_path, config)
+    daemons.append(d)
+    d.start(env={"OPSBOOK_TEST_CLOCK": "2026-12-03T08:59:58Z*1"})
+    d.wait_for(lambda: runs(d.store, "long"), "the long job to start")
+    [missing] = d.wait_for(lambda: finished(d.store, "missing", 1), "the missing program's run")
+    assert (missing.status, missing.summary) == (
+        2,
+        "could not start no-such-program-here: no such program",
+    )
+    d.kill9()
+    deadline = time.monotonic() + 10
+    while _sleeping("47.31") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _sleeping("47.31"), "the job outlived its daemon"
+    d.start(env={"OPSBOOK_TEST_CLOCK": "2026-12-03T09:00:30Z*1"})
+    [long] = d.wait_for(lambda: finished(d.store, "long", 1), "the abandoned run's record")
+    assert long.status == 3 and long.summary.startswith("abandoned")
+
+
+def _sleeping(marker: str) -> bool:
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    return True
+            except OSError:
+                continue
+    return False

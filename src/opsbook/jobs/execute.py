@@ -13,12 +13,14 @@ import collections
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from opsbook.status import Status
@@ -58,6 +60,14 @@ def execute(
     """Run ``argv`` to its end, its timeout, or ``stop``; never raises for what the program
     does (a missing program is a CRITICAL outcome, said plainly)."""
     started = time.monotonic()
+    program = argv[0]
+    found = (os.access(Path(cwd or ".") / program, os.X_OK) if "/" in program
+             else shutil.which(program, path=(env or {}).get("PATH")) is not None)  # fmt: skip
+    if not found:
+        return Outcome(Status.CRITICAL, f"could not start {program}: no such program", "")
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:  # the job dies with whoever runs it (a kill -9 of opsbook serve)
+        argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
     try:
         # argv from opsbook.yaml; no shell unless the job asks for one
         proc = subprocess.Popen(
