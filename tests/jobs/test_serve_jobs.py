@@ -123,8 +123,9 @@ jobs:
     assert (tmp_path / "report.txt").read_text() == "caught\n"
 
 
+@pytest.mark.parametrize("store_kind", ["sqlite", "postgresql"])
 def test_a_job_over_its_timeout_is_killed_with_its_children_and_a_failure_alerts_and_reports(
-    tmp_path: Path, daemons: list[Daemon]
+    tmp_path: Path, daemons: list[Daemon], store_kind: str, request: pytest.FixtureRequest
 ) -> None:
     hook = HttpReceiver()
     pidfile = tmp_path / "child.pid"
