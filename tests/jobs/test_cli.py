@@ -98,3 +98,29 @@ def test_unknown_names_are_one_line(tmp_path: Path, cli: CliResult) -> None:
     assert missing.code == 3 and "no job run 999" in missing.err
     command = cli("jobs", "exec", "scan", "--config", config)
     assert command.code == 3 and "runs a command" in command.err
+
+
+def test_a_secret_a_job_prints_is_never_shown_or_stored(tmp_path: Path, cli: CliResult) -> None:
+    secret = "tok-Sup3rSecret-991"
+    config = tmp_path / "opsbook.yaml"
+    config.write_text(f"""
+store: sqlite:///{tmp_path / "ops.db"}
+checks:
+  mem: {{type: memory}}
+jobs:
+  sync:
+    action: command
+    schedule: "0 * * * *"
+    env: {{API_TOKEN: "${{SYNC_TOKEN}}"}}
+    shell: true
+    command: 'echo "calling with $API_TOKEN"; echo "token $API_TOKEN refused" >&2; exit 2'
+""")
+    c = ["--config", str(config)]
+    ran = cli("jobs", "run", "sync", *c, env={"SYNC_TOKEN": secret})
+    assert ran.code == 2 and "calling with ***" in ran.out
+    shown = cli("jobs", "show", "1", *c, env={"SYNC_TOKEN": secret}).out
+    assert "token *** refused" in shown
+    for text in (ran.out, ran.err, shown):
+        assert secret not in text
+    for stored in tmp_path.glob("ops.db*"):  # the WAL too
+        assert secret.encode() not in stored.read_bytes(), stored

@@ -105,6 +105,7 @@ def run(ctx: click.Context, name: str, as_: str | None) -> None:
         actor=actor(as_),
         clock=calendar_clock(),
         on_line=show,
+        redact=c.loaded.redactor,
     )
     assert done.status is not None
     took = format_duration(done.duration or 0.0)

@@ -15,6 +15,7 @@ from typing import Any
 
 from opsbook.config.checks import CheckBase, HttpCheck
 from opsbook.config.defaults import default_config_data
+from opsbook.config.jobs import JobBase
 from opsbook.config.model import Config, validate
 from opsbook.config.yamlfile import LinedDocument, dotted
 from opsbook.errors import ConfigError
@@ -113,7 +114,23 @@ def redactor_for(config: Config) -> Redactor:
         found.append(config.intake.token)
     if config.store:
         found.extend(secrets_in(config.store))
+    for job in config.jobs.values():
+        found.extend(_job_secrets(job))
     return Redactor(found)
+
+
+def _job_secrets(job: JobBase) -> Iterable[str]:
+    """A command's secret-named environment and any password in its argv or target DSN."""
+    for name, value in getattr(job, "env", {}).items():
+        if is_secret_header(name):
+            yield value
+        yield from secrets_in(value)
+    command = getattr(job, "command", ())
+    for part in [command] if isinstance(command, str) else command:
+        yield from secrets_in(part)
+    target = getattr(job, "target", None)
+    if isinstance(target, str):
+        yield from secrets_in(target)
 
 
 def is_secret_header(name: str) -> bool:

@@ -149,6 +149,7 @@ class JobScheduler:
                     actor=ACTOR,
                     clock=self.clock,
                     stop=self.halt,
+                    redact=d.loaded.redactor,
                 )
             )
         except JobBusy as exc:

@@ -48,6 +48,7 @@ def run_job(
     clock: Callable[[], datetime],
     on_line: OnLine | None = None,
     stop: threading.Event | None = None,
+    redact: Callable[[str], str] = str,
 ) -> Run:
     """Run ``job`` now and return its recorded run. Raises JobBusy when it is running
     elsewhere (nothing is recorded then: it is that other run's record that counts)."""
@@ -62,8 +63,15 @@ def run_job(
                 engine, run_id, Status.UNKNOWN, "interrupted (Ctrl-C); killed", "", None, clock()
             )
             raise
+        # what a command printed is stored and shown: its secrets masked first
         records.finish(
-            engine, run_id, outcome.status, outcome.summary, outcome.output, outcome.data, clock()
+            engine,
+            run_id,
+            outcome.status,
+            redact(outcome.summary),
+            redact(outcome.output),
+            outcome.data,
+            clock(),
         )
     finally:
         locks.release(engine, lock_name(name))
