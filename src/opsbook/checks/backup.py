@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsbook.config.checks import BackupCheck
-from opsbook.errors import CheckUnavailable, OpsbookError
 from opsbook.results import Phase, Reading, Unit
 from opsbook.status import Status, worst
 from opsbook.units import format_duration
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 UNVERIFIED_WARNING = timedelta(days=1)
 
@@ -33,18 +35,13 @@ async def run(check: BackupCheck, phase: Phase) -> Reading:
 def _read(check: BackupCheck) -> Reading:
     from opsbook.backups import records
     from opsbook.backups.records import EventKind
-    from opsbook.store.open import open_store
+    from opsbook.checks.stored import from_store
 
-    try:
-        store = open_store(check.store)
-        try:
-            backups = records.events(store.engine, source=check.source, kind=EventKind.BACKUP,
-                                     limit=20)  # fmt: skip
-            verified = records.verifications(store.engine)
-        finally:
-            store.engine.dispose()
-    except OpsbookError as exc:
-        raise CheckUnavailable(str(exc)) from None
+    def read(engine: Engine) -> tuple[list[Any], dict[str, Any]]:
+        found = records.events(engine, source=check.source, kind=EventKind.BACKUP, limit=20)
+        return found, records.verifications(engine)
+
+    backups, verified = from_store(check.store, read)
     return assess(check, backups, verified, datetime.now(UTC))
 
 

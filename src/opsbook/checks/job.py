@@ -9,10 +9,13 @@ that passed, plus the job's timeout and grace, without a run started since is CR
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from opsbook.config.jobs import JobCheck
-from opsbook.errors import CheckUnavailable, OpsbookError
 from opsbook.results import Phase, Reading
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def describe(check: JobCheck) -> str:
@@ -25,20 +28,14 @@ async def run(check: JobCheck, phase: Phase) -> Reading:
 
 
 def _read(check: JobCheck) -> Reading:
+    from opsbook.checks.stored import from_store
     from opsbook.jobs import records
     from opsbook.jobs.calendar import assess
-    from opsbook.store.open import open_store
     from opsbook.timefmt import calendar_clock
 
-    try:
-        store = open_store(check.store)
-        try:
-            state = records.states(store.engine).get(check.job)
-            runs = records.runs(store.engine, check.job, limit=10)
-        finally:
-            store.engine.dispose()
-    except OpsbookError as exc:
-        raise CheckUnavailable(str(exc)) from None
-    return assess(
-        check.job, check.schedule, check.zone, check.late_after, state, runs, calendar_clock()()
-    )
+    def read(engine: Engine) -> tuple[records.JobState | None, list[records.Run]]:
+        return records.states(engine).get(check.job), records.runs(engine, check.job, limit=10)
+
+    state, runs = from_store(check.store, read)
+    now = calendar_clock()()
+    return assess(check.job, check.schedule, check.zone, check.late_after, state, runs, now)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from opsbook.cli.context import Opened, actor, as_option, opened
-from opsbook.cli.options import config_option, format_option
+from opsbook.cli.options import config_option, format_option, write_output
 
 PHASE_CHOICES = ["triage", "investigating", "contained", "recovering", "reviewed"]
 
@@ -322,7 +321,6 @@ def stats(ctx: click.Context, since: str, fmt: str) -> None:
 @click.pass_context
 def report(ctx: click.Context, incident_id: str, fmt: str, output: str | None) -> None:
     """The post-incident report (the runbook's template) filled from the record."""
-    from opsbook.errors import OpsbookError
     from opsbook.incidents.records import read_timeline
     from opsbook.incidents.report import render_html, render_markdown
 
@@ -333,14 +331,7 @@ def report(ctx: click.Context, incident_id: str, fmt: str, output: str | None) -
     text = render_markdown(found, entries, actions, c.policy, c.tz, c.now())
     if fmt == "html":
         text = render_html(text, f"Incident Report: {found.id}")
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OpsbookError(f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"wrote {output}", err=True)
+    write_output(text, output)
 
 
 def _register() -> None:

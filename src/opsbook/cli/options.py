@@ -79,3 +79,19 @@ def argv_redactor(argv: list[str]) -> Redactor:
     from opsbook.secrets import secrets_in
 
     return Redactor([s for arg in argv for s in secrets_in(arg)])
+
+
+def write_output(text: str, output: str | None) -> None:
+    """A report to standard output, or to ``--output FILE`` (said on stderr)."""
+    from pathlib import Path
+
+    from opsbook.errors import OpsbookError
+
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OpsbookError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {output}", err=True)

@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from opsbook.config.problems import Path_, Problem, convert_section, translate
-from opsbook.config.types import DEFAULT_ALERT_SEVERITY, AlertSeverity, Duration, decode_hook
+from opsbook.config.problems import Path_, Problem, convert_named, convert_section
+from opsbook.config.types import DEFAULT_ALERT_SEVERITY, AlertSeverity, Duration
 
 DAY = 86400.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -264,29 +264,7 @@ def _named(
     value: Any, key: str, models: dict[str, type[msgspec.Struct]] | dict[str, Any],
     problems: list[Problem],
 ) -> dict[str, Any]:  # fmt: skip
-    base: Path_ = ("backups", key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.append(Problem(base, f"expected a mapping of names to {key}"))
-        return {}
-    out: dict[str, Any] = {}
-    kinds = ", ".join(models)
-    for name, spec in value.items():
-        path: Path_ = (*base, name)
-        if not _NAME.match(str(name)):
-            problems.append(Problem(path, "names use letters, digits, '_', '.', '-'"))
-            continue
-        kind = spec.get("type") if isinstance(spec, dict) else None
-        model = models.get(str(kind))
-        if model is None:
-            problems.append(Problem((*path, "type"), f"expected one of: {kinds}, got {kind!r}"))
-            continue
-        try:
-            out[str(name)] = msgspec.convert(spec, model, dec_hook=decode_hook)
-        except msgspec.ValidationError as exc:
-            problems.append(translate(str(exc), spec, path, model))
-    return out
+    return convert_named(value, ("backups", key), models, problems)
 
 
 def backup_checks(backups: Backups, checks: dict[str, Any], store: Any) -> dict[str, Any]:

@@ -202,7 +202,21 @@ class PgdiagCheck(CheckBase, frozen=True, kw_only=True, tag="pgdiag"):
         return out
 
 
-class BackupCheck(CheckBase, frozen=True, kw_only=True, tag="backup"):
+class RecordCheck(CheckBase, frozen=True, kw_only=True):
+    """A check that judges what the store recorded (backup runs, job runs)."""
+
+    store: str | None = None  # the store to read; default: the file's store:
+    # A failed run is an event, not a reading that may recover by itself: fire at once.
+    for_: Duration | None = msgspec.field(default=Duration(0.0), name="for")
+    interval: Duration = Duration(60.0)
+    timeout: Duration = Duration(15.0)
+    watch: bool = False
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+
+
+class BackupCheck(RecordCheck, frozen=True, kw_only=True, tag="backup"):
     """A backup source's health from the store: fresh, verified, and its last run good.
 
     One is added for every source under backups: (named backup-<source>) unless the file
@@ -212,15 +226,6 @@ class BackupCheck(CheckBase, frozen=True, kw_only=True, tag="backup"):
     kind = CheckKind.BACKUP
     source: str
     max_age: Duration = Duration(26 * 3600)  # no successful backup for this long: CRITICAL
-    store: str | None = None  # the store to read; default: the file's store:
-    # A failed backup is an event, not a reading that may recover by itself: fire at once.
-    for_: Duration | None = msgspec.field(default=Duration(0.0), name="for")
-    interval: Duration = Duration(60.0)
-    timeout: Duration = Duration(15.0)
-    watch: bool = False
-
-    def __post_init__(self) -> None:
-        self._base_checks()
 
 
 class RedisCheck(CheckBase, frozen=True, tag="redis"):

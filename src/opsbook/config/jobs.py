@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import msgspec
 
 from opsbook.config.backups import cron_error
-from opsbook.config.checks import CheckBase
-from opsbook.config.problems import Path_, Problem, translate
-from opsbook.config.types import AlertSeverity, Duration, decode_hook, is_check_name
+from opsbook.config.checks import RecordCheck
+from opsbook.config.problems import Problem, convert_named
+from opsbook.config.types import AlertSeverity, Duration, is_check_name
 from opsbook.results import CheckKind
 from opsbook.units import parse_size
 
@@ -276,33 +276,11 @@ JOB_MODELS: dict[str, type[JobBase]] = {
 
 
 def validate_jobs(value: Any, problems: list[Problem]) -> dict[str, JobBase]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.append(Problem(("jobs",), "expected a mapping of job names to jobs"))
-        return {}
-    out: dict[str, JobBase] = {}
-    actions = ", ".join(JOB_MODELS)
-    for name, spec in value.items():
-        path: Path_ = ("jobs", name)
-        if not is_check_name(str(name)):
-            problems.append(Problem(path, "job names use letters, digits, '_', '.', '-'"))
-            continue
-        action = spec.get("action") if isinstance(spec, dict) else None
-        model = JOB_MODELS.get(str(action))
-        if model is None:
-            problems.append(
-                Problem((*path, "action"), f"expected one of: {actions}, got {action!r}")
-            )
-            continue
-        try:
-            out[str(name)] = msgspec.convert(spec, model, dec_hook=decode_hook)
-        except msgspec.ValidationError as exc:
-            problems.append(translate(str(exc), spec, path, model))
-    return out
+    return convert_named(value, ("jobs",), JOB_MODELS, problems, tag="action",
+                         name_ok=is_check_name)  # fmt: skip
 
 
-class JobCheck(CheckBase, frozen=True, kw_only=True, tag="job"):
+class JobCheck(RecordCheck, frozen=True, kw_only=True, tag="job"):
     """A job's health from the store: its last run good and none overdue.
 
     One is added for every job under jobs: (named job-<name>) unless the file defines a check
@@ -314,15 +292,6 @@ class JobCheck(CheckBase, frozen=True, kw_only=True, tag="job"):
     schedule: str
     zone: str | None = None  # the schedule's time zone
     late_after: Duration = Duration(4200.0)  # after its time, a run not finished is overdue
-    store: str | None = None
-    # A failed run is an event, not a reading that may recover by itself: fire at once.
-    for_: Duration | None = msgspec.field(default=Duration(0.0), name="for")
-    interval: Duration = Duration(60.0)
-    timeout: Duration = Duration(15.0)
-    watch: bool = False
-
-    def __post_init__(self) -> None:
-        self._base_checks()
 
 
 def job_checks(

@@ -184,3 +184,44 @@ def unknown_key(key: str, allowed: tuple[str, ...] | list[str]) -> str:
     hint = difflib.get_close_matches(key, allowed, n=1)
     suggestion = f"did you mean {hint[0]!r}? " if hint else ""
     return f"unknown key {key!r}; {suggestion}expected one of: {', '.join(sorted(allowed))}"
+
+
+def convert_named(
+    value: Any,
+    base: Path_,
+    models: dict[str, type[msgspec.Struct]] | dict[str, Any],
+    problems: list[Problem],
+    *,
+    tag: str = "type",
+    name_ok: Any = None,
+) -> dict[str, Any]:
+    """A mapping of names to items whose ``tag`` key picks the model (backup repositories and
+    sources by ``type:``, jobs by ``action:``): each validated on its own, so one bad item
+    neither hides another's problems nor loses its exact key path."""
+    from opsbook.config.types import decode_hook
+
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(base, f"expected a mapping of names to {base[-1]}"))
+        return {}
+    out: dict[str, Any] = {}
+    kinds = ", ".join(models)
+    for name, spec in value.items():
+        path: Path_ = (*base, name)
+        if not (name_ok or _NAME.match)(str(name)):
+            problems.append(Problem(path, "names use letters, digits, '_', '.', '-'"))
+            continue
+        kind = spec.get(tag) if isinstance(spec, dict) else None
+        model = models.get(str(kind))
+        if model is None:
+            problems.append(Problem((*path, tag), f"expected one of: {kinds}, got {kind!r}"))
+            continue
+        try:
+            out[str(name)] = msgspec.convert(spec, model, dec_hook=decode_hook)
+        except msgspec.ValidationError as exc:
+            problems.append(translate(str(exc), spec, path, model))
+    return out
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
