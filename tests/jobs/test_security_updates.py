@@ -123,3 +123,82 @@ def test_a_newer_kernel_waiting_for_a_reboot_is_said_and_ages(tmp_path: Path) ->
     [flag] = packages.reboot_findings(run)
     assert flag.title == "a reboot is required"
     assert flag.detail == "for: libc6, linux-image-6.1.0-28-amd64"
+
+
+TRIVY_REPORT = {  # trivy's JSON report (schema 2), as `trivy image --format json` writes it
+    "SchemaVersion": 2,
+    "ArtifactName": "registry.example/api:1.4",
+    "ArtifactType": "container_image",
+    "Results": [
+        {
+            "Target": "registry.example/api:1.4 (debian 12.5)",
+            "Class": "os-pkgs",
+            "Type": "debian",
+            "Vulnerabilities": [
+                {
+                    "VulnerabilityID": "CVE-2024-5535",
+                    "PkgName": "libssl3",
+                    "InstalledVersion": "3.0.11",
+                    "FixedVersion": "3.0.14",
+                    "Severity": "CRITICAL",
+                },
+                {
+                    "VulnerabilityID": "CVE-2024-2511",
+                    "PkgName": "libssl3",
+                    "InstalledVersion": "3.0.11",
+                    "FixedVersion": "",
+                    "Severity": "HIGH",
+                },
+                {
+                    "VulnerabilityID": "CVE-2023-7008",
+                    "PkgName": "libsystemd0",
+                    "InstalledVersion": "252.22",
+                    "Severity": "MEDIUM",
+                },
+            ],
+        },
+        {"Target": "app/requirements.txt", "Class": "lang-pkgs", "Type": "pip"},
+    ],
+}
+GITLEAKS_REPORT = [  # gitleaks' JSON report, as `gitleaks detect --report-format json` writes it
+    {
+        "Description": "AWS Access Key",
+        "StartLine": 2,
+        "EndLine": 2,
+        "Match": AWS,
+        "Secret": AWS,
+        "File": "app/settings.py",
+        "RuleID": "aws-access-token",
+        "Fingerprint": "app/settings.py:aws:2",
+    },
+]
+
+
+def test_scanner_reports_are_read_into_findings_without_their_secrets(
+    tmp_path: Path, cli: CliResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trivy and gitleaks are packaged by neither Debian nor PyPI, so this machine cannot run
+    them: stand-ins on PATH print the reports the real ones write, in their documented shape."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name, doc in (("trivy", TRIVY_REPORT), ("gitleaks", GITLEAKS_REPORT)):
+        (tools / f"{name}.json").write_text(json.dumps(doc))
+        script = tools / name
+        script.write_text(f"#!/bin/sh\ncat {tools / name}.json\n")
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin:/usr/sbin:/sbin")
+    tree = _tree(tmp_path / "tree")
+    result = cli("jobs", "exec", "updates", "-f", "json", "--config", str(_config(tmp_path, tree)))
+    report = json.loads(result.out)
+    titles = {f["title"]: f for f in report["findings"]}
+    image = titles["registry.example/api:1.4: 1 CRITICAL vulnerabilities"]
+    assert image["status"] == "CRITICAL" and image["detail"] == "1 with a fixed version"
+    assert titles["registry.example/api:1.4: 1 HIGH vulnerabilities"]["detail"] == (
+        "0 with a fixed version"
+    )
+    assert titles["secret in app/settings.py:2"]["status"] == "CRITICAL"
+    assert (
+        "- trivy image registry.example/api:1.4: 1 CRITICAL, 1 HIGH, 1 MEDIUM" in report["report"]
+    )
+    assert not [n for n in report["notes"] if "not installed" in n]
+    assert AWS not in result.out and result.code == 2
