@@ -9,6 +9,7 @@ import click
 import msgspec
 
 from opsbook.cli import cli
+from opsbook.config.actions import ActionConfig, AutoRun
 from opsbook.config.backups import (
     SOURCE_MODELS,
     BackupSettings,
@@ -89,6 +90,9 @@ def test_every_config_key_is_documented() -> None:
         own = _keys(model) - source_common
         part = sources_part.split(f"`{kind}`: ")[1].split("\n`")[0]
         assert own <= _documented_keys(part), kind
+    actions = text.split("## Actions")[1].split("\n## ")[0]
+    assert _keys(ActionConfig) <= _documented_keys(actions.split("`auto:`")[0])
+    assert _keys(AutoRun) <= _documented_keys(actions.split("`auto:`")[1])
     jobs = text.split("## Jobs")[1].split("\n## ")[0]
     job_common = _keys(JobBase)
     assert job_common <= _documented_keys(jobs.split("Every job:")[1].split("\n`")[0])

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("logs",),
     ("config",),
     ("clients",),
-    ("incidents", "postgres", "backups", "cluster", "jobs"),
+    ("incidents", "postgres", "backups", "cluster", "jobs", "playbook"),
     ("checks",),
     ("alerts", "paging", "routines"),
     ("daemon",),

@@ -47,6 +47,7 @@ def _register() -> None:
         logs,
         notify,
         oncall,
+        playbook,
         report,
         serve,
         severity,
@@ -74,6 +75,7 @@ def _register() -> None:
     cli.add_command(cluster.cluster)
     cli.add_command(jobs.jobs)
     cli.add_command(report.report)
+    cli.add_command(playbook.actions)
 
 
 _register()

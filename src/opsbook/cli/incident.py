@@ -266,13 +266,27 @@ def show(ctx: click.Context, incident_id: str, fmt: str) -> None:
     entries = read_timeline(c.engine, [incident_id])[incident_id]
     actions = c.actions.list(incident_id=incident_id)
     now = c.now()
+    suggest = _suggested(c, incident_id)
     if fmt == "json":
         doc = incident_dict(found, c.policy, now)
         doc["timeline"] = [entry_dict(e) for e in entries]
         doc["actions"] = [action_dict(a, now.date()) for a in actions]
+        doc["suggested_actions"] = suggest
         _echo_json(doc)
     else:
         click.echo(incident_text(found, entries, actions, c.policy, now, c.tz))
+        if suggest and found.is_open:
+            click.echo("\nsuggested actions (they ask first, and go on the timeline):")
+            for name in suggest:
+                about = c.loaded.config.actions[name].description
+                click.echo(f"  opsbook incident act {incident_id} {name}"
+                           + (f"   # {about}" if about else ""))  # fmt: skip
+
+
+def _suggested(c: Opened, incident_id: str) -> list[str]:
+    from opsbook.playbook.suggest import for_incident
+
+    return for_incident(c.engine, c.loaded.config.actions, incident_id)
 
 
 @incident.command()
@@ -335,10 +349,11 @@ def report(ctx: click.Context, incident_id: str, fmt: str, output: str | None) -
 
 
 def _register() -> None:
-    from opsbook.cli import incident_actions, incident_edit
+    from opsbook.cli import incident_actions, incident_edit, playbook
 
     incident.add_command(incident_edit.edit)
     incident.add_command(incident_actions.action)
+    incident.add_command(playbook.act)
 
 
 _register()

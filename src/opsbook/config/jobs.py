@@ -90,24 +90,34 @@ class CommandJob(JobBase, frozen=True, kw_only=True, tag="command"):
 
     def __post_init__(self) -> None:
         self._base_checks()
-        if isinstance(self.command, str):
-            if not self.command.strip():
-                raise ValueError("command: expected a program to run")
-            if not self.shell:
-                try:
-                    shlex.split(self.command)
-                except ValueError as exc:
-                    raise ValueError(f"command: {exc} (quote it, or give a list)") from None
-        elif not self.command:
-            raise ValueError("command: expected a program to run, such as [backup.sh, --all]")
-        elif self.shell:
-            raise ValueError("shell: true takes command: as one string")
+        command_error(self.command, self.shell)
 
     @property
     def argv(self) -> list[str]:
-        if isinstance(self.command, str):
-            return ["/bin/sh", "-c", self.command] if self.shell else shlex.split(self.command)
-        return list(self.command)
+        return argv_of_command(self.command, self.shell)
+
+
+def command_error(command: tuple[str, ...] | str, shell: bool) -> None:
+    """A command: argv as a list, or one string split as a shell splits it (run by one only
+    with ``shell: true``)."""
+    if isinstance(command, str):
+        if not command.strip():
+            raise ValueError("command: expected a program to run")
+        if not shell:
+            try:
+                shlex.split(command)
+            except ValueError as exc:
+                raise ValueError(f"command: {exc} (quote it, or give a list)") from None
+    elif not command:
+        raise ValueError("command: expected a program to run, such as [backup.sh, --all]")
+    elif shell:
+        raise ValueError("shell: true takes command: as one string")
+
+
+def argv_of_command(command: tuple[str, ...] | str, shell: bool) -> list[str]:
+    if isinstance(command, str):
+        return ["/bin/sh", "-c", command] if shell else shlex.split(command)
+    return list(command)
 
 
 class LogRetentionJob(JobBase, frozen=True, kw_only=True, tag="log-retention"):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsbook.config.actions import ActionConfig
 from opsbook.config.checks import CheckBase, HttpCheck
 from opsbook.config.defaults import default_config_data
 from opsbook.config.jobs import JobBase
@@ -116,10 +117,12 @@ def redactor_for(config: Config) -> Redactor:
         found.extend(secrets_in(config.store))
     for job in config.jobs.values():
         found.extend(_job_secrets(job))
+    for action in config.actions.values():
+        found.extend(_job_secrets(action))
     return Redactor(found)
 
 
-def _job_secrets(job: JobBase) -> Iterable[str]:
+def _job_secrets(job: JobBase | ActionConfig) -> Iterable[str]:
     """A command's secret-named environment and any password in its argv or target DSN."""
     for name, value in getattr(job, "env", {}).items():
         if is_secret_header(name):

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from opsbook.config.actions import ActionConfig, validate_actions
 from opsbook.config.backups import Backups, backup_checks, validate_backups
 from opsbook.config.checks import CheckBase
 from opsbook.config.daemon import HeartbeatConfig, IntakeConfig, RetentionConfig, ServerConfig
@@ -50,6 +51,7 @@ TOP_LEVEL_KEYS = (
     "logs",
     "trends",
     "jobs",
+    "actions",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -72,6 +74,7 @@ class Config:
     heartbeat: tuple[HeartbeatConfig, ...] = ()
     trends: TrendsConfig = field(default_factory=TrendsConfig)
     jobs: dict[str, JobBase] = field(default_factory=dict)
+    actions: dict[str, ActionConfig] = field(default_factory=dict)
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -129,6 +132,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     if backups is not None:
         checks = backup_checks(backups, checks, store)
     checks = job_checks(jobs, checks, store, timezone)
+    actions = validate_actions(data.get("actions"), checks, problems)
     checks = with_store(checks, store if isinstance(store, str) else None)
     if trends is not None and not problems:
         _trend_checks(trends, checks, problems)
@@ -150,6 +154,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         heartbeat=heartbeat,
         trends=trends,
         jobs=jobs,
+        actions=actions,
     ), []
 
 

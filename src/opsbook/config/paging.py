@@ -54,6 +54,8 @@ class PersonConfig(_Strict, frozen=True):
     # The order their contact points are tried in; by default every one at once.
     prefer: list[Literal["email", "slack", "webhook", "pagerduty"]] = []
     timezone: str | None = None
+    # What they may do: viewer (look), responder (act on incidents, run actions), admin.
+    role: Literal["viewer", "responder", "admin"] = "responder"
 
     def __post_init__(self) -> None:
         check_zone(self.timezone)

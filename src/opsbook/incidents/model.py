@@ -44,6 +44,8 @@ class EntryKind(enum.StrEnum):
     PAGE = "page"  # who was paged (or told), at which escalation level
     DELIVERY = "delivery"  # a notification delivered, or given up on
     ESCALATION = "escalation"  # the escalation started, moved, repeated or stopped
+    ACTION_RUN = "action_run"  # a containment action ran (by a person or by opsbook)
+    PROCEDURE = "procedure"  # a recovery procedure's step started, passed or failed
 
 
 class ActionKind(enum.StrEnum):

@@ -77,6 +77,7 @@ def for_incident(
     ack_url: str | None,
     level: int | None = None,
     note: str = "",
+    suggest: list[str] | None = None,
 ) -> Message:
     sev = severity_label(incident.severity)
     left = (incident.response_due_at - now).total_seconds()
@@ -103,6 +104,9 @@ def for_incident(
         lines.append(f"Acknowledge: {ack_command}")
         if ack_url:
             lines.append(f"   or open {ack_url}")
+    if suggest and kind is Kind.PAGE:
+        lines += ["", "Suggested actions (they ask first, and go on the timeline):"]
+        lines += [f"  {line}" for line in suggest]
     text = "\n".join(lines) + "\n"
     return Message(
         kind=kind,

@@ -44,6 +44,7 @@ from opsbook.paging.outbox import cancel_pages, enqueue
 from opsbook.paging.overrides import Overrides
 from opsbook.paging.schedule import Layer, layers_of
 from opsbook.paging.targets import Audience, Route, person_routes, reachability, resolve
+from opsbook.playbook.suggest import incident_checks, suggested_lines
 from opsbook.store.tables import escalations, incidents, outbox
 from opsbook.store.tx import begin
 from opsbook.units import format_duration
@@ -312,14 +313,16 @@ class Pager:
     ) -> Paged:
         fired = what_fired(conn, incident)
         on_call = self._on_call_now(now, overrides)
+        actions = self.config.actions
+        suggest = (suggested_lines(actions, incident.id, incident_checks(conn, incident.id))
+                   if actions else [])  # fmt: skip
         reached: list[str] = []
         unreachable: list[str] = []
         step = f"page:{level}:{repeat}"
         for person in audience.people:
             url = f"{self.public_url}/ack/{ACK_TOKEN}"  # the token is issued when it is sent
-            message = for_incident(
-                Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=url, level=level
-            )
+            message = for_incident(Kind.PAGE, incident, now, fired=fired, on_call=on_call,
+                                   ack_url=url, level=level, suggest=suggest)  # fmt: skip
             routes, why = reachability(person, self.paging)
             unreachable += why
             for route in routes:
@@ -329,9 +332,8 @@ class Pager:
         for channel in audience.channels:
             # A shared channel's link acknowledges as the channel ("ops-hook (ack link)").
             link = f"{self.public_url}/ack/{ACK_TOKEN}"
-            message = for_incident(
-                Kind.PAGE, incident, now, fired=fired, on_call=on_call, ack_url=link, level=level
-            )
+            message = for_incident(Kind.PAGE, incident, now, fired=fired, on_call=on_call,
+                                   ack_url=link, level=level, suggest=suggest)  # fmt: skip
             self._queue(conn, incident, step, Route(channel, channel, None), message, now)
             reached.append(f"channel {channel}")
         return Paged(reached, unreachable)

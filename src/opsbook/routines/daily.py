@@ -123,8 +123,8 @@ def _jobs(engine: Engine, since: datetime) -> list[str]:
         return []
     line = f"- calendar jobs: {len(recent)} run(s)"
     if bad:
-        line += "; not OK: " + "; ".join(f"{r.job} {r.status.name if r.status else ''}: "
-                                         f"{r.summary}" for r in bad[:5])  # fmt: skip
+        said = [f"{r.job} {getattr(r.status, 'name', '')}: {r.summary}" for r in bad[:5]]
+        line += "; not OK: " + "; ".join(said)
     return [line]
 
 

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -20,9 +19,19 @@ from sqlalchemy import (
     Text,
 )
 
+# The tables of what runs (jobs, actions, procedures) live in run_tables, re-exported here
+# with the one MetaData so everything reading it (migrations, schema tests) sees them all.
+from opsbook.store.run_tables import (
+    action_runs,
+    job_runs,
+    job_state,
+    procedure_runs,
+    procedure_steps,
+)
+from opsbook.store.schema import metadata
 from opsbook.store.types import UTCDateTime
 
-metadata = MetaData()
+__all__ = ["action_runs", "job_runs", "job_state", "metadata", "procedure_runs", "procedure_steps"]
 
 incidents = Table(
     "incidents",
@@ -328,35 +337,6 @@ job_locks = Table(
     Column("name", String(200), primary_key=True),
     Column("holder", String(200), nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
-)
-
-# The calendar (jobs:): when each job became known (no catch-up or overdue before that) and the
-# newest scheduled time taken, which a conditional UPDATE claims so a slot runs once.
-job_state = Table(
-    "job_state",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("known_since", UTCDateTime, nullable=False),
-    Column("last_slot", UTCDateTime, nullable=True),
-)
-
-job_runs = Table(
-    "job_runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("job", String(200), nullable=False),
-    Column("trigger", String(20), nullable=False),  # schedule, catch-up, manual
-    Column("slot", UTCDateTime, nullable=True),  # the scheduled time it ran for
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("deadline", UTCDateTime, nullable=False),  # killed by then; abandoned after
-    Column("finished_at", UTCDateTime, nullable=True),
-    Column("status", SmallInteger, nullable=True),  # a Status; NULL while running
-    Column("summary", Text, nullable=False, default=""),
-    Column("output", Text, nullable=False, default=""),  # the tail, kept retention.job_output
-    Column("data", JSON, nullable=True),  # a built-in action's findings (reports compare them)
-    Column("actor", String(200), nullable=False, default=""),
-    Column("holder", String(200), nullable=False, default=""),  # worker_id of the runner
-    Index("ix_job_runs_job_started", "job", "started_at"),
 )
 
 log_baselines = Table(

@@ -1,0 +1,139 @@
+"""``opsbook incident act``, ``opsbook actions …``: the runbook's containment steps, run from
+the incident with who ran them on its timeline (docs/actions.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from opsbook.cli.context import actor, as_option, opened
+from opsbook.cli.options import config_option, format_option
+
+if TYPE_CHECKING:
+    from opsbook.cli.context import Opened
+    from opsbook.config.actions import ActionConfig
+
+
+def _action(c: Opened, name: str) -> ActionConfig:
+    from opsbook.errors import UsageError
+
+    found = c.loaded.config.actions.get(name)
+    if found is None:
+        known = ", ".join(c.loaded.config.actions) or "none; add them under actions:"
+        raise UsageError(f"no action {name!r} in {c.loaded.source} (actions: {known})")
+    return found
+
+
+def _run(c: Opened, name: str, incident_id: str | None, who: str, yes: bool) -> int:
+    from opsbook.errors import UsageError
+    from opsbook.playbook.act import allowed, describe, run_action
+    from opsbook.playbook.records import Trigger
+    from opsbook.status import Status
+    from opsbook.units import format_duration
+
+    action = _action(c, name)
+    allowed(name, action, who, c.loaded.config.paging)
+    if incident_id is not None:
+        c.incidents.get(incident_id)  # an unknown incident: said before anything is asked
+    where = f" in {incident_id}" if incident_id else ""
+    click.echo(
+        f"{name}{where}: {c.loaded.redactor(describe(action))} "
+        f"(timeout {format_duration(action.timeout)})",
+        err=True,
+    )
+    if action.confirm and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"action {name} asks before it runs: run it on a terminal, or add --yes"
+            )
+        click.confirm("run it?", abort=True, err=True)
+
+    def show(stream: str, line: str) -> None:
+        click.echo(c.loaded.redactor(line), err=stream == "stderr")
+
+    done = run_action(
+        c.engine,
+        name,
+        action,
+        incident_id=incident_id,
+        actor=who,
+        trigger=Trigger.MANUAL,
+        clock=c.now,
+        redact=c.loaded.redactor,
+        on_line=show,
+    )
+    assert done.status is not None
+    took = format_duration(done.seconds or 0.0)
+    click.echo(
+        f"{name} {done.status.name} in {took}: {done.summary}"
+        + (f" (on {incident_id}'s timeline)" if incident_id else " (in the actions log)")
+    )
+    return 0 if done.status is Status.OK else int(done.status)
+
+
+@click.command()
+@click.argument("incident_id", metavar="ID")
+@click.argument("name", metavar="ACTION")
+@click.option("--yes", is_flag=True, help="Do not ask first (for scripts).")
+@as_option
+@config_option
+@click.pass_context
+def act(ctx: click.Context, incident_id: str, name: str, yes: bool, as_: str | None) -> None:
+    """Run ACTION (from actions:) for incident ID: shows what will run, asks, streams its
+    output, and puts who ran it, the exit status and the last lines on the timeline."""
+    c = opened(ctx)
+    ctx.exit(_run(c, name, incident_id, actor(as_), yes))
+
+
+@click.group()
+def actions() -> None:
+    """Containment actions (actions:): list them, run one outside an incident, the log."""
+
+
+@actions.command(name="list")
+@format_option("table", "json")
+@config_option
+@click.pass_context
+def list_(ctx: click.Context, fmt: str) -> None:
+    """Every action: what it runs, who may, whether it asks, what it is suggested for."""
+    from opsbook.output.playbook import actions_json, actions_text
+
+    c = opened(ctx)
+    if fmt == "json":
+        click.echo(c.loaded.redactor(json.dumps(actions_json(c.loaded.config.actions), indent=2)))
+    else:
+        click.echo(c.loaded.redactor(actions_text(c.loaded.config.actions)))
+
+
+@actions.command(name="run")
+@click.argument("name", metavar="ACTION")
+@click.option("--yes", is_flag=True, help="Do not ask first (for scripts).")
+@as_option
+@config_option
+@click.pass_context
+def run_(ctx: click.Context, name: str, yes: bool, as_: str | None) -> None:
+    """Run ACTION outside any incident; recorded in the actions log."""
+    c = opened(ctx)
+    ctx.exit(_run(c, name, None, actor(as_), yes))
+
+
+@actions.command()
+@click.option("--limit", type=click.IntRange(1, 10_000), default=30, show_default=True)
+@click.option("--action", "name", metavar="ACTION", help="Only this action's runs.")
+@format_option("table", "json")
+@config_option
+@click.pass_context
+def log(ctx: click.Context, limit: int, name: str | None, fmt: str) -> None:
+    """Every action run, newest first: which, where, by whom (or by opsbook), how it ended."""
+    from opsbook.output.playbook import run_json, runs_text
+    from opsbook.playbook import records
+
+    c = opened(ctx)
+    found = records.runs(c.engine, action=name, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps({"runs": [run_json(r) for r in found]}, indent=2))
+    else:
+        click.echo(runs_text(found, c.tz))
