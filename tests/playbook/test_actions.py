@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,43 @@ checks:
     assert (
         len(json.loads(cli("actions", "log", "-f", "json", "--config", str(path)).out)["runs"]) == 1
     )  # nothing ran for it
+
+
+def test_automatic_remediation_runs_once_per_period_and_never_for_sev1(tmp_path: Path) -> None:
+    up = tmp_path / "up"
+    probe = f"test -f {up} && echo 'OK - up' || (echo 'CRITICAL - down'; exit 2)"
+    d = Daemon(
+        tmp_path,
+        f"""
+actions:
+  restart-app:
+    command: [touch, "{up}"]
+    auto: {{when: [app], for: 2s, once_per: 1h}}
+  restart-db:
+    command: [sh, -c, "echo must not run"]
+    auto: {{when: [db], for: 1s}}
+checks:
+  app: {{type: command, command: [sh, -c, "{probe}"], interval: 1s, for: 0s, severity: SEV-2}}
+  db: {{type: command, command: [sh, -c, "exit 2"], interval: 1s, for: 0s, severity: SEV-1}}
+""",
+    )
+    try:
+        d.start()
+        app = d.wait_for(lambda: [i for i in d.incidents() if i.title.startswith("app")],
+                         "the app's incident", 30)[0]  # fmt: skip
+        said = d.wait_for(lambda: [e for e in d.timeline(app.id) if e.kind == "action_run"
+                                   and e.body.startswith("opsbook ran restart-app")],
+                          "the remedy and what it changed", 40)  # fmt: skip
+        assert "app: CRITICAL before, OK after" in said[0].body
+        assert up.exists()
+        up.unlink()  # down again: it fires again, within the hour
+        d.wait_for(lambda: d.alert("check:app").state == "firing"
+                   and d.alert("check:app").firing_since > said[0].at, "the app firing again", 30)  # fmt: skip
+        time.sleep(8)  # for: 2s passed, and a few housekeeping rounds
+        runs = json.loads(opsbook(d, "actions", "log", "-f", "json").stdout)["runs"]
+        assert [(r["action"], r["trigger"], r["actor"]) for r in runs] == [
+            ("restart-app", "auto", "opsbook")
+        ]  # once, and never restart-db (SEV-1)
+        assert not up.exists()
+    finally:
+        d.close()

@@ -36,6 +36,7 @@ async def housekeep(d: Daemon) -> bool:
                 log.info("retention: %d old results folded into 5-minute rollups, %d sent "
                          "notifications removed", folded, purged)  # fmt: skip
         did = await d.trends.step() or did
+        did = await d.remedies.step() or did
         did = await d.leadership.watch_members() or did
     except OpsbookError as exc:
         log.error("housekeeping: %s", exc)  # noqa: TRY400 - one line, no traceback

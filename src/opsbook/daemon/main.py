@@ -36,6 +36,7 @@ from opsbook.daemon.jobs import JobScheduler, start_jobs
 from opsbook.daemon.leadership import Leadership, leader_engine
 from opsbook.daemon.metrics import Metrics
 from opsbook.daemon.reload import log_coverage, reload, watch_file
+from opsbook.daemon.remedies import Remedies
 from opsbook.daemon.scheduler import Scheduler
 from opsbook.daemon.state import DaemonState
 from opsbook.daemon.supervisor import Supervisor
@@ -98,6 +99,7 @@ class Daemon:
         self._deliverer: Deliverer | None = None
         self.last_retention = 0.0
         self.trends = TrendWatch(self)
+        self.remedies = Remedies(self)
         self.leadership = Leadership(self)
         self.scheduler: Scheduler | None = None
         self.watcher: Watcher | None = None

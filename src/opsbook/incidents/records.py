@@ -45,6 +45,14 @@ def note_open(engine: Engine, at: datetime, actor: str, kind: EntryKind, body: s
     return len(ids)
 
 
+def note_incident(engine: Engine, incident_id: str, at: datetime, actor: str, kind: EntryKind,
+                  body: str, data: dict[str, Any]) -> None:  # fmt: skip
+    """One entry on one incident's timeline (what opsbook did for it)."""
+    with begin(engine) as conn:
+        lock_incident(conn, incident_id)
+        append_entry(conn, incident_id, at, actor, kind, body, data)
+
+
 def read_timeline(engine: Engine, incident_ids: Sequence[str]) -> dict[str, list[Entry]]:
     """Every entry of each incident, oldest first."""
     out: dict[str, list[Entry]] = {i: [] for i in incident_ids}

@@ -44,7 +44,7 @@ from opsbook.paging.outbox import cancel_pages, enqueue
 from opsbook.paging.overrides import Overrides
 from opsbook.paging.schedule import Layer, layers_of
 from opsbook.paging.targets import Audience, Route, person_routes, reachability, resolve
-from opsbook.playbook.suggest import incident_checks, suggested_lines
+from opsbook.playbook.suggest import automatic_runs, incident_checks, suggested_lines
 from opsbook.store.tables import escalations, incidents, outbox
 from opsbook.store.tx import begin
 from opsbook.units import format_duration
@@ -316,13 +316,23 @@ class Pager:
         actions = self.config.actions
         suggest = (suggested_lines(actions, incident.id, incident_checks(conn, incident.id))
                    if actions else [])  # fmt: skip
+        done = "\n".join(automatic_runs(conn, incident.id)) if actions else ""
         reached: list[str] = []
         unreachable: list[str] = []
         step = f"page:{level}:{repeat}"
         for person in audience.people:
             url = f"{self.public_url}/ack/{ACK_TOKEN}"  # the token is issued when it is sent
-            message = for_incident(Kind.PAGE, incident, now, fired=fired, on_call=on_call,
-                                   ack_url=url, level=level, suggest=suggest)  # fmt: skip
+            message = for_incident(
+                Kind.PAGE,
+                incident,
+                now,
+                fired=fired,
+                on_call=on_call,
+                ack_url=url,
+                level=level,
+                suggest=suggest,
+                note=done,
+            )
             routes, why = reachability(person, self.paging)
             unreachable += why
             for route in routes:
@@ -332,8 +342,17 @@ class Pager:
         for channel in audience.channels:
             # A shared channel's link acknowledges as the channel ("ops-hook (ack link)").
             link = f"{self.public_url}/ack/{ACK_TOKEN}"
-            message = for_incident(Kind.PAGE, incident, now, fired=fired, on_call=on_call,
-                                   ack_url=link, level=level, suggest=suggest)  # fmt: skip
+            message = for_incident(
+                Kind.PAGE,
+                incident,
+                now,
+                fired=fired,
+                on_call=on_call,
+                ack_url=link,
+                level=level,
+                suggest=suggest,
+                note=done,
+            )
             self._queue(conn, incident, step, Route(channel, channel, None), message, now)
             reached.append(f"channel {channel}")
         return Paged(reached, unreachable)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine, select
 
 from opsbook.config.actions import ActionConfig
-from opsbook.store.tables import alerts
+from opsbook.status import Status
+from opsbook.store.tables import action_runs, alerts
 from opsbook.store.tx import read
 
 
@@ -33,3 +34,17 @@ def for_incident(engine: Engine, actions: dict[str, ActionConfig], incident_id: 
         return []
     with read(engine) as conn:
         return suggested(actions, incident_checks(conn, incident_id))
+
+
+def automatic_runs(conn: Connection, incident_id: str) -> list[str]:
+    """What opsbook ran by itself for the incident, for the pages that follow."""
+    rows = conn.execute(
+        select(action_runs.c.action, action_runs.c.started_at, action_runs.c.status)
+        .where(action_runs.c.incident_id == incident_id, action_runs.c.trigger == "auto")
+        .order_by(action_runs.c.id)
+    )
+    return [
+        f"opsbook ran {r.action} at {r.started_at:%H:%M} UTC ("
+        f"{Status(r.status).name if r.status is not None else 'running'})"
+        for r in rows
+    ]
