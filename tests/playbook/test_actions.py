@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,8 +152,14 @@ checks:
         assert "app: CRITICAL before, OK after" in said[0].body
         assert up.exists()
         up.unlink()  # down again: it fires again, within the hour
-        d.wait_for(lambda: d.alert("check:app").state == "firing"
-                   and d.alert("check:app").firing_since > said[0].at, "the app firing again", 30)  # fmt: skip
+        again = said[0].at
+        d.wait_for(
+            lambda: (
+                d.alert("check:app").state == "firing" and d.alert("check:app").firing_since > again
+            ),
+            "the app firing again",
+            30,
+        )
         time.sleep(8)  # for: 2s passed, and a few housekeeping rounds
         runs = json.loads(opsbook(d, "actions", "log", "-f", "json").stdout)["runs"]
         assert [(r["action"], r["trigger"], r["actor"]) for r in runs] == [
