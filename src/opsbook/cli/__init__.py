@@ -76,6 +76,7 @@ def _register() -> None:
     cli.add_command(jobs.jobs)
     cli.add_command(report.report)
     cli.add_command(playbook.actions)
+    cli.add_command(playbook.run_procedure)
 
 
 _register()

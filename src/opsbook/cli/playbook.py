@@ -137,3 +137,50 @@ def log(ctx: click.Context, limit: int, name: str | None, fmt: str) -> None:
         click.echo(json.dumps({"runs": [run_json(r) for r in found]}, indent=2))
     else:
         click.echo(runs_text(found, c.tz))
+
+
+@click.command(name="run")
+@click.argument("name", metavar="PROCEDURE")
+@click.option("--incident", "incident_id", metavar="ID", help="Put every step on its timeline.")
+@click.option("--dry-run", is_flag=True, help="Show the plan only.")
+@click.option("--resume", is_flag=True, help="Go on from the step that failed (or was killed).")
+@as_option
+@config_option
+@click.pass_context
+def run_procedure(ctx: click.Context, name: str, incident_id: str | None, dry_run: bool,
+                  resume: bool, as_: str | None) -> None:  # fmt: skip
+    """Run a recovery PROCEDURE (procedures:) step by step: the plan first, progress as it
+    goes, a stop at the first failure saying what failed and how to go on (--resume)."""
+    from opsbook.errors import UsageError
+    from opsbook.routines.recovery import Runner, plan
+    from opsbook.routines.recovery import run_procedure as run_it
+
+    c = opened(ctx)
+    procedure = c.loaded.config.procedures.get(name)
+    if procedure is None:
+        known = ", ".join(c.loaded.config.procedures) or "none; add them under procedures:"
+        raise UsageError(f"no procedure {name!r} in {c.loaded.source} (procedures: {known})")
+    if incident_id is not None:
+        c.incidents.get(incident_id)
+    click.echo(f"procedure {name}" + (f": {procedure.description}" if procedure.description
+                                      else ""), err=True)  # fmt: skip
+    for line in plan(procedure):
+        click.echo(f"  {c.loaded.redactor(line)}", err=True)
+    if dry_run:
+        return
+    terminal = sys.stdin.isatty()
+
+    def ask(what: str) -> bool:
+        return click.confirm(f"  confirm: {what}. Done?", err=True)
+
+    def show(stream: str, line: str) -> None:
+        click.echo(f"    {c.loaded.redactor(line)}", err=True)
+
+    runner = Runner(c.engine, c.loaded, actor(as_), c.now, lambda s: click.echo(s, err=True),
+                    ask if terminal else None, on_line=show, incident_id=incident_id)  # fmt: skip
+    done = run_it(runner, name, procedure, resume=resume)
+    if done.ok:
+        click.echo(f"procedure {name} done (run {done.run_id})")
+    else:
+        click.echo(f"procedure {name} FAILED at step {done.failed_step}: {done.detail}")
+    ctx.exit(0 if done.ok else 2)

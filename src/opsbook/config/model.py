@@ -13,7 +13,12 @@ from typing import Any
 
 import msgspec
 
-from opsbook.config.actions import ActionConfig, validate_actions
+from opsbook.config.actions import (
+    ActionConfig,
+    ProcedureConfig,
+    validate_actions,
+    validate_procedures,
+)
 from opsbook.config.backups import Backups, backup_checks, validate_backups
 from opsbook.config.checks import CheckBase
 from opsbook.config.daemon import HeartbeatConfig, IntakeConfig, RetentionConfig, ServerConfig
@@ -52,6 +57,7 @@ TOP_LEVEL_KEYS = (
     "trends",
     "jobs",
     "actions",
+    "procedures",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -75,6 +81,7 @@ class Config:
     trends: TrendsConfig = field(default_factory=TrendsConfig)
     jobs: dict[str, JobBase] = field(default_factory=dict)
     actions: dict[str, ActionConfig] = field(default_factory=dict)
+    procedures: dict[str, ProcedureConfig] = field(default_factory=dict)
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -133,6 +140,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         checks = backup_checks(backups, checks, store)
     checks = job_checks(jobs, checks, store, timezone)
     actions = validate_actions(data.get("actions"), checks, problems)
+    procedures = validate_procedures(data.get("procedures"), actions, checks, problems)
     checks = with_store(checks, store if isinstance(store, str) else None)
     if trends is not None and not problems:
         _trend_checks(trends, checks, problems)
@@ -155,6 +163,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         trends=trends,
         jobs=jobs,
         actions=actions,
+        procedures=procedures,
     ), []
 
 

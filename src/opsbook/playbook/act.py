@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from opsbook.config.actions import ActionConfig, Role
+from opsbook.config.actions import ActionConfig, ProcedureConfig, Role
 from opsbook.config.paging_section import Paging
 from opsbook.errors import UsageError
 from opsbook.incidents.model import EntryKind
@@ -34,11 +34,12 @@ def role_of(actor: str, paging: Paging) -> Role:
     return Role(person.role) if person is not None else Role.RESPONDER
 
 
-def allowed(name: str, action: ActionConfig, actor: str, paging: Paging) -> None:
+def allowed(name: str, what: ActionConfig | ProcedureConfig, actor: str, paging: Paging) -> None:
     role = role_of(actor, paging)
-    if role not in action.roles:
-        roles = ", ".join(r.value for r in action.roles)
-        raise UsageError(f"{actor} is a {role.value}; action {name} may be run by: {roles}")
+    if role not in what.roles:
+        roles = ", ".join(r.value for r in what.roles)
+        kind = "action" if isinstance(what, ActionConfig) else "procedure"
+        raise UsageError(f"{actor} is a {role.value}; {kind} {name} may be run by: {roles}")
 
 
 def describe(action: ActionConfig) -> str:
