@@ -16,7 +16,6 @@ from pathlib import Path
 from tests.conftest import CliResult, run_opsbook
 from tests.support.servers import PostgresServer
 
-
 COUNT = "SELECT count(*) AS orders, max(id) AS newest FROM orders"
 
 
