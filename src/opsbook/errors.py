@@ -15,6 +15,8 @@ codes (3 for config and usage errors, 1 for the rest; a check's own status for c
     │                             failed (clients/postgres.py); .reason is its first line
     ├── RedisReplyError           a Redis server answered -ERR (clients/resp.py)
     ├── RemoteStorageError        object storage (S3) refused or failed (clients/s3.py)
+    ├── DockerError               the Docker (or Podman) Engine API refused or failed
+    │                             (clients/docker.py)
     ├── DeliveryError             a notification was not delivered; .permanent: retrying won't
     │                             help (clients/smtp.py, clients/webhooks.py)
     ├── IntakeError               an alert delivered to the intake cannot be accepted (HTTP 400)
@@ -111,6 +113,14 @@ class RedisReplyError(OpsbookError):
 
 class RemoteStorageError(OpsbookError):
     """Object storage refused or failed; the message is the service's own reason."""
+
+
+class DockerError(OpsbookError):
+    """The Docker (or Podman) Engine API refused or failed; .status is its HTTP status."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class DeliveryError(OpsbookError):

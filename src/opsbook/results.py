@@ -36,6 +36,7 @@ class CheckKind(enum.StrEnum):
     PGSTATS = "pgstats"
     PGBOUNCER = "pgbouncer"
     JOB = "job"
+    CONTAINER = "container"
 
 
 class Unit(enum.StrEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from opsbook.config.checks import CHECK_MODELS as _CORE
 from opsbook.config.checks import CheckBase
 from opsbook.config.checks import CheckConfig as _CoreConfig
+from opsbook.config.container_checks import ContainerCheck
 from opsbook.config.db_checks import PgBouncerCheck, PgStatsCheck, SqlCheck
 from opsbook.config.host_checks import CpuCheck, DiskIoCheck, NetworkCheck
 from opsbook.config.jobs import JobCheck
@@ -22,6 +23,7 @@ CheckConfig = (
     | PgStatsCheck
     | PgBouncerCheck
     | JobCheck
+    | ContainerCheck
 )
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     **_CORE,
@@ -34,4 +36,5 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.PGSTATS: PgStatsCheck,
     CheckKind.PGBOUNCER: PgBouncerCheck,
     CheckKind.JOB: JobCheck,
+    CheckKind.CONTAINER: ContainerCheck,
 }
