@@ -1,5 +1,6 @@
 """What the timeline gets when an alert opens an incident: the result that fired and, for
-PostgreSQL trouble, a snapshot of connections by state and the longest-running queries.
+PostgreSQL trouble, a snapshot of connections by state and the longest-running queries; for a
+container, its state and last 100 log lines (the runbook's `docker-compose logs --tail=100`).
 
 Query text is reduced to its shape by PostgreSQL's own lexer (postgres/sqltext.py): every
 literal, number and comment masked, including one cut short, so data (and secrets typed into
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsbook.config.checks import PostgresCheck
+from opsbook.config.container_checks import ContainerCheck
 from opsbook.results import Result
 from opsbook.secrets import Redactor
 
@@ -82,3 +84,39 @@ def snapshot_summary(snapshot: dict[str, Any]) -> str:
         q = snapshot["longest_queries"][0]
         text += f"; longest running {q['running_s']:.0f} s ({q['state']}): {q['query']}"
     return text
+
+
+CONTAINER_LINES = 100  # the runbook's docker-compose logs --tail=100
+CONTAINERS_SHOWN = 5
+
+
+def container_snapshot(check: ContainerCheck, redact: Redactor) -> dict[str, Any]:
+    """Each matching container's state and last log lines (secrets masked), or why not."""
+    from opsbook.clients.docker import Docker
+    from opsbook.errors import DockerError
+
+    api = Docker(check.socket, timeout=5)
+    try:
+        out = []
+        for listed in api.containers(check.filters())[:CONTAINERS_SHOWN]:
+            found = api.inspect(listed["Id"])
+            state = found["State"]
+            tty = bool((found.get("Config") or {}).get("Tty"))
+            lines = api.logs(listed["Id"], tail=CONTAINER_LINES, tty=tty)
+            out.append(
+                {
+                    "name": found["Name"].lstrip("/"),
+                    "status": state.get("Status"),
+                    "exit_code": state.get("ExitCode"),
+                    "oom_killed": bool(state.get("OOMKilled")),
+                    "restarts": found.get("RestartCount", 0),
+                    "health": (state.get("Health") or {}).get("Status"),
+                    "started_at": state.get("StartedAt"),
+                    "logs": [
+                        redact(f"{'[stderr] ' if s == 'stderr' else ''}{line}") for s, line in lines
+                    ],
+                }
+            )
+    except DockerError as exc:
+        return {"error": redact(str(exc))}
+    return {"containers": out}

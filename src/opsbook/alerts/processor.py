@@ -18,7 +18,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from opsbook.alerts.evidence import postgres_snapshot, result_evidence, snapshot_summary
+from opsbook.alerts.evidence import (
+    container_snapshot,
+    postgres_snapshot,
+    result_evidence,
+    snapshot_summary,
+)
 from opsbook.alerts.intake import ExternalAlert, apply_external
 from opsbook.alerts.model import Alert, AlertState, Event, EventKind, Rule, Source
 from opsbook.alerts.rules import PerInstance, evaluate, next_decision
@@ -26,6 +31,7 @@ from opsbook.alerts.store import load_alerts, record_events, save_alert, store_r
 from opsbook.alerts.suppression import Suppression, Suppressor
 from opsbook.alerts.suppression import apply as apply_suppression
 from opsbook.config.checks import CheckBase, PostgresCheck
+from opsbook.config.container_checks import ContainerCheck
 from opsbook.config.maintenance import WindowConfig
 from opsbook.incidents.lifecycle import Incidents
 from opsbook.incidents.model import EntryKind, severity_label
@@ -414,6 +420,8 @@ class AlertProcessor:
         check = self.checks.get(result.name)
         if isinstance(check, PostgresCheck):
             evidence["postgres"] = postgres_snapshot(check, self.redact)
+        elif isinstance(check, ContainerCheck):
+            evidence["containers"] = container_snapshot(check, self.redact)
         return evidence
 
 
