@@ -122,3 +122,28 @@ def test_no_socket_is_one_clear_unknown(tmp_path: Path, cli: CliResult) -> None:
     )
     assert found["web"]["status"] == "UNKNOWN"
     assert "no Docker socket at" in str(found["web"]["message"])
+
+
+def test_opsbook_logs_reads_a_container_s_stream(
+    docker: DockerDaemon, tmp_path: Path, cli: CliResult
+) -> None:
+    name = f"nginx-{uuid.uuid4().hex[:6]}"
+    access = [f'10.0.0.{i} - - [03/Dec/2026:01:0{i}:00 +0000] "GET /api/orders HTTP/1.1" '
+              f'{500 if i == 3 else 200} 512 "-" "curl/8.0"' for i in range(5)]  # fmt: skip
+    error = "2026/12/03 01:03:00 [error] 7#7: *3 upstream timed out while reading response header"
+    script = "; ".join([f"echo '{line}'" for line in access] + [f"echo '{error}' >&2"])
+    docker.run(name, "sh", "-c", script + "; sleep 300")
+    time.sleep(1)
+    path = tmp_path / "opsbook.yaml"
+    path.write_text("checks:\n  mem: {type: memory}\n")
+    report = cli("logs", "access", "--container", name, "--docker-socket", str(docker.socket),
+                 "-f", "json", "--config", str(path))  # fmt: skip
+    assert report.code == 0, report.err
+    doc = json.loads(report.out)
+    assert doc["requests"] == 5 and doc["status_codes"]["500"] == 1
+    errors = cli("logs", "errors", "--container", name, "--docker-socket", str(docker.socket),
+                 "-f", "json", "--config", str(path))  # fmt: skip
+    assert "upstream timed out" in errors.out
+    missing = cli("logs", "access", "--container", "nope", "--docker-socket",
+                  str(docker.socket), "--config", str(path))  # fmt: skip
+    assert missing.code == 1 and "No such container: nope" in missing.err

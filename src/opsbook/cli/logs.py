@@ -55,6 +55,25 @@ def _files(given: tuple[str, ...], configured: tuple[str, ...], default: str) ->
     )
 
 
+def _container_log(ctx: click.Context, name: str, socket: str, stream: str) -> str:
+    """The container's whole log stream (``stream``: stdout or stderr) in a private temporary
+    file the log engine reads like any log; removed when the command ends."""
+    import os
+    import tempfile
+
+    from opsbook.clients.docker import Docker
+
+    api = Docker(socket, timeout=60)
+    found = api.inspect(name)
+    tty = bool((found.get("Config") or {}).get("Tty"))
+    lines = [line for s, line in api.logs(name, tail=None, tty=tty) if tty or s == stream]
+    fd, path = tempfile.mkstemp(prefix="opsbook-container-", suffix=".log")
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(f"{line}\n" for line in lines))
+    ctx.call_on_close(Path(path).unlink)
+    return path
+
+
 def _config(ctx: click.Context) -> LoadedConfig:
     from opsbook.config.loader import load_config
 
@@ -83,6 +102,10 @@ def _config(ctx: click.Context) -> LoadedConfig:
 @click.option("--forwarded-for", is_flag=True, default=None,
               help="Clients from $http_x_forwarded_for (behind a trusted proxy only).")  # fmt: skip
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of stdout.")
+@click.option("--container", metavar="NAME",
+              help="Read a container's log stream (Docker, Podman) instead of files.")  # fmt: skip
+@click.option("--docker-socket", metavar="PATH", default="/var/run/docker.sock",
+              show_default=True, help="The Engine API socket, with --container.")  # fmt: skip
 @config_option
 @click.pass_context
 def access(
@@ -98,6 +121,8 @@ def access(
     path_prefix: str | None,
     forwarded_for: bool | None,
     output: str | None,
+    container: str | None,
+    docker_socket: str,
 ) -> None:
     """Traffic, status shares, latency percentiles per route, top clients, suspicious clients.
 
@@ -113,6 +138,8 @@ def access(
     settings = loaded.config.logs
     layout = log_format or settings.log_format
     now = datetime.now(UTC)
+    if container is not None:  # nginx's image sends its access log to stdout
+        files = (_container_log(ctx, container, docker_socket, "stdout"),)
     query = AccessQuery(
         files=_files(files, settings.access, DEFAULT_ACCESS),
         log_format=layout,
@@ -168,6 +195,10 @@ def access(
 )
 @click.option("--format", "-f", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True, help="Output format.")  # fmt: skip
+@click.option("--container", metavar="NAME",
+              help="Read a container's log stream (Docker, Podman) instead of files.")  # fmt: skip
+@click.option("--docker-socket", metavar="PATH", default="/var/run/docker.sock",
+              show_default=True, help="The Engine API socket, with --container.")  # fmt: skip
 @as_option
 @config_option
 @click.pass_context
@@ -181,6 +212,8 @@ def errors(
     jump: float,
     top: int,
     fmt: str,
+    container: str | None,
+    docker_socket: str,
     as_: str | None,
 ) -> None:
     """Group error-log messages into templates; flag new ones against a saved baseline.
@@ -199,6 +232,8 @@ def errors(
     except ValueError as exc:
         raise UsageError(f"--level: {exc}") from None
     loaded = _config(ctx)
+    if container is not None:  # nginx's image sends its error log to stderr
+        files = (_container_log(ctx, container, docker_socket, "stderr"),)
     names = _files(files, loaded.config.logs.errors, DEFAULT_ERRORS)
     store = None
     saved = None

@@ -77,10 +77,12 @@ class Docker:
         found: dict[str, Any] = self._json(f"/containers/{quote(ref)}/stats", {"stream": "0"})
         return found
 
-    def logs(self, ref: str, *, tail: int = 100, since: int | None = None,
+    def logs(self, ref: str, *, tail: int | None = 100, since: int | None = None,
              tty: bool = False) -> list[tuple[str, str]]:  # fmt: skip
-        """(stream, line) of the container's last lines: stdout and stderr, in order."""
-        query = {"stdout": "1", "stderr": "1", "tail": str(tail), "timestamps": "0"}
+        """(stream, line) of the container's last lines (``tail=None``: all of them): stdout
+        and stderr, in order."""
+        query = {"stdout": "1", "stderr": "1", "tail": "all" if tail is None else str(tail),
+                 "timestamps": "0"}  # fmt: skip
         if since is not None:
             query["since"] = str(since)
         raw = self._get(f"/containers/{quote(ref)}/logs", query)
