@@ -201,6 +201,10 @@ logs:
   access: [/var/log/nginx/access.log]
 jobs:
   weekly: {action: db-maintenance, schedule: "0 3 * * 0", target: db}
+actions:
+  restart-app: {command: [docker, compose, restart, fraiseql], suggest_for: [app]}
+procedures:
+  recover: {steps: [{action: restart-app}, {wait: {check: app}}]}
 checks:
   app: {type: http, url: "http://127.0.0.1:8000/health"}
   db: {type: postgres, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
@@ -225,6 +229,7 @@ checks:
   net: {type: network}
   stats: {type: pgstats, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
   pool: {type: pgbouncer, dsn: "postgresql://stats:pw-SECRET@127.0.0.1:6432/pgbouncer"}
+  web: {type: container, name: fraiseql}
   signups: {type: sql, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app", query: "SELECT 1",
             warning: {below: 1}}
 """
@@ -235,7 +240,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     env = {"INTAKE_TOKEN": "tok-INTAKE-1-long-enough", "SMTP_PW": "smtp-PW-2"}
     table = cli("config", "validate", "-c", str(path), env=env)
     assert table.code == 0, table.err
-    assert "valid, 21 checks" in table.out  # 19 written + backup-cache and job-weekly, added
+    assert "valid, 22 checks" in table.out  # 20 written + backup-cache and job-weekly, added
     assert "host: 127.0.0.1:16379" in table.out  # a tcp target, as written
     assert "metric: http_request_duration_seconds" in table.out
     assert "route: /graphql" in table.out
@@ -276,7 +281,7 @@ def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: W
     assert err[0] == (
         f"opsbook: {path}:4: checks.cache.tpye: unknown key 'tpye'; did you mean 'type'? "
         "(http, postgres, redis, disk, memory, load, tls, tcp, command, prometheus, pgdiag, "
-        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer, job)"
+        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer, job, container)"
     )
     # inside a signal: the signal's own keys, at the signal's line
     assert err[1].startswith(

@@ -147,3 +147,34 @@ def test_opsbook_logs_reads_a_container_s_stream(
     missing = cli("logs", "access", "--container", "nope", "--docker-socket",
                   str(docker.socket), "--config", str(path))  # fmt: skip
     assert missing.code == 1 and "No such container: nope" in missing.err
+
+
+def test_init_proposes_containment_for_the_compose_project_it_finds(
+    docker: DockerDaemon, tmp_path: Path
+) -> None:
+    from opsbook import aio
+    from opsbook.config.loader import parse_config
+    from opsbook.setup.discover import discover
+    from opsbook.setup.template import render
+    from tests.support.servers import closed_port
+
+    p = f"fr{uuid.uuid4().hex[:6]}"
+    for service in ("db", "fraiseql"):
+        docker.run(
+            f"{p}-{service}-1",
+            "sleep",
+            "300",
+            labels={"com.docker.compose.project": p, "com.docker.compose.service": service},
+        )
+    found = aio.run(discover(postgres_port=closed_port(), redis_port=closed_port(),
+                             app_ports=(closed_port(),), docker_socket=str(docker.socket),
+                             unit_dir=str(tmp_path / "none")))  # fmt: skip
+    assert found.compose[p] == ("db", "fraiseql")
+    text = render(found, service="svc", host="test")
+    config = parse_config(text, "opsbook.yaml", env={}).config
+    assert {"restart-db", "restart-fraiseql", "scale-fraiseql"} <= set(config.actions)
+    assert config.actions["restart-fraiseql"].argv == ["docker", "compose", "-p", p, "restart",
+                                                        "fraiseql"]  # fmt: skip
+    assert config.actions["restart-fraiseql"].suggest_for == (f"{p}-containers",)
+    assert config.checks[f"{p}-containers"].project == p  # type: ignore[attr-defined]
+    assert f"  # rollback-fraiseql: {{command: [docker, compose, -p, {p}" in text

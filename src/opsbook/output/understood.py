@@ -50,6 +50,8 @@ def view(loaded: LoadedConfig, now: datetime, coverage: Coverage) -> dict[str, A
     doc["backups"] = _backups(loaded) if config.backups is not None else None
     doc["jobs"] = {name: {"action": job.action_kind.value, **_masked(job)}
                    for name, job in config.jobs.items()}  # fmt: skip
+    doc["actions"] = {name: _masked(a) for name, a in config.actions.items()}
+    doc["procedures"] = {name: _masked(p) for name, p in config.procedures.items()}
     doc["coverage"] = coverage_json(coverage, paging.settings.strict)
     return doc
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from opsbook.clients.http import request
 from opsbook.clients.net import open_connection
+from opsbook.config.container_checks import COMPOSE_PROJECT, COMPOSE_SERVICE
 from opsbook.errors import CheckError
 from opsbook.results import Phase
 from opsbook.secrets import secrets_in, without_secrets
@@ -18,6 +21,9 @@ PROBE_TIMEOUT = 1.0
 CERT_GLOB = "/etc/letsencrypt/live/*/cert.pem"
 ACCESS_LOG = "/var/log/nginx/access.log"
 ERROR_LOG = "/var/log/nginx/error.log"
+DOCKER_SOCKET = "/var/run/docker.sock"
+UNIT_DIR = "/lib/systemd/system"
+STACK_UNITS = ("nginx", "postgresql", "redis-server")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ class Discovery:
     error_log: str | None = None
     pgbouncer: Target | None = None  # its admin console, if something listens on 6432
     postgres_log: str | None = None  # Debian's server log, if readable here
+    # compose projects the Docker socket shows: project -> its services
+    compose: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    docker_socket: str | None = None
+    units: tuple[str, ...] = ()  # systemd units of the stack found on this host
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,8 @@ async def discover(
     error_log: str = ERROR_LOG,
     pgbouncer_port: int = 6432,
     postgres_logs: str = POSTGRES_LOGS,
+    docker_socket: str = DOCKER_SOCKET,
+    unit_dir: str = UNIT_DIR,
 ) -> Discovery:
     """Probe the default ports for what the user did not say; what they said is taken as is."""
     pg, redis, bouncer = await asyncio.gather(
@@ -143,7 +155,36 @@ async def discover(
         postgres_log=next(
             (p for p in sorted(glob.glob(postgres_logs)) if os.access(p, os.R_OK)), None
         ),
+        compose=await asyncio.to_thread(_compose, docker_socket),
+        docker_socket=docker_socket if Path(docker_socket).exists() else None,
+        units=_units(unit_dir),
     )
+
+
+def _compose(socket: str) -> dict[str, tuple[str, ...]]:
+    """Compose projects and their services, from the containers' labels (none without a
+    reachable socket)."""
+    from opsbook.clients.docker import Docker
+    from opsbook.errors import DockerError
+
+    if not Path(socket).exists():
+        return {}
+    try:
+        listed = Docker(socket, timeout=3).containers({"label": [COMPOSE_PROJECT]})
+    except DockerError:
+        return {}
+    found: dict[str, set[str]] = {}
+    for c in listed:
+        labels = c.get("Labels") or {}
+        found.setdefault(labels[COMPOSE_PROJECT], set()).add(labels.get(COMPOSE_SERVICE, ""))
+    return {p: tuple(sorted(s for s in services if s)) for p, services in sorted(found.items())}
+
+
+def _units(unit_dir: str) -> tuple[str, ...]:
+    """The stack's systemd units installed here (nginx, PostgreSQL, Redis)."""
+    if not shutil.which("systemctl"):
+        return ()
+    return tuple(u for u in STACK_UNITS if (Path(unit_dir) / f"{u}.service").exists())
 
 
 async def _found(

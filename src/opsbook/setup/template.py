@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime
 
 from opsbook.setup.calendar import jobs_section
+from opsbook.setup.containment import actions_section, container_checks, procedures_section
 from opsbook.setup.discover import APP_PORTS, Discovery, Target
 
 PG_FALLBACK = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -219,7 +220,9 @@ def render(found: Discovery, *, service: str, host: str) -> str:
         ],
         found.error_log is not None,
     )
-    return "\n".join(out + _trends(found) + jobs_section(found)) + "\n"
+    out += container_checks(found)
+    sections = _trends(found) + jobs_section(found) + actions_section(found)
+    return "\n".join(out + sections + procedures_section(found)) + "\n"
 
 
 def _db_metrics(found: Discovery, dsn: str) -> list[str]:
