@@ -118,11 +118,9 @@ def _one(
         last = "" if state.get("Running") else f" (exit {state.get('ExitCode')})"
         return Status.CRITICAL, f"{said}{last}{oom}", metrics
     if not state.get("Running"):
-        return (
-            Status.CRITICAL,
-            f"{name} {state.get('Status')} (exit {state.get('ExitCode')}){oom}",
-            metrics,
-        )
+        code = state.get("ExitCode")
+        killed = ": killed (SIGKILL)" if code == 137 and not oom else ""
+        return Status.CRITICAL, f"{name} {state.get('Status')} (exit {code}{killed}){oom}", metrics
     statuses = [Status.OK]
     parts = [f"{name} up"]
     health = (state.get("Health") or {}).get("Status")
