@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("logs",),
     ("config",),
     ("clients",),
-    ("incidents", "postgres", "backups", "cluster", "jobs", "playbook"),
+    ("incidents", "postgres", "backups", "cluster", "jobs", "playbook", "accounts"),
     ("checks",),
     ("alerts", "paging", "routines"),
     ("daemon",),

@@ -33,6 +33,7 @@ def cli() -> None:
 
 def _register() -> None:
     from opsbook.cli import (
+        accounts,
         alerts,
         backup,
         check,
@@ -77,6 +78,8 @@ def _register() -> None:
     cli.add_command(report.report)
     cli.add_command(playbook.actions)
     cli.add_command(playbook.run_procedure)
+    cli.add_command(accounts.user)
+    cli.add_command(accounts.token)
 
 
 _register()

@@ -30,6 +30,7 @@ REVISIONS = (
     "0010",
     "0011",
     "0012",
+    "0013",
 )
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -23,15 +23,26 @@ from sqlalchemy import (
 # with the one MetaData so everything reading it (migrations, schema tests) sees them all.
 from opsbook.store.run_tables import (
     action_runs,
+    api_tokens,
     job_runs,
     job_state,
     procedure_runs,
     procedure_steps,
+    users,
 )
 from opsbook.store.schema import metadata
 from opsbook.store.types import UTCDateTime
 
-__all__ = ["action_runs", "job_runs", "job_state", "metadata", "procedure_runs", "procedure_steps"]
+__all__ = [
+    "action_runs",
+    "api_tokens",
+    "job_runs",
+    "job_state",
+    "metadata",
+    "procedure_runs",
+    "procedure_steps",
+    "users",
+]
 
 incidents = Table(
     "incidents",

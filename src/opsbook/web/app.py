@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from opsbook.daemon.main import Daemon
 from opsbook.web.ack import ack_routes
+from opsbook.web.api import api_routes
 from opsbook.web.intake import intake_routes
 
 
@@ -57,5 +58,6 @@ def create_app(daemon: Daemon) -> Starlette:
         *intake_routes(daemon.config.intake, daemon.ingest),
         # an acknowledgement is a person's act: taken by any instance (not fenced)
         *ack_routes(daemon.store.engine, daemon.incidents, daemon.in_store, daemon.page_now),
+        *api_routes(daemon),
     ]
     return Starlette(routes=routes)
