@@ -137,7 +137,10 @@ def test_opsbook_logs_reads_a_container_s_stream(
     error = "2026/12/03 01:03:00 [error] 7#7: *3 upstream timed out while reading response header"
     script = "; ".join([f"echo '{line}'" for line in access] + [f"echo '{error}' >&2"])
     docker.run(name, "sh", "-c", script + "; sleep 300")
-    time.sleep(1)
+    deadline = time.monotonic() + 20  # until the container has written its lines
+    while "upstream timed out" not in docker.docker("logs", name).stderr:
+        assert time.monotonic() < deadline, "the container wrote no logs"
+        time.sleep(0.1)
     path = tmp_path / "opsbook.yaml"
     path.write_text("checks:\n  mem: {type: memory}\n")
     report = cli("logs", "access", "--container", name, "--docker-socket", str(docker.socket),

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from opsbook.store.tables import job_runs
+from opsbook.store.tables import job_runs, job_state
 from tests.support.daemon import Daemon
 from tests.support.receivers import HttpReceiver
 from tests.support.servers import PostgresServer
@@ -32,6 +32,15 @@ def runs(store: str, job: str | None = None) -> list[Any]:
             if job is not None:
                 query = query.where(job_runs.c.job == job)
             return list(conn.execute(query))
+    finally:
+        engine.dispose()
+
+
+def _known(store: str) -> list[Any]:
+    engine = create_engine(store.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(select(job_state)))
     finally:
         engine.dispose()
 
@@ -103,7 +112,7 @@ jobs:
     d = Daemon(tmp_path, config, store=store)
     daemons.append(d)
     d.start(env={"OPSBOOK_TEST_CLOCK": "2026-12-01T12:00:00Z*1"})  # both become known
-    time.sleep(1)
+    d.wait_for(lambda: len(_known(d.store)) == 2, "both jobs recorded as known")
     d.stop()
     # three days later: down over three 03:00s
     d.start(env={"OPSBOOK_TEST_CLOCK": "2026-12-04T10:00:00Z*1"})

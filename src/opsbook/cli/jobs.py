@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 import click
 
 from opsbook.cli.context import actor, as_option, opened
-from opsbook.cli.options import config_option, config_path, format_option
+from opsbook.cli.options import config_option, config_path, format_option, named
 
 if TYPE_CHECKING:
     from opsbook.cli.context import Opened
     from opsbook.config.jobs import JobBase
+    from opsbook.jobs.records import Run
 
 
 @click.group()
@@ -21,13 +22,7 @@ def jobs() -> None:
 
 
 def _job(c: Opened, name: str) -> JobBase:
-    from opsbook.errors import UsageError
-
-    found = c.loaded.config.jobs.get(name)
-    if found is None:
-        known = ", ".join(c.loaded.config.jobs) or "none; add them under jobs:"
-        raise UsageError(f"no job {name!r} in {c.loaded.source} (jobs: {known})")
-    return found
+    return named(c.loaded.config.jobs, name, "job", c.loaded.source)
 
 
 @jobs.command(name="list")
@@ -114,31 +109,26 @@ def run(ctx: click.Context, name: str, as_: str | None) -> None:
     ctx.exit(int(done.status) if done.status is not Status.OK else 0)
 
 
-def _tell(c: Opened, name: str, job: JobBase, done: object) -> None:
-    from opsbook.config.jobs import NotifyOn
-    from opsbook.jobs.records import Run
-    from opsbook.paging.reports import queue_report, run_report
-    from opsbook.status import Status
+def _tell(c: Opened, name: str, job: JobBase, done: Run) -> None:
+    from opsbook.paging.reports import tell
 
-    assert isinstance(done, Run)
-    if job.notify is None or (job.notify_on is NotifyOn.PROBLEMS and done.status is Status.OK):
-        return
-    subject, text = run_report(c.loaded.config.service, name, done)
-    queued = queue_report(
+    queued = tell(
         c.engine,
         c.loaded.config.paging,
-        job.notify,
-        key=f"job:{name}:{done.id}",
-        subject=subject,
-        text=c.loaded.redactor(text),
+        c.loaded.config.service,
+        name,
+        job,
+        done,
+        redact=c.loaded.redactor,
         now=c.now(),
     )
-    said = (
-        f"report queued for {job.notify} (opsbook serve delivers it)"
-        if queued
-        else f"nobody in {job.notify} can be reached for the report"
-    )
-    click.echo(said, err=True)
+    if queued is not None:
+        click.echo(
+            f"report queued for {job.notify} (opsbook serve delivers it)"
+            if queued
+            else f"nobody in {job.notify} can be reached for the report",
+            err=True,
+        )
 
 
 @jobs.command()
@@ -192,15 +182,11 @@ def exec_(ctx: click.Context, name: str, fmt: str) -> None:
     """Do job NAME's built-in action here and now, unrecorded, and print its report (what
     `opsbook jobs run` and serve run in a child process). Exit code: its status."""
     from opsbook.config.loader import load_config
-    from opsbook.errors import UsageError
     from opsbook.output.jobs import action_text
     from opsbook.routines.dispatch import perform
 
     loaded = load_config(config_path(ctx))
-    job = loaded.config.jobs.get(name)
-    if job is None:
-        known = ", ".join(loaded.config.jobs) or "none; add them under jobs:"
-        raise UsageError(f"no job {name!r} in {loaded.source} (jobs: {known})")
+    job = named(loaded.config.jobs, name, "job", loaded.source)
     report = perform(name, job, loaded)
     if fmt == "json":
         click.echo(loaded.redactor(json.dumps(report.to_json(), indent=2)))

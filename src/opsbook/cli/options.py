@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -95,3 +95,17 @@ def write_output(text: str, output: str | None) -> None:
     except OSError as exc:
         raise OpsbookError(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"wrote {output}", err=True)
+
+
+T = TypeVar("T")
+
+
+def named(items: Mapping[str, T], name: str, kind: str, source: str) -> T:
+    """``items[name]``, or one line naming what exists (a job, an action, a procedure)."""
+    from opsbook.errors import UsageError
+
+    found = items.get(name)
+    if found is None:
+        known = ", ".join(items) or f"none; add them under {kind}s:"
+        raise UsageError(f"no {kind} {name!r} in {source} ({kind}s: {known})")
+    return found

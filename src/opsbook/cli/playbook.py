@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from opsbook.cli.context import actor, as_option, opened
-from opsbook.cli.options import config_option, format_option
+from opsbook.cli.options import config_option, format_option, named
 
 if TYPE_CHECKING:
     from opsbook.cli.context import Opened
@@ -18,13 +18,7 @@ if TYPE_CHECKING:
 
 
 def _action(c: Opened, name: str) -> ActionConfig:
-    from opsbook.errors import UsageError
-
-    found = c.loaded.config.actions.get(name)
-    if found is None:
-        known = ", ".join(c.loaded.config.actions) or "none; add them under actions:"
-        raise UsageError(f"no action {name!r} in {c.loaded.source} (actions: {known})")
-    return found
+    return named(c.loaded.config.actions, name, "action", c.loaded.source)
 
 
 def _run(c: Opened, name: str, incident_id: str | None, who: str, yes: bool) -> int:
@@ -151,15 +145,11 @@ def run_procedure(ctx: click.Context, name: str, incident_id: str | None, dry_ru
                   resume: bool, as_: str | None) -> None:  # fmt: skip
     """Run a recovery PROCEDURE (procedures:) step by step: the plan first, progress as it
     goes, a stop at the first failure saying what failed and how to go on (--resume)."""
-    from opsbook.errors import UsageError
     from opsbook.routines.recovery import Runner, plan
     from opsbook.routines.recovery import run_procedure as run_it
 
     c = opened(ctx)
-    procedure = c.loaded.config.procedures.get(name)
-    if procedure is None:
-        known = ", ".join(c.loaded.config.procedures) or "none; add them under procedures:"
-        raise UsageError(f"no procedure {name!r} in {c.loaded.source} (procedures: {known})")
+    procedure = named(c.loaded.config.procedures, name, "procedure", c.loaded.source)
     if incident_id is not None:
         c.incidents.get(incident_id)
     click.echo(f"procedure {name}" + (f": {procedure.description}" if procedure.description

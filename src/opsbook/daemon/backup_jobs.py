@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -22,6 +22,7 @@ from opsbook import aio
 from opsbook.backups.changes import POLL, ChangeDetector
 from opsbook.config.backups import Backups, FilesSource
 from opsbook.errors import OpsbookError
+from opsbook.jobs.calendar import next_fire
 
 log = logging.getLogger("opsbook")
 TICK = 15.0  # longest sleep between looks at the schedules
@@ -45,17 +46,6 @@ def jobs_of(backups: Backups) -> list[Job]:
     if backups.settings.prune_schedule and backups.sources:
         out.append(Job("prune", backups.settings.prune_schedule))
     return out
-
-
-def next_fire(cron: str, after: datetime, tz_name: str | None) -> datetime:
-    """The next time ``cron`` fires after ``after``, read on the wall clock of ``tz_name``."""
-    import zoneinfo
-
-    from croniter import croniter
-
-    tz = zoneinfo.ZoneInfo(tz_name) if tz_name else UTC
-    fire: datetime = croniter(cron, after.astimezone(tz)).get_next(datetime)
-    return fire.astimezone(UTC)
 
 
 class BackupScheduler:

@@ -23,7 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from opsbook import aio
-from opsbook.config.jobs import JobBase, NotifyOn
+from opsbook.config.jobs import JobBase
 from opsbook.errors import JobBusy, OpsbookError
 from opsbook.jobs import records
 from opsbook.jobs.calendar import missed, next_fire
@@ -108,7 +108,7 @@ class JobScheduler:
         for name, job in jobs.items():
             old = self.jobs.get(name)
             if old is None or (old.schedule, self.zone(old)) != (job.schedule, self.zone(job)):
-                self.due[name] = next_fire(job.schedule, now, job.timezone or d.config.timezone)
+                self.due[name] = next_fire(job.schedule, now, self.zone(job))
                 log.info("jobs: %s next at %s", name, self.due[name].isoformat())
         for name in set(self.jobs) - set(jobs):
             self.due.pop(name, None)
@@ -166,30 +166,17 @@ class JobScheduler:
         await self._tell(name, job, run)
 
     async def _tell(self, name: str, job: JobBase, run: Run) -> None:
-        if job.notify is None:
-            return
-        if job.notify_on is NotifyOn.PROBLEMS and run.status is Status.OK:
-            return
-        from opsbook.paging.reports import queue_report, run_report
+        from opsbook.paging.reports import tell
 
         d = self.d
-        subject, text = run_report(d.config.service, name, run)
         try:
-            queued = await d.in_store(
-                lambda: queue_report(
-                    d.store.engine,
-                    d.config.paging,
-                    job.notify or "",
-                    key=f"job:{name}:{run.id}",
-                    subject=subject,
-                    text=d.loaded.redactor(text),
-                    now=d.clock(),
-                )
-            )
+            queued = await d.in_store(lambda: tell(
+                d.store.engine, d.config.paging, d.config.service, name, job, run,
+                redact=d.loaded.redactor, now=d.clock()))  # fmt: skip
         except OpsbookError as exc:
             log.error("jobs: %s: its report was not queued: %s", name, exc)  # noqa: TRY400
             return
-        if not queued:
+        if queued == 0:
             log.warning("jobs: %s: nobody in %r can be reached for its report", name, job.notify)
 
     async def _tidy(self) -> None:

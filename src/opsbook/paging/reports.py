@@ -4,15 +4,18 @@ member so. Queued in the outbox like every notification, delivered with its retr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from opsbook.config.jobs import JobBase, NotifyOn
 from opsbook.config.paging_section import Paging
 from opsbook.jobs.records import Run
 from opsbook.paging.message import report_message
 from opsbook.paging.outbox import enqueue
 from opsbook.paging.targets import Route, person_routes
+from opsbook.status import Status
 from opsbook.store.tx import begin
 
 REPORT_LIMIT = 30_000  # characters: chat services cut long messages; the store keeps it all
@@ -79,3 +82,30 @@ def run_report(service: str, name: str, run: Run) -> tuple[str, str]:
         tail = "\n".join(run.output.splitlines()[-40:])
         return subject, f"{head}\nLast lines of its output:\n{tail}\n"
     return subject, head
+
+
+def tell(
+    engine: Engine,
+    paging: Paging,
+    service: str,
+    name: str,
+    job: JobBase,
+    run: Run,
+    *,
+    redact: Callable[[str], str],
+    now: datetime,
+) -> int | None:
+    """Queue a run's report for the job's ``notify:``; None when the job wants none for this
+    run, else how many notifications were queued (0: nobody could be reached)."""
+    if job.notify is None or (job.notify_on is NotifyOn.PROBLEMS and run.status is Status.OK):
+        return None
+    subject, text = run_report(service, name, run)
+    return queue_report(
+        engine,
+        paging,
+        job.notify,
+        key=f"job:{name}:{run.id}",
+        subject=subject,
+        text=redact(text),
+        now=now,
+    )

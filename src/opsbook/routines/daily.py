@@ -43,7 +43,7 @@ def perform(
     findings = [Finding(r.status, Area.CHECKS, f"{r.name}: {r.message}")
                 for r in results if r.status is not Status.OK]  # fmt: skip
     check_lines = [f"- {r.name}: {r.status.name}, {r.message}" for r in results]
-    incident_lines, opened, resolved = _incidents(engine, since)
+    incident_lines, opened, resolved = _incidents(engine, since, loaded.config.severities)
     flapped = _flapped(engine, list(loaded.config.checks), since)
     backup_lines = _backups(engine, since)
     job_lines = _jobs(engine, since)
@@ -69,11 +69,13 @@ def perform(
                         report=markdown(title, draft, sections))  # fmt: skip
 
 
-def _incidents(engine: Engine, since: datetime) -> tuple[list[str], int, int]:
+def _incidents(
+    engine: Engine, since: datetime, severities: dict[int, Any]
+) -> tuple[list[str], int, int]:
     from opsbook.incidents.lifecycle import Incidents
     from opsbook.incidents.severity import SeverityPolicy
 
-    found = Incidents(engine, SeverityPolicy.from_config({})).list(since=since - 90 * DAY)
+    found = Incidents(engine, SeverityPolicy.from_config(severities)).list(since=since - 90 * DAY)
     opened = [i for i in found if i.opened_at >= since]
     resolved = [i for i in found if i.resolved_at is not None and i.resolved_at >= since]
     lines = [f"- opened {i.id} SEV-{i.severity}: {i.title}" for i in reversed(opened)]
