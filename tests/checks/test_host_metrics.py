@@ -43,7 +43,9 @@ def test_a_busy_process_shows_as_a_busy_cpu() -> None:
         spin.wait()
     cores = [m.value for m in result.metrics if m.name.endswith("_busy") and m.value is not None]
     assert len(cores) == os.cpu_count()
-    assert max(cores) >= 80  # one core was spinning the whole sample
+    # one core's worth of work was spinning the whole sample; the scheduler may move it
+    # between cores, so the sum over cores holds where one core's figure may not
+    assert sum(cores) >= 80
     parts = sum(metric(result, k) for k in ("user", "system", "iowait", "steal"))
     assert parts == pytest.approx(metric(result, "busy") + metric(result, "iowait"), abs=1.0)
     assert result.status is Status.WARNING  # busy over the 1 % warning

@@ -20,9 +20,11 @@ from opsbook.paging.channels import Outcome, deliver
 from opsbook.paging.delivery import Deliverer
 from opsbook.paging.outbox import Item
 from opsbook.paging.pager import Pager
+from opsbook.store.open import open_store
 from opsbook.store.tables import incidents as incidents_table
 from opsbook.store.tables import outbox, timeline
 from tests.support.receivers import HttpReceiver, SmtpReceiver
+from tests.support.servers import PostgresServer
 from tests.support.store import FakeClock
 
 
@@ -321,3 +323,62 @@ def _first(pattern: str, text: str) -> str:
 
 def _page_of(receiver: HttpReceiver) -> dict[str, Any]:
     return next(b for b in receiver.bodies() if b["kind"] == "page")
+
+
+def test_a_page_sent_as_the_store_went_away_is_recorded_when_it_returns_and_sent_once(
+    pg_fresh: PostgresServer, receivers: tuple[SmtpReceiver, HttpReceiver]
+) -> None:
+    """CI once paged alice twice: the store stopped between her email and its record, the
+    lease ran out during the outage, and the other instance sent it again."""
+    smtp, hook = receivers
+    cfg = config(smtp, hook)
+    clock = FakeClock()
+    engine = open_store(pg_fresh.dsn()).engine
+    incidents = Incidents(engine, SeverityPolicy.from_config({}), clock=clock)
+    incidents.open(title="down", severity=1, service="api", actor="alertmanager")
+    Pager(engine, cfg, clock=clock).tick()
+
+    sent: list[str] = []
+
+    async def send_then_lose_the_store(item: Item, paging: Paging, http: Any) -> Outcome:
+        outcome = await deliver(item, paging, http)
+        sent.append(item.key)
+        if len(sent) == 1:
+            await asyncio.to_thread(pg_fresh.stop)
+        return outcome
+
+    async def in_store(fn: Any) -> Any:
+        return fn()
+
+    async def go() -> None:
+        holder = Deliverer(engine, cfg.paging, in_store, clock=clock,
+                           send=send_then_lose_the_store)  # fmt: skip
+        other = Deliverer(engine, cfg.paging, in_store, clock=clock)
+        other.worker = "elsewhere:1"
+        async with webhooks.session() as http:
+            await holder.round(http)  # sent; the record fails: the store is gone
+            assert len(holder.unrecorded) == len(sent) > 0
+            await other.round(http)  # the other instance sees the outage too
+            clock.advance(seconds=60)  # the leases end while the store is away
+            pg_fresh.start()
+            await other.round(http)  # back first: must not take the holder's leases
+            await holder.round(http)  # records what it sent
+            clock.advance(seconds=60)
+            await other.round(http)
+            await holder.round(http)
+
+    asyncio.run(go())
+    engine.dispose()
+    assert len(smtp.to("alice@example.com")) == 1
+    rows = statuses_of(pg_fresh)
+    assert set(rows.values()) == {"delivered"}
+    assert sorted(sent) == sorted(rows)  # each sent once, by the holder
+    assert len(smtp.messages) + len(hook.bodies()) == len(rows)
+
+
+def statuses_of(pg: PostgresServer) -> dict[str, str]:
+    engine = open_store(pg.dsn()).engine
+    with engine.connect() as conn:
+        found = {r.key: r.status for r in conn.execute(select(outbox.c.key, outbox.c.status))}
+    engine.dispose()
+    return found

@@ -13,7 +13,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -42,6 +42,9 @@ Send = Callable[[Item, Paging, webhooks.Session], Awaitable[Outcome]]
 InStore = Callable[[Callable[[], T]], Awaitable[T]]
 log = logging.getLogger("opsbook.paging")
 CHANNEL_DOWN_AFTER = 3  # failed attempts of a page before escalating past it
+# After the store comes back from an outage, other workers' leases are honoured this long
+# even if expired: their holders may have sent during the outage and be recording it now.
+RECORD_GRACE = timedelta(seconds=10)
 ACTOR = "opsbook"
 
 
@@ -67,6 +70,11 @@ class Deliverer:
         self.worker = worker_id()
         self.wake = asyncio.Event()
         self.undeliverable: list[str] = []  # pages that failed everywhere, for the daemon
+        # Sent but not yet recorded (the store went away after the send): recorded before
+        # anything new is claimed, so a page sent once is not sent again when its lease ends.
+        self.unrecorded: list[tuple[Item, Outcome]] = []
+        self.store_lost = False
+        self.store_back_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         async with webhooks.session() as http:
@@ -83,18 +91,30 @@ class Deliverer:
     async def round(self, http: webhooks.Session) -> bool:
         """Claim what is due, deliver it, record every outcome; False when nothing was due."""
         try:
+            if self.unrecorded:
+                done = list(self.unrecorded)
+                sent, outcomes = [i for i, _ in done], [o for _, o in done]
+                await self.in_store(functools.partial(self._record, sent, outcomes))
+                del self.unrecorded[: len(done)]
+                log.info("outbox: %d delivery outcome(s) recorded after the store came back",
+                         len(done))  # fmt: skip
             items: list[Item] = await self.in_store(self._claim)
         except OpsbookError as exc:  # the store is down: try again in a second
             log.error("outbox: %s", exc)  # noqa: TRY400
+            self.store_lost = True
             await asyncio.sleep(1.0)
             return False
+        if self.store_lost:
+            self.store_lost, self.store_back_at = False, self.clock()
         if not items:
             return False
         outcomes = await asyncio.gather(*(self._deliver(item, http) for item in items))
         try:
             await self.in_store(functools.partial(self._record, items, outcomes))
-        except OpsbookError as exc:  # the lease runs out and they are delivered again
-            log.error("outbox: could not record deliveries: %s", exc)  # noqa: TRY400
+        except OpsbookError as exc:  # kept, and recorded first once the store answers
+            log.error("outbox: could not record deliveries yet: %s", exc)  # noqa: TRY400
+            self.unrecorded.extend(zip(items, outcomes, strict=True))
+            self.store_lost = True
         return True
 
     async def _deliver(self, item: Item, http: webhooks.Session) -> Outcome:
@@ -119,8 +139,10 @@ class Deliverer:
         stored hashed, and the clear one exists only in the message being sent."""
         now = self.clock()
         ttl = float(self.paging.settings.ack_link_ttl)
+        back = self.store_back_at
+        mine_only = self.store_lost or (back is not None and now < back + RECORD_GRACE)
         with begin(self.engine) as conn:
-            items = claim(conn, worker=self.worker, now=now)
+            items = claim(conn, worker=self.worker, now=now, mine_only=mine_only)
             return [
                 replace(i, message=i.message.with_ack_token(
                     acks.issue(conn, i.incident_id, i.recipient, now, ttl)))

@@ -5,7 +5,9 @@ Each row has an idempotency key (so re-deciding the same page writes nothing twi
 claimed for a short lease before delivery (FOR UPDATE SKIP LOCKED on PostgreSQL, so several
 daemons never take the same row; SQLite's single writer does the same). A daemon killed
 mid-delivery leaves its lease to expire and the row is delivered again (at-least-once; the
-key travels with it so receivers can drop duplicates).
+key travels with it so receivers can drop duplicates). A daemon that sent but lost the store
+before recording keeps the outcome and records it first when the store returns, and others
+leave its expired leases alone for a grace after an outage they saw too (paging/delivery.py).
 """
 
 from __future__ import annotations
@@ -81,13 +83,21 @@ def enqueue(
     return bool(result.rowcount)
 
 
-def claim(conn: Connection, *, worker: str, now: datetime, limit: int = 50) -> list[Item]:
+def claim(
+    conn: Connection, *, worker: str, now: datetime, limit: int = 50, mine_only: bool = False
+) -> list[Item]:
+    """Lease what is due. ``mine_only`` leaves other workers' expired leases alone (never
+    claimed, or claimed by this worker only): just after a store outage, their holders may
+    have sent and be about to record it."""
+    free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+    if mine_only:
+        free = or_(outbox.c.claimed_by.is_(None), outbox.c.claimed_by == worker) & free
     due = (
         select(outbox)
         .where(
             outbox.c.status == Delivery.PENDING.value,
             outbox.c.next_attempt_at <= now,
-            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+            free,
         )
         .order_by(outbox.c.next_attempt_at, outbox.c.id)
         .limit(limit)
