@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from opsbook.config.actions import Role
 from opsbook.errors import UsageError
-from opsbook.store.tables import users
+from opsbook.store.tables import users, web_sessions
 from opsbook.store.tx import begin, read
 
 if TYPE_CHECKING:
@@ -64,12 +64,15 @@ def set_password(engine: Engine, name: str, password: str) -> None:
         )
         if done.rowcount == 0:
             raise UsageError(f"no user {name}")
+        # a changed password ends every session signed in with the old one
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_name == name))
 
 
 def remove(engine: Engine, name: str) -> None:
     with begin(engine) as conn:
         if conn.execute(delete(users).where(users.c.name == name)).rowcount == 0:
             raise UsageError(f"no user {name}")
+        conn.execute(delete(web_sessions).where(web_sessions.c.user_name == name))
 
 
 def listed(engine: Engine) -> list[User]:
@@ -104,3 +107,8 @@ def login(engine: Engine, name: str, password: str, now: datetime) -> User | Non
             update(users).where(users.c.name == name).values(failed_logins=0, locked_until=None)
         )
         return User(row.name, Role(row.role), row.created_at, None)
+
+
+def check_password(engine: Engine, name: str, password: str, now: datetime) -> bool:
+    """Whether ``password`` is this user's now (a password change asks for the old one)."""
+    return login(engine, name, password, now) is not None

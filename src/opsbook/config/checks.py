@@ -64,6 +64,11 @@ class CheckBase(
     # several opsbook serve on one store (docs/ha.md): which runs it: the leader, every
     # instance (each host's own resources), or one instance by name; None: by kind
     run_on: str | None = None
+    # the public status page (server.status_page): shown there only when public, under its
+    # group, by its public_name (the check's name by default); never its value or message
+    public: bool = False
+    public_name: str | None = None
+    group: str | None = None
 
     @property
     def placement(self) -> str:

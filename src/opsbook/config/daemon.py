@@ -9,8 +9,20 @@ from opsbook.config.types import Duration, HostPort, severity_level
 DEFAULT_LISTEN = "127.0.0.1:9184"
 
 
+class TlsFiles(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """PEM files for serving HTTPS directly (the chain first in ``cert``)."""
+
+    cert: str
+    key: str
+
+
 class ServerConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     listen: HostPort = HostPort(DEFAULT_LISTEN)
+    # the console takes passwords: beyond loopback it needs HTTPS, served here (tls) or by a
+    # proxy in front (behind_proxy: true, which also makes X-Forwarded-Proto trusted)
+    tls: TlsFiles | None = None
+    behind_proxy: bool = False
+    status_page: bool = False  # /status: the checks marked public, read-only, without login
     concurrency: int = 200  # checks in flight at once
     watch_config: bool = False  # reload opsbook.yaml when the file changes (as on SIGHUP)
     # several opsbook serve on one PostgreSQL store (docs/ha.md): this one's name (default

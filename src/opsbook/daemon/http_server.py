@@ -103,7 +103,48 @@ class GuardedH11(H11Protocol):
             self.connections.discard(conn)
 
 
-def server(app: Any, max_connections: int, header_timeout: float = HEADER_TIMEOUT) -> Any:
+def refuse_exposure(listen: str, tls: bool, behind_proxy: bool) -> None:
+    """The console takes passwords and session cookies: never in clear beyond this host."""
+    import ipaddress
+
+    host, _ = split_host_port(listen)
+    if tls or behind_proxy or host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass  # a host name: not known to be loopback
+    raise OpsbookError(
+        f"server.listen {listen} is reachable beyond this host and would carry passwords in "
+        "clear: set server.tls: {cert, key} to serve HTTPS, or server.behind_proxy: true when "
+        "a TLS proxy (nginx) is in front"
+    )
+
+
+def tls_options(cert: str | None, key: str | None) -> dict[str, str]:
+    """uvicorn's ssl options, the files checked now so a bad path is one clear line."""
+    if cert is None or key is None:
+        return {}
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        why = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise OpsbookError(
+            f"server.tls: cannot use cert {cert} with key {key}: {why} (PEM files readable "
+            "by this user, the key matching the certificate)"
+        ) from None
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
+
+
+def server(
+    app: Any,
+    max_connections: int,
+    header_timeout: float = HEADER_TIMEOUT,
+    tls: dict[str, str] | None = None,
+) -> Any:
     """A uvicorn server for ``app`` that leaves SIGTERM/SIGINT to the daemon."""
     protocol = type(
         "Guarded",
@@ -116,7 +157,9 @@ def server(app: Any, max_connections: int, header_timeout: float = HEADER_TIMEOU
             return contextlib.nullcontext()
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            http=protocol, timeout_keep_alive=int(KEEP_ALIVE))  # fmt: skip
+                            http=protocol, timeout_keep_alive=int(KEEP_ALIVE),
+                            ssl_certfile=(tls or {}).get("ssl_certfile"),
+                            ssl_keyfile=(tls or {}).get("ssl_keyfile"))  # fmt: skip
     return Server(config)
 
 

@@ -112,6 +112,11 @@ class Daemon:
 
     async def main(self, app: Any = None) -> None:
         """Run until SIGTERM/SIGINT (or ``stop`` is set); ``app`` is served on ``listen``."""
+        srv = self.config.server
+        tls = srv.tls
+        if app is not None:
+            http_server.refuse_exposure(self.listen, tls is not None, srv.behind_proxy)
+        options = http_server.tls_options(tls.cert if tls else None, tls.key if tls else None)
         sock = http_server.bind(self.listen) if app is not None else None
         descriptors = raise_descriptor_limit()
         inbound = descriptor_budget(descriptors)
@@ -125,7 +130,7 @@ class Daemon:
         self._deliverer = Deliverer(
             self.store.engine, self.config.paging, self.in_store, clock=self.clock
         )
-        server = http_server.server(app, inbound) if app is not None else None
+        server = http_server.server(app, inbound, tls=options) if app is not None else None
         log.info("opsbook serve: %s, %d file descriptors, at most %d inbound connections",
                  self.instance, descriptors, inbound)  # fmt: skip
         self._start(server, sock)
@@ -166,10 +171,11 @@ class Daemon:
             )
         firing = [a for a in self.processor.alerts.values() if a.state is AlertState.FIRING]
         log.info(
-            "opsbook serve: %d checks, store %s, listening on http://%s (%d alerts firing "
+            "opsbook serve: %d checks, store %s, listening on %s://%s (%d alerts firing "
             "from before)",
             len(self.config.checks),
             self.store.described,
+            "https" if self.config.server.tls else "http",
             self.listen,
             len(firing),
         )

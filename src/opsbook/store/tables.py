@@ -29,6 +29,7 @@ from opsbook.store.run_tables import (
     procedure_runs,
     procedure_steps,
     users,
+    web_sessions,
 )
 from opsbook.store.schema import metadata
 from opsbook.store.types import UTCDateTime
@@ -42,6 +43,7 @@ __all__ = [
     "procedure_runs",
     "procedure_steps",
     "users",
+    "web_sessions",
 ]
 
 incidents = Table(

@@ -102,13 +102,13 @@ class Api:
         )
 
     async def incident(self, request: Request, _: Token) -> Response:
-        return JSONResponse(await _incident_doc(self.d, request.path_params["id"]))
+        return JSONResponse(await incident_doc(self.d, request.path_params["id"]))
 
     async def ack(self, request: Request, who: Token) -> Response:
         incident_id = request.path_params["id"]
         await self.d.in_store(lambda: self.d.incidents.acknowledge(incident_id, who.name))
         await self.d.page_now()  # the escalation stops now, not at the next round
-        return JSONResponse(await _incident_doc(self.d, incident_id))
+        return JSONResponse(await incident_doc(self.d, incident_id))
 
     async def note(self, request: Request, who: Token) -> Response:
         incident_id = request.path_params["id"]
@@ -117,7 +117,7 @@ class Api:
         if not isinstance(text, str) or not text.strip():
             return error(400, 'expected {"text": "what happened"}')
         await self.d.in_store(lambda: self.d.incidents.note(incident_id, text, who.name))
-        return JSONResponse(await _incident_doc(self.d, incident_id), status_code=201)
+        return JSONResponse(await incident_doc(self.d, incident_id), status_code=201)
 
     async def checks(self, _: Request, __: Token) -> Response:
         from opsbook.output.checks import result_dict
@@ -200,7 +200,7 @@ async def _json(request: Request) -> Any:
         raise UsageError("the body is not JSON") from None
 
 
-async def _incident_doc(d: Daemon, incident_id: str) -> dict[str, Any]:
+async def incident_doc(d: Daemon, incident_id: str) -> dict[str, Any]:
     """`opsbook incident show ID --format json`'s shape."""
     from opsbook.incidents.records import ActionItems, read_timeline
     from opsbook.output.incidents import action_dict, entry_dict, incident_dict

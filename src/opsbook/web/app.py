@@ -1,4 +1,5 @@
-"""The daemon's HTTP app: /health, /metrics, the intake endpoints and acknowledgement links."""
+"""The daemon's HTTP app: /health, /metrics, the intake endpoints, acknowledgement links,
+the JSON API and the web console (docs/console.md)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from opsbook.daemon.main import Daemon
 from opsbook.web.ack import ack_routes
 from opsbook.web.api import api_routes
+from opsbook.web.console import console_routes
 from opsbook.web.intake import intake_routes
 
 
@@ -59,5 +62,7 @@ def create_app(daemon: Daemon) -> Starlette:
         # an acknowledgement is a person's act: taken by any instance (not fenced)
         *ack_routes(daemon.store.engine, daemon.incidents, daemon.in_store, daemon.page_now),
         *api_routes(daemon),
+        *console_routes(daemon),
+        Mount("/static", StaticFiles(packages=[("opsbook.web", "static")]), name="static"),
     ]
     return Starlette(routes=routes)

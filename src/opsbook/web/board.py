@@ -1,0 +1,147 @@
+"""The board (``/``): every check with its day, what is alerting, the open incidents and
+their clocks, who is on call, the backups, silences and maintenance in force.
+
+Read in one go in the store thread (the checks' latest results are copied from the daemon's
+memory on the loop first), from the same functions the CLI uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from opsbook.web.sparklines import SparkCache, svg
+
+if TYPE_CHECKING:
+    from opsbook.daemon.main import Daemon
+    from opsbook.results import Result
+
+
+@dataclass
+class BoardReader:
+    d: Daemon
+    sparks: SparkCache = field(default_factory=SparkCache)
+
+    async def read(self) -> dict[str, Any]:
+        latest = list(self.d.state.latest.values())  # on the loop: the dict changes there
+        return dict(await self.d.in_store(lambda: self._read(latest)))
+
+    def _read(self, latest: list[Result]) -> dict[str, Any]:
+        d, now = self.d, self.d.clock()
+        engine = d.store.engine
+        sparks = self.sparks.get(engine, now)
+        checks = []
+        for r in sorted(latest, key=lambda r: (-r.status.severity, r.name)):
+            spark = sparks.get(r.name)
+            checks.append({
+                "name": r.name, "status": r.status.name, "value": r.value,
+                "unit": r.unit.value if r.value is not None else "", "message": r.message,
+                "at": r.started_at.isoformat(), "age": (now - r.started_at).total_seconds(),
+                "spark": svg(spark), "uptime": spark.uptime if spark else None,
+            })  # fmt: skip
+        return {
+            "now": now.isoformat(),
+            "checks": checks,
+            "counts": {
+                s: sum(c["status"] == s for c in checks)
+                for s in ("CRITICAL", "WARNING", "UNKNOWN", "OK")
+            },
+            "alerts": _alerts(d),
+            "incidents": _incidents(d, now),
+            "oncall": oncall_now(d, now),
+            "backups": _backups(d, now),
+            "silences": _silences(d, now),
+            "windows": _windows(d, now),
+        }
+
+
+def _alerts(d: Daemon) -> list[dict[str, Any]]:
+    from opsbook.alerts.model import AlertState
+    from opsbook.alerts.store import alerts_and_events
+
+    found, _ = alerts_and_events(d.store.engine)
+    return [
+        {"name": a.name, "state": a.state.value, "level": a.level.name,
+         "severity": f"SEV-{a.severity}" if a.severity else "", "summary": a.summary,
+         "since": a.firing_since.isoformat() if a.firing_since else None,
+         "incident_id": a.incident_id}
+        for a in found if a.state is not AlertState.INACTIVE
+    ]  # fmt: skip
+
+
+def _incidents(d: Daemon, now: datetime) -> list[dict[str, Any]]:
+    from opsbook.output.incidents import incident_dict
+
+    policy = d.incidents.policy
+    return [incident_dict(i, policy, now) for i in d.incidents.list(open_only=True)]
+
+
+def oncall_now(d: Daemon, now: datetime) -> list[dict[str, Any]]:
+    """Each schedule's layers: who now, until when, and who next."""
+    from opsbook.paging.overrides import Overrides
+    from opsbook.paging.schedule import layers_of, shifts
+
+    schedules = d.config.paging.schedules
+    if not schedules:
+        return []
+    horizon = now + timedelta(days=35)
+    overrides = Overrides(d.store.engine).active(since=now, until=horizon)
+    rows = []
+    for name, schedule in schedules.items():
+        for layer in layers_of(name, schedule, d.config.timezone):
+            ahead = [s for s in shifts(layer, now, horizon, overrides) if s.end > now]
+            current = ahead[0] if ahead and ahead[0].start <= now else None
+            upcoming = next((s for s in ahead if s.start > now and s.person), None)
+            rows.append({
+                "schedule": name, "layer": layer.name if layer.name != name else "",
+                "person": current.person if current else None,
+                "until": current.end.isoformat() if current else None,
+                "override": current.override if current else None,
+                "next": upcoming.person if upcoming else None,
+                "next_from": upcoming.start.isoformat() if upcoming else None,
+            })  # fmt: skip
+    return rows
+
+
+def _backups(d: Daemon, now: datetime) -> list[dict[str, Any]]:
+    from opsbook.backups.records import EventKind, events
+
+    if d.config.backups is None:
+        return []
+    out = []
+    for name, source in d.config.backups.sources.items():
+        runs = events(d.store.engine, source=name, kind=EventKind.BACKUP, limit=20)
+        checks = events(d.store.engine, source=name, kind=EventKind.VERIFY, limit=20)
+        good = next((e for e in runs if e.ok), None)
+        verified = next((e for e in checks if e.ok), None)
+        age = (now - good.finished_at).total_seconds() if good else None
+        out.append({
+            "source": name, "last_good": good.finished_at.isoformat() if good else None,
+            "last_good_id": good.backup_id if good else None, "age": age,
+            "max_age": float(source.max_age),
+            "late": age is None or age > float(source.max_age),
+            "last_failed": bool(runs) and not runs[0].ok,
+            "verified": verified.finished_at.isoformat() if verified else None,
+        })  # fmt: skip
+    return out
+
+
+def _silences(d: Daemon, now: datetime) -> list[dict[str, Any]]:
+    from opsbook.alerts.silences import Silences
+    from opsbook.output.alerts import silence_json
+
+    return [silence_json(s) for s in Silences(d.store.engine).list(now=now)]
+
+
+def _windows(d: Daemon, now: datetime) -> list[dict[str, Any]]:
+    from opsbook.alerts.windows import spans
+
+    out = []
+    for w in d.config.maintenance:
+        for start, end in spans(w, now, d.config.timezone):
+            if start <= now < end:
+                out.append({"name": w.name, "checks": list(w.checks) or ["every check"],
+                            "until": end.isoformat()})  # fmt: skip
+                break
+    return out

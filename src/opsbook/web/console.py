@@ -1,0 +1,38 @@
+"""The web console's routes: sign-in, the board, incidents, and the live stream, all over
+the daemon's core (the same functions as the CLI)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from opsbook.accounts.sessions import Session
+from opsbook.web.auth import page_of
+from opsbook.web.board import BoardReader
+from opsbook.web.incident_pages import incident_routes
+from opsbook.web.live import Changes
+from opsbook.web.login import login_routes
+from opsbook.web.render import page
+from opsbook.web.status_page import status_routes
+
+if TYPE_CHECKING:
+    from opsbook.daemon.main import Daemon
+
+
+def console_routes(d: Daemon) -> list[BaseRoute]:
+    board = BoardReader(d)
+    changes = Changes(d)
+
+    async def show_board(request: Request, session: Session) -> Response:
+        return page(request, "board.html", await board.read(), session=session)
+
+    return [
+        Route("/", page_of(d, show_board), methods=["GET"]),
+        Route("/events", page_of(d, changes.stream), methods=["GET"]),
+        *login_routes(d),
+        *incident_routes(d),
+        *status_routes(d),
+    ]

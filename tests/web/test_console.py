@@ -1,0 +1,309 @@
+"""The web console over HTTP on a real daemon: sign-in, sessions and their cookie, CSRF on
+every form, roles, login limits, acts reaching the CLI, the report download, the public
+status page, the live stream, and serving refused beyond loopback without TLS."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.daemon import Daemon
+from tests.support.servers import free_port
+
+PASSWORD = "correct horse battery"
+CONFIG = """\
+people:
+  alice: {email: alice@example.com}
+  bob: {email: bob@example.com}
+schedules:
+  primary: {timezone: UTC, rotation: weekly, handoff: "monday 09:00", members: [alice, bob]}
+escalation:
+  - who: [primary]
+checks:
+  mem: {type: memory, interval: 1s}
+  api-db:
+    type: tcp
+    host: 127.0.0.1:1
+    interval: 1s
+    public: true
+    public_name: Checkout
+    group: Shop
+  internal-secret-host:
+    type: tcp
+    host: db-internal-7.corp.example:1
+    interval: 1s
+"""
+
+
+def opsbook(d: Daemon, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run([sys.executable, "-m", "opsbook", *args, "--config", str(d.config)],
+                          check=False, capture_output=True, text=True, timeout=60, input=stdin,
+                          env={**os.environ, "OPSBOOK_USER": "cli-user"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+OPENED: list[httpx.Client] = []
+
+
+def client_of(base: str, **kwargs: Any) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=kwargs.pop("timeout", 10), **kwargs)
+    OPENED.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def sign_in(d: Daemon, name: str, password: str = PASSWORD) -> httpx.Client:
+    client = client_of(f"http://127.0.0.1:{d.port}")
+    form = client.get("/login")
+    answer = client.post("/login", data={"csrf": csrf_of(form.text), "name": name,
+                                         "password": password, "next": "/"})  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Daemon]:
+    d = Daemon(tmp_path, CONFIG, server="status_page: true")
+    d.start()
+    for name, role in (("alice", "responder"), ("vera", "viewer")):
+        opsbook(d, "user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD)
+    yield d
+    d.close()
+
+
+def test_pages_need_a_session_and_the_cookie_is_httponly_and_lax(console: Daemon) -> None:
+    anonymous = client_of(f"http://127.0.0.1:{console.port}")
+    answer = anonymous.get("/incidents?open=1")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=%2Fincidents%3Fopen%3D1"
+    form = anonymous.get("/login")
+    fields = {"csrf": csrf_of(form.text), "name": "alice", "password": PASSWORD}
+    answer = anonymous.post("/login", data={**fields, "next": "/incidents"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/incidents"
+    cookie = answer.headers["set-cookie"]
+    assert "opsbook_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback
+    board = anonymous.get("/")
+    assert board.status_code == 200 and "Open incidents" in board.text
+    csp = board.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert not re.search(r'(src|href)="(https?:)?//', board.text)  # nothing from elsewhere
+    logout = anonymous.post("/logout", data={"csrf": csrf_of(board.text)})
+    assert logout.status_code == 303
+    assert anonymous.get("/").status_code == 303  # signed out: back to the login page
+
+
+def test_an_open_redirect_after_login_is_refused(console: Daemon) -> None:
+    client = client_of(f"http://127.0.0.1:{console.port}")
+    form = client.get("/login?next=//evil.example/x")
+    fields = {"csrf": csrf_of(form.text), "name": "alice", "password": PASSWORD}
+    answer = client.post("/login", data={**fields, "next": "https://evil.example"})
+    assert answer.headers["location"] == "/"
+
+
+def test_acts_from_the_page_reach_the_cli_under_the_users_name(console: Daemon) -> None:
+    incident = opsbook(console, "incident", "open", "--sev", "2", "--title", "checkout 502")
+    incident = incident.strip()
+    alice = sign_in(console, "alice")
+    page = alice.get(f"/incidents/{incident}")
+    assert page.status_code == 200 and "checkout 502" in page.text
+    token = csrf_of(page.text)
+    for verb, data in (("ack", {}), ("note", {"text": "rolled back deploy 4812"}),
+                       ("severity", {"level": "1", "why": "all checkouts fail"}),
+                       ("assign", {"person": "bob"}),
+                       ("action", {"text": "alert on 502 rate", "owner": "bob", "due": "7d",
+                                   "kind": "monitoring"}),
+                       ("edit", {"summary": "a bad deploy", "root_cause": "config typo"}),
+                       ("resolve", {"why": "rolled back"})):  # fmt: skip
+        answer = alice.post(f"/incidents/{incident}/{verb}", data={"csrf": token, **data})
+        assert answer.status_code == 303, (verb, answer.text)
+    doc = json.loads(opsbook(console, "incident", "show", incident, "-f", "json"))
+    assert doc["acknowledged_by"] == "alice" and doc["severity"] == "SEV-1"
+    assert doc["commander"] == "bob" and doc["phase"] == "resolved"
+    assert doc["report"]["root_cause"] == "config typo"
+    notes = [e for e in doc["timeline"] if e["kind"] == "note"]
+    assert notes[-1]["body"] == "rolled back deploy 4812" and notes[-1]["actor"] == "alice"
+    assert doc["actions"][0]["owner"] == "bob" and doc["actions"][0]["kind"] == "monitoring"
+    again = alice.post(f"/incidents/{incident}/resolve", data={"csrf": token, "why": "x"})
+    assert again.status_code == 409 and "resolved" in again.text  # said, not a traceback
+    bad = alice.post(f"/incidents/{incident}/severity", data={"csrf": token, "level": "9",
+                                                              "why": "x"})  # fmt: skip
+    assert bad.status_code in (400, 409)
+    report = alice.get(f"/incidents/{incident}/report.md")
+    assert report.status_code == 200 and "config typo" in report.text
+    assert report.headers["content-disposition"] == f'attachment; filename="{incident}.md"'
+    html = alice.get(f"/incidents/{incident}/report.html")
+    assert html.text.lstrip().lower().startswith("<!doctype html")
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(console: Daemon) -> None:
+    incident = opsbook(console, "incident", "open", "--sev", "2", "--title", "x").strip()
+    alice = sign_in(console, "alice")
+    for data in ({}, {"csrf": "forged"}):
+        answer = alice.post(f"/incidents/{incident}/ack", data=data)
+        assert answer.status_code == 403 and "CSRF" in answer.text
+    assert json.loads(opsbook(console, "incident", "show", incident, "-f", "json"))[
+        "acknowledged_at"] is None  # fmt: skip
+
+
+def test_a_viewer_sees_no_buttons_and_is_refused_when_posting(console: Daemon) -> None:
+    incident = opsbook(console, "incident", "open", "--sev", "2", "--title", "x").strip()
+    vera = sign_in(console, "vera")
+    page = vera.get(f"/incidents/{incident}")
+    assert page.status_code == 200 and "Acknowledge" not in page.text
+    answer = vera.post(f"/incidents/{incident}/ack", data={"csrf": csrf_of(page.text)})
+    assert answer.status_code == 403 and "viewer" in answer.text
+
+
+def test_password_guessing_is_limited_per_address_then_the_account_locks(
+    console: Daemon,
+) -> None:
+    client = client_of(f"http://127.0.0.1:{console.port}", timeout=30)
+    codes = []
+    for _ in range(6):
+        form = client.get("/login")
+        fields = {"csrf": csrf_of(form.text), "name": "alice", "password": "wrong guess 123"}
+        codes.append(client.post("/login", data=fields).status_code)
+    assert codes == [401] * 6
+    form = client.get("/login")
+    # five failures locked alice for 15 minutes: the right password does not open it now
+    locked = client.post("/login", data={"csrf": csrf_of(form.text), "name": "alice",
+                                         "password": PASSWORD})  # fmt: skip
+    assert locked.status_code == 401
+    for _ in range(4):
+        form = client.get("/login")
+        client.post("/login", data={"csrf": csrf_of(form.text), "name": "nobody",
+                                    "password": "x"})  # fmt: skip
+    form = client.get("/login")
+    limited = client.post("/login", data={"csrf": csrf_of(form.text), "name": "vera",
+                                          "password": PASSWORD})  # fmt: skip
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+
+
+def test_a_login_post_without_the_forms_cookie_is_refused(console: Daemon) -> None:
+    client = client_of(f"http://127.0.0.1:{console.port}")
+    answer = client.post("/login", data={"csrf": "x", "name": "alice", "password": PASSWORD})
+    assert answer.status_code == 403
+    assert "opsbook_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_changing_the_password_ends_the_other_sessions(console: Daemon) -> None:
+    first, second = sign_in(console, "alice"), sign_in(console, "alice")
+    page = first.get("/account")
+    new = "a much longer passphrase"
+    answer = first.post("/account", data={"csrf": csrf_of(page.text), "old": PASSWORD,
+                                          "new": new, "again": new})  # fmt: skip
+    assert answer.status_code == 200 and "Password changed" in answer.text
+    assert first.get("/").status_code == 200  # this browser goes on
+    assert second.get("/").status_code == 303  # the other was signed out
+    sign_in(console, "alice", new)
+
+
+def test_the_status_page_shows_public_checks_and_leaks_nothing_internal(
+    console: Daemon,
+) -> None:
+    console.wait_for(lambda: len(console.incidents()) >= 2, "both tcp checks to open incidents")
+    page = httpx.get(f"http://127.0.0.1:{console.port}/status", timeout=10)
+    assert page.status_code == 200
+    assert "Checkout" in page.text and "Shop" in page.text and "outage" in page.text
+    for secret in ("api-db", "127.0.0.1:1", "db-internal-7", "internal-secret-host",
+                   "connection refused", "mem", "INC-"):  # fmt: skip
+        assert secret not in page.text, secret
+    assert "An incident is being handled" in page.text  # the public check's own
+
+
+def test_the_status_page_is_off_unless_asked(tmp_path: Path) -> None:
+    d = Daemon(tmp_path, "checks:\n  mem: {type: memory, interval: 1s}\n")
+    try:
+        d.start()
+        assert d.get("/status")[0] == 404
+    finally:
+        d.close()
+
+
+def test_the_live_stream_tells_an_open_page_of_a_change_made_from_the_cli(
+    console: Daemon,
+) -> None:
+    alice = sign_in(console, "alice")
+    incident = opsbook(console, "incident", "open", "--sev", "3", "--title", "x").strip()
+    with alice.stream("GET", "/events", timeout=20) as events:
+        lines = events.iter_lines()
+        assert next(lines).startswith("retry:")
+        opsbook(console, "incident", "note", incident, "seen from the CLI")
+        seen = []
+        for line in lines:
+            seen.append(line)
+            if line == "data: store":
+                break
+        assert "event: change" in seen
+    fragment = alice.get(f"/incidents/{incident}?fragment=1")
+    assert "seen from the CLI" in fragment.text and "<html" not in fragment.text
+
+
+def test_serving_beyond_loopback_without_tls_or_a_proxy_is_refused(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "opsbook.yaml"
+    config.write_text(f"store: sqlite:///{tmp_path / 's.db'}\nserver:\n  listen: 0.0.0.0:{port}\n"
+                      "checks:\n  mem: {type: memory}\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "opsbook", "serve", "--config", str(config)],
+                          check=False, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.startswith("opsbook:")]
+    assert len(lines) == 1 and "server.tls" in lines[0] and "behind_proxy" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_tls_serves_https_and_marks_the_cookie_secure(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True,
+                   capture_output=True)  # fmt: skip
+    d = Daemon(tmp_path / "d", "checks:\n  mem: {type: memory, interval: 1s}\n",
+               server=f"tls: {{cert: {cert}, key: {key}}}")  # fmt: skip
+    d.config.write_text(d.config.read_text().replace("127.0.0.1:", "0.0.0.0:", 1))
+    with d.log.open("ab") as log:
+        d.proc = subprocess.Popen([sys.executable, "-m", "opsbook", "serve", "--config",
+                                   str(d.config)], stdout=log, stderr=log)  # fmt: skip
+    try:
+        base = f"https://127.0.0.1:{d.port}"
+        trust = ssl.create_default_context(cafile=str(cert))
+        d.wait_for(lambda: _answers(base, trust), "HTTPS to answer", 20)
+        opsbook(d, "user", "add", "alice", "--password-stdin", stdin=PASSWORD)
+        client = client_of(base, verify=trust)
+        form = client.get("/login")
+        answer = client.post("/login", data={"csrf": csrf_of(form.text), "name": "alice",
+                                             "password": PASSWORD})  # fmt: skip
+        assert answer.status_code == 303 and "Secure" in answer.headers["set-cookie"]
+    finally:
+        d.close()
+
+
+def _answers(base: str, trust: ssl.SSLContext) -> bool:
+    try:
+        return httpx.get(f"{base}/health", verify=trust, timeout=2).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
