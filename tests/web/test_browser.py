@@ -95,8 +95,8 @@ def sign_in(browser: Any, d: Daemon, name: str, width: int = 1280) -> Any:
 
 
 def no_horizontal_overflow(page: Any) -> bool:
-    return bool(page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"))  # fmt: skip
+    root = "document.documentElement"
+    return bool(page.evaluate(f"{root}.scrollWidth <= {root}.clientWidth"))
 
 
 def shoot(page: Any, name: str) -> None:
