@@ -181,7 +181,20 @@ def test_a_viewer_has_no_buttons_and_a_form_stripped_of_its_csrf_token_is_refuse
     page.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/incidents", "/incidents/{id}", "/stats", "/account"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/incidents",
+        "/incidents/{id}",
+        "/stats",
+        "/account",
+        "/oncall",
+        "/alerts",
+        "/checks/mem",
+        "/backups",
+    ],
+)
 def test_pages_fit_a_phone_and_a_desktop_without_horizontal_scrolling(
     browser: Any, stack: tuple[Daemon, RedisServer], path: str
 ) -> None:
@@ -195,3 +208,32 @@ def test_pages_fit_a_phone_and_a_desktop_without_horizontal_scrolling(
         shoot(page, f"{name}-{width}")
         assert no_horizontal_overflow(page), f"{path} overflows at {width} px"
         page.close()
+
+
+def test_an_override_made_on_the_calendar_changes_who_the_cli_says_is_on_call(
+    browser: Any, stack: tuple[Daemon, RedisServer]
+) -> None:
+    d, _ = stack
+    before = json.loads(opsbook(d, "oncall", "now", "-f", "json"))[0]["person"]
+    other = "bob" if before == "alice" else "alice"
+    page = sign_in(browser, d, "alice")
+    page.goto(f"http://127.0.0.1:{d.port}/oncall")
+    page.locator(".calendar .day.today").wait_for()  # drawn in the viewer's zone
+    assert page.locator(".calendar .day").count() == 28
+    page.get_by_label("Who covers").select_option(other)
+    page.get_by_label("From (your time)").fill(
+        page.evaluate("new Date(Date.now() - 3600e3 - new Date().getTimezoneOffset() * 60e3)"
+                      ".toISOString().slice(0, 16)"))  # fmt: skip
+    page.get_by_label("To (your time)").fill(
+        page.evaluate("new Date(Date.now() + 7200e3 - new Date().getTimezoneOffset() * 60e3)"
+                      ".toISOString().slice(0, 16)"))  # fmt: skip
+    page.get_by_label("Why").fill("swap for the dentist")
+    page.get_by_role("button", name="Add override").click()
+    page.locator(".calendar .override").first.wait_for()
+    now = json.loads(opsbook(d, "oncall", "now", "-f", "json"))[0]
+    assert now["person"] == other and now["override"] is not None
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove").click()
+    page.get_by_text("None.").first.wait_for()
+    assert json.loads(opsbook(d, "oncall", "now", "-f", "json"))[0]["person"] == before
+    page.close()

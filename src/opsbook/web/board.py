@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opsbook.web.sparklines import SparkCache, svg
 
 if TYPE_CHECKING:
+    from opsbook.alerts.model import Alert
     from opsbook.daemon.main import Daemon
     from opsbook.results import Result
 
@@ -57,10 +58,16 @@ class BoardReader:
 
 
 def _alerts(d: Daemon) -> list[dict[str, Any]]:
-    from opsbook.alerts.model import AlertState
     from opsbook.alerts.store import alerts_and_events
 
     found, _ = alerts_and_events(d.store.engine)
+    return alert_rows(found)
+
+
+def alert_rows(found: list[Alert]) -> list[dict[str, Any]]:
+    """Pending and firing alerts, as the board and the alerts page show them."""
+    from opsbook.alerts.model import AlertState
+
     return [
         {"name": a.name, "state": a.state.value, "level": a.level.name,
          "severity": f"SEV-{a.severity}" if a.severity else "", "summary": a.summary,

@@ -1,5 +1,6 @@
-"""The web console's routes: sign-in, the board, incidents, and the live stream, all over
-the daemon's core (the same functions as the CLI)."""
+"""The web console's routes: sign-in, the board, incidents, on call, alerts and silences,
+checks, backups, the public status page and the live stream, all over the daemon's core
+(the same functions as the CLI)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from opsbook.accounts.sessions import Session
+from opsbook.web.alert_pages import alert_routes
 from opsbook.web.auth import page_of
+from opsbook.web.backup_pages import backup_routes
 from opsbook.web.board import BoardReader
+from opsbook.web.check_pages import check_routes
 from opsbook.web.incident_pages import incident_routes
 from opsbook.web.live import Changes
 from opsbook.web.login import login_routes
+from opsbook.web.oncall_pages import oncall_routes
 from opsbook.web.render import page
 from opsbook.web.status_page import status_routes
 
@@ -35,4 +40,8 @@ def console_routes(d: Daemon) -> list[BaseRoute]:
         *login_routes(d),
         *incident_routes(d),
         *status_routes(d),
+        *oncall_routes(d),
+        *alert_routes(d),
+        *check_routes(d),
+        *backup_routes(d),
     ]

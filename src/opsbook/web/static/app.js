@@ -46,10 +46,73 @@
     });
   }
 
+  // The rota: four weeks of days in the viewer's zone, who covers each, holes marked.
+  var dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric" });
+  var hm = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  function calendar(root) {
+    var holder = root.querySelector("[data-calendar]");
+    var data = root.querySelector("#rota");
+    if (!holder || !data) return;
+    var rota = JSON.parse(data.textContent);
+    var first = new Date(rota.start);
+    first = new Date(first.getFullYear(), first.getMonth(), first.getDate());
+    var today = new Date(); today.setHours(0, 0, 0, 0);
+    holder.textContent = "";
+    for (var i = 0; i < rota.weeks * 7; i++) {
+      var day = new Date(first.getFullYear(), first.getMonth(), first.getDate() + i);
+      var next = new Date(first.getFullYear(), first.getMonth(), first.getDate() + i + 1);
+      var cell = document.createElement("div");
+      cell.className = "day" + (day.getTime() === today.getTime() ? " today" : "");
+      var head = document.createElement("div");
+      head.className = "date";
+      head.textContent = dayFmt.format(day);
+      cell.appendChild(head);
+      rota.shifts.forEach(function (s) {
+        var a = new Date(s.from), b = new Date(s.until);
+        if (b <= day || a >= next || !s.person) return;
+        var line = document.createElement("div");
+        var label = s.layer !== s.schedule ? s.schedule + "/" + s.layer : s.schedule;
+        var part = "";
+        if (a > day) part += " from " + hm.format(a);
+        if (b < next) part += " until " + hm.format(b);
+        line.textContent = label + ": " + s.person + part + (s.override ? " (override)" : "");
+        if (s.override) line.className = "override";
+        cell.appendChild(line);
+      });
+      var said = {};
+      rota.holes.forEach(function (h) {
+        var a = new Date(h.from), b = new Date(h.until);
+        if (b <= day || a >= next || said[h.name]) return;
+        said[h.name] = true;
+        cell.classList.add("hole");
+        var line = document.createElement("div");
+        line.className = "hole-text";
+        line.textContent = "hole: " + h.name;
+        line.title = h.why;
+        cell.appendChild(line);
+      });
+      holder.appendChild(cell);
+    }
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-utc-times")) return;
+    ["from", "to"].forEach(function (name) {
+      var field = form.elements[name];
+      if (!field || !field.value) return;
+      var hidden = form.querySelector("input[name=" + name + "_utc]") || document.createElement("input");
+      hidden.type = "hidden"; hidden.name = name + "_utc";
+      hidden.value = new Date(field.value).toISOString();
+      form.appendChild(hidden);
+    });
+  });
+
   function enhance(root) {
     localTimes(root);
     clocks(root);
     applyFilter(root);
+    calendar(root);
   }
 
   document.addEventListener("click", function (ev) {
