@@ -40,9 +40,9 @@ class CheckPages:
 
     def _read(self, name: str, span: timedelta, now: datetime) -> dict[str, Any]:
         from opsbook.alerts import series
+        from opsbook.alerts.buckets import read_sparks
         from opsbook.alerts.history import read_history
         from opsbook.output.svg import line_chart
-        from opsbook.web.sparklines import read_sparks
 
         engine = self.d.store.engine
         since = now - span

@@ -14,21 +14,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from opsbook.accounts.sessions import Session
 from opsbook.errors import OpsbookError
-from opsbook.store.tables import (
-    action_items,
-    alert_events,
-    backup_events,
-    oncall_overrides,
-    silences,
-    timeline,
-)
-from opsbook.store.tx import read
+from opsbook.store.changes import fingerprint
 
 if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
@@ -37,22 +28,6 @@ log = logging.getLogger("opsbook.web")
 POLL = 1.0
 PING = 15.0  # a comment line keeps proxies from closing a quiet stream
 IDLE_STOP = 30.0  # the watcher stops this long after the last page closed
-
-
-def _fingerprint(d: Daemon) -> tuple[Any, ...]:
-    figures = [
-        select(func.max(timeline.c.id)).scalar_subquery(),
-        select(func.max(alert_events.c.id)).scalar_subquery(),
-        select(func.max(silences.c.id)).scalar_subquery(),
-        select(func.count(silences.c.expired_at)).scalar_subquery(),
-        select(func.max(oncall_overrides.c.id)).scalar_subquery(),
-        select(func.count()).select_from(oncall_overrides).scalar_subquery(),
-        select(func.count(action_items.c.done_at)).scalar_subquery(),
-        select(func.max(action_items.c.id)).scalar_subquery(),
-        select(func.max(backup_events.c.id)).scalar_subquery(),
-    ]
-    with read(d.store.engine) as conn:
-        return tuple(conn.execute(select(*figures)).one())
 
 
 class Changes:
@@ -75,7 +50,8 @@ class Changes:
         while not self.d.stop.is_set():
             now: tuple[Any, ...] | None
             try:
-                now = (*self._seen(), *await self.d.in_store(lambda: _fingerprint(self.d)))
+                stored = await self.d.in_store(lambda: fingerprint(self.d.store.engine))
+                now = (*self._seen(), *stored)
             except OpsbookError as exc:
                 log.warning("live pages: %s", exc)
                 now = last

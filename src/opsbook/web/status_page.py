@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from opsbook.alerts.buckets import read_sparks
 from opsbook.alerts.processor import ACTOR
 from opsbook.status import Status
 from opsbook.web.render import page
-from opsbook.web.sparklines import read_sparks
 
 if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
