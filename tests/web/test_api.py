@@ -117,3 +117,91 @@ def test_the_openapi_document_validates_and_lists_every_route(tmp_path: Path) ->
     paths = {r.path.removeprefix("/api/v1") for r in api_routes(Stub())  # type: ignore[arg-type]
              if isinstance(r, Route)} - {"/openapi.json"}  # fmt: skip
     assert paths == set(doc["paths"])
+
+
+ROTA = """\
+people:
+  alice: {email: alice@example.com}
+  bob: {email: bob@example.com}
+schedules:
+  primary: {timezone: UTC, rotation: weekly, handoff: "monday 09:00", members: [alice, bob]}
+escalation:
+  - who: [primary]
+checks:
+  mem: {type: memory, interval: 1s}
+"""
+
+
+def test_incident_acts_timeline_filters_and_history_over_the_api(tmp_path: Path) -> None:
+    d = Daemon(tmp_path, ROTA)
+    try:
+        d.start()
+        viewer = opsbook(d, "token", "create", "grafana", "--role", "viewer").strip()
+        bot = opsbook(d, "token", "create", "chatops", "--role", "responder").strip()
+        incident = opsbook(d, "incident", "open", "--sev", "3", "--title", "slow").strip()
+        base = f"/api/v1/incidents/{incident}"
+        assert call(d, "POST", f"{base}/severity", viewer, {"level": 1, "why": "x"})[0] == 403
+        status, doc = call(d, "POST", f"{base}/severity", bot, {"level": 1, "why": "all down"})
+        assert status == 200 and doc["severity"] == "SEV-1"
+        assert call(d, "POST", f"{base}/severity", bot, {"level": "1"})[0] == 400
+        assert call(d, "POST", f"{base}/phase", bot, {"phase": "contained"})[1]["phase"] == (
+            "contained")  # fmt: skip
+        assert call(d, "POST", f"{base}/phase", bot, {"phase": "asleep"})[0] == 400
+        assert call(d, "POST", f"{base}/assign", bot, {"person": "bob"})[1]["commander"] == "bob"
+        assert call(d, "POST", f"{base}/assign", bot, {"person": "mallory"})[0] == 404
+        status, doc = call(d, "POST", f"{base}/resolve", bot, {"why": "restarted"})
+        assert status == 200 and doc["phase"] == "resolved"
+        assert call(d, "POST", f"{base}/resolve", bot, {"why": "again"})[0] == 409
+        assert call(d, "POST", f"{base}/reopen", bot, {})[1]["phase"] != "resolved"
+        status, people = call(d, "GET", f"{base}/timeline?group=humans", viewer)
+        assert status == 200 and people["timeline"]
+        assert all(e["kind"] not in ("page", "delivery", "alert") for e in people["timeline"])
+        assert {e["actor"] for e in people["timeline"]} >= {"chatops"}
+        assert call(d, "GET", f"{base}/timeline?group=gossip", viewer)[0] == 400
+        assert call(d, "GET", "/api/v1/incidents/INC-2020-01-01-1/timeline", viewer)[0] == 404
+        d.wait_runs("mem", 2)
+        status, history = call(d, "GET", "/api/v1/checks/mem/history?since=1h", viewer)
+        cli = json.loads(opsbook(d, "history", "mem", "--since", "1h", "-f", "json"))
+        assert status == 200 and set(history) == set(cli)  # the CLI's shape
+        assert call(d, "GET", "/api/v1/checks/nope/history", viewer)[0] == 404
+        assert call(d, "GET", "/api/v1/actions/log", viewer)[1] == {"runs": []}
+        assert call(d, "GET", "/api/v1/backups", viewer)[1] == {"backups": []}
+    finally:
+        d.close()
+
+
+def test_silences_and_overrides_made_over_the_api_are_what_the_cli_sees(tmp_path: Path) -> None:
+    d = Daemon(tmp_path, ROTA)
+    try:
+        d.start()
+        viewer = opsbook(d, "token", "create", "grafana", "--role", "viewer").strip()
+        bot = opsbook(d, "token", "create", "chatops", "--role", "responder").strip()
+        body = {"matcher": "mem", "for": "2h", "why": "resizing the VM"}
+        assert call(d, "POST", "/api/v1/silences", viewer, body)[0] == 403
+        status, made = call(d, "POST", "/api/v1/silences", bot, body)
+        assert status == 201 and made["created_by"] == "chatops"
+        listed = json.loads(opsbook(d, "silence", "list", "-f", "json"))
+        assert [s["id"] for s in listed] == [made["id"]]
+        assert call(d, "POST", "/api/v1/silences", bot, {"matcher": "mem", "why": "x"})[0] == 400
+        assert call(d, "GET", "/api/v1/silences", viewer)[1]["silences"][0]["why"] == (
+            "resizing the VM")  # fmt: skip
+        status, ended = call(d, "DELETE", f"/api/v1/silences/{made['id']}", bot)
+        assert status == 200 and ended["expired_by"] == "chatops"
+        assert json.loads(opsbook(d, "silence", "list", "-f", "json")) == []
+        assert call(d, "DELETE", "/api/v1/silences/999", bot)[0] == 404
+        before = call(d, "GET", "/api/v1/oncall", viewer)[1]["oncall"][0]["person"]
+        other = "bob" if before == "alice" else "alice"
+        window = {"schedule": "primary", "person": other, "from": "2020-01-01T00:00:00Z",
+                  "until": "2099-01-01T00:00:00Z", "why": "swap"}  # fmt: skip
+        status, override = call(d, "POST", "/api/v1/oncall/overrides", bot, window)
+        assert status == 201
+        assert json.loads(opsbook(d, "oncall", "now", "-f", "json"))[0]["person"] == other
+        assert call(d, "GET", "/api/v1/oncall", viewer)[1]["oncall"][0]["person"] == other
+        assert call(d, "POST", "/api/v1/oncall/overrides", bot,
+                    {**window, "from": "2020-01-01"})[0] == 400  # no offset  # fmt: skip
+        assert call(d, "POST", "/api/v1/oncall/overrides", bot,
+                    {**window, "person": "mallory"})[0] == 404  # fmt: skip
+        assert call(d, "DELETE", f"/api/v1/oncall/overrides/{override['id']}", bot)[0] == 200
+        assert json.loads(opsbook(d, "oncall", "now", "-f", "json"))[0]["person"] == before
+    finally:
+        d.close()

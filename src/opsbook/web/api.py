@@ -19,6 +19,7 @@ from opsbook.accounts import tokens
 from opsbook.accounts.tokens import Token
 from opsbook.config.actions import Role
 from opsbook.errors import IncidentError, OpsbookError, UsageError
+from opsbook.web.api_more import more_routes
 from opsbook.web.openapi import document
 
 if TYPE_CHECKING:
@@ -57,9 +58,9 @@ def guarded(
         try:
             return await handler(request, found)
         except IncidentError as exc:
-            return error(404 if "no incident" in str(exc) else 409, str(exc))
-        except UsageError as exc:
-            return error(400, str(exc))
+            return error(404 if str(exc).startswith("no ") else 409, str(exc))
+        except UsageError as exc:  # "no silence 9", "no check named …": not found
+            return error(404 if str(exc).startswith("no ") else 400, str(exc))
         except OpsbookError as exc:
             return error(503, str(exc))
 
@@ -190,6 +191,7 @@ def api_routes(d: Daemon) -> list[BaseRoute]:
         Route(f"{v1}/checks", guarded(d, api.checks), methods=["GET"]),
         Route(f"{v1}/alerts", guarded(d, api.alerts), methods=["GET"]),
         Route(f"{v1}/jobs", guarded(d, api.jobs), methods=["GET"]),
+        *more_routes(d, guarded),
     ]
 
 

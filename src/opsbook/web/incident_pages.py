@@ -106,7 +106,7 @@ class IncidentPages:
         try:
             await self.d.in_store(lambda: chosen(form, incident_id, session.user))
         except IncidentError as exc:
-            status = 404 if "no incident" in str(exc) else 409
+            status = 404 if str(exc).startswith("no ") else 409
             return message(request, "Not done", str(exc), status, session)
         except UsageError as exc:
             return message(request, "Not done", str(exc), 400, session)

@@ -92,7 +92,7 @@ class OncallPages:
 
         def add() -> None:
             start, end = self._time(form, "from"), self._time(form, "to")
-            self._known(schedule, layer, person)
+            self.known(schedule, layer, person)
             Overrides(self.d.store.engine).add(
                 schedule, layer, person, start, end, why=why, actor=session.user, now=now
             )
@@ -105,7 +105,7 @@ class OncallPages:
             return message(request, "Override not added", str(exc), 503, session)
         return RedirectResponse("/oncall", status_code=303)
 
-    def _known(self, schedule: str, layer: str | None, person: str) -> None:
+    def known(self, schedule: str, layer: str | None, person: str) -> None:
         paging = self.d.config.paging
         if schedule not in paging.schedules:
             raise UsageError(f"no schedule {schedule!r}")

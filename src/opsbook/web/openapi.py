@@ -56,6 +56,7 @@ def document() -> dict[str, Any]:
                     "properties": {"error": {"type": "string"}},
                 },
                 "Incident": _OBJECT,
+                "Object": _OBJECT,
                 "IncidentPage": {
                     "type": "object",
                     "required": ["incidents", "total"],
@@ -170,5 +171,76 @@ def document() -> dict[str, Any]:
                     "responses": {"200": _ok("Jobs", "the jobs"), **_AUTH_ERRORS},
                 }
             },
+            **more_paths(),
         },
     }
+
+
+def _body(required: list[str], **props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object", "required": required, "properties": props}}},
+    }  # fmt: skip
+
+
+_STR: dict[str, Any] = {"type": "string"}
+_NUM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _get(summary: str, params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": params or [],
+                    "responses": {"200": _ok("Object", "found"), "400": _ERROR, "404": _ERROR,
+                                  **_AUTH_ERRORS}}}  # fmt: skip
+
+
+def _act(method: str, summary: str, params: list[dict[str, Any]],
+         body: dict[str, Any] | None, created: bool = False) -> dict[str, Any]:  # fmt: skip
+    op: dict[str, Any] = {
+        "summary": summary + " (a responder's token)",
+        "parameters": params,
+        "responses": {"201" if created else "200": _ok("Object", "done"), "400": _ERROR,
+                      "404": _ERROR, "409": _ERROR, **_AUTH_ERRORS},
+    }  # fmt: skip
+    if body is not None:
+        op["requestBody"] = body
+    return {method: op}
+
+
+def more_paths() -> dict[str, Any]:
+    """The routes of web/api_more.py."""
+    group = {"name": "group", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["humans", "alerts", "deliveries"]}}  # fmt: skip
+    since = {"name": "since", "in": "query", "required": False, "schema": _STR}
+    name = {"name": "name", "in": "path", "required": True, "schema": _STR}
+    return {
+        "/incidents/{id}/timeline": _get("The timeline, oldest first, by group", [_ID, group]),
+        "/incidents/{id}/severity": _act("post", "Change the severity", [_ID],
+                                         _body(["level", "why"], level={"type": "integer"},
+                                               why=_STR)),
+        "/incidents/{id}/phase": _act("post", "Move to a phase", [_ID],
+                                      _body(["phase"], phase=_STR)),
+        "/incidents/{id}/assign": _act("post", "Make a person the owner", [_ID],
+                                       _body(["person"], person=_STR)),
+        "/incidents/{id}/resolve": _act("post", "Resolve", [_ID], _body(["why"], why=_STR)),
+        "/incidents/{id}/reopen": _act("post", "Reopen", [_ID], _body([], why=_STR)),
+        "/silences": {
+            **_get("Silences in force (?all=1: ended ones too)"),
+            **_act("post", "Silence a check for a while", [],
+                   _body(["matcher", "why"], matcher=_STR, why=_STR, until=_STR,
+                         **{"for": _STR}), created=True),
+        },
+        "/silences/{id}": _act("delete", "Expire a silence now", [_NUM], None),
+        "/oncall": _get("Who is on call now and next, per schedule and layer"),
+        "/oncall/overrides": {
+            **_get("Overrides that have not ended"),
+            **_act("post", "Make a person cover a schedule for a span", [],
+                   _body(["schedule", "person", "from", "until"], schedule=_STR,
+                         person=_STR, layer=_STR, why=_STR, until=_STR,
+                         **{"from": _STR}), created=True),
+        },
+        "/oncall/overrides/{id}": _act("delete", "Remove an override", [_NUM], None),
+        "/checks/{name}/history": _get("Uptime, periods and measurements", [name, since]),
+        "/backups": _get("Every backup in the repositories, with its verification"),
+        "/actions/log": _get("Containment actions run, newest first"),
+    }  # fmt: skip
