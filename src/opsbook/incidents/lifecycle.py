@@ -8,11 +8,12 @@ An illegal move raises IncidentError inside the transaction, so nothing changes.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, insert, or_, select, update
 
 from opsbook.errors import IncidentError, UsageError
 from opsbook.incidents.model import (
@@ -361,15 +362,44 @@ class Incidents:
         severities: Sequence[int] = (),
         since: datetime | None = None,
     ) -> list[Incident]:
-        query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+        found, _ = self.page(open_only=open_only, severities=severities, since=since)
+        return found
+
+    def page(
+        self,
+        *,
+        open_only: bool = False,
+        severities: Sequence[int] = (),
+        since: datetime | None = None,
+        text: str = "",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[builtins.list[Incident], int]:
+        """Newest first, filtered in the database: (one page, how many match in all). A
+        year of incidents is not read to show fifty."""
+        where: builtins.list[ColumnElement[bool]] = []
         if open_only:
-            query = query.where(incidents.c.phase.in_([p.value for p in ACTIVE_PHASES]))
+            where.append(incidents.c.phase.in_([p.value for p in ACTIVE_PHASES]))
         if severities:
-            query = query.where(incidents.c.severity.in_(list(severities)))
+            where.append(incidents.c.severity.in_(list(severities)))
         if since is not None:
-            query = query.where(incidents.c.opened_at >= since)
+            where.append(incidents.c.opened_at >= since)
+        if text.strip():
+            literal = text.strip().lower().replace("\\", "\\\\")
+            literal = literal.replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{literal}%"
+            where.append(or_(func.lower(incidents.c.title).like(pattern, escape="\\"),
+                             func.lower(incidents.c.id).like(pattern, escape="\\")))  # fmt: skip
+        query = (select(incidents).where(*where)
+                 .order_by(incidents.c.opened_at.desc(), incidents.c.id.desc()))  # fmt: skip
         with read(self.engine) as conn:
-            return [to_incident(row) for row in conn.execute(query)]
+            if limit is None:
+                rows = [to_incident(row) for row in conn.execute(query)]
+                return rows, len(rows)
+            total = conn.execute(
+                select(func.count()).select_from(incidents).where(*where)).scalar_one()  # fmt: skip
+            page = conn.execute(query.limit(limit).offset(offset))
+            return [to_incident(row) for row in page], int(total)
 
     # ------------------------------------------------------------------ helpers
 

@@ -85,18 +85,17 @@ class Api:
         now = self.d.clock()
         since = parse_since(q["since"], now) if q.get("since") else None
         open_only = q.get("open", "").lower() in ("1", "true", "yes")
-        found = await self.d.in_store(
-            lambda: self.d.incidents.list(open_only=open_only, severities=severities, since=since)
-        )
-        text = q.get("q", "").lower()
-        if text:
-            found = [i for i in found if text in i.title.lower() or text in i.id.lower()]
-        page = found[offset : offset + limit]
+        page, total = await self.d.in_store(
+            lambda: self.d.incidents.page(
+                open_only=open_only, severities=severities, since=since,
+                text=q.get("q", ""), limit=limit, offset=offset,
+            )
+        )  # fmt: skip
         policy = self.d.incidents.policy
         return JSONResponse(
             {
                 "incidents": [incident_dict(i, policy, now) for i in page],
-                "total": len(found),
+                "total": total,
                 "limit": limit,
                 "offset": offset,
             }

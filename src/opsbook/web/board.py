@@ -7,11 +7,15 @@ memory on the loop first), from the same functions the CLI uses.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from opsbook.web.sparklines import SparkCache, svg
+
+FRESH = 1.0  # seconds
 
 if TYPE_CHECKING:
     from opsbook.alerts.model import Alert
@@ -23,10 +27,25 @@ if TYPE_CHECKING:
 class BoardReader:
     d: Daemon
     sparks: SparkCache = field(default_factory=SparkCache)
+    # the rendered live part, shared by every viewer for FRESH seconds: a hundred open
+    # boards cost one read a second, not a hundred (nothing in it depends on who looks)
+    cached: tuple[float, str] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def read(self) -> dict[str, Any]:
         latest = list(self.d.state.latest.values())  # on the loop: the dict changes there
         return dict(await self.d.in_store(lambda: self._read(latest)))
+
+    async def live_html(self) -> str:
+        from opsbook.web.render import environment
+
+        async with self.lock:
+            now = time.monotonic()
+            if self.cached is None or now - self.cached[0] >= FRESH:
+                context = await self.read()
+                html = environment().get_template("board_live.html").render(**context)
+                self.cached = (time.monotonic(), html)
+            return self.cached[1]
 
     def _read(self, latest: list[Result]) -> dict[str, Any]:
         d, now = self.d, self.d.clock()

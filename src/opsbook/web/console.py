@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from opsbook.accounts.sessions import Session
@@ -20,7 +20,7 @@ from opsbook.web.incident_pages import incident_routes
 from opsbook.web.live import Changes
 from opsbook.web.login import login_routes
 from opsbook.web.oncall_pages import oncall_routes
-from opsbook.web.render import page
+from opsbook.web.render import HEADERS, page
 from opsbook.web.status_page import status_routes
 
 if TYPE_CHECKING:
@@ -32,7 +32,12 @@ def console_routes(d: Daemon) -> list[BaseRoute]:
     changes = Changes(d)
 
     async def show_board(request: Request, session: Session) -> Response:
-        return page(request, "board.html", await board.read(), session=session)
+        from markupsafe import Markup
+
+        html = await board.live_html()
+        if request.query_params.get("fragment") == "1":
+            return HTMLResponse(html, headers=HEADERS)
+        return page(request, "board.html", {"live": Markup(html)}, session=session)  # noqa: S704
 
     return [
         Route("/", page_of(d, show_board), methods=["GET"]),

@@ -53,19 +53,16 @@ class IncidentPages:
         except (UsageError, ValueError) as exc:
             return message(request, "Bad filter", f"{exc}", 400, session)
         open_only = q.get("open") == "1"
-        text = q.get("q", "").strip().lower()
         incidents = self.d.incidents
 
-        def read() -> list[Any]:
-            return incidents.list(open_only=open_only, severities=severities, since=since)
+        def read() -> tuple[list[Any], int]:
+            return incidents.page(open_only=open_only, severities=severities, since=since,
+                                  text=q.get("q", ""), limit=PAGE_SIZE, offset=offset)  # fmt: skip
 
-        found = await self.d.in_store(read)
-        if text:
-            found = [i for i in found if text in i.title.lower() or text in i.id.lower()]
-        shown = [incident_dict(i, incidents.policy, now)
-                 for i in found[offset : offset + PAGE_SIZE]]  # fmt: skip
+        found, total = await self.d.in_store(read)
+        shown = [incident_dict(i, incidents.policy, now) for i in found]
         return page(request, "incidents.html", {
-            "incidents": shown, "total": len(found), "offset": offset, "size": PAGE_SIZE,
+            "incidents": shown, "total": total, "offset": offset, "size": PAGE_SIZE,
             "filters": {"open": open_only, "severity": severities, "since": q.get("since", ""),
                         "q": q.get("q", "")},
             "levels": [lv.level for lv in incidents.policy.levels],
