@@ -7,6 +7,8 @@ import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -65,4 +67,7 @@ def create_app(daemon: Daemon) -> Starlette:
         *console_routes(daemon),
         Mount("/static", StaticFiles(packages=[("opsbook.web", "static")]), name="static"),
     ]
-    return Starlette(routes=routes)
+    # pages are compressed (a board of a thousand checks is ~10x smaller); the live stream
+    # (text/event-stream) is left alone by the middleware
+    gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
+    return Starlette(routes=routes, middleware=[gzip])

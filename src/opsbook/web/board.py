@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from opsbook.web.sparklines import SparkCache, svg
+from opsbook.web.sparklines import SparkCache
 
 FRESH = 1.0  # seconds
 
@@ -31,26 +31,41 @@ class BoardReader:
     # boards cost one read a second, not a hundred (nothing in it depends on who looks)
     cached: tuple[float, str] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refreshing: asyncio.Task[None] | None = None
 
     async def read(self) -> dict[str, Any]:
         latest = list(self.d.state.latest.values())  # on the loop: the dict changes there
         return dict(await self.d.in_store(lambda: self._read(latest)))
 
     async def live_html(self) -> str:
+        """The newest drawing; a stale one is served while a fresh one is drawn, so no
+        viewer waits for the drawing (only the very first one does)."""
+        if self.cached is None:
+            async with self.lock:
+                if self.cached is None:
+                    await self._draw()
+        elif time.monotonic() - self.cached[0] >= FRESH and not self.lock.locked():
+            self.refreshing = asyncio.get_running_loop().create_task(self._refresh())
+        assert self.cached is not None
+        return self.cached[1]
+
+    async def _refresh(self) -> None:
+        async with self.lock:
+            if self.cached is None or time.monotonic() - self.cached[0] >= FRESH:
+                await self._draw()
+
+    async def _draw(self) -> None:
         from opsbook.web.render import environment
 
-        async with self.lock:
-            now = time.monotonic()
-            if self.cached is None or now - self.cached[0] >= FRESH:
-                context = await self.read()
-                html = environment().get_template("board_live.html").render(**context)
-                self.cached = (time.monotonic(), html)
-            return self.cached[1]
+        context = await self.read()
+        template = environment().get_template("board_live.html")
+        html = await asyncio.to_thread(template.render, **context)  # off the loop
+        self.cached = (time.monotonic(), html)
 
     def _read(self, latest: list[Result]) -> dict[str, Any]:
         d, now = self.d, self.d.clock()
         engine = d.store.engine
-        sparks = self.sparks.get(engine, now)
+        sparks, drawn = self.sparks.get(engine, now)
         checks = []
         for r in sorted(latest, key=lambda r: (-r.status.severity, r.name)):
             spark = sparks.get(r.name)
@@ -58,7 +73,7 @@ class BoardReader:
                 "name": r.name, "status": r.status.name, "value": r.value,
                 "unit": r.unit.value if r.value is not None else "", "message": r.message,
                 "at": r.started_at.isoformat(), "age": (now - r.started_at).total_seconds(),
-                "spark": svg(spark), "uptime": spark.uptime if spark else None,
+                "spark": drawn.get(r.name, ""), "uptime": spark.uptime if spark else None,
             })  # fmt: skip
         return {
             "now": now.isoformat(),
