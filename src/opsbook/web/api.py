@@ -20,6 +20,7 @@ from opsbook.accounts.tokens import Token
 from opsbook.config.actions import Role
 from opsbook.errors import IncidentError, OpsbookError, UsageError
 from opsbook.web.api_more import more_routes
+from opsbook.web.auth import Recent
 from opsbook.web.openapi import document
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Request, Token], Awaitable[Response]]
 MAX_LIMIT = 500
+TOKENS = Recent()  # a revoked token stops working within Recent.TTL (5 s)
 RESPONDER = Role.RESPONDER
 
 
@@ -48,9 +50,13 @@ def guarded(
                 "an API token is needed: Authorization: Bearer <token> "
                 "(opsbook token create NAME --role viewer)",
             )
-        found = await d.in_store(
-            lambda: tokens.authenticate(d.store.engine, given.strip(), d.clock())
-        )
+        found: Token | None = TOKENS.get(given.strip())
+        if found is None:
+            found = await d.in_store(
+                lambda: tokens.authenticate(d.store.engine, given.strip(), d.clock())
+            )
+            if found is not None:
+                TOKENS.put(given.strip(), found)
         if found is None:
             return error(401, "unknown or revoked token")
         if role is not Role.VIEWER and found.role is Role.VIEWER:

@@ -69,5 +69,5 @@ def create_app(daemon: Daemon) -> Starlette:
     ]
     # pages are compressed (a board of a thousand checks is ~10x smaller); the live stream
     # (text/event-stream) is left alone by the middleware
-    gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
+    gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)  # cheap on CPU
     return Starlette(routes=routes, middleware=[gzip])

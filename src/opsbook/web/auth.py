@@ -10,7 +10,7 @@ import hmac
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -51,11 +51,47 @@ def client_address(d: Daemon, request: Request) -> str:
     return direct
 
 
+class Recent:
+    """Who a cookie or token was, for a few seconds: a page load is several requests and
+    the board is polled, and each lookup would queue in the store's one thread behind the
+    board's reading. Sign-out here forgets at once; elsewhere (another instance, the CLI's
+    passwd or revoke) it takes effect within ``TTL``."""
+
+    TTL = 5.0
+    LARGEST = 10_000
+
+    def __init__(self) -> None:
+        self.known: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any:
+        found = self.known.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: str, value: Any) -> None:
+        if len(self.known) >= self.LARGEST:
+            self.known.clear()
+        self.known[key] = (time.monotonic() + self.TTL, value)
+
+    def forget(self, key: str) -> None:
+        self.known.pop(key, None)
+
+
+SESSIONS = Recent()
+
+
 async def current(d: Daemon, request: Request) -> Session | None:
     given = request.cookies.get(COOKIE, "")
     if not given:
         return None
-    return await d.in_store(lambda: sessions.look(d.store.engine, given, d.clock()))
+    known: Session | None = SESSIONS.get(given)
+    if known is not None:
+        return known
+    found = await d.in_store(lambda: sessions.look(d.store.engine, given, d.clock()))
+    if found is not None:
+        SESSIONS.put(given, found)
+    return found
 
 
 async def csrf_ok(request: Request, session: Session) -> bool:

@@ -34,9 +34,13 @@ def console_routes(d: Daemon) -> list[BaseRoute]:
     async def show_board(request: Request, session: Session) -> Response:
         from markupsafe import Markup
 
-        html = await board.live_html()
         if request.query_params.get("fragment") == "1":
-            return HTMLResponse(html, headers=HEADERS)
+            if "gzip" in request.headers.get("accept-encoding", ""):
+                packed = await board.live_gzip()
+                headers = {**HEADERS, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+                return Response(packed, media_type="text/html; charset=utf-8", headers=headers)
+            return HTMLResponse(await board.live_html(), headers=HEADERS)
+        html = await board.live_html()
         return page(request, "board.html", {"live": Markup(html)}, session=session)  # noqa: S704
 
     return [

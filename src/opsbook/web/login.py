@@ -18,7 +18,15 @@ from starlette.routing import BaseRoute, Route
 from opsbook.accounts import sessions, users
 from opsbook.accounts.sessions import Session
 from opsbook.errors import UsageError
-from opsbook.web.auth import COOKIE, LoginLimiter, client_address, current, page_of, secure
+from opsbook.web.auth import (
+    COOKIE,
+    SESSIONS,
+    LoginLimiter,
+    client_address,
+    current,
+    page_of,
+    secure,
+)
 from opsbook.web.render import page
 
 if TYPE_CHECKING:
@@ -89,6 +97,7 @@ class LoginPages:
 
     async def logout(self, request: Request, _: Session) -> Response:
         given = request.cookies.get(COOKIE, "")
+        SESSIONS.forget(given)
         await self.d.in_store(lambda: sessions.end(self.d.store.engine, given))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
@@ -119,6 +128,7 @@ class LoginPages:
             return page(request, "account.html", {"error": error, "done": False},
                         session=session, status=400)  # fmt: skip
         # every session ended with the old password, this browser signed in afresh
+        SESSIONS.known.clear()
         user = users.User(session.user, session.role, now, None)
         session_id, fresh = await self.d.in_store(lambda: sessions.start(engine, user, now))
         response = page(request, "account.html", {"error": "", "done": True}, session=fresh)
