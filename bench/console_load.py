@@ -127,8 +127,9 @@ def session_cookie(base: str) -> str:
 async def paced(port: int, path: str, header: str, clients: int, seconds: float) -> list[float]:
     """``clients`` keep-alive connections, each one request a second (staggered)."""
     latencies: list[float] = []
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{header}\r\n"
-               f"Accept-Encoding: gzip\r\n\r\n").encode()  # as a browser asks
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{header}\r\nAccept-Encoding: gzip\r\n\r\n"
+    ).encode()  # as a browser asks
 
     async def client(i: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -190,8 +191,10 @@ def main() -> None:
         opsbook(cfg, "store", "upgrade")
         began = time.monotonic()
         newest = fill(pg.dsn(db="console"), args.incidents, args.entries, args.checks)
-        print(f"filled: {args.incidents} incidents, {args.incidents * args.entries} timeline "
-              f"entries, {args.checks} checks x 288 results in {time.monotonic() - began:.0f} s")
+        print(
+            f"filled: {args.incidents} incidents, {args.incidents * args.entries} timeline "
+            f"entries, {args.checks} checks x 288 results in {time.monotonic() - began:.0f} s"
+        )
         opsbook(cfg, "user", "add", "alice", "--role", "responder", "--password-stdin",
                 stdin=PASSWORD)  # fmt: skip
         token = opsbook(cfg, "token", "create", "bench", "--role", "viewer").strip()
@@ -214,8 +217,10 @@ def main() -> None:
                    ("board, live part", "/?fragment=1", cookie, 150.0),
                    ("incident page", f"/incidents/{newest}", cookie, 150.0)]  # fmt: skip
         targets = [t for t in targets if args.only in t[0]]
-        print(f"\n100 clients, one request a second each, {args.seconds:.0f} s "
-              "(p99 target in brackets):")
+        print(
+            f"\n100 clients, one request a second each, {args.seconds:.0f} s "
+            "(p99 target in brackets):"
+        )
         for name, path, header, target in targets:
             got = asyncio.run(paced(port, path, header, 100, args.seconds))
             verdict = "met" if pct(got, 99) < target else "MISSED"

@@ -307,3 +307,42 @@ def _answers(base: str, trust: ssl.SSLContext) -> bool:
         return httpx.get(f"{base}/health", verify=trust, timeout=2).status_code in (200, 503)
     except httpx.HTTPError:
         return False
+
+
+def test_an_admin_manages_users_and_tokens_from_the_page_and_others_cannot(
+    console: Daemon,
+) -> None:
+    opsbook(console, "user", "add", "root", "--role", "admin", "--password-stdin",
+            stdin=PASSWORD)  # fmt: skip
+    alice = sign_in(console, "alice")
+    assert alice.get("/admin").status_code == 403  # a responder
+    admin = sign_in(console, "root")
+    page = admin.get("/admin")
+    assert page.status_code == 200 and "vera" in page.text
+    token = csrf_of(page.text)
+    made = admin.post("/admin/user-add", data={"csrf": token, "name": "carol",
+                                               "role": "viewer", "password": "x" * 12})  # fmt: skip
+    assert made.status_code == 303
+    assert "carol" in opsbook(console, "user", "list")
+    short = admin.post("/admin/user-add", data={"csrf": token, "name": "dave",
+                                                "role": "viewer", "password": "short"})  # fmt: skip
+    assert short.status_code == 400 and "12 characters" in short.text
+    created = admin.post("/admin/token-create", data={"csrf": token, "name": "grafana",
+                                                      "role": "viewer"})  # fmt: skip
+    shown = re.search(r"obk_[A-Za-z0-9_-]+", created.text)
+    assert created.status_code == 200 and shown
+    api = httpx.get(f"http://127.0.0.1:{console.port}/api/v1/checks", timeout=10,
+                    headers={"Authorization": f"Bearer {shown.group(0)}"})  # fmt: skip
+    assert api.status_code == 200
+    assert shown.group(0) not in admin.get("/admin").text  # shown once
+    listed = json.loads(opsbook(console, "token", "list", "-f", "json"))["tokens"]
+    [grafana] = [t for t in listed if t["name"] == "grafana"]
+    revoked = admin.post("/admin/token-revoke", data={"csrf": token, "id": str(grafana["id"])})
+    assert revoked.status_code == 303
+    reset = admin.post("/admin/user-password", data={"csrf": token, "name": "alice",
+                                                     "password": "a brand new passphrase"})  # fmt: skip
+    assert reset.status_code == 303
+    assert alice.get("/").status_code == 303  # her session ended with her old password
+    removed = admin.post("/admin/user-remove", data={"csrf": token, "name": "carol"})
+    assert removed.status_code == 303 and "carol" not in opsbook(console, "user", "list")
+    assert admin.post("/admin/user-remove", data={"csrf": token, "name": "root"}).status_code == 400

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from opsbook.accounts.sessions import Session
+from opsbook.web.admin_pages import admin_routes
 from opsbook.web.alert_pages import alert_routes
 from opsbook.web.auth import page_of
 from opsbook.web.backup_pages import backup_routes
@@ -53,4 +54,5 @@ def console_routes(d: Daemon) -> list[BaseRoute]:
         *alert_routes(d),
         *check_routes(d),
         *backup_routes(d),
+        *admin_routes(d),
     ]
