@@ -170,7 +170,7 @@ def saturated(port: int, path: str, header: str, seconds: int) -> str:
             f"{', non-2xx ' + errors.group(1) if errors else ''}")  # fmt: skip
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915  (one run, read top to bottom)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--entries", type=int, default=100, help="timeline entries each")

@@ -339,8 +339,8 @@ def test_an_admin_manages_users_and_tokens_from_the_page_and_others_cannot(
     [grafana] = [t for t in listed if t["name"] == "grafana"]
     revoked = admin.post("/admin/token-revoke", data={"csrf": token, "id": str(grafana["id"])})
     assert revoked.status_code == 303
-    reset = admin.post("/admin/user-password", data={"csrf": token, "name": "alice",
-                                                     "password": "a brand new passphrase"})  # fmt: skip
+    fresh = {"csrf": token, "name": "alice", "password": "a brand new passphrase"}
+    reset = admin.post("/admin/user-password", data=fresh)
     assert reset.status_code == 303
     assert alice.get("/").status_code == 303  # her session ended with her old password
     removed = admin.post("/admin/user-remove", data={"csrf": token, "name": "carol"})

@@ -42,37 +42,17 @@ class AdminPages:
 
     async def act(self, request: Request, session: Session) -> Response:
         form = await request.form()
-        verb = request.path_params["verb"]
-        engine, now = self.d.store.engine, self.d.clock()
+        verb = request.url.path.rsplit("/", 1)[1]
         name = str(form.get("name", "")).strip()
         try:
             role = Role(str(form.get("role", "viewer")))
         except ValueError:
             return message(request, "Not done", "pick a role", 400, session)
         password = str(form.get("password", ""))
-        made = ""
         try:
-            if verb == "user-add":
-                if not name:
-                    raise UsageError("a user needs a name")
-                await self.d.in_store(lambda: users.add(engine, name, role, password, now))
-            elif verb == "user-password":
-                await self.d.in_store(lambda: users.set_password(engine, name, password))
-                SESSIONS.known.clear()  # their sessions ended with the old password
-            elif verb == "user-remove":
-                if name == session.user:
-                    raise UsageError("you cannot remove yourself (another admin can)")
-                await self.d.in_store(lambda: users.remove(engine, name))
-                SESSIONS.known.clear()
-            elif verb == "token-create":
-                if not name:
-                    raise UsageError("a token needs a name (who or what uses it)")
-                made = await self.d.in_store(lambda: tokens.create(engine, name, role, now))
-            elif verb == "token-revoke":
-                token_id = int(str(form.get("id", "")))
-                await self.d.in_store(lambda: tokens.revoke(engine, token_id, now))
-            else:
-                return message(request, "Unknown act", f"no act {verb!r}", 404, session)
+            made = await self.d.in_store(
+                lambda: self._do(verb, name, role, password, str(form.get("id", "")), session)
+            )
         except (UsageError, ValueError) as exc:
             return message(request, "Not done", str(exc), 400, session)
         except OpsbookError as exc:
@@ -81,10 +61,38 @@ class AdminPages:
             return await self.show(request, session, made)
         return RedirectResponse("/admin", status_code=303)
 
+    def _do(self, verb: str, name: str, role: Role, password: str, token_id: str,
+            session: Session) -> str:  # fmt: skip
+        """In the store thread; the new token when one was made."""
+        engine, now = self.d.store.engine, self.d.clock()
+        if verb in ("user-add", "token-create") and not name:
+            raise UsageError("a name, please")
+        if verb == "user-add":
+            users.add(engine, name, role, password, now)
+        elif verb == "user-password":
+            users.set_password(engine, name, password)
+            SESSIONS.known.clear()  # their sessions ended with the old password
+        elif verb == "user-remove":
+            if name == session.user:
+                raise UsageError("you cannot remove yourself (another admin can)")
+            users.remove(engine, name)
+            SESSIONS.known.clear()
+        elif verb == "token-create":
+            return tokens.create(engine, name, role, now)
+        else:  # token-revoke
+            tokens.revoke(engine, int(token_id), now)
+        return ""
+
+
+ACTS = ("user-add", "user-password", "user-remove", "token-create", "token-revoke")
+
 
 def admin_routes(d: Daemon) -> list[BaseRoute]:
     pages = AdminPages(d)
     return [
         Route("/admin", page_of(d, pages.show, Role.ADMIN), methods=["GET"]),
-        Route("/admin/{verb}", page_of(d, pages.act, Role.ADMIN), methods=["POST"]),
+        *(
+            Route(f"/admin/{verb}", page_of(d, pages.act, Role.ADMIN), methods=["POST"])
+            for verb in ACTS
+        ),
     ]
