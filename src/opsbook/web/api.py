@@ -8,7 +8,6 @@ token create NAME --role …`): a viewer reads, a responder also acts on inciden
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from opsbook.config.actions import Role
 from opsbook.errors import IncidentError, OpsbookError, UsageError
 from opsbook.web.api_more import more_routes
 from opsbook.web.auth import Recent
+from opsbook.web.incident_view import incident_doc
 from opsbook.web.openapi import document
 
 if TYPE_CHECKING:
@@ -205,24 +205,3 @@ async def _json(request: Request) -> Any:
         return await request.json()
     except ValueError:
         raise UsageError("the body is not JSON") from None
-
-
-async def incident_doc(d: Daemon, incident_id: str) -> dict[str, Any]:
-    """`opsbook incident show ID --format json`'s shape."""
-    from opsbook.incidents.records import ActionItems, read_timeline
-    from opsbook.output.incidents import action_dict, entry_dict, incident_dict
-    from opsbook.playbook.suggest import for_incident
-
-    def read() -> tuple[Any, Any, Any, list[str]]:
-        found = d.incidents.get(incident_id)
-        entries = read_timeline(d.store.engine, [incident_id])[incident_id]
-        items = ActionItems(d.store.engine).list(incident_id=incident_id)
-        return found, entries, items, for_incident(d.store.engine, d.config.actions, incident_id)
-
-    found, entries, items, suggest = await d.in_store(read)
-    now: datetime = d.clock()
-    doc = incident_dict(found, d.incidents.policy, now)
-    doc["timeline"] = [entry_dict(e) for e in entries]
-    doc["actions"] = [action_dict(a, now.date()) for a in items]
-    doc["suggested_actions"] = suggest
-    return doc

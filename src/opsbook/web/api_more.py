@@ -46,14 +46,14 @@ class MoreApi:
         self.d = d
 
     async def _doc(self, incident_id: str, status: int = 200) -> Response:
-        from opsbook.web.api import incident_doc
+        from opsbook.web.incident_view import incident_doc
 
         return JSONResponse(await incident_doc(self.d, incident_id), status_code=status)
 
     async def timeline(self, request: Request, _: Token) -> Response:
         from opsbook.incidents.records import read_timeline
         from opsbook.output.incidents import entry_dict
-        from opsbook.web.incident_pages import entry_group
+        from opsbook.web.incident_view import entry_group
 
         incident_id = request.path_params["id"]
         wanted = set(request.query_params.getlist("group"))

@@ -20,6 +20,7 @@ from opsbook.errors import IncidentError, OpsbookError, UsageError
 from opsbook.incidents.model import HUMAN_FIELDS, ActionKind, EntryKind, Phase
 from opsbook.timefmt import parse_due, parse_since, zone
 from opsbook.web.auth import may, page_of
+from opsbook.web.incident_view import entry_group, incident_doc
 from opsbook.web.render import message, page
 
 if TYPE_CHECKING:
@@ -28,13 +29,6 @@ if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
 
 PAGE_SIZE = 50
-# the timeline's filters: which entry kinds each shows
-ALERTS = {EntryKind.ALERT, EntryKind.MAINTENANCE, EntryKind.ESCALATION}
-DELIVERIES = {EntryKind.PAGE, EntryKind.DELIVERY}
-
-
-def entry_group(kind: EntryKind) -> str:
-    return "alerts" if kind in ALERTS else "deliveries" if kind in DELIVERIES else "humans"
 
 
 class IncidentPages:
@@ -69,7 +63,6 @@ class IncidentPages:
         }, session=session)  # fmt: skip
 
     async def show(self, request: Request, session: Session) -> Response:
-        from opsbook.web.api import incident_doc
 
         incident_id = request.path_params["id"]
         try:
