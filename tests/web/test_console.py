@@ -346,3 +346,53 @@ def test_an_admin_manages_users_and_tokens_from_the_page_and_others_cannot(
     removed = admin.post("/admin/user-remove", data={"csrf": token, "name": "carol"})
     assert removed.status_code == 303 and "carol" not in opsbook(console, "user", "list")
     assert admin.post("/admin/user-remove", data={"csrf": token, "name": "root"}).status_code == 400
+
+
+def test_a_containment_action_runs_from_the_incident_page_under_the_users_name(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "restarted"
+    d = Daemon(tmp_path / "d", CONFIG + f"""\
+actions:
+  restart-app:
+    description: restart the application
+    command: [sh, -c, "echo restarting; touch {marker}; echo done"]
+    suggest_for: [api-db]
+  restart-nginx:
+    command: [sh, -c, "echo no"]
+    roles: [admin]
+""")  # fmt: skip
+    try:
+        d.start()
+        for name, role in (("alice", "responder"), ("vera", "viewer")):
+            opsbook(d, "user", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD)
+        opened = lambda: [i.id for i in d.incidents() if i.title.startswith("api-db")]  # noqa: E731
+        [incident] = d.wait_for(opened, "api-db's incident")
+        alice = sign_in(d, "alice")
+        page = alice.get(f"/incidents/{incident}")
+        assert "suggested" in page.text and "touch" in page.text
+        assert "Run restart-nginx" not in page.text  # an admin's action: no button
+        token = csrf_of(page.text)
+        unconfirmed = alice.post(f"/incidents/{incident}/run/restart-app", data={"csrf": token})
+        assert unconfirmed.status_code == 400 and not marker.exists()
+        nginx = alice.post(f"/incidents/{incident}/run/restart-nginx",
+                           data={"csrf": token, "confirmed": "yes"})  # fmt: skip
+        assert nginx.status_code == 403 and "admin" in nginx.text
+        ran = alice.post(f"/incidents/{incident}/run/restart-app",
+                         data={"csrf": token, "confirmed": "yes"})  # fmt: skip
+        assert ran.status_code == 303
+        d.wait_for(marker.exists, "the action to run")
+
+        def finished() -> list[str]:
+            doc = json.loads(opsbook(d, "incident", "show", incident, "-f", "json"))
+            return [e["body"] for e in doc["timeline"]
+                    if e["kind"] == "action_run" and e["actor"] == "alice"]  # fmt: skip
+
+        bodies = d.wait_for(lambda: len(finished()) >= 2 and finished(), "both entries")
+        assert "alice runs restart-app" in bodies[0] and "OK (exit 0)" in bodies[-1]
+        vera = sign_in(d, "vera")
+        form = {"csrf": csrf_of(vera.get("/").text), "confirmed": "yes"}
+        refused = vera.post(f"/incidents/{incident}/run/restart-app", data=form)
+        assert refused.status_code == 403
+    finally:
+        d.close()

@@ -6,7 +6,8 @@ the timeline says who did it and the CLI and the page never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ PAGE_SIZE = 50
 class IncidentPages:
     def __init__(self, d: Daemon) -> None:
         self.d = d
+        self.running: set[asyncio.Task[None]] = set()  # actions run from the page
 
     async def list(self, request: Request, session: Session) -> Response:
         from opsbook.output.incidents import incident_dict
@@ -74,11 +76,60 @@ class IncidentPages:
         doc["timeline"].reverse()  # newest first
         return page(request, "incident.html", {
             "i": doc, "can_act": may(session, Role.RESPONDER),
+            "actions": self._actions(doc["suggested_actions"], session),
             "phases": [p.value for p in Phase if p is not Phase.RESOLVED],
             "levels": [lv.level for lv in self.d.incidents.policy.levels],
             "people": sorted(self.d.config.paging.people),
             "fields": HUMAN_FIELDS, "kinds": [k.value for k in ActionKind],
         }, session=session)  # fmt: skip
+
+    def _actions(self, suggested: Sequence[str], session: Session) -> Sequence[dict[str, Any]]:
+        """The configured actions, the incident's suggestions first, with what each runs
+        and whether this user's role may run it."""
+        from opsbook.playbook.act import describe
+
+        redact = self.d.loaded.redactor
+        return sorted(
+            ({"name": name, "description": a.description or "", "runs": redact(describe(a)),
+              "confirm": a.confirm, "suggested": name in suggested,
+              "allowed": session.role in a.roles}
+             for name, a in self.d.config.actions.items()),
+            key=lambda a: (not a["suggested"], a["name"]),
+        )  # fmt: skip
+
+    async def run(self, request: Request, session: Session) -> Response:
+        """Run a containment action from the incident (`opsbook incident act`): recorded on
+        the timeline as the user's; it runs in the background and the page shows its end."""
+        from opsbook.playbook.act import run_action
+        from opsbook.playbook.records import Trigger
+
+        incident_id, name = request.path_params["id"], request.path_params["action"]
+        action = self.d.config.actions.get(name)
+        form = await request.form()
+        if action is None:
+            return message(request, "No such action", f"no action {name!r} under actions: in "
+                           "opsbook.yaml", 404, session)  # fmt: skip
+        if session.role not in action.roles:
+            roles = ", ".join(r.value for r in action.roles)
+            return message(request, "Not allowed", f"{session.user} is a {session.role.value}; "
+                           f"action {name} may be run by: {roles}", 403, session)  # fmt: skip
+        if action.confirm and form.get("confirmed") != "yes":
+            return message(request, "Not run", f"tick the box to confirm running {name}", 400,
+                           session)  # fmt: skip
+        try:
+            await self.d.in_store(lambda: self.d.incidents.get(incident_id))
+        except IncidentError as exc:
+            return message(request, "No such incident", str(exc), 404, session)
+        d = self.d
+
+        def go() -> None:
+            run_action(d.store.engine, name, action, incident_id=incident_id, actor=session.user,
+                       trigger=Trigger.MANUAL, clock=d.clock, redact=d.loaded.redactor)  # fmt: skip
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(go))
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
     async def act(self, request: Request, session: Session) -> Response:
         """One POST per button; the verb picks the Incidents method."""
@@ -243,6 +294,9 @@ def incident_routes(d: Daemon) -> list[BaseRoute]:
         Route("/incidents", page_of(d, pages.list), methods=["GET"]),
         Route("/incidents/{id}", page_of(d, pages.show), methods=["GET"]),
         Route("/incidents/{id}/report.{fmt}", page_of(d, pages.report), methods=["GET"]),
+        Route(
+            "/incidents/{id}/run/{action}", page_of(d, pages.run, Role.VIEWER), methods=["POST"]
+        ),  # the action's own roles decide
         Route("/incidents/{id}/{verb}", page_of(d, pages.act, Role.RESPONDER), methods=["POST"]),
         Route("/stats", page_of(d, pages.stats), methods=["GET"]),
     ]
