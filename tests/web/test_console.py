@@ -394,5 +394,23 @@ actions:
         form = {"csrf": csrf_of(vera.get("/").text), "confirmed": "yes"}
         refused = vera.post(f"/incidents/{incident}/run/restart-app", data=form)
         assert refused.status_code == 403
+        bot = opsbook(d, "token", "create", "chatops", "--role", "responder").strip()
+        api = httpx.post(
+            f"http://127.0.0.1:{d.port}/api/v1/incidents/{incident}/actions/restart-app",
+            headers={"Authorization": f"Bearer {bot}"},
+            timeout=10,
+        )
+        assert api.status_code == 202
+
+        def by_bot() -> bool:
+            doc = json.loads(opsbook(d, "incident", "show", incident, "-f", "json"))
+            return any(e["actor"] == "chatops" and e["kind"] == "action_run"
+                       for e in doc["timeline"])  # fmt: skip
+
+        d.wait_for(by_bot, "the run the API asked for")
+        admin_only = httpx.post(f"http://127.0.0.1:{d.port}/api/v1/incidents/{incident}/actions/"
+                                "restart-nginx", headers={"Authorization": f"Bearer {bot}"},
+                                timeout=10)  # fmt: skip
+        assert admin_only.status_code == 403
     finally:
         d.close()

@@ -44,6 +44,7 @@ def _time(text: str, what: str) -> datetime:
 class MoreApi:
     def __init__(self, d: Daemon) -> None:
         self.d = d
+        self.running: set[asyncio.Task[None]] = set()
 
     async def _doc(self, incident_id: str, status: int = 200) -> Response:
         from opsbook.web.incident_view import incident_doc
@@ -99,6 +100,33 @@ class MoreApi:
         if verb in ("severity", "resolve", "reopen"):
             await self.d.page_now()
         return await self._doc(incident_id)
+
+    async def run_action(self, request: Request, who: Token) -> Response:
+        """Run a containment action for an incident, in the background (202): its start and
+        end go on the timeline under the token's name."""
+        from opsbook.playbook.act import run_action
+        from opsbook.playbook.records import Trigger
+
+        incident_id, name = request.path_params["id"], request.path_params["action"]
+        action = self.d.config.actions.get(name)
+        if action is None:
+            raise UsageError(f"no action {name!r} under actions: in opsbook.yaml")
+        if who.role not in action.roles:
+            roles = ", ".join(r.value for r in action.roles)
+            return JSONResponse({"error": f"token {who.name} is a {who.role.value}; action "
+                                 f"{name} may be run by: {roles}"}, status_code=403)  # fmt: skip
+        await self.d.in_store(lambda: self.d.incidents.get(incident_id))
+        d = self.d
+
+        def go() -> None:
+            run_action(d.store.engine, name, action, incident_id=incident_id, actor=who.name,
+                       trigger=Trigger.MANUAL, clock=d.clock, redact=d.loaded.redactor)  # fmt: skip
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(go))
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        return JSONResponse({"incident_id": incident_id, "action": name, "started": True},
+                            status_code=202)  # fmt: skip
 
     async def silences(self, request: Request, _: Token) -> Response:
         from opsbook.alerts.silences import Silences
@@ -243,6 +271,8 @@ def more_routes(d: Daemon, guarded: Any) -> list[BaseRoute]:
         Route(f"{v1}/incidents/{{id}}/timeline", guarded(d, api.timeline), methods=["GET"]),
         *(Route(f"{v1}/incidents/{{id}}/{verb}", guarded(d, api.act, act), methods=["POST"])
           for verb in VERBS),
+        Route(f"{v1}/incidents/{{id}}/actions/{{action}}", guarded(d, api.run_action),
+              methods=["POST"]),  # the action's own roles decide
         Route(f"{v1}/silences", guarded(d, api.silences), methods=["GET"]),
         Route(f"{v1}/silences", guarded(d, api.silence, act), methods=["POST"]),
         Route(f"{v1}/silences/{{id}}", guarded(d, api.expire, act), methods=["DELETE"]),

@@ -224,6 +224,13 @@ def more_paths() -> dict[str, Any]:
                                        _body(["person"], person=_STR)),
         "/incidents/{id}/resolve": _act("post", "Resolve", [_ID], _body(["why"], why=_STR)),
         "/incidents/{id}/reopen": _act("post", "Reopen", [_ID], _body([], why=_STR)),
+        "/incidents/{id}/actions/{action}": {"post": {
+            "summary": "Run a containment action for the incident, in the background (a role "
+                       "the action allows); its start and end go on the timeline",
+            "parameters": [_ID, {"name": "action", "in": "path", "required": True,
+                                 "schema": _STR}],
+            "responses": {"202": _ok("Object", "started"), "403": _ERROR, "404": _ERROR,
+                          "401": _ERROR}}},
         "/silences": {
             **_get("Silences in force (?all=1: ended ones too)"),
             **_act("post", "Silence a check for a while", [],
