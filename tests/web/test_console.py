@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.daemon import Daemon
-from tests.support.servers import free_port
+from tests.support.servers import PostgresServer, free_port
 
 PASSWORD = "correct horse battery"
 CONFIG = """\
@@ -412,5 +412,31 @@ actions:
                                 "restart-nginx", headers={"Authorization": f"Bearer {bot}"},
                                 timeout=10)  # fmt: skip
         assert admin_only.status_code == 403
+    finally:
+        d.close()
+
+
+def test_pages_say_the_store_is_unreachable_instead_of_failing(
+    tmp_path: Path, pg_fresh: PostgresServer
+) -> None:
+    d = Daemon(tmp_path, CONFIG, store=pg_fresh.dsn())
+    try:
+        d.start()
+        opsbook(d, "user", "add", "alice", "--role", "responder", "--password-stdin",
+                stdin=PASSWORD)  # fmt: skip
+        alice = sign_in(d, "alice")
+        assert alice.get("/incidents").status_code == 200
+        pg_fresh.stop()
+        down = alice.get("/incidents")
+        assert down.status_code == 503 and "cannot reach its store" in down.text
+        assert "Traceback" not in down.text
+        stranger = client_of(f"http://127.0.0.1:{d.port}")
+        form = stranger.get("/login")
+        assert form.status_code == 200  # the form itself needs no store
+        fields = {"csrf": csrf_of(form.text), "name": "alice", "password": PASSWORD}
+        answer = stranger.post("/login", data=fields)
+        assert answer.status_code == 503 and "Cannot sign in now" in answer.text
+        pg_fresh.start()
+        d.wait_for(lambda: alice.get("/incidents").status_code == 200, "the store back")
     finally:
         d.close()

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from opsbook.accounts import sessions
 from opsbook.accounts.sessions import Session
 from opsbook.config.actions import Role
+from opsbook.errors import OpsbookError
 from opsbook.web.render import message
 
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ def page_of(
     session's CSRF token and ``role``."""
 
     async def endpoint(request: Request) -> Response:
+        try:
+            return await guarded(request)
+        except OpsbookError as exc:  # the store went away: said, not a traceback
+            said = f"{exc}. Checks and paging go on; try again in a moment."
+            return message(request, "opsbook cannot reach its store", said, 503)
+
+    async def guarded(request: Request) -> Response:
         session = await current(d, request)
         if session is None:
             if request.method == "GET":

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from opsbook.accounts import sessions, users
 from opsbook.accounts.sessions import Session
-from opsbook.errors import UsageError
+from opsbook.errors import OpsbookError, UsageError
 from opsbook.web.auth import (
     COOKIE,
     SESSIONS,
@@ -80,7 +80,12 @@ class LoginPages:
             return response
         name, password = str(data.get("name", "")).strip(), str(data.get("password", ""))
         now = self.d.clock()
-        user = await self.d.in_store(lambda: users.login(self.d.store.engine, name, password, now))
+        try:
+            user = await self.d.in_store(
+                lambda: users.login(self.d.store.engine, name, password, now)
+            )
+        except OpsbookError as exc:
+            return self.form(request, f"Cannot sign in now: {exc}", 503)
         if user is None:
             self.limiter.failed(address)
             return self.form(request, "Wrong name or password, or the account is locked for a "
