@@ -114,7 +114,7 @@ def page_of(
         try:
             return await guarded(request)
         except OpsbookError as exc:  # the store went away: said, not a traceback
-            said = f"{exc}. Checks and paging go on; try again in a moment."
+            said = f"{exc}. Checks go on and are recorded once it answers; try again soon."
             return message(request, "opsbook cannot reach its store", said, 503)
 
     async def guarded(request: Request) -> Response:
