@@ -23,6 +23,7 @@ class SourceKind(enum.StrEnum):
     POSTGRES = "postgres"
     REDIS = "redis"
     FILES = "files"
+    PGBACKREST = "pgbackrest"  # physical backups and WAL by pgBackRest (config/pgbackrest.py)
 
 
 class FilesystemRepo(
@@ -139,11 +140,60 @@ class FilesSource(SourceBase, frozen=True, kw_only=True, tag="files"):
             raise ValueError("paths: expected at least one file or directory")
 
 
-SourceConfig = PostgresSource | RedisSource | FilesSource
+class PgBackRestSource(SourceBase, frozen=True, kw_only=True, tag="pgbackrest"):
+    """A PostgreSQL cluster backed up physically by pgBackRest, with its WAL archived, so it
+    can be restored to any moment (docs/pitr.md). opsbook writes pgBackRest's configuration,
+    schedules full and incremental backups, and proves them by restoring."""
+
+    kind = SourceKind.PGBACKREST
+    data_directory: str  # the cluster's PGDATA (pgBackRest's pg1-path)
+    port: int = 5432
+    socket_dir: str = "/var/run/postgresql"
+    os_user: str = "postgres"  # the cluster's OS user: pgBackRest runs as it
+    stanza: str | None = None  # default: the source's name
+    database: str = "postgres"  # where opsbook keeps its marker table (the proof's truth)
+    # how opsbook connects to the cluster (the marker table, pg_stat_archiver); default: its
+    # socket, as the role named like the OS user
+    dsn: str | None = None
+    schedule: str | None = "0 1 * * *"  # the full backup, daily
+    incremental_schedule: str | None = "0 * * * *"  # hourly
+    full_retention: Duration = Duration(30 * DAY)
+    incremental_retention: Duration = Duration(7 * DAY)
+    archive_timeout: Duration = Duration(60.0)  # a WAL segment at least this often
+    rpo: Duration = Duration(300.0)  # the newest recoverable moment may lag this much
+    cipher_pass_file: str | None = None  # default: backups.encryption's passphrase
+    process_max: int = 2
+    config_dir: str = "/etc/opsbook/pgbackrest"  # where opsbook writes <stanza>.conf
+    spool_dir: str = "/var/lib/opsbook/pgbackrest"  # pgBackRest's log and lock files
+    verify_after_full: bool = True  # restore every full backup to prove it
+    # more truth for the proof: SQL run on the restored cluster (in database:), each
+    # answering true, e.g. "SELECT count(*) > 0 FROM orders"
+    verify_queries: tuple[str, ...] = ()
+    restore_timeout: Duration = Duration(3600.0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.incremental_schedule is not None:
+            cron_error(self.incremental_schedule, "incremental_schedule")
+        if not 1 <= self.port <= 65535:
+            raise ValueError("port: expected 1 to 65535")
+        if not 1 <= self.process_max <= 32:
+            raise ValueError("process_max: expected 1 to 32")
+        if self.incremental_retention > self.full_retention:
+            raise ValueError("incremental_retention: expected at most full_retention")
+        if not 1 <= self.archive_timeout <= 3600:
+            raise ValueError("archive_timeout: expected 1s to 1h")
+        if not self.data_directory.startswith("/"):
+            raise ValueError(f"data_directory: expected an absolute path, got "
+                             f"{self.data_directory!r}")  # fmt: skip
+
+
+SourceConfig = PostgresSource | RedisSource | FilesSource | PgBackRestSource
 SOURCE_MODELS: dict[str, type[SourceBase]] = {
     "postgres": PostgresSource,
     "redis": RedisSource,
     "files": FilesSource,
+    "pgbackrest": PgBackRestSource,
 }
 REPO_MODELS: dict[str, type[msgspec.Struct]] = {"filesystem": FilesystemRepo, "s3": S3Repo}
 
@@ -226,10 +276,33 @@ def validate_backups(value: Any, problems: list[Problem]) -> Backups | None:
                         f"unknown repository {repo!r} (repositories: {known})",
                     )
                 )
+    for name, source in sources.items():
+        if isinstance(source, PgBackRestSource):
+            _physical_problems(name, source, repos, encryption, problems)
     if problems or settings is None or encryption is _INVALID:
         return None
     assert not isinstance(encryption, _Sentinel)
     return Backups(repos, encryption, sources, settings)
+
+
+def _physical_problems(
+    name: str, source: PgBackRestSource, repos: dict[str, Any], encryption: Any,
+    problems: list[Problem],
+) -> None:  # fmt: skip
+    """What pgBackRest cannot do with this section, said where it is written."""
+    path: Path_ = ("backups", "sources", name)
+    for repo in source.repositories or tuple(repos):
+        if not isinstance(repos.get(repo), FilesystemRepo | None):
+            problems.append(Problem((*path, "repositories"), (
+                f"{repo!r} is not a filesystem repository: a pgbackrest source stores to "
+                "filesystem repositories only (S3 is not supported for it yet)")))  # fmt: skip
+    if len(source.repositories or tuple(repos)) > 4:
+        problems.append(Problem((*path, "repositories"), "pgBackRest takes 4 at most"))
+    ages = isinstance(encryption, EncryptionConfig) and bool(encryption.recipients)
+    if ages and source.cipher_pass_file is None:
+        problems.append(Problem((*path, "cipher_pass_file"), (
+            "pgBackRest encrypts with a passphrase, not age keys: give cipher_pass_file: (a "
+            "file holding a long random passphrase), or encryption: passphrase_file:")))  # fmt: skip
 
 
 class _Sentinel:
