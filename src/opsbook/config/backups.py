@@ -300,9 +300,11 @@ def _physical_problems(
         problems.append(Problem((*path, "repositories"), "pgBackRest takes 4 at most"))
     ages = isinstance(encryption, EncryptionConfig) and bool(encryption.recipients)
     if ages and source.cipher_pass_file is None:
-        problems.append(Problem((*path, "cipher_pass_file"), (
-            "pgBackRest encrypts with a passphrase, not age keys: give cipher_pass_file: (a "
-            "file holding a long random passphrase), or encryption: passphrase_file:")))  # fmt: skip
+        why = (
+            "pgBackRest encrypts with a passphrase, not age keys: give cipher_pass_file: "
+            "(a file holding a long random passphrase), or encryption: passphrase_file:"
+        )
+        problems.append(Problem((*path, "cipher_pass_file"), why))
 
 
 class _Sentinel:

@@ -121,8 +121,11 @@ def write(name: str, source: PgBackRestSource, backups: Backups) -> Layout:
             f.write(text)
         _own(where.conf, user)
     except OSError as exc:
-        raise BackupError(f"cannot write pgBackRest's files: {exc.filename}: {exc.strerror} "
-                          "(run opsbook backup setup as root or as the cluster's OS user)") from None  # fmt: skip
+        said = f"{exc.filename}: {exc.strerror}"
+        raise BackupError(
+            f"cannot write pgBackRest's files: {said} (run opsbook backup "
+            "setup as root or as the cluster's OS user)"
+        ) from None
     return where
 
 

@@ -11,19 +11,20 @@ from datetime import datetime
 from typing import Any
 
 TABLE = "opsbook_marker"
-CREATE = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
+# the table's name is a constant of ours: no input reaches these statements' text
+CREATE = """
+CREATE TABLE IF NOT EXISTS opsbook_marker (
     id bigserial PRIMARY KEY,
     at timestamptz NOT NULL DEFAULT clock_timestamp(),
     why text NOT NULL,
     databases jsonb NOT NULL
 )"""
-INSERT = f"""
-INSERT INTO {TABLE} (why, databases)
+INSERT = """
+INSERT INTO opsbook_marker (why, databases)
 SELECT %s, jsonb_agg(datname ORDER BY datname) FROM pg_database WHERE datallowconn
 RETURNING id, at"""
-UPTO = f"SELECT id, at, databases FROM {TABLE} WHERE at <= %s ORDER BY id"
-EVERY = f"SELECT id, at, databases FROM {TABLE} ORDER BY id"
+UPTO = "SELECT id, at, databases FROM opsbook_marker WHERE at <= %s ORDER BY id"
+EVERY = "SELECT id, at, databases FROM opsbook_marker ORDER BY id"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def write(conn: Any, why: str) -> Mark:
     """A marker row, committed (``conn``: an autocommit connection with dict rows)."""
     conn.execute(CREATE)
     row = conn.execute(INSERT, (why,)).fetchone()
-    found = conn.execute(f"SELECT databases FROM {TABLE} WHERE id = %s", (row["id"],))
+    found = conn.execute("SELECT databases FROM opsbook_marker WHERE id = %s", (row["id"],))
     return Mark(row["id"], row["at"], tuple(_names(found.fetchone()["databases"])))
 
 

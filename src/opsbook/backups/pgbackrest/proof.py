@@ -108,8 +108,7 @@ def prove(
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         started = True
-        if start.returncode != 0:
-            raise BackupError(f"the restored cluster did not start: {_log_reason(scratch)}")
+        _started(start.returncode, scratch)
         conninfo = f"host={sock} port={port} dbname={source.database} user={_role(source)}"
         marks = _promoted_marks(connect, conninfo, scratch, float(source.restore_timeout))
         detail = _judge(marks, truth, until, connect, conninfo)
@@ -119,9 +118,14 @@ def prove(
         return Proof(False, target, time.monotonic() - began, str(exc), 0)
     finally:
         if started:
-            subprocess.run([*as_user(user), str(bindir / "pg_ctl"), "-D", str(data), "-m",
-                            "immediate", "-w", "stop"], capture_output=True, check=False)  # fmt: skip
+            stop = [str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+            subprocess.run([*as_user(user), *stop], capture_output=True, check=False)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _started(code: int, scratch: Path) -> None:
+    if code != 0:
+        raise BackupError(f"the restored cluster did not start: {_log_reason(scratch)}")
 
 
 def _prepare(scratch: Path, sock: Path, user: str) -> None:
@@ -158,7 +162,7 @@ def _promoted_marks(connect: Connect, conninfo: str, scratch: Path,
             with connect(conninfo) as conn:
                 if not conn.execute("SELECT pg_is_in_recovery() AS r").fetchone()["r"]:
                     return marker.up_to(conn, None)
-        except Exception as exc:  # noqa: BLE001  (the server may be starting or gone)
+        except Exception as exc:
             last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if "No such file" in last or "Connection refused" in last:
                 reason = _log_reason(scratch)
@@ -204,7 +208,7 @@ def _queries(queries: Sequence[str], connect: Connect, conninfo: str) -> str:
                 row = conn.execute(query).fetchone()
             except BackupError:
                 raise
-            except Exception as exc:  # noqa: BLE001  (the query is the user's)
+            except Exception as exc:
                 raise BackupError(f"verify query {query!r} failed: {exc}") from None
             answer = next(iter(row.values())) if row else None
             if answer is not True:
