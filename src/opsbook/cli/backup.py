@@ -8,8 +8,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from opsbook.cli.backup_physical import (
+    listed,
+    listed_json,
+    listed_lines,
+    outcome_json,
+    outcome_lines,
+    physical_sources,
+    print_proof,
+    run_one,
+    setup,
+    verify_one,
+)
 from opsbook.cli.context import actor, as_option
 from opsbook.cli.options import config_option, config_path, format_option
+from opsbook.errors import UsageError
 
 if TYPE_CHECKING:
     from opsbook.config.backups import Backups
@@ -57,14 +70,17 @@ def backup() -> None:
 
 @backup.command()
 @click.argument("source", required=False)
+@click.option("--type", "kind", type=click.Choice(["full", "diff", "incr"]), default=None,
+              help="pgbackrest sources: the kind of backup (default: full).")  # fmt: skip
 @as_option
 @identity_option
 @format_option()
 @config_option
 @click.pass_context
 def run(
-    ctx: click.Context, source: str | None, as_: str | None, identity: str | None, fmt: str
-) -> None:
+    ctx: click.Context, source: str | None, kind: str | None, as_: str | None,
+    identity: str | None, fmt: str,
+) -> None:  # fmt: skip
     """Back up SOURCE (default: every source) and print the new backup's ID."""
     from opsbook.backups import jobs
     from opsbook.backups.run import source_of
@@ -78,7 +94,13 @@ def run(
         source_of(backups, name)
     results: list[dict[str, Any]] = []
     failures = 0
+    physical = physical_sources(backups)
+    if kind is not None and not any(n in physical for n in names):
+        raise UsageError("--type is for pgbackrest sources (logical backups are always whole)")
     for name in names:
+        if name in physical:
+            failures += not _run_physical(backups, store, name, kind, actor(as_), fmt, results)
+            continue
         bar = ProgressLine(f"{name} dump") if ProgressLine.wanted(fmt) else None
         verify_bar = ProgressLine(f"{name} verify") if bar else None
         try:
@@ -113,6 +135,18 @@ def run(
     ctx.exit(1 if failures else 0)
 
 
+def _run_physical(backups: Backups, store: Store, name: str, kind: str | None, who: str,
+                  fmt: str, results: list[dict[str, Any]]) -> bool:  # fmt: skip
+    done = run_one(backups, store.engine, name, kind or "full", who)
+    results.append(outcome_json(done))
+    if fmt != "json":
+        for line in outcome_lines(done):
+            _say(line)
+        if done.backup is not None:
+            click.echo(done.backup.label)
+    return done.ok
+
+
 @backup.command("list")
 @click.option("--source", metavar="S", help="Only this source's backups.")
 @click.option("--repo", metavar="R", help="Only what this repository holds.")
@@ -126,12 +160,18 @@ def list_(ctx: click.Context, source: str | None, repo: str | None, fmt: str) ->
     from opsbook.output.backups import list_json, list_table
 
     loaded, backups, store = _setup(ctx)
-    entries = catalog(backups, source=source, repo=repo)
+    logical = source is None or source not in physical_sources(backups)
+    entries = catalog(backups, source=source, repo=repo) if logical else []
     verified = records.verifications(store.engine)
+    found = listed(backups, source) if repo is None else []
     if fmt == "json":
-        click.echo(json.dumps(list_json(entries, verified), indent=2))
+        both = list_json(entries, verified) + listed_json(found, verified)
+        click.echo(json.dumps(both, indent=2))
     else:
-        click.echo(list_table(entries, verified, loaded.config.timezone))
+        if logical:
+            click.echo(list_table(entries, verified, loaded.config.timezone))
+        for line in listed_lines(found, verified, loaded.config.timezone):
+            click.echo(line)
 
 
 @backup.command()
@@ -161,6 +201,12 @@ def show(ctx: click.Context, backup_id: str, fmt: str) -> None:
 @click.option("--unverified", is_flag=True, help="Every backup never verified yet.")
 @click.option("--source", metavar="S", help="With latest / --unverified: only this source.")
 @click.option("--repo", metavar="R", help="Verify the copy in this repository.")
+@click.option(
+    "--to-time",
+    "to_time",
+    metavar="TIME",
+    help="pgbackrest sources: prove a restore to this moment ('2026-12-02 14:37:00').",
+)
 @as_option
 @identity_option
 @format_option()
@@ -168,15 +214,26 @@ def show(ctx: click.Context, backup_id: str, fmt: str) -> None:
 @click.pass_context
 def verify(
     ctx: click.Context, ref: str | None, unverified: bool, source: str | None, repo: str | None,
-    as_: str | None, identity: str | None, fmt: str,
+    to_time: str | None, as_: str | None, identity: str | None, fmt: str,
 ) -> None:  # fmt: skip
-    """Restore into a scratch database, compare with the manifest, drop it; record the result."""
+    """Restore into a scratch database, compare with the manifest, drop it; record the result.
+
+    For a pgbackrest SOURCE (given as the argument or --source): restore into a scratch
+    cluster, to --to-time or the newest backup's end, check it, remove it."""
     from opsbook.backups import jobs
     from opsbook.backups.catalog import find
     from opsbook.errors import UsageError
     from opsbook.output.progress import ProgressLine
 
-    _, backups, store = _setup(ctx)
+    loaded, backups, store = _setup(ctx)
+    named = source or ref
+    if named is not None and named in physical_sources(backups):
+        proof = verify_one(backups, store.engine, named, to_time, loaded.config.timezone,
+                           actor(as_))  # fmt: skip
+        print_proof(named, proof, fmt)
+        ctx.exit(0 if proof.ok else 1)
+    if to_time is not None:
+        raise UsageError("--to-time is for pgbackrest sources (docs/pitr.md)")
     if unverified and ref:
         raise UsageError("give an ID (or latest), or --unverified, not both")
     if unverified:
@@ -382,3 +439,6 @@ def keygen(output: str, signing: bool) -> None:
         handle.write(f"# opsbook backup keygen\n# public key: {public}\n{identity}\n")
     _say(f"secret key written to {output}: keep it off the backup machine, and keep a copy")
     click.echo(public)
+
+
+backup.add_command(setup)

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 
 from opsbook import aio
 from opsbook.backups.changes import POLL, ChangeDetector
-from opsbook.config.backups import Backups, FilesSource
-from opsbook.errors import OpsbookError
+from opsbook.config.backups import Backups, FilesSource, PgBackRestSource
+from opsbook.errors import BackupError, OpsbookError
 from opsbook.jobs.calendar import next_fire
 
 log = logging.getLogger("opsbook")
@@ -41,6 +41,8 @@ class Job:
 
 def jobs_of(backups: Backups) -> list[Job]:
     out = [Job("backup", s.schedule, n) for n, s in backups.sources.items() if s.schedule]
+    out += [Job("incr", s.incremental_schedule, n) for n, s in backups.sources.items()
+            if isinstance(s, PgBackRestSource) and s.incremental_schedule]  # fmt: skip
     if backups.settings.verify_schedule:
         out.append(Job("verify", backups.settings.verify_schedule))
     if backups.settings.prune_schedule and backups.sources:
@@ -126,6 +128,11 @@ class BackupScheduler:
     def _work(self, job: Job) -> str:
         from opsbook.backups import jobs
 
+        physical = self.backups.sources.get(job.source or "")
+        if isinstance(physical, PgBackRestSource):  # full (backup) or incremental, by pgBackRest
+            assert job.source is not None
+            return physical_line(self.backups, self.engine, job.source, physical,
+                                 "incr" if job.kind == "incr" else "full")  # fmt: skip
         if job.kind == "backup":
             assert job.source is not None
             return jobs.backup(self.backups, self.engine, job.source, actor="opsbook serve").line()
@@ -139,6 +146,20 @@ class BackupScheduler:
         return f"{len(pruned.deleted)} deleted" + (
             f", errors: {'; '.join(pruned.errors)}" if pruned.errors else ""
         )
+
+
+def physical_line(
+    backups: Backups, engine: Engine, name: str, source: PgBackRestSource, kind: str
+) -> str:
+    from opsbook.backups.pgbackrest import physical
+
+    done = physical.backup(name, source, backups, engine, kind=kind, actor="opsbook serve")
+    if done.error:
+        raise BackupError(done.error)
+    said = f"{kind} {done.backup.label if done.backup else '?'} in {done.seconds:.0f} s"
+    if done.proof is not None:
+        said += f"; proof: {'ok' if done.proof.ok else 'FAILED'}: {done.proof.detail}"
+    return said
 
 
 def _has_backup(engine: Engine, source: str) -> bool:

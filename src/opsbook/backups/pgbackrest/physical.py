@@ -17,12 +17,14 @@ from opsbook.backups.pgbackrest.command import run
 from opsbook.backups.pgbackrest.conf import Layout, layout, settings, write
 from opsbook.backups.pgbackrest.info import PhysicalBackup, StanzaInfo, read
 from opsbook.backups.pgbackrest.proof import Proof, prove
+from opsbook.backups import records
 from opsbook.backups.records import Event, EventKind, record
 from opsbook.config.backups import Backups, PgBackRestSource
-from opsbook.errors import BackupError, OpsbookError
+from opsbook.errors import BackupError, JobBusy, OpsbookError
 from opsbook.timefmt import utcnow
 
 KINDS = ("full", "diff", "incr")
+LOCK_TTL = timedelta(hours=12)
 
 
 def dsn_of(source: PgBackRestSource) -> str:
@@ -98,6 +100,20 @@ def backup(
 ) -> BackupOutcome:  # fmt: skip
     if kind not in KINDS:
         raise BackupError(f"--type: one of {', '.join(KINDS)}")
+    lock = f"backup:{name}"  # one backup of a source at a time, across a deployment
+    if not records.claim(engine, lock, LOCK_TTL):
+        raise JobBusy(f"another backup of {name} is running (job lock {lock!r})")
+    try:
+        return _backup(name, source, backups, engine, kind=kind, actor=actor,
+                       prove_after=prove_after)  # fmt: skip
+    finally:
+        records.release(engine, lock)
+
+
+def _backup(
+    name: str, source: PgBackRestSource, backups: Backups, engine: Engine, *, kind: str,
+    actor: str, prove_after: bool | None,
+) -> BackupOutcome:  # fmt: skip
     where = write(name, source, backups)  # the file follows opsbook.yaml
     began, started = time.monotonic(), utcnow()
     mark = None

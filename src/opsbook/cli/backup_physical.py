@@ -1,0 +1,193 @@
+"""``opsbook backup`` for pgbackrest sources: ``backup setup``, and the physical side of
+``backup run``, ``backup list`` and ``backup verify`` (docs/pitr.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from opsbook.cli.options import config_option, format_option
+from opsbook.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from opsbook.backups.pgbackrest.info import StanzaInfo
+    from opsbook.backups.pgbackrest.physical import BackupOutcome
+    from opsbook.backups.pgbackrest.proof import Proof
+    from opsbook.config.backups import Backups, PgBackRestSource
+
+
+def physical_sources(backups: Backups) -> dict[str, PgBackRestSource]:
+    from opsbook.config.backups import PgBackRestSource
+
+    return {n: s for n, s in backups.sources.items() if isinstance(s, PgBackRestSource)}
+
+
+def physical_source(backups: Backups, name: str) -> PgBackRestSource:
+    found = physical_sources(backups).get(name)
+    if found is None:
+        known = ", ".join(physical_sources(backups)) or "none"
+        raise UsageError(f"{name!r} is not a pgbackrest source (pgbackrest sources: {known})")
+    return found
+
+
+def parse_time(text: str, tz: str | None) -> datetime:
+    """ "2026-12-02 14:37:00" in opsbook.yaml's time zone, or with its own offset."""
+    from opsbook.timefmt import zone
+
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--to-time {text!r}: expected a time such as '2026-12-02 14:37:00' "
+            "(opsbook.yaml's time zone unless an offset is given)"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=zone(tz))
+
+
+@click.command()
+@click.argument("source")
+@click.option(
+    "--apply",
+    "apply",
+    is_flag=True,
+    help="Set the archive settings with ALTER SYSTEM (a restart may be needed).",
+)
+@config_option
+@click.pass_context
+def setup(ctx: click.Context, source: str, apply: bool) -> None:
+    """Write pgBackRest's configuration for a pgbackrest SOURCE, create its stanza, check
+    WAL archiving; print the postgresql.conf lines archiving needs (or set them, --apply)."""
+    from opsbook.backups.pgbackrest import physical
+    from opsbook.cli.backup import _setup
+
+    _, backups, _store = _setup(ctx)
+    chosen = physical_source(backups, source)
+    report = physical.setup(source, chosen, backups, apply=apply)
+    click.echo(f"wrote {report.where.conf} (stanza {report.where.stanza})")
+    differ = {k: v for k, v in report.wanted.items()
+              if report.current.get(k) not in (v, v.rstrip("s"))}  # fmt: skip
+    if differ and not apply:
+        click.echo("set these in postgresql.conf (or run again with --apply):")
+        for key, value in differ.items():
+            click.echo(f"  {key} = '{value}'")
+    elif differ:
+        click.echo("set with ALTER SYSTEM: " + ", ".join(differ))
+    if report.restart_needed:
+        click.echo("restart PostgreSQL for archive_mode to take effect, then run this again")
+    click.echo(f"pgbackrest check: {report.checked}")
+    ctx.exit(0 if report.checked.startswith("ok") or report.restart_needed else 1)
+
+
+def run_one(backups: Backups, engine: Engine, name: str, kind: str, who: str) -> BackupOutcome:
+    from opsbook.backups.pgbackrest import physical
+
+    return physical.backup(name, physical_source(backups, name), backups, engine, kind=kind,
+                           actor=who)  # fmt: skip
+
+
+def outcome_json(done: BackupOutcome) -> dict[str, Any]:
+    b = done.backup
+    return {
+        "source": done.source, "type": done.kind, "ok": done.ok, "error": done.error,
+        "label": b.label if b else None, "seconds": round(done.seconds, 1),
+        "copied_bytes": b.delta if b else None, "stored_bytes": b.stored if b else None,
+        "proof": proof_json(done.proof) if done.proof else None,
+    }  # fmt: skip
+
+
+def proof_json(p: Proof) -> dict[str, Any]:
+    return {"ok": p.ok, "target": p.target.isoformat() if p.target else None,
+            "seconds": round(p.seconds, 1), "detail": p.detail, "marker_rows": p.marks}  # fmt: skip
+
+
+def outcome_lines(done: BackupOutcome) -> list[str]:
+    if done.error:
+        return [f"opsbook: {done.source}: {done.kind} backup failed: {done.error}"]
+    b = done.backup
+    assert b is not None
+    lines = [
+        f"{done.source}: {done.kind} backup {b.label} in {done.seconds:.1f} s, "
+        f"{b.delta} bytes copied, {b.stored} stored (WAL {b.wal_start}…{b.wal_stop})"
+    ]
+    if done.proof:
+        mark = "proved" if done.proof.ok else "PROOF FAILED"
+        lines.append(f"  {mark} by restore in {done.proof.seconds:.1f} s: {done.proof.detail}")
+    return lines
+
+
+def listed(backups: Backups, source: str | None) -> list[tuple[str, StanzaInfo]]:
+    from opsbook.backups.pgbackrest import physical
+
+    chosen = physical_sources(backups)
+    if source is not None:
+        chosen = {k: v for k, v in chosen.items() if k == source}
+    return [(name, physical.listing(name, s)) for name, s in chosen.items()]
+
+
+def listed_json(
+    found: list[tuple[str, StanzaInfo]], verified: dict[str, Any]
+) -> list[dict[str, Any]]:
+    out = []
+    for name, info in found:
+        for b in info.backups:
+            event = verified.get(b.label)
+            out.append({
+                "id": b.label, "source": name, "kind": f"pgbackrest-{b.kind}",
+                "started_at": b.started_at.isoformat(), "finished_at": b.finished_at.isoformat(),
+                "raw_bytes": b.size, "stored_bytes": b.stored, "repositories": [f"repo{b.repo}"],
+                "verified": None if event is None else event.ok,
+                "verified_at": None if event is None else event.finished_at.isoformat(),
+                "verify_detail": None if event is None else event.detail,
+                "wal": {"start": b.wal_start, "stop": b.wal_stop}, "prior": b.prior,
+                "recoverable_from": info.earliest_recoverable.isoformat()
+                if info.earliest_recoverable else None,
+                "archived_wal": {"min": info.wal_min, "max": info.wal_max},
+            })  # fmt: skip
+    return out
+
+
+def listed_lines(found: list[tuple[str, StanzaInfo]], verified: dict[str, Any],
+                 tz: str | None) -> list[str]:  # fmt: skip
+    from opsbook.timefmt import human, zone
+
+    lines = []
+    for name, info in found:
+        since = human(info.earliest_recoverable, zone(tz)) if info.earliest_recoverable else "—"
+        lines.append(
+            f"{name} (pgbackrest, stanza {info.stanza}: {info.status}): recoverable "
+            f"from {since}; WAL archived {info.wal_min or '—'} … {info.wal_max or '—'}"
+        )
+        for b in info.backups:
+            event = verified.get(b.label)
+            mark = "never verified" if event is None else ("proved" if event.ok else "FAILED")
+            lines.append(f"  {b.label:36} {b.kind:4}  {human(b.finished_at, zone(tz))}  "
+                         f"{b.stored / 1048576:8.1f} MiB stored  {mark}")  # fmt: skip
+        if not info.backups:
+            lines.append("  no backups yet")
+    return lines
+
+
+def verify_one(backups: Backups, engine: Engine, name: str, to_time: str | None,
+               tz: str | None, who: str) -> Proof:  # fmt: skip
+    from opsbook.backups.pgbackrest import physical
+
+    target = parse_time(to_time, tz) if to_time else None
+    if target is not None and target > datetime.now(UTC):
+        raise UsageError(f"--to-time {to_time}: that is in the future")
+    return physical.verify(name, physical_source(backups, name), engine, target, actor=who)
+
+
+def print_proof(name: str, proof: Proof, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"source": name, **proof_json(proof)}, indent=2))
+        return
+    mark = "proved" if proof.ok else "FAILED"
+    click.echo(f"{name}  {mark} by restore in {proof.seconds:.1f} s: {proof.detail}")
+
+
+__all__ = ["format_option", "setup"]

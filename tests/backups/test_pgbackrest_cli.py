@@ -1,0 +1,121 @@
+"""`opsbook backup` on a pgbackrest source, end to end as a user runs it: setup (with
+--apply, then after the restart), full and incremental runs, the list with WAL ranges beside
+logical backups, a proof to a moment, and bad input said in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import PostgresServer, _chown_to_postgres
+
+pytestmark = pytest.mark.skipif(shutil.which("pgbackrest") is None,
+                                reason="pgbackrest not installed (scripts/dev-setup)")  # fmt: skip
+
+
+def opsbook(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "opsbook", *args, "--config", str(config)],
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env={**os.environ, "OPSBOOK_USER": "tester"})  # fmt: skip
+
+
+@pytest.fixture
+def setup(tmp_path: Path, pg_template: Path) -> Iterator[tuple[PostgresServer, Path]]:
+    pg = PostgresServer.create(pg_template)
+    work = pg.base / "opsbook"
+    (work / "repo").mkdir(parents=True)
+    (work / "dumps").mkdir()
+    _chown_to_postgres(work)
+    config = tmp_path / "opsbook.yaml"
+    config.write_text(f"""\
+store: sqlite:///{tmp_path / 'opsbook.db'}
+checks:
+  mem: {{type: memory}}
+backups:
+  encryption: none
+  repositories:
+    local: {{type: filesystem, path: {work / 'repo'}}}
+  sources:
+    main:
+      type: pgbackrest
+      data_directory: {pg.data}
+      port: {pg.port}
+      socket_dir: {pg.sockets}
+      config_dir: {work / 'etc'}
+      spool_dir: {work / 'spool'}
+      verify_after_full: false
+""")
+    pg.start()
+    yield pg, config
+    pg.destroy()
+
+
+def test_setup_run_list_and_prove_a_moment_from_the_cli(
+    setup: tuple[PostgresServer, Path],
+) -> None:
+    pg, config = setup
+    first = opsbook(config, "backup", "setup", "main", "--apply")
+    assert first.returncode == 0, first.stderr
+    assert "restart PostgreSQL" in first.stdout and "archive_mode" in first.stdout
+    pg.stop()
+    pg.start()
+    again = opsbook(config, "backup", "setup", "main")
+    assert again.returncode == 0 and "pgbackrest check: ok" in again.stdout, again.stdout
+    full = opsbook(config, "backup", "run", "main")
+    assert full.returncode == 0, full.stderr
+    label = full.stdout.strip().splitlines()[-1]
+    assert label.endswith("F") and "full backup" in full.stderr
+    pg.psql("CREATE TABLE orders (id int)")
+    pg.psql("INSERT INTO orders VALUES (1)")
+    time.sleep(1.1)
+    noted = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    time.sleep(1.1)
+    pg.psql("DROP TABLE orders")
+    incr = opsbook(config, "backup", "run", "main", "--type", "incr", "-f", "json")
+    assert incr.returncode == 0, incr.stderr
+    made = json.loads(incr.stdout)
+    assert made["type"] == "incr" and made["ok"] and made["label"].startswith(label)
+    listed = json.loads(opsbook(config, "backup", "list", "-f", "json").stdout)
+    assert [b["kind"] for b in listed] == ["pgbackrest-full", "pgbackrest-incr"]
+    assert listed[0]["wal"]["start"] <= listed[1]["wal"]["stop"]
+    assert listed[0]["recoverable_from"] is not None
+    text = opsbook(config, "backup", "list").stdout
+    assert "recoverable from" in text and label in text
+    proved = opsbook(config, "backup", "verify", "main", "--to-time", noted)
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    assert "proved by restore" in proved.stdout
+    listed = json.loads(opsbook(config, "backup", "list", "-f", "json").stdout)
+    assert listed[0]["verified"] is True  # the full one served the proof
+    future = opsbook(config, "backup", "verify", "main", "--to-time", "2999-01-01 00:00")
+    assert future.returncode == 3 and "future" in future.stderr
+    assert "Traceback" not in future.stderr
+    garbage = opsbook(config, "backup", "verify", "main", "--to-time", "yesterday-ish")
+    assert garbage.returncode == 3 and "expected a time" in garbage.stderr
+
+
+def test_a_pgbackrest_source_on_s3_or_with_age_keys_alone_is_refused_where_written(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "opsbook.yaml"
+    config.write_text("""\
+checks:
+  mem: {type: memory}
+backups:
+  encryption: {recipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]}
+  repositories:
+    s3: {type: s3, bucket: b}
+  sources:
+    main: {type: pgbackrest, data_directory: /var/lib/postgresql/15/main}
+""")
+    done = opsbook(config, "config", "validate")
+    assert done.returncode == 3
+    assert "S3 is not supported" in done.stderr and "cipher_pass_file" in done.stderr
