@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import PostgresServer, _chown_to_postgres
+from tests.support.servers import PostgresServer, _as_postgres, _chown_to_postgres, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("pgbackrest") is None,
                                 reason="pgbackrest not installed (scripts/dev-setup)")  # fmt: skip
@@ -37,21 +37,21 @@ def setup(tmp_path: Path, pg_template: Path) -> Iterator[tuple[PostgresServer, P
     _chown_to_postgres(work)
     config = tmp_path / "opsbook.yaml"
     config.write_text(f"""\
-store: sqlite:///{tmp_path / 'opsbook.db'}
+store: sqlite:///{tmp_path / "opsbook.db"}
 checks:
   mem: {{type: memory}}
 backups:
   encryption: none
   repositories:
-    local: {{type: filesystem, path: {work / 'repo'}}}
+    local: {{type: filesystem, path: {work / "repo"}}}
   sources:
     main:
       type: pgbackrest
       data_directory: {pg.data}
       port: {pg.port}
       socket_dir: {pg.sockets}
-      config_dir: {work / 'etc'}
-      spool_dir: {work / 'spool'}
+      config_dir: {work / "etc"}
+      spool_dir: {work / "spool"}
       verify_after_full: false
 """)
     pg.start()
@@ -100,6 +100,42 @@ def test_setup_run_list_and_prove_a_moment_from_the_cli(
     assert "Traceback" not in future.stderr
     garbage = opsbook(config, "backup", "verify", "main", "--to-time", "yesterday-ish")
     assert garbage.returncode == 3 and "expected a time" in garbage.stderr
+    running = opsbook(config, "backup", "restore", "main", "--to-time", noted, "--in-place",
+                      "--yes")  # fmt: skip
+    assert running.returncode == 3 and "is running: stop it first" in running.stderr
+    incident = opsbook(config, "incident", "open", "--sev", "2", "--title", "orders dropped")
+    incident_id = incident.stdout.strip()
+    restored = pg.base / "restored"
+    done = opsbook(config, "backup", "restore", "main", "--to-time", noted, "--to",
+                   str(restored), "--yes", "--incident", incident_id)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"from backup {label}" in done.stderr and "MiB of data to copy" in done.stderr
+    port = free_port()
+    subprocess.run([*_as_postgres(), str(pg.bindir / "pg_ctl"), "-D", str(restored), "-l",
+                    str(pg.base / "restored.log"), "-o", f"-p {port} -k {pg.sockets}", "-w",
+                    "start"], check=True, capture_output=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # recovery to the target, then promotion
+            ask = subprocess.run([str(pg.bindir / "psql"), "-h", str(pg.sockets), "-p", str(port),
+                                  "-U", "postgres", "-XAtc", "SELECT pg_is_in_recovery()"],
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+            if ask.stdout.strip() == "f":
+                break
+            time.sleep(0.5)
+        rows = subprocess.run([str(pg.bindir / "psql"), "-h", str(pg.sockets), "-p", str(port),
+                               "-U", "postgres", "-XAtc", "SELECT id FROM orders"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert rows.stdout.strip() == "1", rows.stderr  # the table dropped after the moment
+    finally:
+        subprocess.run([*_as_postgres(), str(pg.bindir / "pg_ctl"), "-D", str(restored), "-m",
+                        "immediate", "stop"], capture_output=True, check=False)  # fmt: skip
+    shown = json.loads(opsbook(config, "incident", "show", incident_id, "-f", "json").stdout)
+    assert any(e["body"].startswith("recovery: main restored to") and e["actor"] == "tester"
+               for e in shown["timeline"])  # fmt: skip
+    again = opsbook(config, "backup", "restore", "main", "--to-time", noted, "--to",
+                    str(restored), "--yes")  # fmt: skip
+    assert again.returncode == 3 and "is not empty" in again.stderr
 
 
 def test_a_pgbackrest_source_on_s3_or_with_age_keys_alone_is_refused_where_written(

@@ -16,6 +16,7 @@ from opsbook.cli.backup_physical import (
     outcome_lines,
     physical_sources,
     print_proof,
+    restore_physical,
     run_one,
     setup,
     verify_one,
@@ -262,9 +263,14 @@ def verify(
 
 
 @backup.command()
-@click.argument("backup_id", metavar="ID")
-@click.option("--to", "to", required=True, metavar="DSN|PATH",
-              help="The database (PostgreSQL), RDB file (Redis) or directory (files).")  # fmt: skip
+@click.argument("backup_id", metavar="ID|SOURCE")
+@click.option("--to", "to", metavar="DSN|PATH",
+              help="The database (PostgreSQL), RDB file (Redis), directory (files), or a new "
+                   "data directory (pgbackrest).")  # fmt: skip
+@click.option("--to-time", "to_time", metavar="TIME",
+              help="pgbackrest: the moment to restore to ('2026-12-02 14:37:00').")  # fmt: skip
+@click.option("--in-place", is_flag=True, help="pgbackrest: over the stopped cluster itself.")
+@click.option("--incident", metavar="ID", help="Record the recovery on this incident.")
 @click.option(
     "--jobs",
     "-j",
@@ -285,15 +291,29 @@ def verify(
 @config_option
 @click.pass_context
 def restore(
-    ctx: click.Context, backup_id: str, to: str, jobs: int, clean: bool, force: bool, yes: bool,
-    no_owner: bool, repo: str | None, as_: str | None, identity: str | None, fmt: str,
+    ctx: click.Context, backup_id: str, to: str | None, to_time: str | None, in_place: bool,
+    incident: str | None, jobs: int, clean: bool, force: bool, yes: bool, no_owner: bool,
+    repo: str | None, as_: str | None, identity: str | None, fmt: str,
 ) -> None:  # fmt: skip
     """Restore a backup into --to: a PostgreSQL database (then compared with the manifest),
-    a Redis RDB file, or a directory for configuration files."""
+    a Redis RDB file, or a directory for configuration files.
+
+    For a pgbackrest SOURCE: the cluster as it was at --to-time, into a new data directory
+    (--to) or in place over the stopped cluster (--in-place), after a plan and a question."""
     from opsbook.backups.catalog import find
     from opsbook.backups.restore_job import RestoreRequest, restore_backup
 
-    _, backups, store = _setup(ctx)
+    loaded, backups, store = _setup(ctx)
+    if backup_id in physical_sources(backups):
+        done = restore_physical(
+            backups, store.engine, backup_id, to=to, to_time=to_time, in_place=in_place,
+            yes=yes, incident=incident, who=actor(as_), tz=loaded.config.timezone, fmt=fmt,
+        )  # fmt: skip
+        ctx.exit(0 if done else 1)
+    if to_time or in_place or incident:
+        raise UsageError("--to-time, --in-place and --incident are for pgbackrest sources")
+    if to is None:
+        raise UsageError("--to is needed: where to restore")
     entry = find(backups, backup_id, repo=repo)
     if entry.manifest.kind != "postgres":
         _restore_to_path(ctx, backups, store, entry, to, clean=clean, force=force, yes=yes,

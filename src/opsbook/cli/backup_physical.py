@@ -191,3 +191,69 @@ def print_proof(name: str, proof: Proof, fmt: str) -> None:
 
 
 __all__ = ["format_option", "setup"]
+
+
+def restore_physical(
+    backups: Backups, engine: Engine, name: str, *, to: str | None, to_time: str | None,
+    in_place: bool, yes: bool, incident: str | None, who: str, tz: str | None, fmt: str,
+) -> bool:  # fmt: skip
+    """The runbook's database-only recovery: plan, ask, restore, record; True when done."""
+    import sys
+    from pathlib import Path
+
+    from opsbook.backups.pgbackrest import restore
+    from opsbook.backups.records import Event, EventKind, record
+    from opsbook.timefmt import utcnow
+
+    source = physical_source(backups, name)
+    if in_place == (to is not None):
+        raise UsageError("give --to DATADIR (a new cluster) or --in-place (over the stopped "
+                         "cluster), one of them")  # fmt: skip
+    target = parse_time(to_time, tz) if to_time else None
+    if target is not None and target > datetime.now(UTC):
+        raise UsageError(f"--to-time {to_time}: that is in the future")
+    destination = Path(source.data_directory) if in_place else Path(to or "")
+    if not destination.is_absolute():
+        raise UsageError(f"--to {to}: expected an absolute path (a new data directory)")
+    if incident is not None:
+        _incidents(engine).get(incident)  # an unknown incident: said before anything runs
+    the_plan = restore.plan(name, source, target, destination, in_place)
+    for line in the_plan.lines():
+        click.echo(line, err=True)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("not on a terminal: add --yes to restore without asking")
+        if not click.confirm("restore?", default=False, err=True):
+            click.echo("not restored", err=True)
+            return False
+    started = utcnow()
+    seconds = restore.execute(the_plan, source)
+    said = (f"{name} restored to {to_time or 'the newest WAL'} from {the_plan.backup.label} "
+            f"into {destination} in {seconds:.0f} s")  # fmt: skip
+    record(engine, Event(EventKind.RESTORE, name, the_plan.backup.label, "pgbackrest", started,
+                         utcnow(), True, said, who))  # fmt: skip
+    if incident is not None:
+        _incidents(engine).note(incident, f"recovery: {said}", who)
+    start = (f"pg_ctl -D {destination} start" if not in_place
+             else "systemctl start postgresql")  # fmt: skip
+    if fmt == "json":
+        doc = {
+            "source": name,
+            "backup": the_plan.backup.label,
+            "into": str(destination),
+            "target": target.isoformat() if target else None,
+            "seconds": round(seconds, 1),
+        }
+        click.echo(json.dumps(doc))
+    else:
+        click.echo(said)
+        click.echo(f"start it ({start}, as {source.os_user}): it replays the WAL to the target "
+                   "and promotes")  # fmt: skip
+    return True
+
+
+def _incidents(engine: Engine) -> Any:
+    from opsbook.incidents.lifecycle import Incidents
+    from opsbook.incidents.severity import SeverityPolicy
+
+    return Incidents(engine, SeverityPolicy.from_config({}))

@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from opsbook.backups import records
 from opsbook.backups.pgbackrest import marker
 from opsbook.backups.pgbackrest.command import run
 from opsbook.backups.pgbackrest.conf import Layout, layout, settings, write
 from opsbook.backups.pgbackrest.info import PhysicalBackup, StanzaInfo, read
 from opsbook.backups.pgbackrest.proof import Proof, prove
-from opsbook.backups import records
 from opsbook.backups.records import Event, EventKind, record
 from opsbook.config.backups import Backups, PgBackRestSource
 from opsbook.errors import BackupError, JobBusy, OpsbookError
