@@ -37,6 +37,7 @@ class CheckKind(enum.StrEnum):
     PGBOUNCER = "pgbouncer"
     JOB = "job"
     CONTAINER = "container"
+    WAL_ARCHIVE = "wal_archive"
 
 
 class Unit(enum.StrEnum):

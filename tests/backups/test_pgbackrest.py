@@ -141,3 +141,49 @@ def test_a_wal_segment_missing_from_the_repository_fails_the_proof_and_says_why(
     assert "recovery" in proof.detail or "marker" in proof.detail, proof.detail
     [event] = events(store, source="main", kind=EventKind.VERIFY)
     assert not event.ok
+
+
+def test_the_wal_archive_check_says_off_working_and_failing(
+    cluster: tuple[PostgresServer, Backups],
+) -> None:
+    from opsbook.checks.wal_archive import assess, fetch
+    from opsbook.config.db_checks import WalArchiveCheck
+    from opsbook.status import Status
+
+    pg, backups = cluster
+    source = source_of(backups)
+    check = WalArchiveCheck(dsn=source.conninfo, archive_timeout=60, rpo=300)
+    off = assess(check, fetch(check))
+    assert off.status is Status.CRITICAL and "archive_mode is off" in off.message
+    physical.setup("main", source, backups, apply=True)
+    pg.stop()
+    pg.start()
+    physical.setup("main", source, backups, apply=False)  # check: a segment archived
+    pg.psql("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id")
+    pg.psql("SELECT pg_switch_wal()")
+    time.sleep(1)
+    working = assess(check, fetch(check))
+    assert working.status is Status.OK, working.message
+    pg.psql("ALTER SYSTEM SET archive_command = 'false'")
+    pg.psql("SELECT pg_reload_conf()")
+    pg.psql("INSERT INTO t SELECT generate_series(1, 1000)")
+    pg.psql("SELECT pg_switch_wal()")
+    deadline = time.monotonic() + 30
+    failing = assess(check, fetch(check))
+    while failing.status is not Status.CRITICAL and time.monotonic() < deadline:
+        time.sleep(0.5)
+        failing = assess(check, fetch(check))
+    assert failing.status is Status.CRITICAL and "archiving is failing" in failing.message
+
+
+def test_unarchived_bytes_count_from_the_end_of_the_last_archived_segment() -> None:
+    from opsbook.checks.wal_archive import unarchived_bytes
+
+    seg = 16 * 1024 * 1024
+    row = {"current_lsn": "0/6000000", "last_archived_wal": "000000010000000000000005",
+           "seg_bytes": seg}  # fmt: skip
+    assert unarchived_bytes(row) == 0  # right after a switch: nothing at risk
+    assert unarchived_bytes({**row, "current_lsn": "0/6000100"}) == 0x100
+    assert unarchived_bytes({**row, "current_lsn": "1/00000010",
+                             "last_archived_wal": "0000000100000000000000FF"}) == 0x10  # fmt: skip
+    assert unarchived_bytes({**row, "last_archived_wal": None}) == 0x6000000

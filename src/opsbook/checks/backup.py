@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 UNVERIFIED_WARNING = timedelta(days=1)
+PROOF_COVERS = timedelta(days=1)  # a physical source's proof this recent covers its chain
 
 
 def describe(check: BackupCheck) -> str:
@@ -39,7 +40,15 @@ def _read(check: BackupCheck) -> Reading:
 
     def read(engine: Engine) -> tuple[list[Any], dict[str, Any]]:
         found = records.events(engine, source=check.source, kind=EventKind.BACKUP, limit=20)
-        return found, records.verifications(engine)
+        verified = records.verifications(engine)
+        good = next((e for e in found if e.backup_id), None)
+        if good is not None and good.backup_id and good.repo == "pgbackrest":
+            # a physical source is one chain (fulls, incrementals, WAL): its newest proof by
+            # restore, whichever backup it started from, stands for the newest backup
+            proofs = records.events(engine, source=check.source, kind=EventKind.VERIFY, limit=1)
+            if proofs and proofs[0].finished_at >= good.finished_at - PROOF_COVERS:
+                verified = {**verified, good.backup_id: proofs[0]}
+        return found, verified
 
     backups, verified = from_store(check.store, read)
     return assess(check, backups, verified, datetime.now(UTC))

@@ -12,6 +12,7 @@ from opsbook.cli.backup_physical import (
     listed,
     listed_json,
     listed_lines,
+    open_backups,
     outcome_json,
     outcome_lines,
     physical_sources,
@@ -22,12 +23,11 @@ from opsbook.cli.backup_physical import (
     verify_one,
 )
 from opsbook.cli.context import actor, as_option
-from opsbook.cli.options import config_option, config_path, format_option
+from opsbook.cli.options import config_option, format_option
 from opsbook.errors import UsageError
 
 if TYPE_CHECKING:
     from opsbook.config.backups import Backups
-    from opsbook.config.loader import LoadedConfig
     from opsbook.output.progress import ProgressLine
     from opsbook.progress import Progress
     from opsbook.store.open import Store
@@ -40,20 +40,7 @@ identity_option = click.option(
 )
 
 
-def _setup(ctx: click.Context) -> tuple[LoadedConfig, Backups, Store]:
-    from opsbook.config.loader import load_config
-    from opsbook.errors import UsageError
-    from opsbook.store.open import open_store
-
-    loaded = load_config(config_path(ctx))
-    if loaded.config.backups is None:
-        raise UsageError(
-            f"{loaded.source}: no backups: section; add repositories:, encryption: and "
-            "sources: (see docs/configuration.md, Backups)"
-        )
-    store = open_store(loaded.config.store)
-    ctx.call_on_close(store.engine.dispose)
-    return loaded, loaded.config.backups, store
+_setup = open_backups
 
 
 def _dump_progress(bar: ProgressLine, source: str) -> Progress:

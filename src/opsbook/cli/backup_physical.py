@@ -19,6 +19,25 @@ if TYPE_CHECKING:
     from opsbook.backups.pgbackrest.physical import BackupOutcome
     from opsbook.backups.pgbackrest.proof import Proof
     from opsbook.config.backups import Backups, PgBackRestSource
+    from opsbook.config.loader import LoadedConfig
+    from opsbook.store.open import Store
+
+
+def open_backups(ctx: click.Context) -> tuple[LoadedConfig, Backups, Store]:
+    """The file's backups: section and the store, or one line saying what is missing."""
+    from opsbook.cli.options import config_path
+    from opsbook.config.loader import load_config
+    from opsbook.store.open import open_store
+
+    loaded = load_config(config_path(ctx))
+    if loaded.config.backups is None:
+        raise UsageError(
+            f"{loaded.source}: no backups: section; add repositories:, encryption: and "
+            "sources: (see docs/configuration.md, Backups)"
+        )
+    store = open_store(loaded.config.store)
+    ctx.call_on_close(store.engine.dispose)
+    return loaded, loaded.config.backups, store
 
 
 def physical_sources(backups: Backups) -> dict[str, PgBackRestSource]:
@@ -63,9 +82,8 @@ def setup(ctx: click.Context, source: str, apply: bool) -> None:
     """Write pgBackRest's configuration for a pgbackrest SOURCE, create its stanza, check
     WAL archiving; print the postgresql.conf lines archiving needs (or set them, --apply)."""
     from opsbook.backups.pgbackrest import physical
-    from opsbook.cli.backup import _setup
 
-    _, backups, _store = _setup(ctx)
+    _, backups, _store = open_backups(ctx)
     chosen = physical_source(backups, source)
     report = physical.setup(source, chosen, backups, apply=apply)
     click.echo(f"wrote {report.where.conf} (stanza {report.where.stanza})")

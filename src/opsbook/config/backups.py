@@ -187,6 +187,12 @@ class PgBackRestSource(SourceBase, frozen=True, kw_only=True, tag="pgbackrest"):
             raise ValueError(f"data_directory: expected an absolute path, got "
                              f"{self.data_directory!r}")  # fmt: skip
 
+    @property
+    def conninfo(self) -> str:
+        """How opsbook connects to the cluster: ``dsn``, else its socket as ``os_user``."""
+        return self.dsn or (f"host={self.socket_dir} port={self.port} "
+                            f"dbname={self.database} user={self.os_user}")  # fmt: skip
+
 
 SourceConfig = PostgresSource | RedisSource | FilesSource | PgBackRestSource
 SOURCE_MODELS: dict[str, type[SourceBase]] = {
@@ -349,6 +355,14 @@ def backup_checks(backups: Backups, checks: dict[str, Any], store: Any) -> dict[
 
     out = dict(checks)
     for name, source in backups.sources.items():
+        if isinstance(source, PgBackRestSource) and f"backup-{name}-wal" not in out:
+            from opsbook.config.db_checks import WalArchiveCheck
+
+            out[f"backup-{name}-wal"] = WalArchiveCheck(
+                dsn=source.conninfo, archive_timeout=source.archive_timeout, rpo=source.rpo,
+                severity=source.severity,
+                description=f"WAL archiving of {name}: working, and recent enough (rpo)",
+            )  # fmt: skip
         check_name = f"backup-{name}"
         if check_name not in out:
             # Backed up only when it changes: an old newest backup is no news then.

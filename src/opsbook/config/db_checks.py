@@ -83,3 +83,20 @@ class PgBouncerCheck(CheckBase, frozen=True, kw_only=True, tag="pgbouncer"):
         self._base_checks()
         self._rising(self.warning, self.critical, "pool use")
         self._rising(self.wait_warning, self.wait_critical, "wait")
+
+
+class WalArchiveCheck(CheckBase, frozen=True, kw_only=True, tag="wal_archive"):
+    """WAL archiving of a cluster (pg_stat_archiver): failing now, or stalled while WAL is
+    written, and how old the newest recoverable moment is. One is added for every pgbackrest
+    backup source (backup-<source>-wal)."""
+
+    kind = CheckKind.WAL_ARCHIVE
+    dsn: str
+    archive_timeout: Duration = Duration(60.0)
+    rpo: Duration = Duration(300.0)  # unarchived WAL older than this: CRITICAL
+    interval: Duration = Duration(60.0)
+
+    def __post_init__(self) -> None:
+        self._base_checks()
+        if self.rpo < self.archive_timeout:
+            raise ValueError("rpo: expected at least archive_timeout")

@@ -6,7 +6,7 @@ from opsbook.config.checks import CHECK_MODELS as _CORE
 from opsbook.config.checks import CheckBase
 from opsbook.config.checks import CheckConfig as _CoreConfig
 from opsbook.config.container_checks import ContainerCheck
-from opsbook.config.db_checks import PgBouncerCheck, PgStatsCheck, SqlCheck
+from opsbook.config.db_checks import PgBouncerCheck, PgStatsCheck, SqlCheck, WalArchiveCheck
 from opsbook.config.host_checks import CpuCheck, DiskIoCheck, NetworkCheck
 from opsbook.config.jobs import JobCheck
 from opsbook.config.log_checks import LogCheck, LogErrorsCheck
@@ -24,6 +24,7 @@ CheckConfig = (
     | PgBouncerCheck
     | JobCheck
     | ContainerCheck
+    | WalArchiveCheck
 )
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     **_CORE,
@@ -37,4 +38,5 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.PGBOUNCER: PgBouncerCheck,
     CheckKind.JOB: JobCheck,
     CheckKind.CONTAINER: ContainerCheck,
+    CheckKind.WAL_ARCHIVE: WalArchiveCheck,
 }

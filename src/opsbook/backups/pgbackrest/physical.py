@@ -28,8 +28,7 @@ LOCK_TTL = timedelta(hours=12)
 
 
 def dsn_of(source: PgBackRestSource) -> str:
-    return source.dsn or (f"host={source.socket_dir} port={source.port} "
-                          f"dbname={source.database} user={source.os_user}")  # fmt: skip
+    return source.conninfo
 
 
 def connect(conninfo: str) -> Any:
