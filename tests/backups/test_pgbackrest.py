@@ -187,3 +187,58 @@ def test_unarchived_bytes_count_from_the_end_of_the_last_archived_segment() -> N
     assert unarchived_bytes({**row, "current_lsn": "1/00000010",
                              "last_archived_wal": "0000000100000000000000FF"}) == 0x10  # fmt: skip
     assert unarchived_bytes({**row, "last_archived_wal": None}) == 0x6000000
+
+
+def test_incremental_chains_expire_whole_once_their_newest_is_old_and_fulls_stay(
+    cluster: tuple[PostgresServer, Backups], store: Engine
+) -> None:
+    from datetime import timedelta
+
+    from opsbook.backups.pgbackrest.conf import layout
+    from opsbook.backups.pgbackrest.info import read
+
+    pg, backups = cluster
+    source = source_of(backups)
+    physical.setup("main", source, backups, apply=True)
+    pg.stop()
+    pg.start()
+    physical.setup("main", source, backups, apply=False)
+    pg.psql("CREATE TABLE t AS SELECT 1 AS id")
+    for kind in ("full", "incr", "incr"):
+        assert physical.backup("main", source, backups, store, kind=kind, actor="t").ok
+    where = layout("main", source)
+    now = datetime.now(UTC)
+    assert physical.expire_incrementals(where, source, now) == []  # all young: kept
+    later = now + timedelta(days=8)
+    gone = physical.expire_incrementals(where, source, later)
+    kinds = [b.kind for b in read(where, source.os_user).backups]
+    assert len(gone) == 1 and kinds == ["full"]  # the chain went, its full stayed
+    proof = physical.verify("main", source, store, None, actor="t")
+    assert proof.ok, proof.detail  # what a restore needs is still there
+
+
+def test_a_random_recent_moment_lies_inside_what_the_archive_covers() -> None:
+    import random
+    from datetime import timedelta
+
+    from opsbook.backups.pgbackrest.info import PhysicalBackup, StanzaInfo
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    full = PhysicalBackup("20261203-010000F", "full", now - timedelta(hours=11),
+                          now - timedelta(hours=10), 1, 1, 1, "a", "b", None, 1)  # fmt: skip
+    info = StanzaInfo("main", "ok", (full,), "a", "b", "none")
+    archived = now - timedelta(minutes=2)
+    rng = random.Random(7)
+    picks = [physical.recent_moment(info, archived, now, rng) for _ in range(200)]
+    assert all(p is not None and full.finished_at <= p <= archived for p in picks)
+    assert physical.recent_moment(info, full.finished_at, now, rng) is None  # nothing after
+
+
+def test_serve_schedules_the_full_the_incrementals_and_the_daily_proof() -> None:
+    from opsbook.daemon.backup_jobs import jobs_of
+
+    source = PgBackRestSource(data_directory="/var/lib/postgresql/15/main")
+    backups = Backups(repositories={"local": FilesystemRepo(path="/srv")}, encryption=None,
+                      sources={"main": source}, settings=BackupSettings())  # fmt: skip
+    planned = {(j.kind, j.cron) for j in jobs_of(backups) if j.source == "main"}
+    assert planned == {("backup", "0 1 * * *"), ("incr", "0 * * * *"), ("proof", "30 5 * * *")}

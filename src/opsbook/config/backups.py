@@ -166,6 +166,7 @@ class PgBackRestSource(SourceBase, frozen=True, kw_only=True, tag="pgbackrest"):
     config_dir: str = "/etc/opsbook/pgbackrest"  # where opsbook writes <stanza>.conf
     spool_dir: str = "/var/lib/opsbook/pgbackrest"  # pgBackRest's log and lock files
     verify_after_full: bool = True  # restore every full backup to prove it
+    proof_schedule: str | None = "30 5 * * *"  # daily: a restore to a random recent moment
     # more truth for the proof: SQL run on the restored cluster (in database:), each
     # answering true, e.g. "SELECT count(*) > 0 FROM orders"
     verify_queries: tuple[str, ...] = ()
@@ -175,6 +176,8 @@ class PgBackRestSource(SourceBase, frozen=True, kw_only=True, tag="pgbackrest"):
         super().__post_init__()
         if self.incremental_schedule is not None:
             cron_error(self.incremental_schedule, "incremental_schedule")
+        if self.proof_schedule is not None:
+            cron_error(self.proof_schedule, "proof_schedule")
         if not 1 <= self.port <= 65535:
             raise ValueError("port: expected 1 to 65535")
         if not 1 <= self.process_max <= 32:

@@ -43,6 +43,8 @@ def jobs_of(backups: Backups) -> list[Job]:
     out = [Job("backup", s.schedule, n) for n, s in backups.sources.items() if s.schedule]
     out += [Job("incr", s.incremental_schedule, n) for n, s in backups.sources.items()
             if isinstance(s, PgBackRestSource) and s.incremental_schedule]  # fmt: skip
+    out += [Job("proof", s.proof_schedule, n) for n, s in backups.sources.items()
+            if isinstance(s, PgBackRestSource) and s.proof_schedule]  # fmt: skip
     if backups.settings.verify_schedule:
         out.append(Job("verify", backups.settings.verify_schedule))
     if backups.settings.prune_schedule and backups.sources:
@@ -131,6 +133,8 @@ class BackupScheduler:
         physical = self.backups.sources.get(job.source or "")
         if isinstance(physical, PgBackRestSource):  # full (backup) or incremental, by pgBackRest
             assert job.source is not None
+            if job.kind == "proof":
+                return proof_line(self.engine, job.source, physical)
             return physical_line(self.backups, self.engine, job.source, physical,
                                  "incr" if job.kind == "incr" else "full")  # fmt: skip
         if job.kind == "backup":
@@ -160,6 +164,15 @@ def physical_line(
     if done.proof is not None:
         said += f"; proof: {'ok' if done.proof.ok else 'FAILED'}: {done.proof.detail}"
     return said
+
+
+def proof_line(engine: Engine, name: str, source: PgBackRestSource) -> str:
+    from opsbook.backups.pgbackrest import physical
+
+    done = physical.random_proof(name, source, engine, actor="opsbook serve")
+    if not done.ok:
+        raise BackupError(f"proof by restore FAILED: {done.detail}")
+    return f"proved by restore in {done.seconds:.0f} s: {done.detail}"
 
 
 def _has_backup(engine: Engine, source: str) -> bool:

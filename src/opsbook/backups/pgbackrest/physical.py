@@ -5,6 +5,7 @@ the logical backups', so the backup-<source> check, the board and the reports se
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,7 +121,8 @@ def _backup(
         with connect(dsn_of(source)) as conn:
             mark = marker.write(conn, f"before the {kind} backup")
         run(where, source.os_user, ["backup", f"--type={kind}"])
-        run(where, source.os_user, ["expire"], timeout=1800)
+        run(where, source.os_user, ["expire"], timeout=1800)  # fulls: full_retention
+        expire_incrementals(where, source, utcnow())
         newest = read(where, source.os_user).backups[-1]
     except OpsbookError as exc:
         record(engine, Event(EventKind.BACKUP, name, None, None, started, utcnow(), False,
@@ -134,6 +136,26 @@ def _backup(
     if after and kind == "full":
         proof = verify(name, source, engine, None, actor=actor, backup=newest)
     return BackupOutcome(name, kind, newest, time.monotonic() - began, mark, proof)
+
+
+def stale_chains(info: StanzaInfo, keep: timedelta, now: datetime) -> list[str]:
+    """The first incremental/differential of each chain whose every member is older than
+    ``keep``: expiring it takes the chain's later ones with it (they depend on it), so a
+    chain goes only once its newest member is old enough; the full stays (full_retention)."""
+    chains: dict[str, list[PhysicalBackup]] = {}
+    for b in info.backups:
+        if b.kind != "full":
+            chains.setdefault(b.label.split("_")[0], []).append(b)
+    return [members[0].label for members in chains.values()
+            if max(m.finished_at for m in members) < now - keep]  # fmt: skip
+
+
+def expire_incrementals(where: Layout, source: PgBackRestSource, now: datetime) -> list[str]:
+    keep = timedelta(seconds=float(source.incremental_retention))
+    gone = stale_chains(read(where, source.os_user), keep, now)
+    for label in gone:
+        run(where, source.os_user, ["expire", f"--set={label}"], timeout=1800)
+    return gone
 
 
 def listing(name: str, source: PgBackRestSource) -> StanzaInfo:
@@ -178,3 +200,30 @@ def _backup_before(name: str, source: PgBackRestSource, target: datetime) -> str
     except OpsbookError:
         return None
     return found[-1].label if found else None
+
+
+def recent_moment(info: StanzaInfo, archived_until: datetime | None, now: datetime,
+                  rng: random.Random) -> datetime | None:  # fmt: skip
+    """A random moment of the last day that the archive covers: after the oldest backup's
+    end, and before the newest archived WAL (with a margin); None when there is none."""
+    start = max(now - timedelta(days=1), info.earliest_recoverable or now)
+    end = (archived_until or now) - timedelta(seconds=5)
+    if end <= start:
+        return None
+    return start + (end - start) * rng.random()
+
+
+def random_proof(name: str, source: PgBackRestSource, engine: Engine, *, actor: str,
+                 rng: random.Random | None = None) -> Proof:  # fmt: skip
+    """The daily proof: a restore to a random moment of the last 24 h (so every hour of the
+    chain gets tested over time), else the newest backup."""
+    now = utcnow()
+    try:
+        with connect(dsn_of(source)) as conn:
+            row = conn.execute("SELECT last_archived_time AS t FROM pg_stat_archiver").fetchone()
+            archived_until = row["t"] if row else None
+    except OpsbookError:
+        archived_until = None
+    info = listing(name, source)
+    target = recent_moment(info, archived_until, now, rng or random.Random())
+    return verify(name, source, engine, target, actor=actor)
