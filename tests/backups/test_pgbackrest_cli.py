@@ -155,3 +155,58 @@ backups:
     done = opsbook(config, "config", "validate")
     assert done.returncode == 3
     assert "S3 is not supported" in done.stderr and "cipher_pass_file" in done.stderr
+
+
+def ready(pg: PostgresServer, config: Path) -> None:
+    assert opsbook(config, "backup", "setup", "main", "--apply").returncode == 0
+    pg.stop()
+    pg.start()
+    done = opsbook(config, "backup", "setup", "main")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_killed_backup_leaves_nothing_listed_and_the_next_one_runs(
+    setup: tuple[PostgresServer, Path],
+) -> None:
+    import signal
+
+    pg, config = setup
+    ready(pg, config)
+    pg.psql("CREATE TABLE filler AS SELECT g, md5(g::text) FROM generate_series(1, 300000) g")
+    proc = subprocess.Popen([sys.executable, "-m", "opsbook", "backup", "run", "main",
+                             "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # pgBackRest is copying
+        found = subprocess.run(["pgrep", "-f", "pgbackrest.*backup --type=full"],
+                               capture_output=True, text=True, check=False)  # fmt: skip
+        if found.stdout.strip():
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # opsbook and the pgBackRest it started
+    proc.communicate()
+    subprocess.run(["pkill", "-9", "-f", "pgbackrest.*--stanza=main backup"], check=False)
+    listed = json.loads(opsbook(config, "backup", "list", "-f", "json").stdout)
+    assert listed == []  # a half-made backup is not a backup
+    again = opsbook(config, "backup", "run", "main")
+    assert again.returncode == 0, again.stderr  # the lock and pgBackRest's leftovers cleared
+    after = json.loads(opsbook(config, "backup", "list", "-f", "json").stdout)
+    assert [b["kind"] for b in after] == ["pgbackrest-full"]
+
+
+def test_a_corrupted_backup_file_fails_the_proof(setup: tuple[PostgresServer, Path]) -> None:
+    pg, config = setup
+    ready(pg, config)
+    pg.psql("CREATE TABLE orders AS SELECT g AS id FROM generate_series(1, 50000) g")
+    assert opsbook(config, "backup", "run", "main").returncode == 0
+    repo = pg.base / "opsbook" / "repo" / "pgbackrest" / "backup" / "main"
+    files = sorted((p for p in repo.rglob("*.zst") if p.stat().st_size > 1000),
+                   key=lambda p: p.stat().st_size)  # fmt: skip
+    victim = files[-1]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    proved = opsbook(config, "backup", "verify", "main")
+    assert proved.returncode == 1 and "FAILED" in proved.stdout, proved.stdout + proved.stderr
+    listed = json.loads(opsbook(config, "backup", "list", "-f", "json").stdout)
+    assert listed[0]["verified"] is False
