@@ -117,15 +117,15 @@ def _verify_postgres(
         with pg.translated(dsn=server):
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
                 sql.Identifier(scratch)))  # fmt: skip
-            # A throw-away database: no need to wait for WAL flushes, and index builds (most of a
-            # restore's time) go faster with more memory. Applies to pg_restore's sessions only.
-            for setting, value in SCRATCH_SETTINGS:
-                admin.execute(
-                    sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                        sql.Identifier(scratch), sql.Identifier(setting), sql.Literal(value)
+            try:  # from here on, whatever fails, the scratch database is dropped
+                # A throw-away database: no need to wait for WAL flushes, and index builds
+                # (most of a restore's time) go faster with more memory (pg_restore's sessions)
+                for setting, value in SCRATCH_SETTINGS:
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                            sql.Identifier(scratch), sql.Identifier(setting), sql.Literal(value)
+                        )
                     )
-                )
-            try:
                 pg_restore(manifest, repo, open_, pg.with_database(server, scratch),
                            jobs=source.verify_jobs, options=("--no-owner", "--no-privileges"),
                            progress=progress)  # fmt: skip
