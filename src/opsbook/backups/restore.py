@@ -67,8 +67,13 @@ def pg_restore(
     jobs: int,
     options: tuple[str, ...] = (),
     progress: Progress | None = None,
-) -> None:
-    """Restore the dump artifact of ``manifest`` from ``repo`` into the database at ``dsn``."""
+    skip_extensions: frozenset[str] = frozenset(),
+) -> list[str]:
+    """Restore the dump artifact of ``manifest`` from ``repo`` into the database at ``dsn``.
+
+    ``skip_extensions``: extensions this role may not create (untrusted ones, for a role that
+    is not a superuser): their entries are left out of the restore; returns those the dump
+    held, so the caller can say so."""
     artifact = manifest.artifact("dump")
     if artifact is None:
         raise BackupError(f"backup {manifest.id} has no database dump")
@@ -78,11 +83,14 @@ def pg_restore(
     what = f"backup {manifest.id} {artifact.file} in {repo.describe()}"
     stored = repo.open_file(manifest.source, manifest.id, artifact.file)
     try:
-        if artifact.format == "custom" and jobs == 1:
+        if artifact.format == "custom" and jobs == 1 and not skip_extensions:
             _stream_into(args, split, stored, opener, artifact.sha256, what, progress)
-            return
+            return []
         with _staged(manifest, artifact.format, stored, opener, artifact.sha256, what,
                      progress) as path:  # fmt: skip
+            skipped, listing = _without_extensions(tool, path, skip_extensions)
+            if listing is not None:
+                args += ["--use-list", str(listing)]
             done = subprocess.run(
                 [*args, "--jobs", str(jobs), str(path)],
                 capture_output=True, env=split.env, stdin=subprocess.DEVNULL, check=False,
@@ -90,9 +98,43 @@ def pg_restore(
             if done.returncode != 0:
                 text = done.stderr.decode(errors="replace").strip().splitlines()
                 raise BackupError(f"pg_restore failed: {split.redact(' / '.join(text[-3:]))}")
+            return skipped
     finally:
         with contextlib.suppress(Exception):
             stored.close()
+
+
+def _without_extensions(
+    tool: Path, dump: Path, skip: frozenset[str]
+) -> tuple[list[str], Path | None]:
+    """The dump's table of contents without the entries of ``skip``'s extensions (the
+    extension and its comment), written beside the dump for ``pg_restore --use-list``."""
+    if not skip:
+        return [], None
+    done = subprocess.run([str(tool), "--list", str(dump)], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore --list failed: {done.stderr.strip()[-300:]}")
+    kept, skipped = [], []
+    lines = done.stdout.splitlines()
+    for line in lines:
+        # "215; 1259 16385 EXTENSION - pg_stat_statements " / "… COMMENT - EXTENSION x "
+        words = line.split()
+        if "EXTENSION" in words and words[-1] in skip:
+            if words[-1] not in skipped:
+                skipped.append(words[-1])
+            continue
+        kept.append(line)
+    # grants on the extension's own objects go with it (they are named after it, as
+    # pg_stat_statements' view and functions are: "ACL public pg_stat_statements owner")
+    # "3425; 0 0 ACL public TABLE pg_stat_statements postgres"
+    kept = [ln for ln in kept if not (" ACL " in f" {ln} " and any(
+        w.startswith(name) for name in skipped for w in ln.split()[4:-1]))]  # fmt: skip
+    if not skipped:
+        return [], None
+    listing = dump.parent / "restore.list"
+    listing.write_text("\n".join(kept) + "\n")
+    return skipped, listing
 
 
 def _stream_into(
@@ -228,3 +270,19 @@ def first_repo(entry: Entry, repos: dict[str, Repository], choice: str | None) -
             raise BackupError(f"backup {entry.id} is not in repository {choice!r}")
         return repos[choice]
     return repos[entry.repos[0]]
+
+
+def superuser_only(admin: Any) -> frozenset[str]:
+    """Extensions this role cannot create (none for a superuser): a verify as the database's
+    owner leaves them out and says so, rather than failing on CREATE EXTENSION."""
+    row = admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if row and row["rolsuper"]:
+        return frozenset()
+    untrusted = admin.execute(
+        "SELECT DISTINCT name FROM pg_available_extension_versions WHERE NOT trusted"
+    )
+    return frozenset(r["name"] for r in untrusted)
+
+
+def left_out(skipped: list[str]) -> str:
+    return f"left out extensions only a superuser may create: {', '.join(skipped)}"

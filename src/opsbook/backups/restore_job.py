@@ -15,7 +15,14 @@ from opsbook.backups import records
 from opsbook.backups.catalog import Entry, repositories
 from opsbook.backups.crypto import opener
 from opsbook.backups.records import Event, EventKind
-from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
+from opsbook.backups.restore import (
+    compare,
+    first_repo,
+    left_out,
+    pg_restore,
+    restored_stats,
+    superuser_only,
+)
 from opsbook.backups.signing import authenticated
 from opsbook.clients import postgres as pg
 from opsbook.config.backups import Backups
@@ -105,10 +112,18 @@ def restore_backup(
     start = time.monotonic()
     try:
         with records.lease(engine, manifest.id, "restore"):
-            pg_restore(manifest, repo, opener(manifest.encryption, identity=request.identity,
-                                              config=backups.encryption),
-                       request.dsn, jobs=request.jobs, options=tuple(options),
-                       progress=progress)  # fmt: skip
+            with pg.session(request.dsn, label=split.label) as conn:
+                skip = superuser_only(conn)
+            if skip and "--no-owner" not in options:
+                # not a superuser: objects cannot be given to other roles; they become the
+                # restoring role's (the database owner's rights), and the detail says so
+                options.append("--no-owner")
+            skipped = pg_restore(
+                manifest, repo, opener(manifest.encryption, identity=request.identity,
+                                       config=backups.encryption),
+                request.dsn, jobs=request.jobs, options=tuple(options), progress=progress,
+                skip_extensions=skip,
+            )  # fmt: skip
     except BackupError as exc:
         records.record(engine, Event(EventKind.RESTORE, manifest.source, manifest.id, repo.name,
                                      started, datetime.now(UTC), False,
@@ -119,6 +134,10 @@ def restore_backup(
         detail = f"{result.tables} tables, {result.rows} rows, all matching the manifest"
     else:
         detail = f"{len(result.mismatches)} difference(s): " + "; ".join(result.mismatches[:5])
+    if skipped:
+        detail += f"; {left_out(skipped)}: CREATE EXTENSION them as a superuser"
+    if skip and not request.no_owner:
+        detail += "; restored with this role's rights (objects owned by it: --no-owner)"
     records.record(engine, Event(EventKind.RESTORE, manifest.source, manifest.id, repo.name,
                                  started, datetime.now(UTC), result.ok,
                                  f"into {split.label}: {detail}", request.actor))  # fmt: skip

@@ -20,7 +20,14 @@ from opsbook.backups.catalog import Entry, repositories
 from opsbook.backups.crypto import opener
 from opsbook.backups.manifest import Manifest
 from opsbook.backups.repos.base import Repository
-from opsbook.backups.restore import compare, first_repo, pg_restore, restored_stats
+from opsbook.backups.restore import (
+    compare,
+    first_repo,
+    left_out,
+    pg_restore,
+    restored_stats,
+    superuser_only,
+)
 from opsbook.backups.signing import authenticated
 from opsbook.clients import postgres as pg
 from opsbook.config.backups import Backups, PostgresSource
@@ -73,10 +80,10 @@ def verify(
     try:
         authenticated(backups, manifest)
         if manifest.kind == "postgres":
-            tables, rows, mismatches = _verify_postgres(backups, manifest, chosen, identity,
-                                                        progress)  # fmt: skip
+            tables, rows, mismatches, skipped = _verify_postgres(
+                backups, manifest, chosen, identity, progress)  # fmt: skip
         else:
-            tables, rows = 0, 0
+            tables, rows, skipped = 0, 0, []
             mismatches, found = _verify_archive(backups, manifest, chosen, identity, progress)
     except BackupError as exc:
         return Verified(manifest.id, chosen.name, False, str(exc), time.monotonic() - start,
@@ -85,6 +92,8 @@ def verify(
         detail = f"{len(mismatches)} difference(s): " + "; ".join(mismatches[:5])
     elif manifest.kind == "postgres":
         detail = f"restored {tables} tables, {rows} rows, all matching the manifest"
+        if skipped:
+            detail += f"; {left_out(skipped)} (verify_dsn as a superuser restores them too)"
     else:
         detail = f"read back {manifest.raw_bytes} bytes; checksum and format good"
         detail += "".join(f"; {f}" for f in found)
@@ -95,7 +104,7 @@ def verify(
 def _verify_postgres(
     backups: Backups, manifest: Manifest, repo: Repository, identity: str | None,
     progress: Progress | None,
-) -> tuple[int, int, list[str]]:  # fmt: skip
+) -> tuple[int, int, list[str], list[str]]:  # fmt: skip
     source = backups.sources.get(manifest.source)
     if not isinstance(source, PostgresSource):
         raise BackupError(
@@ -126,9 +135,11 @@ def _verify_postgres(
                             sql.Identifier(scratch), sql.Identifier(setting), sql.Literal(value)
                         )
                     )
-                pg_restore(manifest, repo, open_, pg.with_database(server, scratch),
-                           jobs=source.verify_jobs, options=("--no-owner", "--no-privileges"),
-                           progress=progress)  # fmt: skip
+                skipped = pg_restore(
+                    manifest, repo, open_, pg.with_database(server, scratch),
+                    jobs=source.verify_jobs, options=("--no-owner", "--no-privileges"),
+                    progress=progress, skip_extensions=superuser_only(admin),
+                )  # fmt: skip
                 result = compare(manifest.tables, restored_stats(pg.with_database(server, scratch)))
             finally:
                 _drop(admin, scratch)
@@ -136,7 +147,7 @@ def _verify_postgres(
         raise BackupError(f"{split.label}: {exc.reason}") from exc
     finally:
         admin.close()
-    return result.tables, result.rows, list(result.mismatches)
+    return result.tables, result.rows, list(result.mismatches), skipped
 
 
 def _drop(admin: Any, name: str) -> None:
