@@ -344,27 +344,50 @@ class S3Server:
     ACCESS_KEY = "opsbook-test-key"
     SECRET_KEY = "s3-Secr3t-test-value"
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        # HTTPS with a self-signed certificate for 127.0.0.1 (pgBackRest speaks HTTPS only):
+        # the certificate is its own CA (ca_file), readable by every user
+        self.cert: Path | None = None
+        if tls:
+            where = Path(tempfile.mkdtemp(prefix="opsbook-s3-tls-"))
+            where.chmod(0o755)
+            self.cert, key = where / "cert.pem", where / "key.pem"
+            # pgBackRest matches the host name, not an IP address, against the certificate
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                            "2", "-subj", "/CN=localhost", "-addext",
+                            "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key),
+                            "-out", str(self.cert)], check=True, capture_output=True)  # fmt: skip
+            self.cert.chmod(0o644)
+            self.key = key
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://localhost:{self.port}" if self.cert else f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         import sys
 
+        plain = free_port() if self.cert else self.port
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(plain)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_for_port(self.port)
+        wait_for_port(plain)
+        self.tls_proxy: subprocess.Popen[bytes] | None = None
+        if self.cert:  # nginx terminates TLS in front (moto's own TLS closes connections
+            # abruptly, which pgBackRest's client rightly refuses)
+            self.tls_proxy = _tls_proxy(self.cert.parent, self.port, plain, self.cert, self.key)
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+        proxy = getattr(self, "tls_proxy", None)
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(timeout=10)
 
     def client(self) -> Any:
         import boto3
@@ -372,11 +395,47 @@ class S3Server:
         return boto3.client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1",
             aws_access_key_id=self.ACCESS_KEY, aws_secret_access_key=self.SECRET_KEY,
+            verify=str(self.cert) if self.cert else None,
         )  # fmt: skip
 
     def bucket(self, name: str) -> str:
         self.client().create_bucket(Bucket=name)
         return name
+
+
+def _tls_proxy(work: Path, port: int, upstream: int, cert: Path,
+               key: Path) -> subprocess.Popen[bytes]:  # fmt: skip
+    conf = work / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {work};
+  proxy_temp_path {work};
+  upstream moto {{ server 127.0.0.1:{upstream}; keepalive 16; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    location / {{
+      proxy_pass http://moto;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+    }}
+  }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    wait_for_port(port)
+    return proc
 
 
 class RedisExporter:

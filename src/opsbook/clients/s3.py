@@ -34,9 +34,11 @@ class Bucket:
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
         profile: str | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.bucket = bucket
         self._settings = (endpoint, region, access_key_id, secret_access_key, profile)
+        self._verify: str | None = ca_file
         self._redact = Redactor([s for s in (secret_access_key, access_key_id) if s])
         self._client: Any = None
 
@@ -55,6 +57,7 @@ class Bucket:
                     region_name=region or "us-east-1",
                     aws_access_key_id=key_id,
                     aws_secret_access_key=secret,
+                    verify=self._verify,
                     config=Config(
                         retries={"max_attempts": 5, "mode": "standard"},
                         connect_timeout=10,

@@ -46,6 +46,7 @@ class S3Repo(
     secret_access_key: str | None = None
     secret_access_key_file: str | None = None
     profile: str | None = None
+    ca_file: str | None = None  # a private CA's certificate (a MinIO with its own CA)
 
     def __post_init__(self) -> None:
         if self.secret_access_key and self.secret_access_key_file:
@@ -301,10 +302,15 @@ def _physical_problems(
     """What pgBackRest cannot do with this section, said where it is written."""
     path: Path_ = ("backups", "sources", name)
     for repo in source.repositories or tuple(repos):
-        if not isinstance(repos.get(repo), FilesystemRepo | None):
+        found = repos.get(repo)
+        if isinstance(found, S3Repo) and found.endpoint and found.endpoint.startswith("http:"):
             problems.append(Problem((*path, "repositories"), (
-                f"{repo!r} is not a filesystem repository: a pgbackrest source stores to "
-                "filesystem repositories only (S3 is not supported for it yet)")))  # fmt: skip
+                f"{repo!r} is plain HTTP ({found.endpoint}): pgBackRest speaks to S3 over "
+                "HTTPS only")))  # fmt: skip
+        if isinstance(found, S3Repo) and found.profile:
+            problems.append(Problem((*path, "repositories"), (
+                f"{repo!r} names an AWS profile: pgBackRest needs access_key_id and "
+                "secret_access_key(_file), or neither (the instance's IAM role)")))  # fmt: skip
     if len(source.repositories or tuple(repos)) > 4:
         problems.append(Problem((*path, "repositories"), "pgBackRest takes 4 at most"))
     ages = isinstance(encryption, EncryptionConfig) and bool(encryption.recipients)

@@ -11,8 +11,9 @@ import os
 import pwd
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from opsbook.config.backups import Backups, FilesystemRepo, PgBackRestSource
+from opsbook.config.backups import Backups, FilesystemRepo, PgBackRestSource, S3Repo
 from opsbook.errors import BackupError
 
 DAY = 86400
@@ -77,10 +78,8 @@ def render(name: str, source: PgBackRestSource, backups: Backups) -> str:
     secret = cipher_pass(source, backups)
     for index, repo_name in enumerate(backups.repos_for(source), start=1):
         repo = backups.repositories[repo_name]
-        assert isinstance(repo, FilesystemRepo)  # refused otherwise by the config's check
+        lines += [f"# {repo_name}", *_repo_lines(index, repo)]
         lines += [
-            f"# {repo_name}",
-            f"repo{index}-path={Path(repo.path) / 'pgbackrest'}",
             f"repo{index}-retention-full-type=time",
             f"repo{index}-retention-full={full_days}",
         ]
@@ -95,6 +94,35 @@ def render(name: str, source: PgBackRestSource, backups: Backups) -> str:
         f"pg1-database={source.database}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _repo_lines(index: int, repo: FilesystemRepo | S3Repo) -> list[str]:
+    """A repository as pgBackRest's repoN options (S3: over HTTPS, path-style when an
+    endpoint is given, as MinIO and moto want)."""
+    if isinstance(repo, FilesystemRepo):
+        return [f"repo{index}-path={Path(repo.path) / 'pgbackrest'}"]
+    from opsbook.backups.repos.s3 import secret_of
+
+    r = f"repo{index}"
+    prefix = repo.prefix.strip("/")
+    lines = [f"{r}-type=s3", f"{r}-s3-bucket={repo.bucket}",
+             f"{r}-path=/{prefix + '/' if prefix else ''}pgbackrest",
+             f"{r}-s3-region={repo.region or 'us-east-1'}"]  # fmt: skip
+    if repo.endpoint:
+        parts = urlsplit(repo.endpoint)
+        lines += [f"{r}-s3-endpoint={parts.hostname}", f"{r}-s3-uri-style=path"]
+        if parts.port:
+            lines.append(f"{r}-storage-port={parts.port}")
+    else:
+        lines.append(f"{r}-s3-endpoint=s3.{repo.region or 'us-east-1'}.amazonaws.com")
+    if repo.ca_file:
+        lines.append(f"{r}-storage-ca-file={repo.ca_file}")
+    secret = secret_of(repo)
+    if repo.access_key_id and secret:
+        lines += [f"{r}-s3-key={repo.access_key_id}", f"{r}-s3-key-secret={secret}"]
+    else:
+        lines.append(f"{r}-s3-key-type=auto")  # the instance's IAM role
+    return lines
 
 
 def write(name: str, source: PgBackRestSource, backups: Backups) -> Layout:
@@ -112,7 +140,8 @@ def write(name: str, source: PgBackRestSource, backups: Backups) -> Layout:
             _own(path, user)
         for repo_name in backups.repos_for(source):
             repo = backups.repositories[repo_name]
-            assert isinstance(repo, FilesystemRepo)
+            if not isinstance(repo, FilesystemRepo):
+                continue
             store = Path(repo.path) / "pgbackrest"
             store.mkdir(parents=True, exist_ok=True, mode=0o750)
             _own(store, user)

@@ -36,8 +36,9 @@ class S3Repository:
             endpoint=config.endpoint,
             region=config.region,
             access_key_id=config.access_key_id,
-            secret_access_key=_secret(config),
+            secret_access_key=secret_of(config),
             profile=config.profile,
+            ca_file=config.ca_file,
         )
 
     def describe(self) -> str:
@@ -192,7 +193,7 @@ class _S3Writer:
         self.buffer.clear()
 
 
-def _secret(config: S3Repo) -> str | None:
+def secret_of(config: S3Repo) -> str | None:
     if config.secret_access_key:
         return config.secret_access_key
     if config.secret_access_key_file:
