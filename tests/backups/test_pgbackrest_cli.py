@@ -263,3 +263,28 @@ backups:
     finally:
         pg.destroy()
         s3.stop()
+
+
+def test_an_in_place_restore_over_the_stopped_cluster_undoes_the_damage(
+    setup: tuple[PostgresServer, Path],
+) -> None:
+    pg, config = setup
+    ready(pg, config)
+    pg.psql("CREATE TABLE accounts (id int, balance int)")
+    pg.psql("INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g")
+    assert opsbook(config, "backup", "run", "main").returncode == 0
+    time.sleep(1.1)
+    noted = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    time.sleep(1.1)
+    pg.psql("UPDATE accounts SET balance = 0")  # the bad UPDATE
+    pg.psql("SELECT pg_switch_wal()")
+    time.sleep(2)  # its WAL archived
+    pg.stop()
+    done = opsbook(config, "backup", "restore", "main", "--to-time", noted, "--in-place", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "in place, over" in done.stderr
+    pg.start()
+    deadline = time.monotonic() + 60
+    while pg.psql("SELECT pg_is_in_recovery()") == "t" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert pg.psql("SELECT sum(balance) FROM accounts") == "1000"
