@@ -230,6 +230,7 @@ checks:
   stats: {type: pgstats, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
   pool: {type: pgbouncer, dsn: "postgresql://stats:pw-SECRET@127.0.0.1:6432/pgbouncer"}
   web: {type: container, name: fraiseql}
+  archive: {type: wal_archive, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app"}
   signups: {type: sql, dsn: "postgresql://app:pw-SECRET@127.0.0.1/app", query: "SELECT 1",
             warning: {below: 1}}
 """
@@ -240,7 +241,7 @@ def test_validate_shows_every_check_kind_and_every_section(cli: Cli, write_confi
     env = {"INTAKE_TOKEN": "tok-INTAKE-1-long-enough", "SMTP_PW": "smtp-PW-2"}
     table = cli("config", "validate", "-c", str(path), env=env)
     assert table.code == 0, table.err
-    assert "valid, 22 checks" in table.out  # 20 written + backup-cache and job-weekly, added
+    assert "valid, 23 checks" in table.out  # 20 written + backup-cache and job-weekly, added
     assert "host: 127.0.0.1:16379" in table.out  # a tcp target, as written
     assert "metric: http_request_duration_seconds" in table.out
     assert "route: /graphql" in table.out
@@ -281,7 +282,8 @@ def test_validate_names_a_misspelt_key_at_its_own_line(cli: Cli, write_config: W
     assert err[0] == (
         f"opsbook: {path}:4: checks.cache.tpye: unknown key 'tpye'; did you mean 'type'? "
         "(http, postgres, redis, disk, memory, load, tls, tcp, command, prometheus, pgdiag, "
-        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer, job, container)"
+        "backup, log, log_errors, cpu, diskio, network, sql, pgstats, pgbouncer, job, container, "
+        "wal_archive)"
     )
     # inside a signal: the signal's own keys, at the signal's line
     assert err[1].startswith(

@@ -45,7 +45,8 @@ checks:
     interval: 1s
 """)  # fmt: skip
     daemon_for.append(d)
-    added = opsbook(d, "silence", "add", "cache", "--for", "4s", "--why", "redis upgrade",
+    # long enough for a loaded machine to start the daemon and see the alert inside it
+    added = opsbook(d, "silence", "add", "cache", "--for", "15s", "--why", "redis upgrade",
                     "--format", "json")  # fmt: skip
     assert added.returncode == 0, added.stderr
     silence_id = json.loads(added.stdout)["id"]
@@ -60,7 +61,7 @@ checks:
     assert any(e["kind"] == "silenced" and "redis upgrade" in e["summary"]
                for e in listed["events"])  # fmt: skip
     # the silence ends while the alert still fires: now the incident opens
-    [incident] = d.wait_for(d.incidents, "the incident after the silence", timeout=15)
+    [incident] = d.wait_for(d.incidents, "the incident after the silence", timeout=30)
     assert incident.severity == 2
     assert opsbook(d, "silence", "list", "--format", "json").stdout.strip() == "[]"
     assert opsbook(d, "silence", "expire", str(silence_id)).returncode == 1  # already over
