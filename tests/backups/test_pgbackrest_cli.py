@@ -88,8 +88,9 @@ def test_setup_run_list_and_prove_a_moment_from_the_cli(
     assert [b["kind"] for b in listed] == ["pgbackrest-full", "pgbackrest-incr"]
     assert listed[0]["wal"]["start"] <= listed[1]["wal"]["stop"]
     assert listed[0]["recoverable_from"] is not None
+    assert listed[0]["recoverable_until"] > listed[0]["finished_at"]  # WAL after the full
     text = opsbook(config, "backup", "list").stdout
-    assert "recoverable from" in text and label in text
+    assert "recoverable from" in text and "until about" in text and label in text
     proved = opsbook(config, "backup", "verify", "main", "--to-time", noted)
     assert proved.returncode == 0, proved.stdout + proved.stderr
     assert "proved by restore" in proved.stdout

@@ -139,12 +139,18 @@ def outcome_lines(done: BackupOutcome) -> list[str]:
 
 
 def listed(backups: Backups, source: str | None) -> list[tuple[str, StanzaInfo]]:
+    from dataclasses import replace
+
     from opsbook.backups.pgbackrest import physical
 
     chosen = physical_sources(backups)
     if source is not None:
         chosen = {k: v for k, v in chosen.items() if k == source}
-    return [(name, physical.listing(name, s)) for name, s in chosen.items()]
+    found = []
+    for name, s in chosen.items():
+        info = physical.listing(name, s)
+        found.append((name, replace(info, archived_until=physical.archived_until(s))))
+    return found
 
 
 def listed_json(
@@ -164,6 +170,8 @@ def listed_json(
                 "wal": {"start": b.wal_start, "stop": b.wal_stop}, "prior": b.prior,
                 "recoverable_from": info.earliest_recoverable.isoformat()
                 if info.earliest_recoverable else None,
+                "recoverable_until": info.archived_until.isoformat()
+                if info.archived_until else None,
                 "archived_wal": {"min": info.wal_min, "max": info.wal_max},
             })  # fmt: skip
     return out
@@ -176,9 +184,11 @@ def listed_lines(found: list[tuple[str, StanzaInfo]], verified: dict[str, Any],
     lines = []
     for name, info in found:
         since = human(info.earliest_recoverable, zone(tz)) if info.earliest_recoverable else "—"
+        until = human(info.archived_until, zone(tz)) if info.archived_until else "?"
         lines.append(
-            f"{name} (pgbackrest, stanza {info.stanza}: {info.status}): recoverable "
-            f"from {since}; WAL archived {info.wal_min or '—'} … {info.wal_max or '—'}"
+            f"{name} (pgbackrest, stanza {info.stanza}: {info.status}): recoverable from "
+            f"{since} until about {until}; WAL archived {info.wal_min or '—'} … "
+            f"{info.wal_max or '—'}"
         )
         for b in info.backups:
             event = verified.get(b.label)

@@ -36,6 +36,7 @@ class StanzaInfo:
     wal_min: str | None  # the oldest archived segment
     wal_max: str | None  # the newest
     cipher: str
+    archived_until: datetime | None = None  # from the cluster (pg_stat_archiver), when asked
 
     @property
     def earliest_recoverable(self) -> datetime | None:

@@ -158,6 +158,17 @@ def expire_incrementals(where: Layout, source: PgBackRestSource, now: datetime) 
     return gone
 
 
+def archived_until(source: PgBackRestSource) -> datetime | None:
+    """When the newest WAL segment reached the archive: the latest moment a restore can
+    reach, about (None when the cluster cannot be asked)."""
+    try:
+        with connect(dsn_of(source)) as conn:
+            row = conn.execute("SELECT last_archived_time AS t FROM pg_stat_archiver").fetchone()
+    except OpsbookError:
+        return None
+    return row["t"] if row else None
+
+
 def listing(name: str, source: PgBackRestSource) -> StanzaInfo:
     return read(layout(name, source), source.os_user)
 
@@ -218,12 +229,6 @@ def random_proof(name: str, source: PgBackRestSource, engine: Engine, *, actor: 
     """The daily proof: a restore to a random moment of the last 24 h (so every hour of the
     chain gets tested over time), else the newest backup."""
     now = utcnow()
-    try:
-        with connect(dsn_of(source)) as conn:
-            row = conn.execute("SELECT last_archived_time AS t FROM pg_stat_archiver").fetchone()
-            archived_until = row["t"] if row else None
-    except OpsbookError:
-        archived_until = None
     info = listing(name, source)
-    target = recent_moment(info, archived_until, now, rng or random.Random())
+    target = recent_moment(info, archived_until(source), now, rng or random.Random())
     return verify(name, source, engine, target, actor=actor)
