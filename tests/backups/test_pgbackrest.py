@@ -51,6 +51,15 @@ def store(tmp_path: Path) -> Iterator[Engine]:
     opened.engine.dispose()
 
 
+def archiving(pg: PostgresServer, source: PgBackRestSource, backups: Backups) -> None:
+    """Set up, restart for archive_mode, set up again: pgBackRest's check must pass."""
+    physical.setup("main", source, backups, apply=True)
+    pg.stop()
+    pg.start()
+    checked = physical.setup("main", source, backups, apply=False)
+    assert checked.checked.startswith("ok"), checked.checked
+
+
 def source_of(backups: Backups) -> PgBackRestSource:
     found = backups.sources["main"]
     assert isinstance(found, PgBackRestSource)
@@ -114,10 +123,7 @@ def test_a_wal_segment_missing_from_the_repository_fails_the_proof_and_says_why(
 ) -> None:
     pg, backups = cluster
     source = source_of(backups)
-    physical.setup("main", source, backups, apply=True)
-    pg.stop()
-    pg.start()
-    physical.setup("main", source, backups, apply=False)
+    archiving(pg, source, backups)
     pg.psql("CREATE TABLE t (id int)")
     assert physical.backup("main", source, backups, store, kind="full", actor="t").ok
     for _ in range(3):
@@ -155,10 +161,7 @@ def test_the_wal_archive_check_says_off_working_and_failing(
     check = WalArchiveCheck(dsn=source.conninfo, archive_timeout=60, rpo=300)
     off = assess(check, fetch(check))
     assert off.status is Status.CRITICAL and "archive_mode is off" in off.message
-    physical.setup("main", source, backups, apply=True)
-    pg.stop()
-    pg.start()
-    physical.setup("main", source, backups, apply=False)  # check: a segment archived
+    archiving(pg, source, backups)
     pg.psql("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id")
     pg.psql("SELECT pg_switch_wal()")
     time.sleep(1)
@@ -199,10 +202,7 @@ def test_incremental_chains_expire_whole_once_their_newest_is_old_and_fulls_stay
 
     pg, backups = cluster
     source = source_of(backups)
-    physical.setup("main", source, backups, apply=True)
-    pg.stop()
-    pg.start()
-    physical.setup("main", source, backups, apply=False)
+    archiving(pg, source, backups)
     pg.psql("CREATE TABLE t AS SELECT 1 AS id")
     for kind in ("full", "incr", "incr"):
         assert physical.backup("main", source, backups, store, kind=kind, actor="t").ok

@@ -28,6 +28,27 @@ def opsbook(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "OPSBOOK_USER": "tester"})  # fmt: skip
 
 
+def yaml_for(pg: PostgresServer, tmp_path: Path, work: Path, encryption: str, repos: str,
+             extra: str) -> str:  # fmt: skip
+    """opsbook.yaml with one pgbackrest source `main` on ``pg``."""
+    return f"""\
+store: sqlite:///{tmp_path / "opsbook.db"}
+checks:
+  mem: {{type: memory}}
+backups:
+  {encryption}
+  repositories:
+{repos}  sources:
+    main:
+      type: pgbackrest
+      data_directory: {pg.data}
+      port: {pg.port}
+      socket_dir: {pg.sockets}
+      config_dir: {work / "etc"}
+      spool_dir: {work / "spool"}
+{extra}"""
+
+
 @pytest.fixture
 def setup(tmp_path: Path, pg_template: Path) -> Iterator[tuple[PostgresServer, Path]]:
     pg = PostgresServer.create(pg_template)
@@ -36,24 +57,9 @@ def setup(tmp_path: Path, pg_template: Path) -> Iterator[tuple[PostgresServer, P
     (work / "dumps").mkdir()
     _chown_to_postgres(work)
     config = tmp_path / "opsbook.yaml"
-    config.write_text(f"""\
-store: sqlite:///{tmp_path / "opsbook.db"}
-checks:
-  mem: {{type: memory}}
-backups:
-  encryption: none
-  repositories:
-    local: {{type: filesystem, path: {work / "repo"}}}
-  sources:
-    main:
-      type: pgbackrest
-      data_directory: {pg.data}
-      port: {pg.port}
-      socket_dir: {pg.sockets}
-      config_dir: {work / "etc"}
-      spool_dir: {work / "spool"}
-      verify_after_full: false
-""")
+    repos = f"    local: {{type: filesystem, path: {work / 'repo'}}}\n"
+    config.write_text(yaml_for(pg, tmp_path, work, "encryption: none", repos,
+                               "      verify_after_full: false\n"))  # fmt: skip
     pg.start()
     yield pg, config
     pg.destroy()
@@ -225,30 +231,13 @@ def test_an_encrypted_s3_repository_on_moto_over_https(tmp_path: Path, pg_templa
         work.mkdir()
         _chown_to_postgres(work)
         config = tmp_path / "opsbook.yaml"
-        config.write_text(f"""\
-store: sqlite:///{tmp_path / "opsbook.db"}
-checks:
-  mem: {{type: memory}}
-backups:
-  encryption: {{passphrase: a-long-test-passphrase-for-pgbackrest}}
-  repositories:
-    offsite:
-      type: s3
-      bucket: {bucket}
-      prefix: prod
-      endpoint: {s3.endpoint}
-      access_key_id: {S3Server.ACCESS_KEY}
-      secret_access_key: {S3Server.SECRET_KEY}
-      ca_file: {s3.cert}
-  sources:
-    main:
-      type: pgbackrest
-      data_directory: {pg.data}
-      port: {pg.port}
-      socket_dir: {pg.sockets}
-      config_dir: {work / "etc"}
-      spool_dir: {work / "spool"}
-""")
+        repos = (
+            f"    offsite:\n      type: s3\n      bucket: {bucket}\n      prefix: prod\n"
+            f"      endpoint: {s3.endpoint}\n      access_key_id: {S3Server.ACCESS_KEY}\n"
+            f"      secret_access_key: {S3Server.SECRET_KEY}\n      ca_file: {s3.cert}\n"
+        )
+        encryption = "encryption: {passphrase: a-long-test-passphrase-for-pgbackrest}"
+        config.write_text(yaml_for(pg, tmp_path, work, encryption, repos, ""))
         pg.start()
         ready(pg, config)
         pg.psql("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id")

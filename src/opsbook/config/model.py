@@ -298,8 +298,8 @@ def _check(spec: Any, path: Path_) -> tuple[CheckBase | None, Problem | None]:
                 said = f"unknown key {short(key)}; did you mean 'type'? ({kinds})"
                 return None, Problem((*path, key), said)
         return None, Problem(path, f"missing 'type:'; expected one of: {kinds}")
-    if kind not in {k.value for k in CheckKind}:
-        return None, Problem(path, f"unknown check type {kind!r}; expected one of: {kinds}")
+    if not isinstance(kind, str) or kind not in {k.value for k in CheckKind}:
+        return None, Problem(path, f"unknown check type {short(kind)}; expected one of: {kinds}")
     try:
         check = msgspec.convert(spec, CheckConfig, dec_hook=decode_hook)
     except msgspec.ValidationError as exc:
