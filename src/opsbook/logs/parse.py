@@ -133,7 +133,8 @@ def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] 
     up with the lines (a stray quote), and the regex reads the chunk instead."""
     assert fmt.columns is not None
     data = chunk.data
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    # counted once, by the reader (chunks made elsewhere say 0: counted here)
+    lines = chunk.lines or data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     kept = {i: name for i, name in enumerate(fmt.columns) if name}
     try:
         frame = pl.read_csv(
