@@ -440,3 +440,38 @@ def test_pages_say_the_store_is_unreachable_instead_of_failing(
         d.wait_for(lambda: alice.get("/incidents").status_code == 200, "the store back")
     finally:
         d.close()
+
+
+def test_users_kept_in_opsbook_yaml_sign_in_and_go_when_removed_from_it(tmp_path: Path) -> None:
+    made = subprocess.run([sys.executable, "-m", "opsbook", "user", "hash", "--password-stdin"],
+                          input=PASSWORD, capture_output=True, text=True, check=True)  # fmt: skip
+    digest = made.stdout.strip()
+    assert digest.startswith("$argon2id$") and PASSWORD not in made.stdout
+    kept = f'users:\n  carol: {{role: viewer, password_hash: "{digest}"}}\n'
+    d = Daemon(tmp_path, CONFIG + kept)
+    try:
+        d.start()
+        carol = sign_in(d, "carol")
+        assert carol.get("/").status_code == 200
+        refused = subprocess.run([sys.executable, "-m", "opsbook", "user", "passwd", "carol",
+                                  "--password-stdin", "--config", str(d.config)], input="x" * 20,
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+        assert refused.returncode == 3 and "defined in opsbook.yaml" in refused.stderr
+        d.config.write_text(d.config.read_text().replace(kept, ""))
+        opsbook(d, "serve", "reload")
+        d.wait_for(lambda: carol.get("/").status_code == 303, "carol's session to end")
+        gone = client_of(f"http://127.0.0.1:{d.port}")
+        form = gone.get("/login")
+        fields = {"csrf": csrf_of(form.text), "name": "carol", "password": PASSWORD}
+        assert gone.post("/login", data=fields).status_code == 401
+    finally:
+        d.close()
+
+
+def test_a_password_in_place_of_a_hash_is_refused_in_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "opsbook.yaml"
+    config.write_text("checks:\n  mem: {type: memory}\nusers:\n  carol: {password_hash: hunter2}\n")
+    done = subprocess.run([sys.executable, "-m", "opsbook", "config", "validate", "--config",
+                           str(config)], capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 3 and "users.carol.password_hash" in done.stderr
+    assert "opsbook user hash" in done.stderr and "hunter2" not in done.stderr

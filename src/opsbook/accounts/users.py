@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from opsbook.config.actions import Role
 from opsbook.errors import UsageError
@@ -39,11 +39,54 @@ def _hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
+def hash_password(password: str) -> str:
+    """An Argon2 hash for users: in opsbook.yaml."""
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"a password of {MIN_PASSWORD} characters or more, please")
+    return str(_hasher().hash(password))
+
+
+def _not_managed(conn: Connection, name: str) -> None:
+    row = conn.execute(select(users.c.managed).where(users.c.name == name)).first()
+    if row is not None and row.managed:
+        raise UsageError(f"user {name} is defined in opsbook.yaml (users:): change it there "
+                         "(opsbook user hash makes a password_hash) and reload")  # fmt: skip
+
+
+def sync(engine: Engine, wanted: dict[str, tuple[Role, str]], now: datetime) -> list[str]:
+    """Make the users defined in opsbook.yaml the store's (added, role or hash changed, or
+    removed with their sessions); users made with `opsbook user add` are left alone. Returns
+    what changed, to log."""
+    said = []
+    with begin(engine) as conn:
+        have = {r.name: r for r in conn.execute(select(users))}
+        for name, (role, digest) in wanted.items():
+            row = have.get(name)
+            if row is None:
+                conn.execute(insert(users).values(name=name, role=role.value,
+                                                  password_hash=digest, created_at=now,
+                                                  failed_logins=0, managed=True))  # fmt: skip
+                said.append(f"added {name}")
+            elif (row.role, row.password_hash, row.managed) != (role.value, digest, True):
+                conn.execute(update(users).where(users.c.name == name).values(
+                    role=role.value, password_hash=digest, managed=True))  # fmt: skip
+                if row.password_hash != digest or row.role != role.value:
+                    conn.execute(delete(web_sessions).where(web_sessions.c.user_name == name))
+                said.append(f"updated {name}")
+        for name, row in have.items():
+            if row.managed and name not in wanted:
+                conn.execute(delete(users).where(users.c.name == name))
+                conn.execute(delete(web_sessions).where(web_sessions.c.user_name == name))
+                said.append(f"removed {name}")
+    return said
+
+
 def add(engine: Engine, name: str, role: Role, password: str, now: datetime) -> None:
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"a password of {MIN_PASSWORD} characters or more, please")
     digest = _hasher().hash(password)
     with begin(engine) as conn:
+        _not_managed(conn, name)
         if conn.execute(select(users.c.name).where(users.c.name == name)).first():
             raise UsageError(f"user {name} exists; opsbook user passwd {name} changes it")
         conn.execute(
@@ -57,6 +100,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"a password of {MIN_PASSWORD} characters or more, please")
     with begin(engine) as conn:
+        _not_managed(conn, name)
         done = conn.execute(
             update(users)
             .where(users.c.name == name)
@@ -70,6 +114,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
 
 def remove(engine: Engine, name: str) -> None:
     with begin(engine) as conn:
+        _not_managed(conn, name)
         if conn.execute(delete(users).where(users.c.name == name)).rowcount == 0:
             raise UsageError(f"no user {name}")
         conn.execute(delete(web_sessions).where(web_sessions.c.user_name == name))

@@ -58,6 +58,15 @@ def passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     click.echo(f"password of {name} changed")
 
 
+@user.command(name="hash")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+def hash_(password_stdin: bool) -> None:
+    """Print an Argon2 hash of a password, for users: in opsbook.yaml."""
+    from opsbook.accounts import users
+
+    click.echo(users.hash_password(_password(password_stdin)))
+
+
 @user.command()
 @click.argument("name")
 @config_option

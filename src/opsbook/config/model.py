@@ -39,6 +39,7 @@ from opsbook.config.registry import CHECK_MODELS, CheckConfig
 from opsbook.config.severities import SEVERITY_KEYS, SeverityConfig
 from opsbook.config.trends import TrendsConfig
 from opsbook.config.types import decode_hook, is_check_name
+from opsbook.config.users import UserConfig, validate_users
 from opsbook.results import CheckKind
 
 TOP_LEVEL_KEYS = (
@@ -58,6 +59,7 @@ TOP_LEVEL_KEYS = (
     "jobs",
     "actions",
     "procedures",
+    "users",
     "checks",
 )
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
@@ -82,6 +84,7 @@ class Config:
     jobs: dict[str, JobBase] = field(default_factory=dict)
     actions: dict[str, ActionConfig] = field(default_factory=dict)
     procedures: dict[str, ProcedureConfig] = field(default_factory=dict)
+    users: dict[str, UserConfig] = field(default_factory=dict)  # console users kept in git
 
 
 def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
@@ -141,6 +144,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
     checks = job_checks(jobs, checks, store, timezone)
     actions = validate_actions(data.get("actions"), checks, problems)
     procedures = validate_procedures(data.get("procedures"), actions, checks, problems)
+    users = validate_users(data.get("users"), problems)
     checks = with_store(checks, store if isinstance(store, str) else None)
     if trends is not None and not problems:
         _trend_checks(trends, checks, problems)
@@ -164,6 +168,7 @@ def validate(data: dict[str, Any]) -> tuple[Config | None, list[Problem]]:
         jobs=jobs,
         actions=actions,
         procedures=procedures,
+        users=users,
     ), []
 
 

@@ -165,6 +165,7 @@ class Daemon:
             )
         )
         self._pager = await self.in_store(lambda: Pager(self.engine, self.config, clock=self.clock))
+        await self.sync_users()
         if self._deliverer is None:
             self._deliverer = Deliverer(
                 self.store.engine, self.config.paging, self.in_store, clock=self.clock
@@ -179,6 +180,16 @@ class Daemon:
             self.listen,
             len(firing),
         )
+
+    async def sync_users(self) -> None:
+        """users: in opsbook.yaml become the console's (at start and on every reload)."""
+        from opsbook.accounts import users
+        from opsbook.config.actions import Role
+
+        wanted = {n: (Role(u.role), u.password_hash) for n, u in self.config.users.items()}
+        said = await self.in_store(lambda: users.sync(self.store.engine, wanted, self.clock()))
+        if said:
+            log.info("users from opsbook.yaml: %s", ", ".join(said))
 
     def _start(self, server: Any, sock: socket.socket | None) -> None:
         """What every instance runs: the HTTP server, delivery from the outbox (claimed, so

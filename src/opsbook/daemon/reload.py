@@ -47,6 +47,7 @@ async def reload(daemon: Daemon) -> bool:
     old = daemon.config
     summary = difference(old, loaded.config)
     await _swap(daemon, loaded)
+    await daemon.sync_users()
     daemon.state.config_problems = []
     await daemon.self_alert("config", "resolved", "opsbook.yaml loads again")
     log.info("reloaded %s: %s", path, summary)

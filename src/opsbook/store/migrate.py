@@ -32,6 +32,7 @@ REVISIONS = (
     "0012",
     "0013",
     "0014",
+    "0015",
 )
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).parent / "migrations"

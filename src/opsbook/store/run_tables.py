@@ -96,6 +96,9 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", UTCDateTime, nullable=True),
+    # defined under users: in opsbook.yaml (0015): the file is their source; the CLI leaves
+    # them alone and a reload adds, changes and removes them
+    Column("managed", Boolean, nullable=False, default=False),
 )
 
 api_tokens = Table(
