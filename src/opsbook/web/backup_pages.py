@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
 
 log = logging.getLogger("opsbook.web")
+BACKUP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,200}")
 
 
 class BackupPages:
@@ -85,6 +87,9 @@ class BackupPages:
 
     async def verify(self, request: Request, session: Session) -> Response:
         backup_id = request.path_params["id"]
+        if not BACKUP_ID.fullmatch(backup_id):  # it becomes an argument of a command
+            return message(request, "No such backup", f"{backup_id!r} is not a backup ID", 404,
+                           session)  # fmt: skip
         path = self.d.loaded.path
         if path is None or self.d.config.backups is None:
             return message(request, "Not verified", "no backups: in opsbook.yaml", 400, session)
@@ -97,7 +102,7 @@ class BackupPages:
 
     async def _run_verify(self, backup_id: str, path: str, user: str) -> None:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "opsbook", "backup", "verify", backup_id, "--config", path,
+            sys.executable, "-m", "opsbook", "backup", "verify", "--config", path, "--", backup_id,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "OPSBOOK_USER": user})  # fmt: skip
         _, err = await proc.communicate()
