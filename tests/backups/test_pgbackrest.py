@@ -242,3 +242,14 @@ def test_serve_schedules_the_full_the_incrementals_and_the_daily_proof() -> None
                       sources={"main": source}, settings=BackupSettings())  # fmt: skip
     planned = {(j.kind, j.cron) for j in jobs_of(backups) if j.source == "main"}
     assert planned == {("backup", "0 1 * * *"), ("incr", "0 * * * *"), ("proof", "30 5 * * *")}
+
+
+def test_the_backup_check_of_a_physical_source_wants_an_incremental_every_two_periods() -> None:
+    from opsbook.config.backups import backup_checks
+
+    source = PgBackRestSource(data_directory="/var/lib/postgresql/15/main")
+    backups = Backups(repositories={"local": FilesystemRepo(path="/srv")}, encryption=None,
+                      sources={"main": source}, settings=BackupSettings())  # fmt: skip
+    checks = backup_checks(backups, {}, None)
+    assert float(checks["backup-main"].max_age) == 2 * 3600 + 600  # hourly incrementals
+    assert set(checks) == {"backup-main", "backup-main-wal"}

@@ -247,6 +247,18 @@ class Backups:
 SECTION_KEYS = ("repositories", "encryption", "sources", *BackupSettings.__struct_fields__)
 
 
+def cron_period(expr: str) -> float:
+    """Seconds between two runs of a cron expression (the longest of the next few gaps)."""
+    from datetime import UTC, datetime
+    from itertools import pairwise
+
+    from croniter import croniter
+
+    it = croniter(expr, datetime(2026, 1, 5, tzinfo=UTC))
+    fires = [it.get_next(datetime) for _ in range(8)]
+    return max((b - a).total_seconds() for a, b in pairwise(fires))
+
+
 def cron_error(expr: str, key: str) -> None:
     from croniter import croniter
 
@@ -378,9 +390,13 @@ def backup_checks(backups: Backups, checks: dict[str, Any], store: Any) -> dict[
             unscheduled = (
                 isinstance(source, FilesSource) and source.on_change and not source.schedule
             )
+            max_age = float("inf") if unscheduled else float(source.max_age)
+            if isinstance(source, PgBackRestSource) and source.incremental_schedule:
+                # the chain is as fresh as its newest incremental: two missed is an alert
+                max_age = min(max_age, 2 * cron_period(source.incremental_schedule) + 600)
             out[check_name] = BackupCheck(
                 source=name,
-                max_age=Duration(float("inf")) if unscheduled else source.max_age,
+                max_age=Duration(max_age),
                 severity=source.severity,
                 store=store if isinstance(store, str) else None,
                 description=f"backups of {name}: fresh, verified, last run good",
