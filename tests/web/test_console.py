@@ -475,3 +475,16 @@ def test_a_password_in_place_of_a_hash_is_refused_in_one_line(tmp_path: Path) ->
                            str(config)], capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 3 and "users.carol.password_hash" in done.stderr
     assert "opsbook user hash" in done.stderr and "hunter2" not in done.stderr
+
+
+def test_an_open_live_stream_ends_when_the_daemon_stops_without_an_error(
+    console: Daemon,
+) -> None:
+    alice = sign_in(console, "alice")
+    with alice.stream("GET", "/events", timeout=30) as events:
+        lines = events.iter_lines()
+        assert next(lines).startswith("retry:")
+        assert console.stop() == 0  # SIGTERM: the stream is ended, not cancelled mid-send
+        assert list(lines) == [] or all(not line.startswith("event:") for line in lines)
+    assert "Traceback" not in console.logs()
+    assert "Exception in ASGI application" not in console.logs()

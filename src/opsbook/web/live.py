@@ -9,7 +9,6 @@ so a change made from the CLI shows within about a second whatever the number of
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -84,9 +83,15 @@ class Changes:
                 yield "retry: 2000\n\n"
                 while not self.d.stop.is_set():
                     waiting = self.changed
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(waiting.wait(), timeout=PING)
-                    if await request.is_disconnected():
+                    # a change, the daemon stopping (the stream ends, so shutdown does not
+                    # wait on open pages), or a ping's time
+                    waits = {asyncio.ensure_future(waiting.wait()),
+                             asyncio.ensure_future(self.d.stop.wait())}  # fmt: skip
+                    first = asyncio.FIRST_COMPLETED
+                    _, pending = await asyncio.wait(waits, timeout=PING, return_when=first)
+                    for task in pending:
+                        task.cancel()
+                    if self.d.stop.is_set() or await request.is_disconnected():
                         break
                     if waiting.is_set():
                         yield f"event: change\ndata: {self.what}\n\n"
