@@ -488,3 +488,16 @@ def test_an_open_live_stream_ends_when_the_daemon_stops_without_an_error(
         assert list(lines) == [] or all(not line.startswith("event:") for line in lines)
     assert "Traceback" not in console.logs()
     assert "Exception in ASGI application" not in console.logs()
+
+
+def test_hostile_text_is_shown_escaped_in_the_page_and_its_rendered_report(
+    console: Daemon,
+) -> None:
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    incident = opsbook(console, "incident", "open", "--sev", "3", "--title", evil).strip()
+    opsbook(console, "incident", "note", incident, f"note {evil}")
+    opsbook(console, "incident", "edit", incident, "--root-cause", f"rc {evil}")
+    page = sign_in(console, "alice").get(f"/incidents/{incident}").text
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'class="rendered"' in page and "rc &lt;script&gt;" in page  # the report, escaped

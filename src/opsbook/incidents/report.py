@@ -233,13 +233,18 @@ def _zone_name(tz: tzinfo, at: datetime) -> str:
     return str(key) if key else at.astimezone(tz).strftime("%Z")
 
 
+def render_body(markdown: str) -> str:
+    """The report's HTML (raw HTML in the text is escaped, not passed through)."""
+    from markdown_it import MarkdownIt
+
+    return str(MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown))
+
+
 def render_html(markdown: str, title: str) -> str:
     """One self-contained page (no external assets) from the Markdown report."""
     from html import escape
 
-    from markdown_it import MarkdownIt
-
-    body: str = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    body = render_body(markdown)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>"

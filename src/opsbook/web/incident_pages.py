@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,6 +20,7 @@ from opsbook.accounts.sessions import Session
 from opsbook.config.actions import Role
 from opsbook.errors import IncidentError, OpsbookError, UsageError
 from opsbook.incidents.model import HUMAN_FIELDS, ActionKind, EntryKind, Phase
+from opsbook.incidents.report import render_body
 from opsbook.timefmt import parse_due, parse_since, zone
 from opsbook.web.auth import may, page_of
 from opsbook.web.incident_view import entry_group, incident_doc
@@ -73,6 +75,7 @@ class IncidentPages:
             return message(request, "No such incident", str(exc), 404, session)
         for entry in doc["timeline"]:
             entry["group"] = entry_group(EntryKind(entry["kind"]))
+        report = await self.d.in_store(lambda: self._report_markdown(incident_id))
         doc["timeline"].reverse()  # newest first
         return page(request, "incident.html", {
             "i": doc, "can_act": may(session, Role.RESPONDER),
@@ -81,6 +84,7 @@ class IncidentPages:
             "levels": [lv.level for lv in self.d.incidents.policy.levels],
             "people": sorted(self.d.config.paging.people),
             "fields": HUMAN_FIELDS, "kinds": [k.value for k in ActionKind],
+            "report_html": Markup(render_body(report)),  # noqa: S704  (raw HTML escaped)
         }, session=session)  # fmt: skip
 
     def _actions(self, suggested: Sequence[str], session: Session) -> Sequence[dict[str, Any]]:
@@ -220,24 +224,27 @@ class IncidentPages:
         changes = {f: str(form.get(f, "")) for f in HUMAN_FIELDS if f in form}
         self.d.incidents.edit(incident_id, changes, who)
 
-    async def report(self, request: Request, session: Session) -> Response:
+    def _report_markdown(self, incident_id: str) -> str:
         from opsbook.incidents.records import ActionItems, read_timeline
-        from opsbook.incidents.report import render_html, render_markdown
+        from opsbook.incidents.report import render_markdown
+
+        d = self.d
+        found = d.incidents.get(incident_id)
+        entries = read_timeline(d.store.engine, [incident_id])[incident_id]
+        actions = ActionItems(d.store.engine).list(incident_id=incident_id)
+        return render_markdown(found, entries, actions, d.incidents.policy,
+                               zone(d.config.timezone), d.clock())  # fmt: skip
+
+    async def report(self, request: Request, session: Session) -> Response:
+        from opsbook.incidents.report import render_html
 
         incident_id, fmt = request.path_params["id"], request.path_params["fmt"]
         if fmt not in ("md", "html"):
             return message(request, "Unknown format", "the report is .md or .html", 404, session)
         d = self.d
 
-        def read() -> str:
-            found = d.incidents.get(incident_id)
-            entries = read_timeline(d.store.engine, [incident_id])[incident_id]
-            actions = ActionItems(d.store.engine).list(incident_id=incident_id)
-            return render_markdown(found, entries, actions, d.incidents.policy,
-                                   zone(d.config.timezone), d.clock())  # fmt: skip
-
         try:
-            text = await d.in_store(read)
+            text = await d.in_store(lambda: self._report_markdown(incident_id))
         except IncidentError as exc:
             return message(request, "No such incident", str(exc), 404, session)
         name = f"{incident_id}.{fmt}"
