@@ -457,6 +457,8 @@ def test_users_kept_in_opsbook_yaml_sign_in_and_go_when_removed_from_it(tmp_path
                                   "--password-stdin", "--config", str(d.config)], input="x" * 20,
                                  capture_output=True, text=True, check=False)  # fmt: skip
         assert refused.returncode == 3 and "defined in opsbook.yaml" in refused.stderr
+        listed = json.loads(opsbook(d, "user", "list", "-f", "json"))["users"]
+        assert [u["source"] for u in listed if u["name"] == "carol"] == ["opsbook.yaml"]
         d.config.write_text(d.config.read_text().replace(kept, ""))
         opsbook(d, "serve", "reload")
         d.wait_for(lambda: carol.get("/").status_code == 303, "carol's session to end")

@@ -31,6 +31,7 @@ class User:
     role: Role
     created_at: datetime
     locked_until: datetime | None
+    managed: bool = False  # defined under users: in opsbook.yaml
 
 
 def _hasher() -> PasswordHasher:
@@ -123,7 +124,7 @@ def remove(engine: Engine, name: str) -> None:
 def listed(engine: Engine) -> list[User]:
     with read(engine) as conn:
         return [
-            User(r.name, Role(r.role), r.created_at, r.locked_until)
+            User(r.name, Role(r.role), r.created_at, r.locked_until, bool(r.managed))
             for r in conn.execute(select(users).order_by(users.c.name))
         ]
 

@@ -93,12 +93,14 @@ def list_users(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"users": [{"name": u.name, "role": u.role.value,
                                           "created_at": iso(u.created_at),
-                                          "locked_until": iso(u.locked_until)} for u in found]},
-                              indent=2))  # fmt: skip
+                                          "locked_until": iso(u.locked_until),
+                                          "source": "opsbook.yaml" if u.managed else "cli"}
+                                         for u in found]}, indent=2))  # fmt: skip
         return
     for u in found:
         locked = f"  locked until {u.locked_until:%H:%M} UTC" if u.locked_until else ""
-        click.echo(f"{u.name}  {u.role.value}{locked}")
+        source = "  (users: in opsbook.yaml)" if u.managed else ""
+        click.echo(f"{u.name}  {u.role.value}{locked}{source}")
     if not found:
         click.echo("no users: opsbook user add NAME --role admin", err=True)
 

@@ -31,7 +31,8 @@ class AdminPages:
         keys = await self.d.in_store(lambda: tokens.listed(engine))
         return page(request, "admin.html", {
             "users": [{"name": u.name, "role": u.role.value, "created": u.created_at.isoformat(),
-                       "locked": u.locked_until.isoformat() if u.locked_until else None}
+                       "locked": u.locked_until.isoformat() if u.locked_until else None,
+                       "managed": u.managed}
                       for u in people],
             "tokens": [{"id": t.id, "name": t.name, "role": t.role.value,
                         "created": t.created_at.isoformat(),
