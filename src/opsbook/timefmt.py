@@ -31,6 +31,19 @@ def iso(at: datetime | None) -> str | None:
     return at.astimezone(UTC).isoformat() if at is not None else None
 
 
+def parse_moment(text: str, tz: str | None, what: str) -> datetime:
+    """A moment a person typed: ISO ("2026-12-02 14:37:00", "…T14:37Z"), in zone ``tz``
+    unless it carries its own offset."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{what} {text!r}: expected a time such as '2026-12-02 14:37:00' "
+            "(opsbook.yaml's time zone unless an offset is given)"
+        ) from None
+    return at if at.tzinfo else at.replace(tzinfo=zone(tz))
+
+
 def parse_since(text: str, now: datetime) -> datetime:
     """``90d`` / ``12h`` back from now, or a date (``2026-11-01``) or ISO time."""
     try:

@@ -6,7 +6,6 @@ removed from the repository fails the proof, saying why."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,9 +19,6 @@ from opsbook.backups.records import EventKind, events
 from opsbook.config.backups import Backups, BackupSettings, FilesystemRepo, PgBackRestSource
 from opsbook.store.open import open_store
 from tests.support.servers import PostgresServer, _chown_to_postgres
-
-pytestmark = pytest.mark.skipif(shutil.which("pgbackrest") is None,
-                                reason="pgbackrest not installed (scripts/dev-setup)")  # fmt: skip
 
 
 @pytest.fixture
@@ -134,8 +130,7 @@ def test_a_wal_segment_missing_from_the_repository_fails_the_proof_and_says_why(
     time.sleep(1.1)
     target = datetime.now(UTC)
     pg.psql("INSERT INTO t VALUES (99)")
-    pg.psql("SELECT pg_switch_wal()")
-    time.sleep(2)  # archived
+    pg.switch_and_archive()
     info = physical.listing("main", source)
     archive = Path(backups.repositories["local"].path) / "pgbackrest" / "archive" / "main"  # type: ignore[union-attr]
     segments = sorted(p for p in archive.rglob("0000000100000000*") if p.is_file())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,9 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import PostgresServer, _as_postgres, _chown_to_postgres, free_port
-
-pytestmark = pytest.mark.skipif(shutil.which("pgbackrest") is None,
-                                reason="pgbackrest not installed (scripts/dev-setup)")  # fmt: skip
 
 
 def opsbook(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -267,8 +263,7 @@ def test_an_in_place_restore_over_the_stopped_cluster_undoes_the_damage(
     noted = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00:00")
     time.sleep(1.1)
     pg.psql("UPDATE accounts SET balance = 0")  # the bad UPDATE
-    pg.psql("SELECT pg_switch_wal()")
-    time.sleep(2)  # its WAL archived
+    pg.switch_and_archive()
     pg.stop()
     done = opsbook(config, "backup", "restore", "main", "--to-time", noted, "--in-place", "--yes")
     assert done.returncode == 0, done.stderr

@@ -160,6 +160,17 @@ class PostgresServer:
         )  # fmt: skip
         return out.stdout.strip()
 
+    def switch_and_archive(self, timeout: float = 60) -> None:
+        """Close the current WAL segment and wait until the archiver has taken it."""
+        import time
+
+        segment = self.psql("SELECT pg_walfile_name(pg_switch_wal())")
+        deadline = time.monotonic() + timeout
+        while self.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver") < segment:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"WAL segment {segment} not archived in {timeout:.0f} s")
+            time.sleep(0.1)
+
     def dsn(self, user: str = "postgres", password: str = SUPERUSER_PASSWORD,
             db: str = "postgres") -> str:  # fmt: skip
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{db}"

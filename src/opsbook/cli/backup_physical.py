@@ -11,6 +11,7 @@ import click
 
 from opsbook.cli.options import config_option, format_option
 from opsbook.errors import UsageError
+from opsbook.timefmt import parse_moment
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -52,20 +53,6 @@ def physical_source(backups: Backups, name: str) -> PgBackRestSource:
         known = ", ".join(physical_sources(backups)) or "none"
         raise UsageError(f"{name!r} is not a pgbackrest source (pgbackrest sources: {known})")
     return found
-
-
-def parse_time(text: str, tz: str | None) -> datetime:
-    """ "2026-12-02 14:37:00" in opsbook.yaml's time zone, or with its own offset."""
-    from opsbook.timefmt import zone
-
-    try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"--to-time {text!r}: expected a time such as '2026-12-02 14:37:00' "
-            "(opsbook.yaml's time zone unless an offset is given)"
-        ) from None
-    return at if at.tzinfo else at.replace(tzinfo=zone(tz))
 
 
 @click.command()
@@ -204,7 +191,7 @@ def verify_one(backups: Backups, engine: Engine, name: str, to_time: str | None,
                tz: str | None, who: str) -> Proof:  # fmt: skip
     from opsbook.backups.pgbackrest import physical
 
-    target = parse_time(to_time, tz) if to_time else None
+    target = parse_moment(to_time, tz, "--to-time") if to_time else None
     if target is not None and target > datetime.now(UTC):
         raise UsageError(f"--to-time {to_time}: that is in the future")
     return physical.verify(name, physical_source(backups, name), engine, target, actor=who)
@@ -237,7 +224,7 @@ def restore_physical(
     if in_place == (to is not None):
         raise UsageError("give --to DATADIR (a new cluster) or --in-place (over the stopped "
                          "cluster), one of them")  # fmt: skip
-    target = parse_time(to_time, tz) if to_time else None
+    target = parse_moment(to_time, tz, "--to-time") if to_time else None
     if target is not None and target > datetime.now(UTC):
         raise UsageError(f"--to-time {to_time}: that is in the future")
     destination = Path(source.data_directory) if in_place else Path(to or "")

@@ -21,9 +21,9 @@ from opsbook.config.actions import Role
 from opsbook.errors import IncidentError, OpsbookError, UsageError
 from opsbook.incidents.model import HUMAN_FIELDS, ActionKind, EntryKind, Phase
 from opsbook.incidents.report import render_body
-from opsbook.timefmt import parse_due, parse_since, zone
+from opsbook.timefmt import parse_due, parse_since
 from opsbook.web.auth import may, page_of
-from opsbook.web.incident_view import entry_group, incident_doc
+from opsbook.web.incident_view import doc_of, entry_group, read_incident, report_markdown
 from opsbook.web.render import message, page
 
 if TYPE_CHECKING:
@@ -67,15 +67,15 @@ class IncidentPages:
         }, session=session)  # fmt: skip
 
     async def show(self, request: Request, session: Session) -> Response:
-
         incident_id = request.path_params["id"]
-        try:
-            doc = await incident_doc(self.d, incident_id)
+        try:  # read once: the page and its report show the same moment
+            record = await self.d.in_store(lambda: read_incident(self.d, incident_id))
         except IncidentError as exc:
             return message(request, "No such incident", str(exc), 404, session)
+        doc = doc_of(self.d, record)
         for entry in doc["timeline"]:
             entry["group"] = entry_group(EntryKind(entry["kind"]))
-        report = await self.d.in_store(lambda: self._report_markdown(incident_id))
+        report = report_markdown(self.d, record)
         doc["timeline"].reverse()  # newest first
         return page(request, "incident.html", {
             "i": doc, "can_act": may(session, Role.RESPONDER),
@@ -224,17 +224,6 @@ class IncidentPages:
         changes = {f: str(form.get(f, "")) for f in HUMAN_FIELDS if f in form}
         self.d.incidents.edit(incident_id, changes, who)
 
-    def _report_markdown(self, incident_id: str) -> str:
-        from opsbook.incidents.records import ActionItems, read_timeline
-        from opsbook.incidents.report import render_markdown
-
-        d = self.d
-        found = d.incidents.get(incident_id)
-        entries = read_timeline(d.store.engine, [incident_id])[incident_id]
-        actions = ActionItems(d.store.engine).list(incident_id=incident_id)
-        return render_markdown(found, entries, actions, d.incidents.policy,
-                               zone(d.config.timezone), d.clock())  # fmt: skip
-
     async def report(self, request: Request, session: Session) -> Response:
         from opsbook.incidents.report import render_html
 
@@ -242,9 +231,8 @@ class IncidentPages:
         if fmt not in ("md", "html"):
             return message(request, "Unknown format", "the report is .md or .html", 404, session)
         d = self.d
-
         try:
-            text = await d.in_store(lambda: self._report_markdown(incident_id))
+            text = report_markdown(d, await d.in_store(lambda: read_incident(d, incident_id)))
         except IncidentError as exc:
             return message(request, "No such incident", str(exc), 404, session)
         name = f"{incident_id}.{fmt}"

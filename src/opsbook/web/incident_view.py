@@ -3,6 +3,7 @@ json`'s shape, and the timeline's filter groups."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,22 +21,48 @@ def entry_group(kind: EntryKind) -> str:
     return "alerts" if kind in ALERTS else "deliveries" if kind in DELIVERIES else "humans"
 
 
-async def incident_doc(d: Daemon, incident_id: str) -> dict[str, Any]:
-    """`opsbook incident show ID --format json`'s shape."""
+@dataclass(frozen=True)
+class IncidentRecord:
+    """One incident as the store holds it: read once, shown as JSON, a page or a report."""
+
+    incident: Any
+    entries: list[Any]
+    items: list[Any]
+    suggested: list[str]
+
+
+def read_incident(d: Daemon, incident_id: str) -> IncidentRecord:
+    """In the store thread."""
     from opsbook.incidents.records import ActionItems, read_timeline
-    from opsbook.output.incidents import action_dict, entry_dict, incident_dict
     from opsbook.playbook.suggest import for_incident
 
-    def read() -> tuple[Any, Any, Any, list[str]]:
-        found = d.incidents.get(incident_id)
-        entries = read_timeline(d.store.engine, [incident_id])[incident_id]
-        items = ActionItems(d.store.engine).list(incident_id=incident_id)
-        return found, entries, items, for_incident(d.store.engine, d.config.actions, incident_id)
+    found = d.incidents.get(incident_id)
+    entries = read_timeline(d.store.engine, [incident_id])[incident_id]
+    items = ActionItems(d.store.engine).list(incident_id=incident_id)
+    suggested = for_incident(d.store.engine, d.config.actions, incident_id)
+    return IncidentRecord(found, entries, items, suggested)
 
-    found, entries, items, suggest = await d.in_store(read)
+
+def doc_of(d: Daemon, record: IncidentRecord) -> dict[str, Any]:
+    """`opsbook incident show ID --format json`'s shape."""
+    from opsbook.output.incidents import action_dict, entry_dict, incident_dict
+
     now: datetime = d.clock()
-    doc = incident_dict(found, d.incidents.policy, now)
-    doc["timeline"] = [entry_dict(e) for e in entries]
-    doc["actions"] = [action_dict(a, now.date()) for a in items]
-    doc["suggested_actions"] = suggest
+    doc = incident_dict(record.incident, d.incidents.policy, now)
+    doc["timeline"] = [entry_dict(e) for e in record.entries]
+    doc["actions"] = [action_dict(a, now.date()) for a in record.items]
+    doc["suggested_actions"] = record.suggested
     return doc
+
+
+def report_markdown(d: Daemon, record: IncidentRecord) -> str:
+    from opsbook.incidents.report import render_markdown
+    from opsbook.timefmt import zone
+
+    return render_markdown(record.incident, record.entries, record.items, d.incidents.policy,
+                           zone(d.config.timezone), d.clock())  # fmt: skip
+
+
+async def incident_doc(d: Daemon, incident_id: str) -> dict[str, Any]:
+    """`opsbook incident show ID --format json`'s shape, read in the store thread."""
+    return doc_of(d, await d.in_store(lambda: read_incident(d, incident_id)))

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from opsbook.accounts.sessions import Session
 from opsbook.config.actions import Role
 from opsbook.errors import OpsbookError, UsageError
-from opsbook.timefmt import zone
+from opsbook.timefmt import parse_moment
 from opsbook.web.auth import may, page_of
 from opsbook.web.render import message, page
 
@@ -23,13 +23,6 @@ if TYPE_CHECKING:
     from opsbook.daemon.main import Daemon
 
 WEEKS = 4
-
-
-def _when(text: str, what: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.strip().replace(" ", "T").replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{what}: expected a time such as 2026-12-05T18:00") from None
 
 
 class OncallPages:
@@ -118,8 +111,7 @@ class OncallPages:
         """The page's script sends the viewer's wall-clock time as UTC (``from_utc``);
         without it, a time without an offset is read in opsbook.yaml's time zone."""
         given = str(form.get(f"{name}_utc", "") or form.get(name, ""))
-        when = _when(given, name)
-        return when if when.tzinfo else when.replace(tzinfo=zone(self.d.config.timezone))
+        return parse_moment(given, self.d.config.timezone, name)
 
     async def remove(self, request: Request, session: Session) -> Response:
         from opsbook.paging.overrides import Overrides

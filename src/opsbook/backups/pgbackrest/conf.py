@@ -129,7 +129,7 @@ def write(name: str, source: PgBackRestSource, backups: Backups) -> Layout:
     """The file and the spool directories, owned by the OS user (mode 0600 / 0700)."""
     where = layout(name, source)
     try:
-        user = pwd.getpwnam(source.os_user)
+        pwd.getpwnam(source.os_user)
     except KeyError:
         raise BackupError(f"no OS user {source.os_user!r} (os_user: the cluster's)") from None
     text = render(name, source, backups)
@@ -137,18 +137,18 @@ def write(name: str, source: PgBackRestSource, backups: Backups) -> Layout:
         where.conf.parent.mkdir(parents=True, exist_ok=True)
         for path in (where.log, where.lock):
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _own(path, user)
+            _own(path, source.os_user)
         for repo_name in backups.repos_for(source):
             repo = backups.repositories[repo_name]
             if not isinstance(repo, FilesystemRepo):
                 continue
             store = Path(repo.path) / "pgbackrest"
             store.mkdir(parents=True, exist_ok=True, mode=0o750)
-            _own(store, user)
+            _own(store, source.os_user)
         fd = os.open(where.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        _own(where.conf, user)
+        _own(where.conf, source.os_user)
     except OSError as exc:
         said = f"{exc.filename}: {exc.strerror}"
         raise BackupError(
@@ -158,9 +158,15 @@ def write(name: str, source: PgBackRestSource, backups: Backups) -> Layout:
     return where
 
 
-def _own(path: Path, user: pwd.struct_passwd) -> None:
+def give_to(path: Path, user: str) -> None:
+    """The path owned by ``user`` (when opsbook runs as root; as that user it already is)."""
     if os.geteuid() == 0:
-        os.chown(path, user.pw_uid, user.pw_gid)
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def _own(path: Path, user: str) -> None:
+    give_to(path, user)
     for parent in list(path.parents)[:2]:  # the OS user must be able to reach it
         if os.geteuid() == 0 and parent.exists() and parent.stat().st_uid == 0:
             parent.chmod(parent.stat().st_mode | 0o011)

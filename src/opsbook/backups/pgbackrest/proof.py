@@ -19,7 +19,7 @@ from typing import Any
 
 from opsbook.backups.pgbackrest import marker
 from opsbook.backups.pgbackrest.command import as_user, run
-from opsbook.backups.pgbackrest.conf import layout
+from opsbook.backups.pgbackrest.conf import give_to, layout
 from opsbook.config.backups import PgBackRestSource
 from opsbook.errors import BackupError
 
@@ -98,7 +98,7 @@ def prove(
             args.append(f"--set={label}")
         run(where, user, args, timeout=float(source.restore_timeout))
         (scratch / "hba.conf").write_text("local all all trust\n")
-        _chown(scratch / "hba.conf", user)
+        give_to(scratch / "hba.conf", user)
         port = _free_port()
         options = (f"-p {port} -k {sock} -c listen_addresses='' -c archive_mode=off "
                    f"-c hba_file={scratch / 'hba.conf'}")  # fmt: skip
@@ -132,16 +132,7 @@ def _prepare(scratch: Path, sock: Path, user: str) -> None:
     sock.mkdir()
     for path in (scratch, sock):
         path.chmod(0o700)
-        _chown(path, user)
-
-
-def _chown(path: Path, user: str) -> None:
-    import os
-    import pwd
-
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam(user)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+        give_to(path, user)
 
 
 def _role(source: PgBackRestSource) -> str:

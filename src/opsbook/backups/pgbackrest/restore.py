@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from opsbook.backups.pgbackrest.command import run
-from opsbook.backups.pgbackrest.conf import layout
+from opsbook.backups.pgbackrest.command import as_user, run
+from opsbook.backups.pgbackrest.conf import give_to, layout
 from opsbook.backups.pgbackrest.info import PhysicalBackup, read
 from opsbook.backups.pgbackrest.proof import target_text
 from opsbook.config.backups import PgBackRestSource
-from opsbook.errors import BackupError, UsageError
+from opsbook.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,6 @@ def execute(the_plan: Plan, source: PgBackRestSource) -> float:
 
 
 def _own(path: Path, user: str) -> None:
-    import pwd
-
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam(user)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-        path.chmod(0o700)
-    elif os.geteuid() != pwd.getpwnam(user).pw_uid:
-        raise BackupError(f"run as root or as {user} to restore a cluster it will own")
+    as_user(user)  # opsbook must be root or the cluster's user to make a cluster it owns
+    give_to(path, user)
+    path.chmod(0o700)
