@@ -179,16 +179,18 @@ def test_a_killed_backup_leaves_nothing_listed_and_the_next_one_runs(
     proc = subprocess.Popen([sys.executable, "-m", "opsbook", "backup", "run", "main",
                              "--config", str(config)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)  # fmt: skip
+    ours = f"pgbackrest --config={pg.base / 'opsbook' / 'etc' / 'main.conf'}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # pgBackRest is copying
-        found = subprocess.run(["pgrep", "-f", "pgbackrest.*backup --type=full"],
+        found = subprocess.run(["pgrep", "-f", f"{ours}.*backup --type=full"],
                                capture_output=True, text=True, check=False)  # fmt: skip
         if found.stdout.strip():
             break
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # opsbook and the pgBackRest it started
     proc.communicate()
-    subprocess.run(["pkill", "-9", "-f", "pgbackrest.*--stanza=main backup"], check=False)
+    # only this test's pgBackRest: other tests' stanzas are named main too
+    subprocess.run(["pkill", "-9", "-f", f"{ours}.*backup"], check=False)
     listed = json.loads(opsbook(config, "backup", "list", "-f", "json").stdout)
     assert listed == []  # a half-made backup is not a backup
     again = opsbook(config, "backup", "run", "main")
