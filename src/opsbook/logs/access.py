@@ -1,13 +1,14 @@
 """``opsbook logs access``: read access logs chunk by chunk over both cores, then report.
 
-files ─► reader.iter_chunks ─► parse.parse_chunk ─► partials.reduce_chunk ─┐  (2 threads)
-                                                                            ▼
-                                report.build ◄── partials.merge (periodically, and at the end)
+files ─► reader.iter_chunks ─► parse.parse_chunk ─► partials.reduce_chunk ─► _Partials ─┐
+         (main thread, reads ahead)   (2 worker threads; each merges its own partials)  ▼
+                                           report.build ◄── partials.merge_all (at the end)
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -19,14 +20,15 @@ from opsbook.logs import reader
 from opsbook.logs.formats import LogFormat, compile_format, detect_format
 from opsbook.logs.model import AccessReport, Unparsed
 from opsbook.logs.parse import PROBES, STRONG_PROBES, parse_chunk
-from opsbook.logs.partials import KINDS, merge, reduce_chunk
+from opsbook.logs.partials import KINDS, merge_all, reduce_chunk
 from opsbook.logs.report import Thresholds, build
 from opsbook.timefmt import iso
 
 EXAMPLES = 5
-_Done = tuple[dict[str, pl.DataFrame], pl.DataFrame, tuple[int, datetime | None, datetime | None]]
+_Done = tuple[pl.DataFrame, tuple[int, datetime | None, datetime | None]]
 _MERGE_EVERY = 8
-_WORKERS = 2  # chunks in flight: both cores busy, memory bounded
+_WORKERS = 2  # both cores busy
+_AHEAD = 2  # chunks read ahead of the workers, so neither waits for the reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +129,35 @@ def _with_clients(query: AccessQuery, fmt: LogFormat) -> LogFormat:
     return replace(fmt, use_forwarded=query.forwarded)
 
 
+class _Partials:
+    """The running aggregates of each worker thread. A worker merges its own every
+    _MERGE_EVERY chunks, beside the other's parsing, instead of the reader stopping to merge."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[dict[str, list[pl.DataFrame]]] = []
+
+    def add(self, parts: dict[str, pl.DataFrame]) -> None:
+        mine: dict[str, list[pl.DataFrame]] | None = getattr(self._local, "parts", None)
+        if mine is None:
+            mine = self._local.parts = {name: [] for name in KINDS}
+            with self._lock:
+                self._all.append(mine)
+        for name, frame in parts.items():
+            mine[name].append(frame)
+        if len(mine["minutes"]) >= _MERGE_EVERY:
+            for name, frame in merge_all(mine).items():
+                mine[name][:] = [frame]
+
+    def merged(self) -> dict[str, pl.DataFrame]:
+        """Every worker's partials as one frame per kind (missing: no rows were read)."""
+        return merge_all({name: [f for mine in self._all for f in mine[name]] for name in KINDS})
+
+
 def analyse(query: AccessQuery) -> AccessReport:
     notes: list[str] = []
-    partials: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
+    partials = _Partials()
     totals = _Totals()
     # A given format is compiled (and a bad one refused) before any file is read; without
     # one, the first chunk's lines decide.
@@ -147,35 +175,30 @@ def analyse(query: AccessQuery) -> AccessReport:
         )
         if where is not None:
             rows = rows.filter(where)
-        parts = reduce_chunk(rows, probes, strong)
-        return parts, bad.with_columns(pl.lit(chunk.name).alias("file")), span
+        partials.add(reduce_chunk(rows, probes, strong))
+        return bad.with_columns(pl.lit(chunk.name).alias("file")), span
 
     def collect(future: Future[_Done]) -> None:
-        parts, bad, span = future.result()
+        bad, span = future.result()
         totals.saw(span)
-        for name, frame in parts.items():
-            bucket = partials[name]
-            bucket.append(frame)
-            if len(bucket) >= _MERGE_EVERY:
-                partials[name] = [merge(name, bucket)]
         totals.unparsed += bad.height
         for row in bad.head(EXAMPLES - len(totals.examples)).iter_rows(named=True):
             totals.examples.append(Unparsed(row["file"], row["lineno"], row["line"][:300]))
 
-    # Two chunks in flight: both cores busy, memory bounded to a few chunks.
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         pending: list[Future[_Done]] = []
         for chunk in _chunks(query, notes):
             if fmt is None:
                 fmt = _with_clients(query, detect_format(chunk.head()))
             pending.append(pool.submit(work, chunk, fmt))
-            if len(pending) >= _WORKERS:
+            if len(pending) > _WORKERS + _AHEAD:
                 collect(pending.pop(0))
         for future in pending:
             collect(future)
     if fmt is None:  # nothing read: report on the default layout
         fmt = compile_format("timed")
-    merged = {name: merge(name, frames) if frames else None for name, frames in partials.items()}
+    done = partials.merged()
+    merged = {name: done.get(name) for name in KINDS}
     minutes = merged["minutes"]
     if totals.parsed and (minutes is None or minutes["requests"].sum() == 0):
         notes.append(

@@ -9,53 +9,70 @@ Safari (each claims to be the next).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import tzinfo
 
 import polars as pl
 
 from opsbook.logs.model import Audience, Count, Day
+from opsbook.logs.partials import ranked
 
 STATIC = (
     r"(?i)\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|txt|"
     r"xml|pdf|zip|gz|mp4|webm|mp3|ogg|wasm)$"
 )
-CRAWLERS = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|curl/|wget/|python-requests|python-urllib|httpx|"
+CRAWLERS = (
+    r"(?i)bot\b|bot/|crawl|spider|slurp|curl/|wget/|python-requests|python-urllib|httpx|"
     r"go-http-client|okhttp|java/|libwww|scrapy|axios|node-fetch|postman|headless|"
     r"uptime|pingdom|monitor|nagios|check_http|zgrab|masscan|nmap|nuclei|sqlmap|"
-    r"facebookexternalhit|feedfetcher|preview",
-    re.IGNORECASE,
+    r"facebookexternalhit|feedfetcher|preview"
 )
 _BROWSERS = (
-    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/")),
-    ("Opera", re.compile(r"OPR/|Opera")),
-    ("Samsung Internet", re.compile(r"SamsungBrowser/")),
-    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
-    ("Chrome", re.compile(r"Chrome/|CriOS/|Chromium/")),
-    ("Safari", re.compile(r"Safari/|AppleWebKit/.*Mobile/")),
-    ("Internet Explorer", re.compile(r"MSIE |Trident/")),
+    ("Edge", r"Edg(?:e|A|iOS)?/"),
+    ("Opera", r"OPR/|Opera"),
+    ("Samsung Internet", r"SamsungBrowser/"),
+    ("Firefox", r"Firefox/|FxiOS/"),
+    ("Chrome", r"Chrome/|CriOS/|Chromium/"),
+    ("Safari", r"Safari/|AppleWebKit/.*Mobile/"),
+    ("Internet Explorer", r"MSIE |Trident/"),
 )
 _SYSTEMS = (
-    ("Android", re.compile(r"Android")),
-    ("iOS", re.compile(r"iPhone|iPad|iPod|iOS")),
-    ("Windows", re.compile(r"Windows")),
-    ("macOS", re.compile(r"Macintosh|Mac OS X")),
-    ("ChromeOS", re.compile(r"CrOS")),
-    ("Linux", re.compile(r"Linux|X11|Ubuntu|Fedora")),
+    ("Android", r"Android"),
+    ("iOS", r"iPhone|iPad|iPod|iOS"),
+    ("Windows", r"Windows"),
+    ("macOS", r"Macintosh|Mac OS X"),
+    ("ChromeOS", r"CrOS"),
+    ("Linux", r"Linux|X11|Ubuntu|Fedora"),
 )
 TOP = 20
 
 
-def classify(agent: str) -> tuple[str, str, bool]:
-    """(browser or crawler name, operating system, is a crawler)."""
-    if agent in ("", "-") or CRAWLERS.search(agent):
-        name = agent.split("/", 1)[0].split(" ", 1)[0][:40] or "(none)"
-        return name, "", True
-    browser = next((n for n, p in _BROWSERS if p.search(agent)), "Others")
-    system = next((n for n, p in _SYSTEMS if p.search(agent)), "Unknown")
-    return browser, system, False
+def _first_match(text: pl.Expr, names: tuple[tuple[str, str], ...], otherwise: str) -> pl.Expr:
+    """The name of the first pattern ``text`` matches, in the list's order."""
+    chosen = pl.when(text.str.contains(names[0][1])).then(pl.lit(names[0][0]))
+    for name, pattern in names[1:]:
+        chosen = chosen.when(text.str.contains(pattern)).then(pl.lit(name))
+    return chosen.otherwise(pl.lit(otherwise))
+
+
+def classify(agents: pl.Series) -> pl.DataFrame:
+    """Per agent string: ``name`` (browser, or the crawler's own name), ``system`` (empty for
+    crawlers) and ``crawler``."""
+    agent = pl.col("agent").fill_null("")
+    crawler = agent.is_in(["", "-"]) | agent.str.contains(CRAWLERS)
+    own_name = agent.str.split("/").list.first().str.split(" ").list.first().str.slice(0, 40)
+    return pl.DataFrame({"agent": agents}).select(
+        pl.col("agent"),
+        pl.when(crawler)
+        .then(pl.when(own_name == "").then(pl.lit("(none)")).otherwise(own_name))
+        .otherwise(_first_match(agent, _BROWSERS, "Others"))
+        .alias("name"),
+        pl.when(crawler)
+        .then(pl.lit(""))
+        .otherwise(_first_match(agent, _SYSTEMS, "Unknown"))
+        .alias("system"),
+        crawler.alias("crawler"),
+    )
 
 
 def audience(parts: dict[str, pl.DataFrame | None], tz: tzinfo, top: int = TOP) -> Audience:
@@ -99,7 +116,7 @@ def _visitors(visitors: pl.DataFrame | None) -> int:
 def _top(frame: pl.DataFrame | None, key: str, top: int) -> tuple[Count, ...]:
     if frame is None or frame.height == 0:
         return ()
-    best = frame.sort(["requests", key], descending=[True, False]).head(top)
+    best = ranked(frame, top, ["requests", key], [True, False])
     return tuple(Count(r[key], r["requests"]) for r in best.iter_rows(named=True))
 
 
@@ -109,9 +126,11 @@ def _agents(
     browsers: Counter[str] = Counter()
     systems: Counter[str] = Counter()
     crawlers: Counter[str] = Counter()
-    if agents is not None:
-        for agent, requests in agents.iter_rows():
-            name, system, crawler = classify(agent or "")
+    if agents is not None and agents.height:
+        kinds = classify(agents["agent"]).with_columns(agents["requests"])
+        for name, system, crawler, requests in kinds.select(
+            "name", "system", "crawler", "requests"
+        ).iter_rows():
             if crawler:
                 crawlers[name] += requests
             else:

@@ -76,6 +76,19 @@ def _times(fmt: LogFormat, field: Callable[[str], pl.Expr] | None = None) -> pl.
     return parsed
 
 
+def _local_time() -> pl.Expr:
+    """``[10/Oct/2026:13:55:36`` and ``+0200]`` (nginx's $time_local split at its space) to
+    UTC: the clock read without its offset, then the offset taken off (2x strptime's %z)."""
+    clock, offset = pl.col("time_a"), pl.col("time_b")
+    local = clock.str.strptime(pl.Datetime("us"), "[%d/%b/%Y:%H:%M:%S", strict=False)
+    sign = pl.when(offset.str.starts_with("+")).then(1).when(offset.str.starts_with("-")).then(-1)
+    hours = offset.str.slice(1, 2).cast(pl.Int32, strict=False)
+    minutes = offset.str.slice(3, 2).cast(pl.Int32, strict=False)
+    shaped = (offset.str.len_bytes() == 6) & offset.str.ends_with("]")
+    east = pl.when(shaped).then(sign * (hours * 60 + minutes))  # null: the line is unparsed
+    return (local - pl.duration(minutes=east)).dt.replace_time_zone("UTC")
+
+
 def _latency(fmt: LogFormat) -> pl.Expr:
     field = fmt.latency_field
     if field is None:
@@ -151,22 +164,20 @@ def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] 
     names = frame.columns
     fields = [pl.col(n) for n in names if n not in ("time_a", "time_b", "request")]
     if "time_a" in names:
-        stamp = pl.concat_str(pl.col("time_a").str.strip_prefix("["), pl.lit(" "),
-                              pl.col("time_b").str.strip_suffix("]"))  # fmt: skip
-        fields.append(stamp.alias("time"))
-    if "request" in names:  # "GET /path HTTP/1.1": split by finding spaces (no regex)
-        request = pl.col("request")
-        first = request.str.find(" ", literal=True)
-        fields += [request.str.slice(0, first).alias("method"),
-                   request.str.slice(first + 1).alias("rest")]  # fmt: skip
+        fields.append(_local_time().alias("ts"))
+    if "request" in names:  # "GET /path HTTP/1.1": method, target, the rest
+        parts = (
+            pl.col("request")
+            .str.splitn(" ", 3)
+            .struct.rename_fields(["method", "target", "protocol"])
+        )
+        fields.append(parts)
     typed = frame.select(fields)
     if "request" in names:
-        rest = pl.col("rest")
-        second = rest.str.find(" ", literal=True)
-        target = pl.when(second.is_null()).then(rest).otherwise(rest.str.slice(0, second))
-        typed = typed.with_columns(target.alias("target")).drop("rest")
+        typed = typed.unnest("request").drop("protocol")
     typed = typed.with_row_index("lineno", offset=chunk.first_line)
-    typed = typed.with_columns(_times(fmt, pl.col).alias("ts"))
+    if "time_a" not in names:
+        typed = typed.with_columns(_times(fmt, pl.col).alias("ts"))
     status = pl.col("status")
     ok = status.str.len_bytes().eq(3) & status.cast(pl.Int16, strict=False).is_not_null()
     ok = ok & pl.col("ts").is_not_null()

@@ -27,7 +27,6 @@ _COUNT_SUMS = dict.fromkeys((*_COUNTS, "bytes"), "sum")
 _SPAN = {"first": "min", "last": "max"}
 DENIED = (401, 403, 404)
 APP_CLIENTS = 5  # distinct clients answered 2xx on a route that make it the app's own
-REFERERS_KEPT = 5000
 _SITE = pl.coalesce(
     pl.col("referer")
     .str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)")
@@ -45,6 +44,7 @@ class Kind:
     merge: dict[str, str]  # column -> "sum" | "min" | "max"
     where: pl.Expr | None = None
     key_exprs: tuple[pl.Expr, ...] = ()
+    probed: bool = False  # read from the probe rows only (they alone have "strong")
     keep: int | None = None  # only the most frequent rows (by "requests") of each partial
 
 
@@ -65,12 +65,6 @@ KINDS: dict[str, Kind] = {
         merge={**_COUNT_SUMS, **_SPAN},
     ),
     "statuses": Kind(keys=("status",), build={"requests": pl.len()}, merge=_sums("requests")),
-    "latency": Kind(
-        keys=("ms",),
-        build={"requests": pl.len()},
-        merge=_sums("requests"),
-        where=pl.col("ms").is_not_null(),
-    ),
     "latency_minutes": Kind(
         keys=("minute", "bucket"),
         key_exprs=(
@@ -141,7 +135,7 @@ KINDS: dict[str, Kind] = {
             "strong": "max",
             **_SPAN,
         },
-        where=pl.col("probe"),
+        probed=True,
     ),
     # Who the app answers: a route answered 2xx for many clients is the app's own, whatever
     # a probe pattern says (/shop/index.jsp on a Java shop). Up to APP_CLIENTS clients each.
@@ -149,7 +143,8 @@ KINDS: dict[str, Kind] = {
         keys=("route",),
         build={"ips": pl.col("ip").unique().head(APP_CLIENTS)},
         merge={"ips": "ips"},
-        where=pl.col("probe") & ~pl.col("strong") & (_C >= 200) & (_C < 300),
+        where=~pl.col("strong") & (_C >= 200) & (_C < 300),
+        probed=True,
     ),
     # GoAccess's panels, in the same pass: visitors (ip + day + agent), referrers, 404s
     "visitors": Kind(
@@ -157,7 +152,7 @@ KINDS: dict[str, Kind] = {
         key_exprs=(
             pl.col("ts").dt.date().alias("day"),
             pl.col("ip"),
-            pl.col("agent").hash().alias("agent_hash"),
+            pl.col("agent_hash"),
         ),
         build={"requests": pl.len(), "bytes": pl.col("bytes").sum()},
         merge=_sums("requests", "bytes"),
@@ -167,14 +162,14 @@ KINDS: dict[str, Kind] = {
         build={},
         merge=_sums("requests"),
     ),
-    # Referrer URLs are nearly one per request on a big site: each chunk keeps its
-    # REFERERS_KEPT most frequent, so the top ones are exact and the tail is dropped.
+    # Referrer URLs are nearly one per request on a big site: counted exactly (a top list
+    # cut per chunk would depend on how the chunks fell), keyed by an integer hash.
     "referers": Kind(
-        keys=("referer",),
-        build={"requests": pl.len()},
-        merge=_sums("requests"),
+        keys=("ref_key",),
+        key_exprs=(pl.col("referer").hash().alias("ref_key"),),
+        build={"referer": pl.col("referer").first(), "requests": pl.len()},
+        merge={"referer": "first", "requests": "sum"},
         where=~pl.col("referer").is_in(["-", ""]),
-        keep=REFERERS_KEPT,
     ),
     "not_found": Kind(
         keys=("path",), build={"requests": pl.len()}, merge=_sums("requests"), where=_C == 404
@@ -185,7 +180,11 @@ KINDS: dict[str, Kind] = {
         merge={**_sums("requests"), **_SPAN},
         where=_C.is_in(DENIED),
     ),
-    "agents": Kind(keys=("agent",), build={"requests": pl.len()}, merge=_sums("requests")),
+    "agents": Kind(
+        keys=("agent_hash",),
+        build={"agent": pl.col("agent").first(), "requests": pl.len()},
+        merge={"agent": "first", "requests": "sum"},
+    ),
 }
 
 
@@ -196,17 +195,20 @@ def reduce_chunk(
     ``strong``: those never an app's own route."""
     rows = rows.with_columns(
         pl.col("path").str.contains(probes).alias("probe"),
-        pl.col("path").str.contains(strong).alias("strong"),
         (pl.col("route").hash() ^ pl.col("method").hash()).alias("key"),
+        pl.col("agent").hash().alias("agent_hash"),
     )
     # One lazy plan for every aggregate, collected at once: Polars runs them side by side
     # and releases the GIL once, instead of sixteen eager calls.
     frame = rows.lazy()
+    # the strong patterns are looked for in the few probe rows, not in every path
+    probed = frame.filter("probe").with_columns(pl.col("path").str.contains(strong).alias("strong"))
     names = [name for name in KINDS if name != "referring_sites"]
     plans = []
     for name in names:
         kind = KINDS[name]
-        source = frame if kind.where is None else frame.filter(kind.where)
+        source = probed if kind.probed else frame
+        source = source if kind.where is None else source.filter(kind.where)
         keys = kind.key_exprs or tuple(pl.col(k) for k in kind.keys)
         plans.append(source.group_by(*keys).agg(**kind.build))
     out = dict(zip(names, pl.collect_all(plans), strict=True))
@@ -218,10 +220,17 @@ def reduce_chunk(
 def _kept(kind: Kind, frame: pl.DataFrame) -> pl.DataFrame:
     if kind.keep is None or frame.height <= kind.keep:
         return frame
-    return frame.sort("requests", descending=True).head(kind.keep)
+    return frame.top_k(kind.keep, by="requests")
 
 
-def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
+def ranked(frame: pl.DataFrame, top: int, by: list[str], descending: list[bool]) -> pl.DataFrame:
+    """The first ``top`` rows in that order: a partial selection, not a sort of every row
+    (an aggregate of routes or referrers runs to hundreds of thousands)."""
+    best = frame.top_k(top, by=by, reverse=[not d for d in descending])
+    return best.sort(by, descending=descending)
+
+
+def _merged(name: str, frames: list[pl.DataFrame]) -> pl.LazyFrame:
     kind = KINDS[name]
     aggs = {
         col: pl.col(col).explode().unique().head(APP_CLIENTS)
@@ -230,5 +239,20 @@ def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
         for col, how in kind.merge.items()
     }
     # Matched by name: a merged frame lists its columns in merge order, a chunk in build order.
-    merged = pl.concat(frames, how="diagonal_relaxed").group_by(*kind.keys).agg(**aggs)
-    return _kept(kind, merged)
+    return pl.concat(frames, how="diagonal_relaxed").lazy().group_by(*kind.keys).agg(**aggs)
+
+
+def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return _kept(KINDS[name], _merged(name, frames).collect())
+
+
+def merge_all(parts: dict[str, list[pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """Every kind's partials merged in one Polars call (the kinds run side by side);
+    a kind with a single partial is taken as it is."""
+    todo = {name: frames for name, frames in parts.items() if len(frames) > 1}
+    done = dict(zip(todo, pl.collect_all([_merged(n, f) for n, f in todo.items()]), strict=True))
+    return {
+        name: _kept(KINDS[name], done[name]) if name in done else frames[0]
+        for name, frames in parts.items()
+        if frames
+    }

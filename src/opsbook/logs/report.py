@@ -11,6 +11,7 @@ from opsbook.logs.audience import audience
 from opsbook.logs.formats import LogFormat
 from opsbook.logs.model import AccessReport, Bucket, Client, Latency, Route, Unparsed
 from opsbook.logs.parse import unescape
+from opsbook.logs.partials import ranked
 from opsbook.logs.quantiles import log_bucket_ms, quantiles
 from opsbook.logs.suspects import Thresholds, answered, probes_of, suspects
 
@@ -47,12 +48,13 @@ def _routes(
     if routes is None or routes.height == 0:
         return (), (), ()
     routes = routes.with_columns(pl.col("ms_total").fill_null(0))
-    by_count = routes.sort(["requests", "route"], descending=[True, False]).head(top)
-    by_time = routes.sort(["ms_total", "route"], descending=[True, False]).head(top)
-    by_errors = (
-        routes.filter((pl.col("s5xx") + pl.col("s4xx")) > 0)
-        .sort(["s5xx", "s4xx", "route"], descending=[True, True, False])
-        .head(top)
+    by_count = ranked(routes, top, ["requests", "route"], [True, False])
+    by_time = ranked(routes, top, ["ms_total", "route"], [True, False])
+    by_errors = ranked(
+        routes.filter((pl.col("s5xx") + pl.col("s4xx")) > 0),
+        top,
+        ["s5xx", "s4xx", "route"],
+        [True, True, False],
     )
     wanted = {r["key"] for f in (by_count, by_time, by_errors) for r in f.iter_rows(named=True)}
     lat = _route_latencies(latency, wanted)
@@ -148,26 +150,25 @@ def build(
         else {}
     )
     overall = None
-    if parts["latency"] is not None and parts["latency"].height:
-        lat = parts["latency"].sort("ms")
+    if parts["route_latency"] is not None and parts["route_latency"].height:
+        # every route's milliseconds together: the whole log's
+        lat = parts["route_latency"].group_by("ms").agg(pl.col("requests").sum()).sort("ms")
         overall = _latency(lat["ms"].to_list(), lat["requests"].to_list())
     by_count, by_time, by_errors = _routes(parts["routes"], parts["route_latency"], top)
     clients: tuple[Client, ...] = ()
     if parts["clients"] is not None:
         clients = tuple(
             Client(r["ip"], r["requests"], r["s4xx"], r["s5xx"], r["bytes"], r["first"], r["last"])
-            for r in parts["clients"]
-            .sort(["requests", "ip"], descending=[True, False])
-            .head(top)
-            .iter_rows(named=True)
+            for r in ranked(parts["clients"], top, ["requests", "ip"], [True, False]).iter_rows(
+                named=True
+            )
         )
     agents: tuple[tuple[str, int], ...] = ()
     if parts["agents"] is not None:
         agents = tuple(
             (unescape(agent), n)
-            for agent, n in parts["agents"]
-            .sort(["requests", "agent"], descending=[True, False])
-            .head(top)
+            for agent, n in ranked(parts["agents"], top, ["requests", "agent"], [True, False])
+            .select("agent", "requests")
             .iter_rows()
         )
     probes = probes_of(parts)
