@@ -49,10 +49,10 @@ TOP = 20
 
 def _first_match(text: pl.Expr, names: tuple[tuple[str, str], ...], otherwise: str) -> pl.Expr:
     """The name of the first pattern ``text`` matches, in the list's order."""
-    chosen = pl.when(text.str.contains(names[0][1])).then(pl.lit(names[0][0]))
-    for name, pattern in names[1:]:
-        chosen = chosen.when(text.str.contains(pattern)).then(pl.lit(name))
-    return chosen.otherwise(pl.lit(otherwise))
+    chosen: pl.Expr = pl.lit(otherwise)
+    for name, pattern in reversed(names):  # built from the last, so the first match wins
+        chosen = pl.when(text.str.contains(pattern)).then(pl.lit(name)).otherwise(chosen)
+    return chosen
 
 
 def classify(agents: pl.Series) -> pl.DataFrame:
