@@ -130,29 +130,39 @@ def _with_clients(query: AccessQuery, fmt: LogFormat) -> LogFormat:
 
 
 class _Partials:
-    """The running aggregates of each worker thread. A worker merges its own every
-    _MERGE_EVERY chunks, beside the other's parsing, instead of the reader stopping to merge."""
+    """The running aggregates, shared by the workers. A worker that brings the count of
+    unmerged partials to _MERGE_EVERY merges them while the other goes on parsing (one
+    merge at a time: the merged state exists once); the reader never stops to merge."""
 
     def __init__(self) -> None:
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._all: list[dict[str, list[pl.DataFrame]]] = []
+        self._lock = threading.Lock()  # guards _parts
+        self._merging = threading.Lock()
+        self._parts: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
+        self.last_read = False  # the reader is done: the final merge takes what is left
 
     def add(self, parts: dict[str, pl.DataFrame]) -> None:
-        mine: dict[str, list[pl.DataFrame]] | None = getattr(self._local, "parts", None)
-        if mine is None:
-            mine = self._local.parts = {name: [] for name in KINDS}
+        with self._lock:
+            for name, frame in parts.items():
+                self._parts[name].append(frame)
+            due = len(self._parts["minutes"]) >= _MERGE_EVERY and not self.last_read
+        if not due or not self._merging.acquire(blocking=False):
+            return
+        try:
             with self._lock:
-                self._all.append(mine)
-        for name, frame in parts.items():
-            mine[name].append(frame)
-        if len(mine["minutes"]) >= _MERGE_EVERY:
-            for name, frame in merge_all(mine).items():
-                mine[name][:] = [frame]
+                taken, self._parts = self._parts, {name: [] for name in KINDS}
+            merged = merge_all(taken)
+            del taken
+            with self._lock:
+                for name, frame in merged.items():
+                    self._parts[name].insert(0, frame)
+        finally:
+            self._merging.release()
 
     def merged(self) -> dict[str, pl.DataFrame]:
-        """Every worker's partials as one frame per kind (missing: no rows were read)."""
-        return merge_all({name: [f for mine in self._all for f in mine[name]] for name in KINDS})
+        """Every partial as one frame per kind (missing: no rows were read)."""
+        with self._lock:
+            taken, self._parts = self._parts, {name: [] for name in KINDS}
+        return merge_all(taken)
 
 
 def analyse(query: AccessQuery) -> AccessReport:
@@ -193,6 +203,7 @@ def analyse(query: AccessQuery) -> AccessReport:
             pending.append(pool.submit(work, chunk, fmt))
             if len(pending) > _WORKERS + _AHEAD:
                 collect(pending.pop(0))
+        partials.last_read = True
         for future in pending:
             collect(future)
     if fmt is None:  # nothing read: report on the default layout

@@ -15,7 +15,7 @@ from datetime import tzinfo
 import polars as pl
 
 from opsbook.logs.model import Audience, Count, Day
-from opsbook.logs.partials import ranked
+from opsbook.logs.partials import named, ranked
 
 STATIC = (
     r"(?i)\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|txt|"
@@ -81,7 +81,7 @@ def audience(parts: dict[str, pl.DataFrame | None], tz: tzinfo, top: int = TOP) 
     return Audience(
         days=_days(parts["visitors"]),
         visitors=_visitors(parts["visitors"]),
-        referrers=_top(parts["referers"], "referer", top),
+        referrers=_referrers(parts["referers"], parts["referer_names"], top),
         referring_sites=_top(parts["referring_sites"], "site", top),
         browsers=browsers,
         systems=systems,
@@ -118,6 +118,14 @@ def _top(frame: pl.DataFrame | None, key: str, top: int) -> tuple[Count, ...]:
         return ()
     best = ranked(frame, top, ["requests", key], [True, False])
     return tuple(Count(r[key], r["requests"]) for r in best.iter_rows(named=True))
+
+
+def _referrers(
+    counts: pl.DataFrame | None, names: pl.DataFrame | None, top: int
+) -> tuple[Count, ...]:
+    if counts is None or names is None:
+        return ()
+    return tuple(Count(text, n) for text, n in named(counts, names, "referer", top))
 
 
 def _agents(

@@ -45,7 +45,7 @@ class Kind:
     where: pl.Expr | None = None
     key_exprs: tuple[pl.Expr, ...] = ()
     probed: bool = False  # read from the probe rows only (they alone have "strong")
-    keep: int | None = None  # only the most frequent rows (by "requests") of each partial
+    bag: bool = False  # text by key: kept as each chunk gave it, never merged (see below)
 
 
 def _sums(*names: str) -> dict[str, str]:
@@ -162,15 +162,18 @@ KINDS: dict[str, Kind] = {
         build={},
         merge=_sums("requests"),
     ),
-    # Referrer URLs are nearly one per request on a big site: counted exactly (a top list
-    # cut per chunk would depend on how the chunks fell), keyed by an integer hash.
+    # Referrer URLs are nearly one per request on a big site: counted exactly by an integer
+    # hash (merges add integers), their text in a bag of each chunk's distinct ones, looked
+    # up at the end for the few the report shows (merging 400,000 URLs cost more than the
+    # rest of the merges together).
     "referers": Kind(
         keys=("ref_key",),
         key_exprs=(pl.col("referer").hash().alias("ref_key"),),
         build={"referer": pl.col("referer").first(), "requests": pl.len()},
-        merge={"referer": "first", "requests": "sum"},
+        merge=_sums("requests"),
         where=~pl.col("referer").is_in(["-", ""]),
     ),
+    "referer_names": Kind(keys=("ref_key",), build={}, merge={}, bag=True),
     "not_found": Kind(
         keys=("path",), build={"requests": pl.len()}, merge=_sums("requests"), where=_C == 404
     ),
@@ -203,7 +206,7 @@ def reduce_chunk(
     frame = rows.lazy()
     # the strong patterns are looked for in the few probe rows, not in every path
     probed = frame.filter("probe").with_columns(pl.col("path").str.contains(strong).alias("strong"))
-    names = [name for name in KINDS if name != "referring_sites"]
+    names = [name for name in KINDS if name not in ("referring_sites", "referer_names")]
     plans = []
     for name in names:
         kind = KINDS[name]
@@ -213,14 +216,24 @@ def reduce_chunk(
         plans.append(source.group_by(*keys).agg(**kind.build))
     out = dict(zip(names, pl.collect_all(plans), strict=True))
     # hosts from the distinct referrers: a regex per URL, not per line
-    out["referring_sites"] = out["referers"].group_by(_SITE).agg(pl.col("requests").sum())
-    return {name: _kept(KINDS[name], frame) for name, frame in out.items()}
+    referers = out["referers"]
+    out["referring_sites"] = referers.group_by(_SITE).agg(pl.col("requests").sum())
+    out["referer_names"] = referers.select("ref_key", "referer")
+    out["referers"] = referers.select("ref_key", "requests")
+    return out
 
 
-def _kept(kind: Kind, frame: pl.DataFrame) -> pl.DataFrame:
-    if kind.keep is None or frame.height <= kind.keep:
-        return frame
-    return frame.top_k(kind.keep, by="requests")
+def named(counts: pl.DataFrame, names: pl.DataFrame, text: str, top: int) -> list[tuple[str, int]]:
+    """The ``top`` most frequent of an aggregate counted by hash (``ref_key``, ``requests``),
+    with their text from the bag; ties in the text's order."""
+    if counts.height == 0:
+        return []
+    floor = counts["requests"].top_k(top).min()
+    tied = counts.filter(pl.col("requests") >= floor)  # every row that could be in the top
+    text_of = names.filter(pl.col("ref_key").is_in(tied["ref_key"].implode()))
+    text_of = text_of.unique("ref_key", keep="any")
+    best = tied.join(text_of, on="ref_key").sort(["requests", text], descending=[True, False])
+    return [(row[text], row["requests"]) for row in best.head(top).iter_rows(named=True)]
 
 
 def ranked(frame: pl.DataFrame, top: int, by: list[str], descending: list[bool]) -> pl.DataFrame:
@@ -243,16 +256,18 @@ def _merged(name: str, frames: list[pl.DataFrame]) -> pl.LazyFrame:
 
 
 def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
-    return _kept(KINDS[name], _merged(name, frames).collect())
+    if KINDS[name].bag:
+        return pl.concat(frames, rechunk=False)
+    return _merged(name, frames).collect()
 
 
 def merge_all(parts: dict[str, list[pl.DataFrame]]) -> dict[str, pl.DataFrame]:
     """Every kind's partials merged in one Polars call (the kinds run side by side);
-    a kind with a single partial is taken as it is."""
-    todo = {name: frames for name, frames in parts.items() if len(frames) > 1}
+    a kind with a single partial is taken as it is, a bag's frames are put together."""
+    todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag}
     done = dict(zip(todo, pl.collect_all([_merged(n, f) for n, f in todo.items()]), strict=True))
     return {
-        name: _kept(KINDS[name], done[name]) if name in done else frames[0]
+        name: done[name] if name in done else merge(name, frames)
         for name, frames in parts.items()
         if frames
     }
