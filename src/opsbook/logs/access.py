@@ -130,14 +130,15 @@ def _with_clients(query: AccessQuery, fmt: LogFormat) -> LogFormat:
 
 
 class _Partials:
-    """The running aggregates, shared by the workers. A worker that brings the count of
-    unmerged partials to _MERGE_EVERY merges them while the other goes on parsing (one
-    merge at a time: the merged state exists once); the reader never stops to merge."""
+    """The running aggregates, shared by the workers. When _MERGE_EVERY partials wait, a
+    merge joins the pool's queue as a task of its own (one at a time, so the merged state
+    exists once): neither the reader nor the chunk that made it due waits for it."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()  # guards _parts
-        self._merging = threading.Lock()
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()  # guards _parts and _merge
         self._parts: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
+        self._merge: Future[None] | None = None
         self.last_read = False  # the reader is done: the final merge takes what is left
 
     def add(self, parts: dict[str, pl.DataFrame]) -> None:
@@ -145,21 +146,24 @@ class _Partials:
             for name, frame in parts.items():
                 self._parts[name].append(frame)
             due = len(self._parts["minutes"]) >= _MERGE_EVERY and not self.last_read
-        if not due or not self._merging.acquire(blocking=False):
-            return
-        try:
-            with self._lock:
-                taken, self._parts = self._parts, {name: [] for name in KINDS}
-            merged = merge_all(taken)
-            del taken
-            with self._lock:
-                for name, frame in merged.items():
-                    self._parts[name].insert(0, frame)
-        finally:
-            self._merging.release()
+            if due and (self._merge is None or self._merge.done()):
+                if self._merge is not None:
+                    self._merge.result()  # a failed merge lost partials: it fails the run
+                self._merge = self._pool.submit(self._merge_waiting)
+
+    def _merge_waiting(self) -> None:
+        with self._lock:
+            taken, self._parts = self._parts, {name: [] for name in KINDS}
+        merged = merge_all(taken)
+        del taken
+        with self._lock:
+            for name, frame in merged.items():
+                self._parts[name].insert(0, frame)
 
     def merged(self) -> dict[str, pl.DataFrame]:
         """Every partial as one frame per kind (missing: no rows were read)."""
+        if self._merge is not None:
+            self._merge.result()
         with self._lock:
             taken, self._parts = self._parts, {name: [] for name in KINDS}
         return merge_all(taken)
@@ -167,7 +171,6 @@ class _Partials:
 
 def analyse(query: AccessQuery) -> AccessReport:
     notes: list[str] = []
-    partials = _Partials()
     totals = _Totals()
     # A given format is compiled (and a bad one refused) before any file is read; without
     # one, the first chunk's lines decide.
@@ -195,7 +198,9 @@ def analyse(query: AccessQuery) -> AccessReport:
         for row in bad.head(EXAMPLES - len(totals.examples)).iter_rows(named=True):
             totals.examples.append(Unparsed(row["file"], row["lineno"], row["line"][:300]))
 
-    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+    pool = ThreadPoolExecutor(max_workers=_WORKERS)
+    partials = _Partials(pool)
+    with pool:
         pending: list[Future[_Done]] = []
         for chunk in _chunks(query, notes):
             if fmt is None:
@@ -206,9 +211,9 @@ def analyse(query: AccessQuery) -> AccessReport:
         partials.last_read = True
         for future in pending:
             collect(future)
+        done = partials.merged()
     if fmt is None:  # nothing read: report on the default layout
         fmt = compile_format("timed")
-    done = partials.merged()
     merged = {name: done.get(name) for name in KINDS}
     minutes = merged["minutes"]
     if totals.parsed and (minutes is None or minutes["requests"].sum() == 0):

@@ -27,12 +27,19 @@ _COUNT_SUMS = dict.fromkeys((*_COUNTS, "bytes"), "sum")
 _SPAN = {"first": "min", "last": "max"}
 DENIED = (401, 403, 404)
 APP_CLIENTS = 5  # distinct clients answered 2xx on a route that make it the app's own
-_SITE = pl.coalesce(
-    pl.col("referer")
-    .str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)")
-    .str.to_lowercase(),
-    pl.col("referer"),
-).alias("site")
+_REF = pl.col("referer")
+# The host of a referrer URL, by two replacements (a regex that only matches runs on
+# the fast engine; one capturing the host took twice as long); not a URL: as it is.
+_SITE = (
+    pl.when(_REF.str.contains(r"^[A-Za-z][A-Za-z0-9+.-]*://"))
+    .then(
+        _REF.str.replace(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?", "")
+        .str.replace(r"[/:?#].*$", "")
+        .str.to_lowercase()
+    )
+    .otherwise(_REF)
+    .alias("site")
+)
 
 
 @dataclass(frozen=True)
