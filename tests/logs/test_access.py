@@ -259,6 +259,38 @@ def test_results_do_not_depend_on_how_the_file_is_chunked(tmp_path: Path) -> Non
     assert pieces == whole
 
 
+def test_a_route_and_a_referrer_that_climb_into_the_top_late_keep_their_names(
+    tmp_path: Path,
+) -> None:
+    """Merges let go of the text of rows no ranking can show yet; a row seen once early and
+    again only at the end must still be named, with its exact count."""
+
+    def line(n: int, path: str, referer: str) -> str:
+        return (
+            f'10.0.{n % 200}.{n % 250 + 1} - - [01/Dec/2026:10:{n // 60 % 60:02d}:{n % 60:02d} '
+            f'+0000] "GET {path} HTTP/1.1" 200 10 "{referer}" "curl/8.5.0" 0.012 0.012'
+        )
+
+    late = ("/late/route", "https://late.example/x")
+    steady = ("/steady", "https://steady.example/y")
+    rows = [late, steady, steady, steady]
+    rows += [(f"/noise/n{i}", f"https://noise.example/n{i}") for i in range(600)]
+    rows += [late] * 5
+    log = write_log(tmp_path / "a.log", [line(n, *row) for n, row in enumerate(rows)])
+    whole = access_json(analyse(AccessQuery(files=(str(log),), top=2)))
+    pieces = access_json(analyse(AccessQuery(files=(str(log),), top=2, chunk_bytes=1024)))
+    assert pieces == whole
+    assert [(r["route"], r["requests"]) for r in pieces["routes"]] == [
+        ("/late/route", 6),
+        ("/steady", 3),
+    ]
+    referrers = pieces["audience"]["referrers"]
+    assert [(r["referrer"], r["requests"]) for r in referrers] == [
+        ("https://late.example/x", 6),
+        ("https://steady.example/y", 3),
+    ]
+
+
 class _Assets(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

@@ -28,7 +28,7 @@ EXAMPLES = 5
 _Done = tuple[pl.DataFrame, tuple[int, datetime | None, datetime | None]]
 _MERGE_EVERY = 8
 _WORKERS = 2  # both cores busy
-_AHEAD = 2  # chunks read ahead of the workers, so neither waits for the reader
+_AHEAD = 1  # a chunk read ahead of the workers, so neither waits for the reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +134,9 @@ class _Partials:
     merge joins the pool's queue as a task of its own (one at a time, so the merged state
     exists once): neither the reader nor the chunk that made it due waits for it."""
 
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, top: int) -> None:
         self._pool = pool
+        self._top = top  # how many rows a ranking shows: bags keep those rows' text
         self._lock = threading.Lock()  # guards _parts and _merge
         self._parts: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
         self._merge: Future[None] | None = None
@@ -154,7 +155,7 @@ class _Partials:
     def _merge_waiting(self) -> None:
         with self._lock:
             taken, self._parts = self._parts, {name: [] for name in KINDS}
-        merged = merge_all(taken)
+        merged = merge_all(taken, self._top)
         del taken
         with self._lock:
             for name, frame in merged.items():
@@ -166,7 +167,7 @@ class _Partials:
             self._merge.result()
         with self._lock:
             taken, self._parts = self._parts, {name: [] for name in KINDS}
-        return merge_all(taken)
+        return merge_all(taken, self._top)
 
 
 def analyse(query: AccessQuery) -> AccessReport:
@@ -199,7 +200,7 @@ def analyse(query: AccessQuery) -> AccessReport:
             totals.examples.append(Unparsed(row["file"], row["lineno"], row["line"][:300]))
 
     pool = ThreadPoolExecutor(max_workers=_WORKERS)
-    partials = _Partials(pool)
+    partials = _Partials(pool, query.top)
     with pool:
         pending: list[Future[_Done]] = []
         for chunk in _chunks(query, notes):

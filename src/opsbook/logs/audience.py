@@ -15,12 +15,8 @@ from datetime import tzinfo
 import polars as pl
 
 from opsbook.logs.model import Audience, Count, Day
-from opsbook.logs.partials import named, ranked
+from opsbook.logs.partials import ranked, ranked_named
 
-STATIC = (
-    r"(?i)\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|txt|"
-    r"xml|pdf|zip|gz|mp4|webm|mp3|ogg|wasm)$"
-)
 CRAWLERS = (
     r"(?i)bot\b|bot/|crawl|spider|slurp|curl/|wget/|python-requests|python-urllib|httpx|"
     r"go-http-client|okhttp|java/|libwww|scrapy|axios|node-fetch|postman|headless|"
@@ -77,7 +73,7 @@ def classify(agents: pl.Series) -> pl.DataFrame:
 
 def audience(parts: dict[str, pl.DataFrame | None], tz: tzinfo, top: int = TOP) -> Audience:
     browsers, systems, crawlers = _agents(parts["agents"], top)
-    static, dynamic = _static(parts["routes"])
+    static, dynamic = _static(parts["static"])
     return Audience(
         days=_days(parts["visitors"]),
         visitors=_visitors(parts["visitors"]),
@@ -125,7 +121,8 @@ def _referrers(
 ) -> tuple[Count, ...]:
     if counts is None or names is None:
         return ()
-    return tuple(Count(text, n) for text, n in named(counts, names, "referer", top))
+    best = ranked_named(counts, names, top, ["requests", "referer"], [True, False])
+    return tuple(Count(text, n) for text, n in best.select("referer", "requests").iter_rows())
 
 
 def _agents(
@@ -161,12 +158,11 @@ def _hours(minutes: pl.DataFrame | None, tz: tzinfo) -> tuple[int, ...]:
     return tuple(counts)
 
 
-def _static(routes: pl.DataFrame | None) -> tuple[tuple[int, int], tuple[int, int]]:
-    if routes is None or routes.height == 0:
-        return (0, 0), (0, 0)
-    flagged = routes.with_columns(pl.col("route").str.contains(STATIC).alias("static"))
-    sums = flagged.group_by("static").agg(pl.col("requests").sum(), pl.col("bytes").sum())
+def _static(sums: pl.DataFrame | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(static, dynamic) as (requests, bytes), from the per-chunk sums by parse.STATIC."""
     out = {True: (0, 0), False: (0, 0)}
-    for is_static, requests, total in sums.iter_rows():
+    if sums is None:
+        return out[True], out[False]
+    for is_static, requests, total in sums.select("static", "requests", "bytes").iter_rows():
         out[bool(is_static)] = (int(requests), int(total))
     return out[True], out[False]

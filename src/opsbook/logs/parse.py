@@ -42,6 +42,10 @@ WEAK_PROBES = (
     r"^/owa(?:/|$)|^/solr(?:/|$)|^/console(?:/|$)|^/manager/html|^/jenkins(?:/|$)|"
     r"\.(?:asp|aspx|jsp|cgi|php)$)"
 )
+STATIC = (  # what GoAccess counts as static files
+    r"(?i)\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|woff2?|ttf|otf|eot|txt|"
+    r"xml|pdf|zip|gz|mp4|webm|mp3|ogg|wasm)$"
+)
 PROBES = f"{STRONG_PROBES}|{WEAK_PROBES}"  # any kind: what a chunk keeps to look at later
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
            "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK")  # fmt: skip

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from opsbook.logs.parse import PROBES, STRONG_PROBES
+from opsbook.logs.parse import PROBES, STATIC, STRONG_PROBES
 from opsbook.logs.quantiles import LOG_BUCKETS_PER_DOUBLING
 
 _C = pl.col("status")
@@ -85,19 +85,24 @@ KINDS: dict[str, Kind] = {
         merge=_sums("requests"),
         where=pl.col("ms").is_not_null(),
     ),
-    # Routes run to hundreds of thousands (product slugs): grouped by a hash of (method,
-    # route), an integer, with the text carried along once per group.
+    # Routes run to hundreds of thousands (product slugs): counted by a hash of (method,
+    # route), an integer; the text goes to the route_names bag (see prune) and the static
+    # share is worked out per chunk, where the text is at hand.
     "routes": Kind(
         keys=("key",),
         build={
             "method": pl.col("method").first(),
             "route": pl.col("route").first(),
-            **_COUNTS,
+            "requests": pl.len(),
+            "s4xx": ((_C >= 400) & (_C < 500)).sum(),
+            "s5xx": (_C >= 500).sum(),
             "ms_total": pl.col("ms").sum(),
             "bytes": pl.col("bytes").sum(),
         },
-        merge={"method": "first", "route": "first", **_COUNT_SUMS, "ms_total": "sum"},
+        merge=_sums("requests", "s4xx", "s5xx", "ms_total", "bytes"),
     ),
+    "route_names": Kind(keys=("key",), build={}, merge={}, bag=True),
+    "static": Kind(keys=("static",), build={}, merge=_sums("requests", "bytes")),
     "route_latency": Kind(
         keys=("key", "ms"),
         build={"requests": pl.len()},
@@ -198,6 +203,18 @@ KINDS: dict[str, Kind] = {
 }
 
 
+# made from another kind's chunk frame rather than from the rows
+_FROM_OTHERS = ("referring_sites", "referer_names", "route_names", "static")
+# A bag's text is needed only for the rows a report can show: the `top` first by each of
+# these columns (the errors list ranks by 5xx then 4xx). A count only grows, so a key under
+# a ranking's current floor that never comes back can never reach it, and one that comes
+# back brings its text with it: pruning a bag at a merge leaves every shown row its text.
+_SHOWN_BY = {
+    "route_names": ("routes", (("requests", 0), ("ms_total", 0), ("s5xx", 1), ("s4xx", 1))),
+    "referer_names": ("referers", (("requests", 0),)),
+}  # bag: (the kind that counts it, (column, the least value a shown row has))
+
+
 def reduce_chunk(
     rows: pl.DataFrame, probes: str = PROBES, strong: str = STRONG_PROBES
 ) -> dict[str, pl.DataFrame]:
@@ -213,7 +230,7 @@ def reduce_chunk(
     frame = rows.lazy()
     # the strong patterns are looked for in the few probe rows, not in every path
     probed = frame.filter("probe").with_columns(pl.col("path").str.contains(strong).alias("strong"))
-    names = [name for name in KINDS if name not in ("referring_sites", "referer_names")]
+    names = [name for name in KINDS if name not in _FROM_OTHERS]
     plans = []
     for name in names:
         kind = KINDS[name]
@@ -227,20 +244,27 @@ def reduce_chunk(
     out["referring_sites"] = referers.group_by(_SITE).agg(pl.col("requests").sum())
     out["referer_names"] = referers.select("ref_key", "referer")
     out["referers"] = referers.select("ref_key", "requests")
+    routes = out["routes"]
+    static = routes.group_by(pl.col("route").str.contains(STATIC).alias("static"))
+    out["static"] = static.agg(pl.col("requests", "bytes").sum())
+    out["route_names"] = routes.select("key", "method", "route")
+    out["routes"] = routes.drop("method", "route")
     return out
 
 
-def named(counts: pl.DataFrame, names: pl.DataFrame, text: str, top: int) -> list[tuple[str, int]]:
-    """The ``top`` most frequent of an aggregate counted by hash (``ref_key``, ``requests``),
-    with their text from the bag; ties in the text's order."""
-    if counts.height == 0:
-        return []
-    floor = counts["requests"].top_k(top).min()
-    tied = counts.filter(pl.col("requests") >= floor)  # every row that could be in the top
-    text_of = names.filter(pl.col("ref_key").is_in(tied["ref_key"].implode()))
-    text_of = text_of.unique("ref_key", keep="any")
-    best = tied.join(text_of, on="ref_key").sort(["requests", text], descending=[True, False])
-    return [(row[text], row["requests"]) for row in best.head(top).iter_rows(named=True)]
+def ranked_named(
+    counts: pl.DataFrame, names: pl.DataFrame, top: int, by: list[str], descending: list[bool]
+) -> pl.DataFrame:
+    """The first ``top`` rows of an aggregate counted by key, in that order, with their text
+    from its bag (``by[0]`` a count, the text a tie-breaker). Only the rows at or over the
+    ``top``-th count are looked up: every row that could be among the first."""
+    key = names.columns[0]
+    floor = counts[by[0]].top_k(top).min()
+    if floor is None:
+        return counts.join(names, on=key).head(0)
+    tied = counts.filter(pl.col(by[0]) >= floor)
+    text = names.filter(pl.col(key).is_in(tied[key].implode())).unique(key, keep="any")
+    return ranked(tied.join(text, on=key), top, by, descending)
 
 
 def ranked(frame: pl.DataFrame, top: int, by: list[str], descending: list[bool]) -> pl.DataFrame:
@@ -268,13 +292,31 @@ def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
     return _merged(name, frames).collect()
 
 
-def merge_all(parts: dict[str, list[pl.DataFrame]]) -> dict[str, pl.DataFrame]:
-    """Every kind's partials merged in one Polars call (the kinds run side by side);
-    a kind with a single partial is taken as it is, a bag's frames are put together."""
+def merge_all(parts: dict[str, list[pl.DataFrame]], top: int) -> dict[str, pl.DataFrame]:
+    """Every kind's partials merged in one Polars call (the kinds run side by side); a kind
+    with a single partial is taken as it is; a bag keeps the text of rows ``top`` may show."""
     todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag}
     done = dict(zip(todo, pl.collect_all([_merged(n, f) for n, f in todo.items()]), strict=True))
-    return {
+    out = {
         name: done[name] if name in done else merge(name, frames)
         for name, frames in parts.items()
         if frames
     }
+    for bag, (counted, columns) in _SHOWN_BY.items():
+        if bag in out and counted in out:
+            out[bag] = _pruned(out[bag], out[counted], columns, top)
+    return out
+
+
+def _pruned(
+    bag: pl.DataFrame, counts: pl.DataFrame, columns: tuple[tuple[str, int], ...], top: int
+) -> pl.DataFrame:
+    """The bag's rows for keys at or over any ranking's floor (the ``top``-th value)."""
+    key = bag.columns[0]
+    shown = [
+        pl.col(column) >= max(floor, least)
+        for column, least in columns
+        if isinstance(floor := counts[column].fill_null(0).top_k(top).min(), int)
+    ]
+    keys = counts.filter(pl.any_horizontal(shown))[key] if shown else counts[key]
+    return bag.filter(pl.col(key).is_in(keys.implode())).unique(key, keep="any")

@@ -11,7 +11,7 @@ from opsbook.logs.audience import audience
 from opsbook.logs.formats import LogFormat
 from opsbook.logs.model import AccessReport, Bucket, Client, Latency, Route, Unparsed
 from opsbook.logs.parse import unescape
-from opsbook.logs.partials import ranked
+from opsbook.logs.partials import ranked, ranked_named
 from opsbook.logs.quantiles import log_bucket_ms, quantiles
 from opsbook.logs.suspects import Thresholds, answered, probes_of, suspects
 
@@ -43,15 +43,16 @@ def _route_latencies(frame: pl.DataFrame | None, wanted: set[int]) -> dict[int, 
 
 
 def _routes(
-    routes: pl.DataFrame | None, latency: pl.DataFrame | None, top: int
+    routes: pl.DataFrame | None, names: pl.DataFrame | None, latency: pl.DataFrame | None, top: int
 ) -> tuple[tuple[Route, ...], tuple[Route, ...], tuple[Route, ...]]:
-    if routes is None or routes.height == 0:
+    if routes is None or names is None or routes.height == 0:
         return (), (), ()
     routes = routes.with_columns(pl.col("ms_total").fill_null(0))
-    by_count = ranked(routes, top, ["requests", "route"], [True, False])
-    by_time = ranked(routes, top, ["ms_total", "route"], [True, False])
-    by_errors = ranked(
+    by_count = ranked_named(routes, names, top, ["requests", "route"], [True, False])
+    by_time = ranked_named(routes, names, top, ["ms_total", "route"], [True, False])
+    by_errors = ranked_named(
         routes.filter((pl.col("s5xx") + pl.col("s4xx")) > 0),
+        names,
         top,
         ["s5xx", "s4xx", "route"],
         [True, True, False],
@@ -154,7 +155,9 @@ def build(
         # every route's milliseconds together: the whole log's
         lat = parts["route_latency"].group_by("ms").agg(pl.col("requests").sum()).sort("ms")
         overall = _latency(lat["ms"].to_list(), lat["requests"].to_list())
-    by_count, by_time, by_errors = _routes(parts["routes"], parts["route_latency"], top)
+    by_count, by_time, by_errors = _routes(
+        parts["routes"], parts["route_names"], parts["route_latency"], top
+    )
     clients: tuple[Client, ...] = ()
     if parts["clients"] is not None:
         clients = tuple(
