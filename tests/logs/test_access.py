@@ -267,7 +267,7 @@ def test_a_route_and_a_referrer_that_climb_into_the_top_late_keep_their_names(
 
     def line(n: int, path: str, referer: str) -> str:
         return (
-            f'10.0.{n % 200}.{n % 250 + 1} - - [01/Dec/2026:10:{n // 60 % 60:02d}:{n % 60:02d} '
+            f"10.0.{n % 200}.{n % 250 + 1} - - [01/Dec/2026:10:{n // 60 % 60:02d}:{n % 60:02d} "
             f'+0000] "GET {path} HTTP/1.1" 200 10 "{referer}" "curl/8.5.0" 0.012 0.012'
         )
 

@@ -26,7 +26,7 @@ from opsbook.timefmt import iso
 
 EXAMPLES = 5
 _Done = tuple[pl.DataFrame, tuple[int, datetime | None, datetime | None]]
-_MERGE_EVERY = 8
+_MERGE_EVERY = 6  # chunks' partials waiting at most: with 8 MB chunks, memory stays flat
 _WORKERS = 2  # both cores busy
 _AHEAD = 1  # a chunk read ahead of the workers, so neither waits for the reader
 
@@ -179,8 +179,11 @@ def analyse(query: AccessQuery) -> AccessReport:
     where = query.where()
     probes, strong = query.probes(), query.strong_probes()
 
-    def work(chunk: reader.Chunk, fmt: LogFormat) -> _Done:
+    def work(box: list[reader.Chunk], fmt: LogFormat) -> _Done:
+        chunk = box.pop()  # the box was the only other hold on the text: it goes after parsing
+        name = chunk.name
         rows, bad = parse_chunk(chunk, fmt)
+        del chunk
         first, last = rows["ts"].min(), rows["ts"].max()
         span = (
             rows.height,
@@ -190,7 +193,7 @@ def analyse(query: AccessQuery) -> AccessReport:
         if where is not None:
             rows = rows.filter(where)
         partials.add(reduce_chunk(rows, probes, strong))
-        return bad.with_columns(pl.lit(chunk.name).alias("file")), span
+        return bad.with_columns(pl.lit(name).alias("file")), span
 
     def collect(future: Future[_Done]) -> None:
         bad, span = future.result()
@@ -206,7 +209,8 @@ def analyse(query: AccessQuery) -> AccessReport:
         for chunk in _chunks(query, notes):
             if fmt is None:
                 fmt = _with_clients(query, detect_format(chunk.head()))
-            pending.append(pool.submit(work, chunk, fmt))
+            pending.append(pool.submit(work, [chunk], fmt))
+            del chunk
             if len(pending) > _WORKERS + _AHEAD:
                 collect(pending.pop(0))
         partials.last_read = True

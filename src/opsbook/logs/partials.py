@@ -8,6 +8,7 @@ with the number of lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import polars as pl
 
@@ -26,6 +27,10 @@ _MINUTE = pl.col("ts").dt.truncate("1m").alias("minute")
 _COUNT_SUMS = dict.fromkeys((*_COUNTS, "bytes"), "sum")
 _SPAN = {"first": "min", "last": "max"}
 DENIED = (401, 403, 404)
+# Polars' default engine for a lazy plan is its streaming one, made for data larger than
+# memory; a chunk's group-bys ran 20-30 % faster on the in-memory engine (merges did not,
+# and took more memory there: they keep the default).
+ENGINE: Final = "in-memory"
 APP_CLIENTS = 5  # distinct clients answered 2xx on a route that make it the app's own
 _REF = pl.col("referer")
 # The host of a referrer URL, by two replacements (a regex that only matches runs on
@@ -238,7 +243,7 @@ def reduce_chunk(
         source = source if kind.where is None else source.filter(kind.where)
         keys = kind.key_exprs or tuple(pl.col(k) for k in kind.keys)
         plans.append(source.group_by(*keys).agg(**kind.build))
-    out = dict(zip(names, pl.collect_all(plans), strict=True))
+    out = dict(zip(names, pl.collect_all(plans, engine=ENGINE), strict=True))
     # hosts from the distinct referrers: a regex per URL, not per line
     referers = out["referers"]
     out["referring_sites"] = referers.group_by(_SITE).agg(pl.col("requests").sum())
@@ -296,7 +301,8 @@ def merge_all(parts: dict[str, list[pl.DataFrame]], top: int) -> dict[str, pl.Da
     """Every kind's partials merged in one Polars call (the kinds run side by side); a kind
     with a single partial is taken as it is; a bag keeps the text of rows ``top`` may show."""
     todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag}
-    done = dict(zip(todo, pl.collect_all([_merged(n, f) for n, f in todo.items()]), strict=True))
+    plans = [_merged(n, f) for n, f in todo.items()]
+    done = dict(zip(todo, pl.collect_all(plans), strict=True))
     out = {
         name: done[name] if name in done else merge(name, frames)
         for name, frames in parts.items()

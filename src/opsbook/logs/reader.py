@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from opsbook.errors import LogError
 
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 8 << 20  # 16 MB: ~7 % faster, ~60 MB more at the peak (two in flight)
 MAX_LINE = 4 << 20  # a "line" this long without a newline is cut here: memory stays bounded
 STDIN = "-"
 BINARY_SNIFF = 64 << 10  # a NUL byte in this much of a file's start: not a log
@@ -94,8 +94,12 @@ def iter_chunks(name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
                 continue
             carry = block[cut + 1 :]
             body = block[:cut]
+            del block  # not held (twice the chunk) while the chunk is out
             count = body.count(b"\n") + 1
-            yield Chunk(name, line, body, count)
+            chunk = Chunk(name, line, body, count)
+            del body  # the chunk's holder alone decides when its text goes
+            yield chunk
+            del chunk
             line += count
         if carry:
             yield Chunk(name, line, carry, 1)
