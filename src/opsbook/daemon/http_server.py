@@ -9,7 +9,9 @@ took the file descriptors the checks needed. Here:
 - at most ``max_connections`` are open; a new one evicts the oldest *idle* one, so a flood
   of idle sockets cannot lock out the next real request (/health, an Alertmanager post);
 - ``max_connections`` leaves a reserve of file descriptors for the checks, the store and the
-  logs (``descriptor_budget``), after the soft RLIMIT_NOFILE is raised to the hard one.
+  logs (``descriptor_budget``), after the soft RLIMIT_NOFILE is raised to the hard one;
+- asyncio accepts up to the listen backlog in one wakeup before any connection_made (and so
+  any eviction) runs: the backlog is ACCEPT_BURST, and the budget leaves room for one burst.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ HEADER_TIMEOUT = 10.0
 KEEP_ALIVE = 5.0
 MAX_CONNECTIONS = 1024
 RESERVE = 512  # descriptors kept for checks, the store and logs (half, on a small limit)
+ACCEPT_BURST = 64  # connections asyncio may accept at once, before evicting any
 
 
 def raise_descriptor_limit() -> int:
@@ -45,9 +48,10 @@ def raise_descriptor_limit() -> int:
 
 
 def descriptor_budget(limit: int, configured: int = MAX_CONNECTIONS) -> int:
-    """Inbound connections allowed under a descriptor limit, the reserve kept back."""
+    """Inbound connections allowed under a descriptor limit, the reserve kept back and room
+    left for one accept burst over the budget."""
     reserve = min(RESERVE, limit // 2)
-    return max(16, min(configured, limit - reserve))
+    return max(16, min(configured, limit - reserve - ACCEPT_BURST))
 
 
 class GuardedH11(H11Protocol):
@@ -158,6 +162,7 @@ def server(
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             http=protocol, timeout_keep_alive=int(KEEP_ALIVE),
+                            backlog=ACCEPT_BURST,
                             ssl_certfile=(tls or {}).get("ssl_certfile"),
                             ssl_keyfile=(tls or {}).get("ssl_keyfile"))  # fmt: skip
     return Server(config)
@@ -176,6 +181,6 @@ def bind(listen: str) -> socket.socket:
             f"cannot listen on {listen}: {exc.strerror} (set server.listen in "
             "opsbook.yaml, or --listen)"
         ) from None
-    sock.listen(512)
+    sock.listen(ACCEPT_BURST)
     sock.setblocking(False)
     return sock
