@@ -68,6 +68,10 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("goaccess"):
         raise SystemExit("goaccess not found: apt-get install goaccess")
+    # as installed (pip byte-compiles a package): an editable checkout under
+    # PYTHONDONTWRITEBYTECODE=1 would compile opsbook's modules from source on every run
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src" / "opsbook")],
+                   check=True)  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="opsbook-logs-bench-"))
     try:
         log = args.keep or work / "access.log"
