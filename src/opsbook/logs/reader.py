@@ -7,6 +7,9 @@ lines goes to Polars in one call, and memory holds one or two chunks, never the 
 from __future__ import annotations
 
 import gzip
+import io
+import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -70,39 +73,86 @@ def modified_before(name: str, when: datetime) -> bool:
 def iter_chunks(name: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
     """Yield newline-aligned chunks; a last line without a newline is still a line."""
     stream = _open(name)
-    line = 1
-    carry = b""
     try:
-        while True:
-            try:
-                block = stream.read(chunk_bytes)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise LogError(f"{name}: cannot read after line {line - 1}: {exc}") from exc
-            if not block:
-                break
-            if line == 1 and not carry and b"\x00" in block[:BINARY_SNIFF]:
-                raise LogError(f"{name}: not a text log (binary data in its first bytes)")
-            block = carry + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                if len(block) <= MAX_LINE:
-                    carry = block
-                    continue
-                yield Chunk(name, line, block[:MAX_LINE], 1)  # unparsed, and counted so
-                line += 1
-                carry = b""
-                continue
-            carry = block[cut + 1 :]
-            body = block[:cut]
-            del block  # not held (twice the chunk) while the chunk is out
-            count = body.count(b"\n") + 1
-            chunk = Chunk(name, line, body, count)
-            del body  # the chunk's holder alone decides when its text goes
-            yield chunk
-            del chunk
-            line += count
-        if carry:
-            yield Chunk(name, line, carry, 1)
+        if stream is not sys.stdin.buffer and isinstance(stream, io.BufferedReader):
+            fd = stream.fileno()
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                yield from _by_offset(name, fd, chunk_bytes)
+                return
+        yield from _streamed(name, stream, chunk_bytes)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _by_offset(name: str, fd: int, chunk_bytes: int) -> Iterator[Chunk]:
+    """A regular file, read at offsets that start on a line: the kernel copies each chunk
+    once, and no unfinished line is glued onto the next block (copies that held the GIL
+    while both workers waited on it)."""
+    offset, line, want = 0, 1, chunk_bytes
+    while True:
+        try:
+            block = os.pread(fd, want, offset)
+        except OSError as exc:
+            raise LogError(f"{name}: cannot read after line {line - 1}: {exc}") from exc
+        if not block:
+            return
+        if offset == 0 and b"\x00" in block[:BINARY_SNIFF]:
+            raise LogError(f"{name}: not a text log (binary data in its first bytes)")
+        if len(block) < want:  # the end of the file, as it is now
+            body = block[:-1] if block.endswith(b"\n") else block
+            yield Chunk(name, line, body, body.count(b"\n") + 1)
+            return
+        cut = block.rfind(b"\n")
+        if cut < 0:  # a line longer than the block: a bigger one, up to MAX_LINE
+            if want < MAX_LINE:
+                want *= 2
+                continue
+            yield Chunk(name, line, block[:MAX_LINE], 1)  # unparsed, and counted so
+            line, offset, want = line + 1, offset + len(block), chunk_bytes
+            continue
+        body = block[:cut]
+        del block
+        offset, want = offset + cut + 1, chunk_bytes
+        count = body.count(b"\n") + 1
+        chunk = Chunk(name, line, body, count)
+        del body
+        yield chunk
+        del chunk
+        line += count
+
+
+def _streamed(name: str, stream: BinaryIO, chunk_bytes: int) -> Iterator[Chunk]:
+    """gzip or a pipe: read in order, the unfinished line carried to the next block."""
+    line = 1
+    carry = b""
+    while True:
+        try:
+            block = stream.read(chunk_bytes)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise LogError(f"{name}: cannot read after line {line - 1}: {exc}") from exc
+        if not block:
+            break
+        if line == 1 and not carry and b"\x00" in block[:BINARY_SNIFF]:
+            raise LogError(f"{name}: not a text log (binary data in its first bytes)")
+        block = carry + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            if len(block) <= MAX_LINE:
+                carry = block
+                continue
+            yield Chunk(name, line, block[:MAX_LINE], 1)  # unparsed, and counted so
+            line += 1
+            carry = b""
+            continue
+        carry = block[cut + 1 :]
+        body = block[:cut]
+        del block  # not held (twice the chunk) while the chunk is out
+        count = body.count(b"\n") + 1
+        chunk = Chunk(name, line, body, count)
+        del body  # the chunk's holder alone decides when its text goes
+        yield chunk
+        del chunk
+        line += count
+    if carry:
+        yield Chunk(name, line, carry, 1)
