@@ -20,7 +20,7 @@ from opsbook.logs import reader
 from opsbook.logs.formats import LogFormat, compile_format, detect_format
 from opsbook.logs.model import AccessReport, Unparsed
 from opsbook.logs.parse import PROBES, STRONG_PROBES, parse_chunk
-from opsbook.logs.partials import KINDS, merge_all, reduce_chunk
+from opsbook.logs.partials import KINDS, clients_of, merge_all, reduce_chunk
 from opsbook.logs.report import Thresholds, build
 from opsbook.timefmt import iso
 
@@ -220,6 +220,7 @@ def analyse(query: AccessQuery) -> AccessReport:
     if fmt is None:  # nothing read: report on the default layout
         fmt = compile_format("timed")
     merged = {name: done.get(name) for name in KINDS}
+    merged["clients"] = clients_of(merged["visitors"])
     minutes = merged["minutes"]
     if totals.parsed and (minutes is None or minutes["requests"].sum() == 0):
         notes.append(
