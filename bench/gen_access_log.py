@@ -1,7 +1,7 @@
 """Write an nginx access log that looks like a real site's: combined + $request_time +
 $upstream_response_time.
 
-    .venv/bin/python bench/gen_access_log.py OUT [--lines 1000000] [--seed 1]
+    .venv/bin/python bench/gen_access_log.py OUT [--lines 1000000] [--seed 1] [--stress]
 
 What makes it look real (and not what suits a parser): ~30,000 clients with a heavy-tailed
 share, each keeping its own user agent from ~3,000 distinct strings (browsers x versions x
@@ -11,6 +11,13 @@ fingerprinted assets); referrers from the site itself and from hundreds of other
 a status mix of ~92 % 2xx / 4 % 3xx / 3 % 4xx / 1 % 5xx; log-normal request times (slower
 for search, a slow tail on 5xx, "-" upstream time for static files); a day of traffic with
 a daily rhythm; and scanners, a credential stuffer and crawlers among the clients.
+
+A shop has a catalogue: 40,000 products and 3,000 blog posts, each with one slug, and 60
+fingerprinted static files; a browser sends another site only its origin as the referrer
+(the default policy since 2020). ``--stress`` gives every product, post and static file
+request a fresh name and every referrer a path instead: ~300,000 distinct routes and
+~450,000 referrer URLs, far past what a site has, to show how both tools hold up when a
+log's cardinality runs away.
 """
 
 from __future__ import annotations
@@ -86,13 +93,44 @@ def _slug(rnd: random.Random) -> str:
     return "-".join(rnd.choice(WORDS) for _ in range(rnd.randint(2, 4)))
 
 
-def _route(rnd: random.Random) -> tuple[str, str, float]:
+class Catalogue:
+    """The shop's products and blog posts: one slug each (None: a fresh slug per request)."""
+
+    def __init__(self, rnd: random.Random, stress: bool) -> None:
+        self.stress = stress
+        self.products = [f"{_slug(rnd)}-{n}" for n in range(1, 40001)]
+        self.posts = [
+            f"{rnd.randint(2019, 2026)}/{rnd.randint(1, 12):02d}/{_slug(rnd)}" for _ in range(3000)
+        ]
+        self.assets = [self._asset(rnd) for _ in range(60)]  # this deploy's fingerprinted files
+
+    @staticmethod
+    def _asset(rnd: random.Random) -> str:
+        ext = rnd.choice(["js", "css", "woff2", "png", "svg", "webp"])
+        name = rnd.choice(["app", "vendor", "chunk", "img"])
+        return f"/static/{name}.{rnd.getrandbits(40):010x}.{ext}"
+
+    def asset(self, rnd: random.Random) -> str:
+        return self._asset(rnd) if self.stress else rnd.choice(self.assets)
+
+    def product(self, rnd: random.Random) -> str:
+        if self.stress:
+            return f"{_slug(rnd)}-{rnd.randint(1, 40000)}"
+        return rnd.choice(self.products)
+
+    def post(self, rnd: random.Random) -> str:
+        if self.stress:
+            return f"{rnd.randint(2019, 2026)}/{rnd.randint(1, 12):02d}/{_slug(rnd)}"
+        return rnd.choice(self.posts)
+
+
+def _route(rnd: random.Random, shop: Catalogue) -> tuple[str, str, float]:
     """(method, path, median seconds), over tens of thousands of distinct URLs."""
     r = rnd.random()
     if r < 0.22:
         return "POST", "/graphql", 0.045
     if r < 0.36:
-        return "GET", f"/products/{_slug(rnd)}-{rnd.randint(1, 40000)}", 0.030
+        return "GET", f"/products/{shop.product(rnd)}", 0.030
     if r < 0.44:
         return (
             "GET",
@@ -102,9 +140,7 @@ def _route(rnd: random.Random) -> tuple[str, str, float]:
     if r < 0.50:
         return "GET", f"/api/users/{uuid.UUID(int=rnd.getrandbits(128), version=4)}", 0.025
     if r < 0.62:
-        ext = rnd.choice(["js", "css", "woff2", "png", "svg", "webp"])
-        name = rnd.choice(["app", "vendor", "chunk", "img"])
-        return "GET", f"/static/{name}.{rnd.getrandbits(40):010x}.{ext}", 0.002
+        return "GET", shop.asset(rnd), 0.002
     if r < 0.67:
         return "GET", "/health", 0.001
     if r < 0.75:
@@ -112,11 +148,7 @@ def _route(rnd: random.Random) -> tuple[str, str, float]:
         sort = rnd.choice(["price", "new", "popular", "rating"])
         return "GET", f"/search?q={q}&page={rnd.randint(1, 20)}&sort={sort}", 0.180
     if r < 0.81:
-        return (
-            "GET",
-            f"/blog/{rnd.randint(2019, 2026)}/{rnd.randint(1, 12):02d}/{_slug(rnd)}",
-            0.020,
-        )
+        return "GET", f"/blog/{shop.post(rnd)}", 0.020
     if r < 0.86:
         cat = rnd.choice(WORDS)
         return "GET", f"/category/{cat}?color={rnd.choice(WORDS)}&size={rnd.randint(36, 46)}", 0.050
@@ -138,17 +170,20 @@ def _status(rnd: random.Random, method: str) -> int:
     return rnd.choice([500, 502, 503, 504])
 
 
-def _referer(rnd: random.Random, sites: list[str]) -> str:
+def _referer(rnd: random.Random, sites: list[str], shop: Catalogue) -> str:
     r = rnd.random()
     if r < 0.55:
         return "-"
     if r < 0.85:
-        return f"https://shop.example.com/products/{_slug(rnd)}-{rnd.randint(1, 40000)}"
-    return f"https://{rnd.choice(sites)}/{_slug(rnd)}"
+        return f"https://shop.example.com/products/{shop.product(rnd)}"
+    if shop.stress:
+        return f"https://{rnd.choice(sites)}/{_slug(rnd)}"
+    return f"https://{rnd.choice(sites)}/"  # another site: its origin only
 
 
-def generate(out: Path, lines: int, seed: int = 1) -> None:
+def generate(out: Path, lines: int, seed: int = 1, stress: bool = False) -> None:
     rnd = random.Random(seed)
+    shop = Catalogue(rnd, stress)
     ips = [
         f"{rnd.randint(1, 223)}.{rnd.randint(0, 255)}.{rnd.randint(0, 255)}.{rnd.randint(1, 254)}"
         for _ in range(30000)
@@ -183,7 +218,7 @@ def generate(out: Path, lines: int, seed: int = 1) -> None:
                 if rnd.random() < 0.5:
                     ip = rnd.choice(ips)
                 agent = own_agent[ip]
-                method, path, median = _route(rnd)
+                method, path, median = _route(rnd, shop)
                 status = _status(rnd, method)
             seconds = rnd.lognormvariate(math.log(median), 0.6)
             if status >= 500:
@@ -192,7 +227,7 @@ def generate(out: Path, lines: int, seed: int = 1) -> None:
             static = path.startswith(("/static", "/images"))
             upstream = "-" if static else f"{max(seconds - 0.001, 0):.3f}"
             size = 0 if status in (204, 304) else int(rnd.lognormvariate(7, 1.2))
-            ref = _referer(rnd, sites)
+            ref = _referer(rnd, sites, shop)
             f.write(
                 f'{ip} - - [{stamp}] "{method} {path} HTTP/1.1" {status} {size} '
                 f'"{ref}" "{agent}" {rt} {upstream}\n'
@@ -204,8 +239,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stress", action="store_true", help="runaway cardinality (see above)")
     args = parser.parse_args()
-    generate(args.out, args.lines, args.seed)
+    generate(args.out, args.lines, args.seed, args.stress)
 
 
 if __name__ == "__main__":

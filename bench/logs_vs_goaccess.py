@@ -1,7 +1,7 @@
 """opsbook logs access vs GoAccess on the same generated access log, in one run.
 
     apt-get install goaccess
-    .venv/bin/python bench/logs_vs_goaccess.py [--lines 1000000] [--rounds 3] [--memory]
+    .venv/bin/python bench/logs_vs_goaccess.py [--lines 1000000] [--rounds 3] [--memory] [--stress]
 
 Both read the same file (combined + $request_time + $upstream_response_time) and write a JSON
 report: GoAccess with the equivalent --log-format, opsbook with its full report (status
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--stress", action="store_true", help="runaway cardinality")
     parser.add_argument("--keep", type=Path, help="reuse/keep the generated log here")
     args = parser.parse_args()
     if not shutil.which("goaccess"):
@@ -77,7 +78,7 @@ def main() -> None:
         log = args.keep or work / "access.log"
         if not log.exists():
             print(f"generating {args.lines:,} lines …", flush=True)
-            generate(log, args.lines)
+            generate(log, args.lines, stress=args.stress)
         size = log.stat().st_size
         print(
             f"log: {args.lines:,} lines, {size / 1e6:.0f} MB; {args.rounds} rounds, sides alternate"
