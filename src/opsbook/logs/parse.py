@@ -184,11 +184,13 @@ def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] 
         typed = typed.with_columns(_times(fmt, pl.col).alias("ts"))
     status = pl.col("status")
     ok = status.str.len_bytes().eq(3) & status.cast(pl.Int16, strict=False).is_not_null()
-    ok = ok & pl.col("ts").is_not_null()
-    bad_numbers = typed.filter(~ok.fill_null(False))["lineno"]
-    rows = _shaped(typed.filter(ok.fill_null(False)).drop("lineno"), fmt)
-    if bad_numbers.len() == 0:
+    ok = (ok & pl.col("ts").is_not_null()).fill_null(False)
+    typed = typed.with_columns(ok.alias("ok"))
+    if typed["ok"].all():  # the usual chunk: no copy of every column to drop nothing
+        rows = _shaped(typed.drop("lineno", "ok"), fmt)
         return rows, pl.DataFrame(schema={"lineno": pl.UInt32, "line": pl.String})
+    bad_numbers = typed.filter(~pl.col("ok"))["lineno"]
+    rows = _shaped(typed.filter("ok").drop("lineno", "ok"), fmt)
     # the lines the columns missed (a user with a space, garbage): the regex reads them
     every = read_lines(chunk)
     bad = every.filter(pl.col("lineno").is_in(bad_numbers.implode()))
