@@ -8,7 +8,6 @@ is a copy); an in-place restore keeps archiving (it is the cluster, on a new tim
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from opsbook.backups.pgbackrest.info import PhysicalBackup, read
 from opsbook.backups.pgbackrest.proof import target_text
 from opsbook.config.backups import PgBackRestSource
 from opsbook.errors import UsageError
+from opsbook.identity import alive
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,7 @@ def _running(data: Path) -> bool:
         pid = int((data / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return alive(pid)
 
 
 def execute(the_plan: Plan, source: PgBackRestSource) -> float:

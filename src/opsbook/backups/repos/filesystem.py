@@ -19,6 +19,7 @@ from typing import IO, Any
 from opsbook.backups.manifest import MANIFEST, SAFE_NAME, safe_name
 from opsbook.backups.repos.base import Located
 from opsbook.errors import BackupError
+from opsbook.identity import alive
 
 PARTIAL = ".partial"
 
@@ -94,7 +95,7 @@ class FilesystemRepository:
             return removed
         for entry in partial.iterdir():
             pid = entry.name.rsplit(".", 1)[-1]
-            if pid.isdigit() and _alive(int(pid)):
+            if pid.isdigit() and alive(int(pid)):
                 continue
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry.name.rsplit(".", 1)[0])
@@ -104,18 +105,6 @@ class FilesystemRepository:
 def _real_dir(path: Path) -> bool:
     """A directory, not a symlink to one (which could point anywhere)."""
     return path.is_dir() and not path.is_symlink()
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _FsStaging:
