@@ -11,8 +11,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from opsbook.checks.pgsession import session
 from opsbook.config.db_checks import PgBouncerCheck
-from opsbook.errors import CheckUnavailable, DatabaseError, TargetUnreachable
+from opsbook.errors import CheckUnavailable, DatabaseError
 from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.secrets import mask_dsn
 from opsbook.status import Status, worst
@@ -47,15 +48,8 @@ async def run(check: PgBouncerCheck, phase: Phase) -> Reading:
 
 
 def fetch(check: PgBouncerCheck) -> tuple[list[Pool], list[dict[str, Any]]]:
-    from opsbook.clients import postgres as pg
-
     try:
-        conn = pg.connect(check.dsn, timeout=check.timeout, application="opsbook-check",
-                          tag=False)  # fmt: skip
-    except DatabaseError as exc:
-        raise TargetUnreachable(exc.reason) from exc
-    try:
-        with pg.translated(dsn=check.dsn):
+        with session(check.dsn, check.timeout, tag=False) as conn:
             sizes = {r["name"]: int(r["pool_size"] or 0)
                      for r in conn.execute("SHOW DATABASES")}  # fmt: skip
             pools = [
@@ -73,8 +67,6 @@ def fetch(check: PgBouncerCheck) -> tuple[list[Pool], list[dict[str, Any]]]:
                 "postgresql://USER@HOST:6432/pgbouncer, USER in stats_users)"
             ) from exc
         raise CheckUnavailable(f"SHOW POOLS failed: {exc.reason}") from exc
-    finally:
-        conn.close()
     return pools, stats
 
 

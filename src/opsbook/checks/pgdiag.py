@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from opsbook.checks.pgsession import session
 from opsbook.config.checks import PgdiagCheck, PgReport
-from opsbook.errors import CheckUnavailable, DatabaseError, TargetUnreachable
+from opsbook.errors import CheckUnavailable, DatabaseError
 from opsbook.results import Phase, Reading
 from opsbook.secrets import mask_dsn
 
@@ -27,15 +28,9 @@ async def run(check: PgdiagCheck, phase: Phase) -> Reading:
 
 
 def collect(check: PgdiagCheck) -> Reading:
-    from opsbook.clients import postgres as pg
-
     label = mask_dsn(check.dsn)
     try:
-        conn = pg.connect(check.dsn, timeout=check.timeout, application="opsbook-check")
-    except DatabaseError as exc:
-        raise TargetUnreachable(exc.reason) from exc
-    try:
-        with pg.translated(dsn=check.dsn):
+        with session(check.dsn, check.timeout) as conn:
             conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)",
                 (f"{int(check.timeout * 1000)}",),
@@ -47,8 +42,6 @@ def collect(check: PgdiagCheck) -> Reading:
                 f"{check.report.value} report took over {check.timeout:g} s"
             ) from exc
         raise CheckUnavailable(f"{check.report.value} report failed: {exc.reason}") from exc
-    finally:
-        conn.close()
     details: dict[str, Any] = {"report": check.report.value, "findings": len(report.findings)}
     return Reading(report.status, report.summary, details=details)
 

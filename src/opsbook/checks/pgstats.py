@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from opsbook.checks.counters import between
+from opsbook.checks.pgsession import session
 from opsbook.config.db_checks import PgStatsCheck
-from opsbook.errors import CheckUnavailable, DatabaseError, TargetUnreachable
+from opsbook.errors import CheckUnavailable, DatabaseError
 from opsbook.postgres.counters import Snapshot, Statement, delta, snapshot
 from opsbook.results import Metric, Phase, Reading, Unit, above, rising
 from opsbook.secrets import mask_dsn
@@ -34,20 +35,11 @@ async def run(check: PgStatsCheck, phase: Phase) -> Reading:
 
 
 def _take(check: PgStatsCheck) -> Snapshot:
-    from opsbook.clients import postgres as pg
-
     try:
-        conn = pg.connect(check.dsn, timeout=check.timeout, application="opsbook-check",
-                          statement_timeout=check.timeout)  # fmt: skip
-    except DatabaseError as exc:
-        raise TargetUnreachable(exc.reason) from exc
-    try:
-        with pg.translated(dsn=check.dsn):
+        with session(check.dsn, check.timeout, statement_timeout=check.timeout) as conn:
             return snapshot(conn, check.statements, check.log, check.tables)
     except DatabaseError as exc:
         raise CheckUnavailable(f"reading statistics failed: {exc.reason}") from exc
-    finally:
-        conn.close()
 
 
 def assess(check: PgStatsCheck, before: Snapshot, after: Snapshot, seconds: float) -> Reading:

@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from opsbook.checks import bands
+from opsbook.checks.pgsession import session
 from opsbook.config.db_checks import SqlCheck
-from opsbook.errors import CheckUnavailable, DatabaseError, TargetUnreachable
+from opsbook.errors import CheckUnavailable, DatabaseError
 from opsbook.results import Metric, Phase, Reading, Unit, judge, number
 from opsbook.secrets import mask_dsn
 from opsbook.status import Status, worst
@@ -37,15 +38,9 @@ async def run(check: SqlCheck, phase: Phase) -> Reading:
 
 
 def fetch(check: SqlCheck) -> list[tuple[Any, ...]]:
-    from opsbook.clients import postgres as pg
-
     try:
-        conn = pg.connect(check.dsn, timeout=check.timeout, application="opsbook-check",
-                          statement_timeout=check.timeout, read_only=True)  # fmt: skip
-    except DatabaseError as exc:
-        raise TargetUnreachable(exc.reason) from exc
-    try:
-        with pg.translated(dsn=check.dsn):
+        with session(check.dsn, check.timeout, statement_timeout=check.timeout,
+                     read_only=True) as conn:  # fmt: skip
             # prepared, so sent by the extended protocol, which takes one statement only
             cur = conn.execute(check.query, prepare=True)
             if cur.description is None:
@@ -54,8 +49,6 @@ def fetch(check: SqlCheck) -> list[tuple[Any, ...]]:
             rows = [tuple(r.values()) for r in cur.fetchmany(check.max_rows + 1)]
     except DatabaseError as exc:
         raise CheckUnavailable(_why(exc, check)) from exc
-    finally:
-        conn.close()
     if width not in (1, 2):
         raise CheckUnavailable(
             f"query: returned {width} columns; expected one number, or a label and a number"

@@ -13,8 +13,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from opsbook.checks.pgsession import session
 from opsbook.config.db_checks import WalArchiveCheck
-from opsbook.errors import DatabaseError, TargetUnreachable
 from opsbook.results import Phase, Reading, Unit
 from opsbook.secrets import mask_dsn
 from opsbook.status import Status
@@ -44,18 +44,9 @@ async def run(check: WalArchiveCheck, phase: Phase) -> Reading:
 
 
 def fetch(check: WalArchiveCheck) -> dict[str, Any]:
-    from opsbook.clients import postgres as pg
-
-    try:
-        conn = pg.connect(check.dsn, timeout=check.timeout, application="opsbook-check",
-                          statement_timeout=check.timeout, read_only=True)  # fmt: skip
-    except DatabaseError as exc:
-        raise TargetUnreachable(exc.reason) from exc
-    try:
-        with pg.translated(dsn=check.dsn):
-            row = conn.execute(QUERY).fetchone()
-    finally:
-        conn.close()
+    with session(check.dsn, check.timeout, statement_timeout=check.timeout,
+                 read_only=True) as conn:  # fmt: skip
+        row = conn.execute(QUERY).fetchone()
     assert row is not None
     return dict(row)
 
