@@ -157,16 +157,10 @@ def override_add(
 ) -> None:
     """Make PERSON cover SCHEDULE from --from to --to."""
     from opsbook.output.oncall import override_json
-    from opsbook.paging.overrides import Overrides
+    from opsbook.paging.overrides import Overrides, check_target
 
     c = opened(ctx)
-    paging = c.loaded.config.paging
-    if schedule not in paging.schedules:
-        raise UsageError(f"no schedule {schedule!r}; schedules are: {', '.join(paging.schedules)}")
-    if who not in paging.people:
-        raise UsageError(f"no person {who!r} in people:")
-    if layer is not None and layer not in paging.schedules[schedule].layers:
-        raise UsageError(f"schedule {schedule!r} has no layer {layer!r}")
+    check_target(c.loaded.config.paging, schedule, layer, who)
     made = Overrides(c.engine).add(
         schedule,
         layer,

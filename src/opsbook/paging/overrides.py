@@ -8,10 +8,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
+from opsbook.config.paging_section import Paging
 from opsbook.errors import IncidentError, UsageError
 from opsbook.paging.schedule import Override
 from opsbook.store.tables import oncall_overrides
 from opsbook.store.tx import begin, read
+
+
+def check_target(paging: Paging, schedule: str, layer: str | None, person: str) -> None:
+    """UsageError unless opsbook.yaml has the schedule, its layer and the person."""
+    if schedule not in paging.schedules:
+        raise UsageError(f"no schedule {schedule!r}; schedules are: {', '.join(paging.schedules)}")
+    if person not in paging.people:
+        raise UsageError(f"no person {person!r} in people:")
+    if layer is not None and layer not in paging.schedules[schedule].layers:
+        raise UsageError(f"schedule {schedule!r} has no layer {layer!r}")
 
 
 def _override(row: Row[Any]) -> Override:

@@ -186,15 +186,14 @@ class MoreApi:
 
     async def override(self, request: Request, who: Token) -> Response:
         from opsbook.output.oncall import override_json
-        from opsbook.paging.overrides import Overrides
-        from opsbook.web.oncall_pages import OncallPages
+        from opsbook.paging.overrides import Overrides, check_target
 
         body = await _body(request)
         schedule, person = _field(body, "schedule", "primary"), _field(body, "person", "bob")
         layer = body.get("layer") if isinstance(body.get("layer"), str) else None
         start = _time(_field(body, "from", "2026-12-05T18:00:00Z"), "from")
         end = _time(_field(body, "until", "2026-12-06T09:00:00Z"), "until")
-        OncallPages(self.d).known(schedule, layer, person)
+        check_target(self.d.config.paging, schedule, layer, person)
         why, now = str(body.get("why", "")), self.d.clock()
         made = await self.d.in_store(lambda: Overrides(self.d.store.engine).add(
             schedule, layer, person, start, end, why=why, actor=who.name, now=now))  # fmt: skip

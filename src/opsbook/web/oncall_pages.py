@@ -75,7 +75,7 @@ class OncallPages:
         return page(request, "oncall.html", context, session=session)
 
     async def add(self, request: Request, session: Session) -> Response:
-        from opsbook.paging.overrides import Overrides
+        from opsbook.paging.overrides import Overrides, check_target
 
         form = await request.form()
         schedule, person = str(form.get("schedule", "")), str(form.get("person", ""))
@@ -85,7 +85,7 @@ class OncallPages:
 
         def add() -> None:
             start, end = self._time(form, "from"), self._time(form, "to")
-            self.known(schedule, layer, person)
+            check_target(self.d.config.paging, schedule, layer, person)
             Overrides(self.d.store.engine).add(
                 schedule, layer, person, start, end, why=why, actor=session.user, now=now
             )
@@ -97,15 +97,6 @@ class OncallPages:
         except OpsbookError as exc:
             return message(request, "Override not added", str(exc), 503, session)
         return RedirectResponse("/oncall", status_code=303)
-
-    def known(self, schedule: str, layer: str | None, person: str) -> None:
-        paging = self.d.config.paging
-        if schedule not in paging.schedules:
-            raise UsageError(f"no schedule {schedule!r}")
-        if person not in paging.people:
-            raise UsageError(f"no person {person!r} under people:")
-        if layer is not None and layer not in paging.schedules[schedule].layers:
-            raise UsageError(f"schedule {schedule!r} has no layer {layer!r}")
 
     def _time(self, form: Any, name: str) -> datetime:
         """The page's script sends the viewer's wall-clock time as UTC (``from_utc``);
