@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +17,7 @@ from tests.support.servers import RedisServer
 
 
 def opsbook(d: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opsbook", *args, "--config", str(d.config)],
-        capture_output=True, text=True, check=False, timeout=60,
-        env={**os.environ, "OPSBOOK_USER": "alice"},
-    )  # fmt: skip
+    return d.run(*args, user="alice")
 
 
 @pytest.fixture

@@ -43,6 +43,16 @@ class Daemon:
 
     # ------------------------------------------------------------------ process
 
+    def run(
+        self, *args: str, user: str = "tester", stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``opsbook ARGS --config`` this daemon's file, as ``user`` (OPSBOOK_USER)."""
+        return subprocess.run(
+            [sys.executable, "-m", "opsbook", *args, "--config", str(self.config)],
+            capture_output=True, text=True, check=False, timeout=60, input=stdin,
+            env={**os.environ, "OPSBOOK_USER": user},
+        )  # fmt: skip
+
     def start(self, env: dict[str, str] | None = None, *, nofile: int | None = None) -> Daemon:
         """``nofile``: the daemon's RLIMIT_NOFILE, soft and hard (it cannot raise it)."""
 

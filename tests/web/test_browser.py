@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +24,7 @@ PASSWORD = "correct horse battery"
 
 
 def opsbook(d: Daemon, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "opsbook", *args, "--config", str(d.config)],
-                          check=False, capture_output=True, text=True, timeout=60, input=stdin,
-                          env={**os.environ, "OPSBOOK_USER": "cli-user"})  # fmt: skip
+    done = d.run(*args, user="cli-user", stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -5,7 +5,6 @@ status page, the live stream, and serving refused beyond loopback without TLS.""
 from __future__ import annotations
 
 import json
-import os
 import re
 import ssl
 import subprocess
@@ -46,9 +45,7 @@ checks:
 
 
 def opsbook(d: Daemon, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "opsbook", *args, "--config", str(d.config)],
-                          check=False, capture_output=True, text=True, timeout=60, input=stdin,
-                          env={**os.environ, "OPSBOOK_USER": "cli-user"})  # fmt: skip
+    done = d.run(*args, user="cli-user", stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
