@@ -298,23 +298,20 @@ def _merged(name: str, frames: list[pl.DataFrame]) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed").lazy().group_by(*kind.keys).agg(**aggs)
 
 
-def merge(name: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
-    if KINDS[name].bag:
-        return pl.concat(frames, rechunk=False)
-    return _merged(name, frames).collect()
-
-
 def merge_all(parts: dict[str, list[pl.DataFrame]], top: int) -> dict[str, pl.DataFrame]:
     """Every kind's partials merged in one Polars call (the kinds run side by side); a kind
     with a single partial is taken as it is; a bag keeps the text of rows ``top`` may show."""
     todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag}
     plans = [_merged(n, f) for n, f in todo.items()]
     done = dict(zip(todo, pl.collect_all(plans), strict=True))
-    out = {
-        name: done[name] if name in done else merge(name, frames)
-        for name, frames in parts.items()
-        if frames
-    }
+    out: dict[str, pl.DataFrame] = {}
+    for name, frames in parts.items():
+        if name in done:
+            out[name] = done[name]
+        elif frames and KINDS[name].bag:
+            out[name] = pl.concat(frames, rechunk=False)  # pruned below
+        elif frames:
+            out[name] = frames[0]
     for bag, (counted, columns) in _SHOWN_BY.items():
         if bag in out and counted in out:
             out[bag] = _pruned(out[bag], out[counted], columns, top)
