@@ -111,14 +111,10 @@ def _by_offset(name: str, fd: int, chunk_bytes: int) -> Iterator[Chunk]:
             yield Chunk(name, line, block[:MAX_LINE], 1)  # unparsed, and counted so
             line, offset, want = line + 1, offset + len(block), chunk_bytes
             continue
-        body = block[:cut]
-        del block
         offset, want = offset + cut + 1, chunk_bytes
-        count = body.count(b"\n") + 1
-        chunk = Chunk(name, line, body, count)
-        del body
-        yield chunk
-        del chunk
+        count = block.count(b"\n", 0, cut) + 1
+        held, block = [block], b""
+        yield Chunk(name, line, held.pop()[:cut], count)  # see _streamed
         line += count
 
 
@@ -146,13 +142,11 @@ def _streamed(name: str, stream: BinaryIO, chunk_bytes: int) -> Iterator[Chunk]:
             carry = b""
             continue
         carry = block[cut + 1 :]
-        body = block[:cut]
-        del block  # not held (twice the chunk) while the chunk is out
-        count = body.count(b"\n") + 1
-        chunk = Chunk(name, line, body, count)
-        del body  # the chunk's holder alone decides when its text goes
-        yield chunk
-        del chunk
+        count = block.count(b"\n", 0, cut) + 1
+        # Built in the yield itself, so no local of this generator holds the block or the
+        # chunk while it is out: the worker that parses it lets its text go (~2 chunks).
+        held, block = [block], b""
+        yield Chunk(name, line, held.pop()[:cut], count)
         line += count
     if carry:
         yield Chunk(name, line, carry, 1)
