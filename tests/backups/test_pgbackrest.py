@@ -158,8 +158,7 @@ def test_the_wal_archive_check_says_off_working_and_failing(
     assert off.status is Status.CRITICAL and "archive_mode is off" in off.message
     archiving(pg, source, backups)
     pg.psql("CREATE TABLE t AS SELECT generate_series(1, 1000) AS id")
-    pg.psql("SELECT pg_switch_wal()")
-    time.sleep(1)
+    pg.switch_and_archive()
     working = assess(check, fetch(check))
     assert working.status is Status.OK, working.message
     pg.psql("ALTER SYSTEM SET archive_command = 'false'")
