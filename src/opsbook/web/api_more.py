@@ -104,8 +104,7 @@ class MoreApi:
     async def run_action(self, request: Request, who: Token) -> Response:
         """Run a containment action for an incident, in the background (202): its start and
         end go on the timeline under the token's name."""
-        from opsbook.playbook.act import run_action
-        from opsbook.playbook.records import Trigger
+        from opsbook.web.incident_view import start_action
 
         incident_id, name = request.path_params["id"], request.path_params["action"]
         action = self.d.config.actions.get(name)
@@ -116,15 +115,7 @@ class MoreApi:
             return JSONResponse({"error": f"token {who.name} is a {who.role.value}; action "
                                  f"{name} may be run by: {roles}"}, status_code=403)  # fmt: skip
         await self.d.in_store(lambda: self.d.incidents.get(incident_id))
-        d = self.d
-
-        def go() -> None:
-            run_action(d.store.engine, name, action, incident_id=incident_id, actor=who.name,
-                       trigger=Trigger.MANUAL, clock=d.clock, redact=d.loaded.redactor)  # fmt: skip
-
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(go))
-        self.running.add(task)
-        task.add_done_callback(self.running.discard)
+        start_action(self.d, self.running, name, action, incident_id, who.name)
         return JSONResponse({"incident_id": incident_id, "action": name, "started": True},
                             status_code=202)  # fmt: skip
 

@@ -104,8 +104,7 @@ class IncidentPages:
     async def run(self, request: Request, session: Session) -> Response:
         """Run a containment action from the incident (`opsbook incident act`): recorded on
         the timeline as the user's; it runs in the background and the page shows its end."""
-        from opsbook.playbook.act import run_action
-        from opsbook.playbook.records import Trigger
+        from opsbook.web.incident_view import start_action
 
         incident_id, name = request.path_params["id"], request.path_params["action"]
         action = self.d.config.actions.get(name)
@@ -124,15 +123,7 @@ class IncidentPages:
             await self.d.in_store(lambda: self.d.incidents.get(incident_id))
         except IncidentError as exc:
             return message(request, "No such incident", str(exc), 404, session)
-        d = self.d
-
-        def go() -> None:
-            run_action(d.store.engine, name, action, incident_id=incident_id, actor=session.user,
-                       trigger=Trigger.MANUAL, clock=d.clock, redact=d.loaded.redactor)  # fmt: skip
-
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(go))
-        self.running.add(task)
-        task.add_done_callback(self.running.discard)
+        start_action(self.d, self.running, name, action, incident_id, session.user)
         return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
     async def act(self, request: Request, session: Session) -> Response:

@@ -3,6 +3,7 @@ json`'s shape, and the timeline's filter groups."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from opsbook.incidents.model import EntryKind
 
 if TYPE_CHECKING:
+    from opsbook.config.actions import ActionConfig
     from opsbook.daemon.main import Daemon
 
 # the timeline's filters: which entry kinds each shows
@@ -66,3 +68,26 @@ def report_markdown(d: Daemon, record: IncidentRecord) -> str:
 async def incident_doc(d: Daemon, incident_id: str) -> dict[str, Any]:
     """`opsbook incident show ID --format json`'s shape, read in the store thread."""
     return doc_of(d, await d.in_store(lambda: read_incident(d, incident_id)))
+
+
+def start_action(
+    d: Daemon,
+    running: set[asyncio.Task[None]],
+    name: str,
+    action: ActionConfig,
+    incident_id: str,
+    actor: str,
+) -> None:
+    """Run a containment action for an incident off the loop, as ``actor`` (the page and the
+    API answer at once; run_action puts its start and end on the timeline). ``running``
+    holds the task until it ends."""
+    from opsbook.playbook.act import run_action
+    from opsbook.playbook.records import Trigger
+
+    def go() -> None:
+        run_action(d.store.engine, name, action, incident_id=incident_id, actor=actor,
+                   trigger=Trigger.MANUAL, clock=d.clock, redact=d.loaded.redactor)  # fmt: skip
+
+    task = asyncio.get_running_loop().create_task(asyncio.to_thread(go))
+    running.add(task)
+    task.add_done_callback(running.discard)
