@@ -40,9 +40,6 @@ identity_option = click.option(
 )
 
 
-_setup = open_backups
-
-
 def _dump_progress(bar: ProgressLine, source: str) -> Progress:
     return lambda done, artifact="": bar.update(done, f"{source} {artifact}")
 
@@ -76,7 +73,7 @@ def run(
     from opsbook.output.backups import run_error_json, run_json, run_summary
     from opsbook.output.progress import ProgressLine
 
-    _, backups, store = _setup(ctx)
+    _, backups, store = open_backups(ctx)
     names = [source] if source else list(backups.sources)
     for name in names:
         source_of(backups, name)
@@ -147,7 +144,7 @@ def list_(ctx: click.Context, source: str | None, repo: str | None, fmt: str) ->
     from opsbook.backups.catalog import catalog
     from opsbook.output.backups import list_json, list_table
 
-    loaded, backups, store = _setup(ctx)
+    loaded, backups, store = open_backups(ctx)
     logical = source is None or source not in physical_sources(backups)
     entries = catalog(backups, source=source, repo=repo) if logical else []
     verified = records.verifications(store.engine)
@@ -173,7 +170,7 @@ def show(ctx: click.Context, backup_id: str, fmt: str) -> None:
     from opsbook.backups.catalog import find
     from opsbook.output.backups import show_text
 
-    loaded, backups, store = _setup(ctx)
+    loaded, backups, store = open_backups(ctx)
     entry = find(backups, backup_id)
     history = [e for e in records.events(store.engine, limit=500) if e.backup_id == entry.id]
     if fmt == "json":
@@ -210,10 +207,9 @@ def verify(
     cluster, to --to-time or the newest backup's end, check it, remove it."""
     from opsbook.backups import jobs
     from opsbook.backups.catalog import find
-    from opsbook.errors import UsageError
     from opsbook.output.progress import ProgressLine
 
-    loaded, backups, store = _setup(ctx)
+    loaded, backups, store = open_backups(ctx)
     named = source or ref
     if named is not None and named in physical_sources(backups):
         proof = verify_one(backups, store.engine, named, to_time, loaded.config.timezone,
@@ -290,7 +286,7 @@ def restore(
     from opsbook.backups.catalog import find
     from opsbook.backups.restore_job import RestoreRequest, restore_backup
 
-    loaded, backups, store = _setup(ctx)
+    loaded, backups, store = open_backups(ctx)
     if backup_id in physical_sources(backups):
         done = restore_physical(
             backups, store.engine, backup_id, to=to, to_time=to_time, in_place=in_place,
@@ -336,7 +332,6 @@ def _restore_to_path(
     from pathlib import Path
 
     from opsbook.backups.restore_files import restore_to_path
-    from opsbook.errors import UsageError
 
     if clean:
         raise UsageError(f"--clean is for PostgreSQL; {entry.id} is a {entry.manifest.kind} "
@@ -369,7 +364,7 @@ def copy(ctx: click.Context, backup_id: str, to: str, as_: str | None) -> None:
     from opsbook.backups import jobs
     from opsbook.backups.catalog import find
 
-    _, backups, store = _setup(ctx)
+    _, backups, store = open_backups(ctx)
     entry = find(backups, backup_id)
     jobs.copy(backups, store.engine, entry, to, actor=actor(as_))
     click.echo(f"{entry.id} copied to {to}")
@@ -386,7 +381,7 @@ def prune(ctx: click.Context, dry_run: bool, as_: str | None, fmt: str) -> None:
     from opsbook.backups import jobs
     from opsbook.output.backups import prune_json, prune_table
 
-    loaded, backups, store = _setup(ctx)
+    loaded, backups, store = open_backups(ctx)
     outcome = jobs.prune(backups, store.engine, dry_run=dry_run,
                          timezone=backups.settings.timezone or loaded.config.timezone,
                          actor=actor(as_))  # fmt: skip
@@ -431,8 +426,6 @@ def keygen(output: str, signing: bool) -> None:
         return
 
     from pyrage import x25519
-
-    from opsbook.errors import UsageError
 
     identity = x25519.Identity.generate()
     public = str(identity.to_public())
