@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
 from opsbook.logs.formats import LogFormat
 from opsbook.logs.reader import Chunk
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # Paths folded to routes: UUIDs, long hex (hashes, fingerprinted assets) and numeric
@@ -112,6 +116,7 @@ def _latency(fmt: LogFormat) -> pl.Expr:
     return (seconds * 1000).round(0).cast(pl.Int32).alias("ms")
 
 
+NO_LINES = pl.DataFrame(schema={"lineno": pl.UInt32, "line": pl.String})
 SEPARATOR = b"\x01"  # a byte no text log has: each line is one field
 
 
@@ -144,28 +149,28 @@ def _typed(frame: pl.DataFrame, fmt: LogFormat, pattern: str) -> tuple[pl.DataFr
     return _shaped(matched.filter(ok).select("ts", pl.col("m")).unnest("m"), fmt), bad
 
 
-def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """The chunk read as space-separated columns with quoted free text (Polars' CSV reader,
-    4x the regex's speed): (typed rows, rejected lines); None when the columns do not line
-    up with the lines (a stray quote), and the regex reads the chunk instead."""
-    assert fmt.columns is not None
-    data = chunk.data
-    # counted once, by the reader (chunks made elsewhere say 0: counted here)
-    lines = chunk.lines or data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+@dataclass(frozen=True)
+class Plan:
+    """A chunk read as columns, not yet run: Polars runs these with the chunk's aggregates
+    in one call (each eager step had cost a pass over every row and a return to Python)."""
+
+    rows: pl.LazyFrame  # the typed rows of the lines that parsed (see _shaped)
+    lines: pl.LazyFrame  # how many rows the columns gave: one per line, or the plan is void
+    rejected: pl.LazyFrame  # the numbers of the lines the columns could not type
+
+
+def plan_chunk(chunk: Chunk, fmt: LogFormat) -> Plan | None:
+    """The chunk as space-separated columns with quoted free text (Polars' CSV reader, 4x
+    the regex's speed); None for a layout that is not columns (the regex reads it)."""
+    if fmt.columns is None or fmt.use_forwarded:
+        return None
     kept = {i: name for i, name in enumerate(fmt.columns) if name}
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(data), has_header=False, separator=" ", quote_char='"',
-            schema={f"column_{i + 1}": pl.String for i in range(len(fmt.columns))},
-            columns=[f"column_{i + 1}" for i in kept], truncate_ragged_lines=True,
-            encoding="utf8-lossy", raise_if_empty=False,
-        )  # fmt: skip
-    except pl.exceptions.PolarsError:
-        return None
-    if frame.height != lines:
-        return None
-    frame = frame.rename({f"column_{i + 1}": name for i, name in kept.items()})
-    names = frame.columns
+    frame = pl.scan_csv(
+        chunk.data, has_header=False, separator=" ", quote_char='"',
+        schema={f"column_{i + 1}": pl.String for i in range(len(fmt.columns))},
+        truncate_ragged_lines=True, encoding="utf8-lossy", raise_if_empty=False,
+    ).select(pl.col(f"column_{i + 1}").alias(name) for i, name in kept.items())  # fmt: skip
+    names = list(kept.values())
     fields = [pl.col(n) for n in names if n not in ("time_a", "time_b", "request")]
     if "time_a" in names:
         fields.append(_local_time().alias("ts"))
@@ -184,24 +189,41 @@ def _columns(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame] 
         typed = typed.with_columns(_times(fmt, pl.col).alias("ts"))
     status = pl.col("status")
     ok = status.str.len_bytes().eq(3) & status.cast(pl.Int16, strict=False).is_not_null()
-    ok = (ok & pl.col("ts").is_not_null()).fill_null(False)
-    typed = typed.with_columns(ok.alias("ok"))
-    if typed["ok"].all():  # the usual chunk: no copy of every column to drop nothing
-        rows = _shaped(typed.drop("lineno", "ok"), fmt)
-        return rows, pl.DataFrame(schema={"lineno": pl.UInt32, "line": pl.String})
-    bad_numbers = typed.filter(~pl.col("ok"))["lineno"]
-    rows = _shaped(typed.filter("ok").drop("lineno", "ok"), fmt)
-    # the lines the columns missed (a user with a space, garbage): the regex reads them
+    typed = typed.with_columns((ok & pl.col("ts").is_not_null()).fill_null(False).alias("ok"))
+    typed = typed.cache()  # read once, for the three frames below
+    return Plan(
+        rows=_shaped(typed.filter("ok").drop("lineno", "ok"), fmt),
+        lines=typed.select(pl.len()),
+        rejected=typed.filter(~pl.col("ok")).select("lineno"),
+    )
+
+
+def lines_of(chunk: Chunk) -> int:
+    """Counted once, by the reader; a chunk made elsewhere says 0 and is counted here."""
+    data = chunk.data
+    return chunk.lines or data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def retry(
+    chunk: Chunk, fmt: LogFormat, numbers: pl.Series
+) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    """The lines the columns missed (a user with a space, garbage), read by the regex and
+    then the format's fallback: (typed rows or None, the lines neither could read)."""
+    if numbers.is_empty():
+        return None, NO_LINES
     every = read_lines(chunk)
-    bad = every.filter(pl.col("lineno").is_in(bad_numbers.implode()))
+    bad = every.filter(pl.col("lineno").is_in(numbers.implode()))
     bad = bad.filter(pl.col("line").str.strip_chars() != "")
-    retried, bad = _typed(bad, fmt, fmt.pattern)
-    return pl.concat([rows, retried], how="vertical_relaxed"), bad
+    rows, bad = _typed(bad, fmt, fmt.pattern)
+    if fmt.fallback is not None and bad.height:
+        retried, bad = _typed(bad, fmt, fmt.fallback)
+        rows = pl.concat([rows, retried], how="vertical_relaxed")
+    return rows, bad
 
 
-def _shaped(rows: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
+def _shaped(rows: Frame, fmt: LogFormat) -> Frame:
     """Named fields (ip, time, method, target, status…) to the typed rows every report reads."""
-    names = rows.columns
+    names = rows.collect_schema().names()
     ip = pl.col("ip").fill_null("-") if "ip" in names else pl.lit("-")
     if fmt.use_forwarded and "forwarded" in names:
         first = pl.col("forwarded").str.split(",").list.first().str.strip_chars()
@@ -246,14 +268,22 @@ def _shaped(rows: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
 
 def parse_chunk(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(parsed rows, unparsed non-blank lines with their numbers)."""
-    if fmt.columns is not None and not fmt.use_forwarded:
-        read = _columns(chunk, fmt)
-        if read is not None:
-            rows, bad = read
-            if fmt.fallback is not None and bad.height:
-                retried, bad = _typed(bad, fmt, fmt.fallback)
+    plan = plan_chunk(chunk, fmt)
+    if plan is not None:
+        try:
+            lines, rows, rejected = pl.collect_all([plan.lines, plan.rows, plan.rejected])
+        except pl.exceptions.PolarsError:  # a stray quote the reader could not get past
+            lines = None
+        if lines is not None and lines.item() == lines_of(chunk):
+            retried, bad = retry(chunk, fmt, rejected["lineno"])
+            if retried is not None:
                 rows = pl.concat([rows, retried], how="vertical_relaxed")
             return rows, bad
+    return parse_lines(chunk, fmt)
+
+
+def parse_lines(chunk: Chunk, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The chunk line by line with the format's regex (the columns did not line up)."""
     frame = read_lines(chunk).filter(pl.col("line").str.strip_chars() != "")
     rows, bad = _typed(frame, fmt, fmt.pattern)
     if fmt.fallback is not None and bad.height:

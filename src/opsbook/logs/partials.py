@@ -219,30 +219,33 @@ _SHOWN_BY = {
 }  # bag: (the kind that counts it, (column, the least value a shown row has))
 
 
-def reduce_chunk(
-    rows: pl.DataFrame, probes: str = PROBES, strong: str = STRONG_PROBES
-) -> dict[str, pl.DataFrame]:
-    """``probes``: the regex of every attack path (the built-in ones and logs.probe_paths);
+def reduce_plans(
+    rows: pl.LazyFrame, probes: str = PROBES, strong: str = STRONG_PROBES
+) -> dict[str, pl.LazyFrame]:
+    """Every aggregate of a chunk's rows as a plan, for one ``collect_all`` (Polars runs them
+    side by side, reading the rows once); ``finished`` makes partials of what they give.
+    ``probes``: the regex of every attack path (the built-in ones and logs.probe_paths);
     ``strong``: those never an app's own route."""
-    rows = rows.with_columns(
+    frame = rows.with_columns(
         pl.col("path").str.contains(probes).alias("probe"),
         (pl.col("route").hash() ^ pl.col("method").hash()).alias("key"),
         pl.col("agent").hash().alias("agent_hash"),
-    )
-    # One lazy plan for every aggregate, collected at once: Polars runs them side by side
-    # and releases the GIL once, instead of sixteen eager calls.
-    frame = rows.lazy()
+    ).cache()
     # the strong patterns are looked for in the few probe rows, not in every path
     probed = frame.filter("probe").with_columns(pl.col("path").str.contains(strong).alias("strong"))
-    names = [name for name in KINDS if name not in _FROM_OTHERS]
-    plans = []
-    for name in names:
-        kind = KINDS[name]
+    plans = {}
+    for name, kind in KINDS.items():
+        if name in _FROM_OTHERS:
+            continue
         source = probed if kind.probed else frame
         source = source if kind.where is None else source.filter(kind.where)
         keys = kind.key_exprs or tuple(pl.col(k) for k in kind.keys)
-        plans.append(source.group_by(*keys).agg(**kind.build))
-    out = dict(zip(names, pl.collect_all(plans, engine=ENGINE), strict=True))
+        plans[name] = source.group_by(*keys).agg(**kind.build)
+    return plans
+
+
+def finished(out: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The partials of a chunk from what its plans gave: the kinds made from others' frames."""
     # hosts from the distinct referrers: a regex per URL, not per line
     referers = out["referers"]
     out["referring_sites"] = referers.group_by(_SITE).agg(pl.col("requests").sum())
@@ -254,6 +257,14 @@ def reduce_chunk(
     out["route_names"] = routes.select("key", "method", "route")
     out["routes"] = routes.drop("method", "route")
     return out
+
+
+def reduce_chunk(
+    rows: pl.DataFrame, probes: str = PROBES, strong: str = STRONG_PROBES
+) -> dict[str, pl.DataFrame]:
+    """A chunk's typed rows (already in memory) to its partials."""
+    plans = reduce_plans(rows.lazy(), probes, strong)
+    return finished(dict(zip(plans, pl.collect_all(plans.values(), engine=ENGINE), strict=True)))
 
 
 def clients_of(visitors: pl.DataFrame | None) -> pl.DataFrame | None:
