@@ -23,6 +23,7 @@ from opsbook.logs.parse import (
     PROBES,
     STRONG_PROBES,
     Plan,
+    count_lines,
     lines_of,
     parse_lines,
     plan_chunk,
@@ -138,7 +139,7 @@ def _chunks(query: AccessQuery, notes: list[str]) -> Iterator[reader.Chunk]:
         if query.since is not None and reader.modified_before(name, query.since):
             notes.append(f"skipped {name}: last written before --since")
             continue
-        yield from reader.iter_chunks(name, query.chunk_bytes)
+        yield from reader.iter_chunks(name, query.chunk_bytes, count_lines)
 
 
 _SPAN = (
