@@ -20,7 +20,10 @@ from typing import BinaryIO
 
 from opsbook.errors import LogError
 
-CHUNK_BYTES = 8 << 20  # 16 MB: ~7 % faster, ~60 MB more at the peak (two in flight)
+# Each chunk costs a fixed ~8 ms of plan work and ~5x its size in memory while it is
+# reduced: 12 MB was 6 % faster than 8 MB at the same peak (fewer read ahead, access._AHEAD);
+# 16 MB 6 % faster again, 30 MB more.
+CHUNK_BYTES = 12 << 20
 MAX_LINE = 4 << 20  # a "line" this long without a newline is cut here: memory stays bounded
 STDIN = "-"
 BINARY_SNIFF = 64 << 10  # a NUL byte in this much of a file's start: not a log
