@@ -105,3 +105,38 @@ def test_watch_config_reloads_when_the_file_changes(tmp_path: Path, redis: Redis
         d.wait_runs("mem", 1)
     finally:
         d.close()
+
+
+def _open_files(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            found.add(str(Path(fd).readlink()))
+        except OSError:  # closed while listed
+            continue
+    return found
+
+
+def test_a_log_check_moved_by_a_reload_lets_go_of_its_old_file(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    line = '10.0.0.1 - - [01/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl"\n'
+    old, new = tmp_path / "old.log", tmp_path / "new.log"
+    old.write_text(line)
+    new.write_text(line)
+    check = "  traffic: {{type: log, path: {}, interval: 1s, unusual_traffic: false}}\n"
+    d = Daemon(tmp_path, BASE.format(url=redis.url()) + check.format(old))
+    try:
+        d.start()
+        d.wait_runs("traffic", 1)
+        assert d.proc is not None
+        assert str(old) in _open_files(d.proc.pid)  # followed between runs
+        rewrite(d, "checks:\n" + check.format(new))
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for(lambda: "reloaded" in d.logs(), "the reload")
+        d.wait_runs("traffic", 1)
+        files = _open_files(d.proc.pid)
+        assert str(new) in files
+        assert str(old) not in files  # closed: a rotated-away log would stay on disk
+    finally:
+        d.close()

@@ -7,7 +7,8 @@ host with only disk and memory checks never pays for a database driver.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable
+import sys
+from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol, cast
 
 from opsbook.results import CheckKind, Phase, Reading
@@ -21,3 +22,16 @@ class CheckModule(Protocol):
 
 def module_for(kind: CheckKind) -> CheckModule:
     return cast(CheckModule, importlib.import_module(f"opsbook.checks.{kind.value}"))
+
+
+_FOLLOWING = (CheckKind.LOG, CheckKind.LOG_ERRORS)  # kinds that keep a file open between runs
+
+
+def release(checks: Iterable[Any]) -> None:
+    """Let the kinds that keep files open between runs close what no check in ``checks``
+    reads any more: after a reload, and with none at the end of a one-shot run. A kind
+    never imported holds nothing."""
+    for kind in _FOLLOWING:
+        module = sys.modules.get(f"opsbook.checks.{kind.value}")
+        if module is not None:
+            module.keep([c for c in checks if c.kind is kind])

@@ -8,6 +8,7 @@ in the window and shares are not judged: three requests, one 502, is not a 33 % 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +29,19 @@ def describe(check: LogCheck) -> str:
     return check.path
 
 
+def _key(check: LogCheck) -> tuple[str, str | None]:
+    return (check.path, check.log_format)
+
+
+def keep(checks: Iterable[LogCheck]) -> None:
+    """Stop following the files of log checks that are gone (see checks.release)."""
+    TRACKERS.keep({_key(c) for c in checks})
+
+
 def _watch(check: LogCheck) -> AccessTracker:
     from opsbook.logs.tracking import AccessTracker
 
-    return TRACKERS.get((check.path, check.log_format),
-                       lambda: AccessTracker(check.path, check.log_format))  # fmt: skip
+    return TRACKERS.get(_key(check), lambda: AccessTracker(check.path, check.log_format))
 
 
 async def run(check: LogCheck, phase: Phase) -> Reading:

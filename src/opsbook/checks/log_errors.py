@@ -8,6 +8,7 @@ WARNING for one window after it first appears, then it is known.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -44,14 +45,24 @@ def _baseline_state(check: LogErrorsCheck) -> bytes | None:
         raise CheckUnavailable(str(exc)) from None
 
 
+def _key(check: LogErrorsCheck) -> tuple[object, ...]:
+    return (check.path, check.baseline, check.store, check.level)
+
+
+def keep(checks: Iterable[LogErrorsCheck]) -> None:
+    """Stop following the files of error-log checks that are gone (see checks.release)."""
+    TRACKERS.keep({_key(c) for c in checks})
+
+
 def _watch(check: LogErrorsCheck) -> ErrorTracker:
     from opsbook.logs.errorlog import parse_level
     from opsbook.logs.follow import Follower
     from opsbook.logs.tracking import ErrorTracker
 
-    key = (check.path, check.baseline, check.store, check.level)
-    return TRACKERS.get(key, lambda: ErrorTracker(Follower(check.path), parse_level(check.level),
-                                               _baseline_state(check)))  # fmt: skip
+    def make() -> ErrorTracker:
+        return ErrorTracker(Follower(check.path), parse_level(check.level), _baseline_state(check))
+
+    return TRACKERS.get(_key(check), make)
 
 
 async def run(check: LogErrorsCheck, phase: Phase) -> Reading:

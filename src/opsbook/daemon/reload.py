@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsbook.checks import release
 from opsbook.config.loader import LoadedConfig, load_config
 from opsbook.config.model import Config
 from opsbook.errors import ConfigError
@@ -63,6 +64,7 @@ async def _swap(daemon: Daemon, loaded: LoadedConfig) -> None:
         if before != after:
             log.warning("reload: %s changed; it takes effect at the next restart", what)
     daemon.loaded, daemon.config = loaded, new
+    release(new.checks.values())  # a log check removed or moved: its file closed
     if not daemon.leading:  # a follower: its own checks now, the rest when it leads
         if daemon.scheduler is not None:
             daemon.scheduler.redact = loaded.redactor

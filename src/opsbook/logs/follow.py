@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Generic, Protocol, TypeVar
@@ -167,6 +167,13 @@ class Trackers(Generic[W]):
             if watch is None:
                 watch = self._items[key] = make()
             return watch
+
+    def keep(self, keys: Collection[Hashable]) -> None:
+        """Close and drop the watches no check has any more (a reload removed or changed
+        it): each holds its file open, and a log rotated away stays on disk while it does."""
+        with self._lock:
+            for key in [k for k in self._items if k not in keys]:
+                self._items.pop(key).follower.close()
 
     def forget(self) -> None:
         with self._lock:
