@@ -29,8 +29,7 @@ _FOLLOWING = (CheckKind.LOG, CheckKind.LOG_ERRORS)  # kinds that keep a file ope
 
 def release(checks: Iterable[Any]) -> None:
     """Let the kinds that keep files open between runs close what no check in ``checks``
-    reads any more: after a reload, and with none at the end of a one-shot run. A kind
-    never imported holds nothing."""
+    reads any more (opsbook serve, after a reload). A kind never imported holds nothing."""
     for kind in _FOLLOWING:
         module = sys.modules.get(f"opsbook.checks.{kind.value}")
         if module is not None:
