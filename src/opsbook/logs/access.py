@@ -43,7 +43,7 @@ from opsbook.timefmt import iso
 
 EXAMPLES = 5
 _Done = tuple[pl.DataFrame, tuple[int, datetime | None, datetime | None]]
-_MERGE_EVERY = 4  # chunks' partials waiting at most: with 12 MB chunks, memory stays flat
+_MERGE_EVERY = 6  # chunks' partials waiting at most: ~4 MB each (partials._compact)
 _WORKERS = 2  # both cores busy
 # Chunks read ahead of the workers beyond the one queued behind them: reading a chunk takes
 # ~3 ms, so a worker hardly waits for it, and each chunk held costs ~30 MB at the peak.
