@@ -400,3 +400,19 @@ def test_configured_probe_paths_flag_their_clients(
     assert out.code == 3
     assert "logs.probe_paths: '(unclosed' is not a regular expression" in out.err
     assert len(out.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 2048])
+def test_a_line_cut_short_inside_a_quote_swallows_no_other_line(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    # A line nginx never finished (a full disk, a crash): its open quote would make the CSV
+    # reader take the next line as part of it; the columns no longer line up with the lines,
+    # and the chunk is read line by line instead.
+    hits = mixed_hits(60, seed=3)
+    lines = [h.line(True) for h in hits]
+    cut = lines[30][: lines[30].index('"') + 10]  # inside the request line's quotes
+    log = write_log(tmp_path / "access.log", [*lines[:30], cut, *lines[30:]])
+    got = analyse(AccessQuery(files=(str(log),), chunk_bytes=chunk_bytes))
+    assert (got.requests, got.unparsed) == (60, 1)
+    assert [(e.line, e.text) for e in got.unparsed_examples] == [(31, cut)]

@@ -188,9 +188,9 @@ def _reduce(
 def _planned(
     plan: Plan, chunk: reader.Chunk, where: pl.Expr | None, probes: str, strong: str
 ) -> tuple[dict[str, pl.DataFrame], pl.Series, pl.DataFrame] | None:
-    """The columns' plan and every aggregate run as one Polars call (a fifth less work than
-    typing the rows, then reducing them): (partials, the numbers of the lines the columns
-    could not type, span); None when the columns do not line up with the lines."""
+    """The columns' plan and every aggregate run as one Polars call (one return to Python a
+    chunk instead of a dozen): (partials, the numbers of the lines the columns could not
+    type, span); None when the columns do not line up with the lines."""
     selected = plan.rows if where is None else plan.rows.filter(where)
     aggregates = reduce_plans(selected, probes, strong)
     todo = [plan.lines, plan.rejected, plan.rows.select(_SPAN), *aggregates.values()]
