@@ -294,10 +294,14 @@ def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame's text copied out of the chunk's buffers: a group's first value is a view
     into the buffer its column was read into, and kept, it kept the whole buffer (a 2,000
     agent partial pinned 5 MB of agent strings; ~10 MB a chunk until merged, then longer)."""
-    text = [name for name, kind in frame.schema.items() if kind == pl.String]
-    if not text:
-        return frame
-    return frame.with_columns(pl.concat_str(pl.col(name), pl.lit("")).alias(name) for name in text)
+    copied = {
+        name: pl.concat_str(pl.col(name), pl.lit(""))
+        if kind == pl.String
+        else pl.col(name).list.eval(pl.concat_str(pl.element(), pl.lit("")))
+        for name, kind in frame.schema.items()
+        if kind in (pl.String, pl.List(pl.String))
+    }
+    return frame.with_columns(**copied) if copied else frame
 
 
 def reduce_chunk(
