@@ -3,18 +3,22 @@ a clean stop of the leader hand the escalation to another, every level paged exa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from opsbook.errors import StoreError
 from tests.support.daemon import Daemon
 from tests.support.receivers import SmtpReceiver
 from tests.support.servers import PostgresServer
@@ -368,3 +372,47 @@ checks:
     # its 10 s counted from when it began: a timer started afresh at the takeover would fire
     # 16 s or more after the first failure
     assert (fired.firing_since - pending.pending_since).total_seconds() < 14.5
+
+
+def test_a_leader_frozen_while_renewing_its_lease_cannot_keep_it(
+    pg_fresh: PostgresServer,
+) -> None:
+    # SIGSTOP, a VM pause or a stalled disk can freeze the leader inside its renewal, with
+    # the lease row locked FOR UPDATE and its connection alive: the server must end that
+    # session, or no other instance can ever take the lease (and nobody is paged).
+    from opsbook.cluster.lease import claim
+    from opsbook.store.engine import make_engine
+    from opsbook.store.open import open_store
+
+    ttl = 2.0
+    store = open_store(pg_fresh.dsn())
+    assert claim(store.engine, "a", ttl)[0] is not None
+    frozen, thaw = threading.Event(), threading.Event()
+    engine_a = make_engine(pg_fresh.dsn())
+
+    @event.listens_for(engine_a, "after_cursor_execute")
+    def _freeze(*args: object) -> None:
+        if "FOR UPDATE" in str(args[2]):  # the row locked; then nothing more is sent
+            frozen.set()
+            thaw.wait(60)
+
+    def renew() -> None:
+        with contextlib.suppress(StoreError):  # its session ended under it
+            claim(engine_a, "a", ttl)
+
+    renewal = threading.Thread(target=renew)
+    renewal.start()
+    try:
+        assert frozen.wait(10)
+        took = None
+        deadline = time.monotonic() + 20
+        while took is None and time.monotonic() < deadline:
+            with contextlib.suppress(StoreError):  # lock_timeout: the next round
+                took = claim(store.engine, "b", ttl)[0]
+            time.sleep(0.2)
+        assert took is not None and took.taken_from == "a"
+    finally:
+        thaw.set()
+        renewal.join(30)
+        engine_a.dispose()
+        store.engine.dispose()

@@ -95,6 +95,7 @@ class PostgresServer:
         # as postgresql.conf would say it ('$libdir/pg_stat_statements' too: written to the
         # file, since pg_ctl -o passes options through a shell)
         self.preload = "pg_stat_statements"
+        self.started_once = False
 
     @classmethod
     def create(cls, template: Path | None = None, **kwargs: int) -> PostgresServer:
@@ -123,6 +124,23 @@ class PostgresServer:
         pwfile.unlink()
 
     def start(self) -> None:
+        """pg_ctl start. The port was free when picked, but another server the suite starts
+        at the same moment can take it first: the first start moves to a fresh port (no
+        address of this one has been handed out yet); a restart keeps its own."""
+        for attempt in range(3):
+            try:
+                self._start()
+            except subprocess.CalledProcessError as exc:
+                log = (self.base / "log").read_text(errors="replace")[-2000:]
+                taken = "could not bind" in log or "already in use" in log
+                if self.started_once or not taken or attempt == 2:
+                    raise RuntimeError(f"pg_ctl start failed ({exc.returncode}): {log}") from exc
+                self.port = free_port()
+                continue
+            self.started_once = True
+            return
+
+    def _start(self) -> None:
         options = " ".join([
             f"-p {self.port}",
             f"-k {self.sockets}",

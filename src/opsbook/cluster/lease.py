@@ -51,6 +51,12 @@ def claim(
         if conn.dialect.name == "postgresql":
             # never wait long behind a paused leader's transaction: try again next round
             conn.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            # and a leader paused in here (SIGSTOP, a frozen VM), the row locked FOR UPDATE
+            # and its connection alive, has its session ended by the server after half a
+            # lease, as on the leader's engine (daemon.leadership.leader_engine): otherwise
+            # nobody could ever take the lease from it
+            idle_ms = max(1000, int(ttl * 500))
+            conn.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {idle_ms}")
         now = store_now(conn)
         row = conn.execute(
             select(cluster_lease).where(cluster_lease.c.name == LEADER).with_for_update()
