@@ -43,6 +43,12 @@ def store_now(conn: Connection) -> datetime:
     return datetime.now(UTC)
 
 
+def idle_limit_ms(ttl: float) -> int:
+    """How long a session that holds the lease row may sit idle in a transaction before the
+    server ends it: half a lease, so a paused leader cannot keep the row locked past it."""
+    return max(1000, int(ttl * 500))
+
+
 def claim(
     engine: Engine, instance: str, ttl: float, *, dead: Collection[str] = ()
 ) -> tuple[Holder | None, Holder | None]:
@@ -52,11 +58,11 @@ def claim(
             # never wait long behind a paused leader's transaction: try again next round
             conn.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             # and a leader paused in here (SIGSTOP, a frozen VM), the row locked FOR UPDATE
-            # and its connection alive, has its session ended by the server after half a
-            # lease, as on the leader's engine (daemon.leadership.leader_engine): otherwise
-            # nobody could ever take the lease from it
-            idle_ms = max(1000, int(ttl * 500))
-            conn.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {idle_ms}")
+            # and its connection alive, has its session ended by the server, as on the
+            # leader's engine: otherwise nobody could ever take the lease from it
+            conn.exec_driver_sql(
+                f"SET LOCAL idle_in_transaction_session_timeout = {idle_limit_ms(ttl)}"
+            )
         now = store_now(conn)
         row = conn.execute(
             select(cluster_lease).where(cluster_lease.c.name == LEADER).with_for_update()

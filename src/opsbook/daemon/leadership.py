@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from opsbook import __version__
 from opsbook.alerts.model import AlertState
-from opsbook.cluster.lease import Holder, claim, release, this_process
+from opsbook.cluster.lease import Holder, claim, idle_limit_ms, release, this_process
 from opsbook.cluster.members import Member, Role, beat, status
 from opsbook.errors import OpsbookError, StoreError
 from opsbook.identity import is_dead_here
@@ -42,7 +42,7 @@ def leader_engine(store: Store, ttl: float) -> Engine:
     leader paused mid-transaction cannot hold the lease row's lock past its lease."""
     if is_sqlite(store.url):
         return store.engine
-    idle_ms = int(ttl * 500)
+    idle_ms = idle_limit_ms(ttl)
     return make_engine(store.url, options=f"-c idle_in_transaction_session_timeout={idle_ms}")
 
 

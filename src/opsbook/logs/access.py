@@ -24,13 +24,12 @@ from opsbook.logs.parse import (
     STRONG_PROBES,
     Plan,
     count_lines,
-    lines_of,
     parse_lines,
     plan_chunk,
     retry,
+    run,
 )
 from opsbook.logs.partials import (
-    ENGINE,
     KINDS,
     clients_of,
     finished,
@@ -42,7 +41,8 @@ from opsbook.logs.report import Thresholds, build
 from opsbook.timefmt import iso
 
 EXAMPLES = 5
-_Done = tuple[pl.DataFrame, tuple[int, datetime | None, datetime | None]]
+_Span = tuple[int, datetime | None, datetime | None]  # rows parsed, first and last time
+_Done = tuple[pl.DataFrame, _Span]
 _MERGE_EVERY = 6  # chunks' partials waiting at most: ~4 MB each (partials._compact)
 _WORKERS = 2  # both cores busy
 # Chunks read ahead of the workers beyond the one queued behind them: reading a chunk takes
@@ -127,7 +127,7 @@ class _Totals:
     first: datetime | None = None
     last: datetime | None = None
 
-    def saw(self, span: tuple[int, datetime | None, datetime | None]) -> None:
+    def saw(self, span: _Span) -> None:
         count, first, last = span
         self.parsed += count
         if first is not None:
@@ -149,7 +149,6 @@ _SPAN = (
     pl.col("ts").min().alias("first"),
     pl.col("ts").max().alias("last"),
 )
-_Span = tuple[int, datetime | None, datetime | None]
 
 
 def _span(spans: list[pl.DataFrame]) -> _Span:
@@ -193,14 +192,11 @@ def _planned(
     type, span); None when the columns do not line up with the lines."""
     selected = plan.rows if where is None else plan.rows.filter(where)
     aggregates = reduce_plans(selected, probes, strong)
-    todo = [plan.lines, plan.rejected, plan.rows.select(_SPAN), *aggregates.values()]
-    try:
-        lines, rejected, spans, *frames = pl.collect_all(todo, engine=ENGINE)
-    except pl.exceptions.PolarsError:  # a stray quote the reader could not get past
+    done = run(plan, chunk, [plan.rows.select(_SPAN), *aggregates.values()])
+    if done is None:
         return None
-    if lines.item() != lines_of(chunk):
-        return None
-    return finished(dict(zip(aggregates, frames, strict=True))), rejected["lineno"], spans
+    rejected, (spans, *frames) = done
+    return finished(dict(zip(aggregates, frames, strict=True))), rejected, spans
 
 
 def _with_clients(query: AccessQuery, fmt: LogFormat) -> LogFormat:

@@ -98,6 +98,11 @@ def iter_chunks(
             stream.close()
 
 
+def _refuse_binary(name: str, start: bytes) -> None:
+    if b"\x00" in start[:BINARY_SNIFF]:
+        raise LogError(f"{name}: not a text log (binary data in its first bytes)")
+
+
 def _pread(name: str, fd: int, size: int, offset: int, line: int) -> bytes:
     try:
         return os.pread(fd, size, offset)
@@ -127,8 +132,8 @@ def _by_offset(
         cut = _cut(name, fd, offset, want, line) if want == chunk_bytes else None
         data = b"" if cut is None else _pread(name, fd, cut, offset, line)
         if cut is not None and len(data) == cut:  # the usual chunk (a file cut short: below)
-            if offset == 0 and b"\x00" in data[:BINARY_SNIFF]:
-                raise LogError(f"{name}: not a text log (binary data in its first bytes)")
+            if offset == 0:
+                _refuse_binary(name, data)
             lines = count(data)
             held, data = [data], b""  # see _streamed
             yield Chunk(name, line, held.pop(), lines)
@@ -137,8 +142,8 @@ def _by_offset(
         block = _pread(name, fd, want, offset, line)
         if not block:
             return
-        if offset == 0 and b"\x00" in block[:BINARY_SNIFF]:
-            raise LogError(f"{name}: not a text log (binary data in its first bytes)")
+        if offset == 0:
+            _refuse_binary(name, block)
         if len(block) < want:  # the end of the file, as it is now
             body = block[:-1] if block.endswith(b"\n") else block
             yield Chunk(name, line, body, count(body))
@@ -172,8 +177,8 @@ def _streamed(
             raise LogError(f"{name}: cannot read after line {line - 1}: {exc}") from exc
         if not block:
             break
-        if line == 1 and not carry and b"\x00" in block[:BINARY_SNIFF]:
-            raise LogError(f"{name}: not a text log (binary data in its first bytes)")
+        if line == 1 and not carry:
+            _refuse_binary(name, block)
         block = carry + block
         at = block.rfind(b"\n")
         if at < 0:
