@@ -91,6 +91,8 @@ def test_paths_fold_to_routes(cli: Cli, tmp_path: Path) -> None:
         "/static/app.0123456789abcdef.js": "/static/app.:hash.js",
         "/blob/da39a3ee5e6b4b0d3255bfef95601890afd80709": "/blob/:hash",
         "/search?q=12345": "/search",
+        "/café/menü/7?lang=fr#top": "/café/menü/:id",  # cut at a byte, after multibyte text
+        "/page#part?x=1": "/page",
         "/v1/status": "/v1/status",
         "/reports/2026.csv": "/reports/:id.csv",
     }

@@ -68,6 +68,13 @@ def fold_route(path: pl.Expr) -> pl.Expr:
     return path.str.slice(0, ROUTE_MAX)
 
 
+def _without_query(target: pl.Expr) -> pl.Expr:
+    """The target up to its first ? or #: cut by bytes at that (ASCII) byte, which keeps the
+    text's buffer (a regex replacement copied every path: 1.5x the time)."""
+    cut = target.str.find("[?#]").fill_null(target.str.len_bytes())
+    return target.cast(pl.Binary).bin.head(cut).cast(pl.String)
+
+
 def _times(fmt: LogFormat, field: Callable[[str], pl.Expr] | None = None) -> pl.Expr:
     """Parsed from the match struct ``m`` (or the columns ``field`` names): a time that does
     not parse makes the line unparsed."""
@@ -274,7 +281,7 @@ def _shaped(rows: Frame, fmt: LogFormat) -> Frame:
     rows = rows.with_columns(
         ip.alias("ip"),
         method.alias("method"),
-        target.fill_null("").str.replace(r"[?#].*$", "").alias("path"),
+        _without_query(target.fill_null("")).alias("path"),
     )
     path, method = pl.col("path"), pl.col("method")
     # A request line that is not HTTP ("HELLO WORLD", TLS bytes sent to port 80, "-") is one
