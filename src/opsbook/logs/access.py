@@ -153,9 +153,11 @@ _SPAN = (
 
 def _span(spans: list[pl.DataFrame]) -> _Span:
     """(rows, first time, last time) of a chunk's parsed rows, before any selection."""
-    both = pl.concat(spans).select(
-        pl.col("rows").sum(), pl.col("first").min(), pl.col("last").max()
-    )
+    both = spans[0]
+    if len(spans) > 1:  # (a Polars step per chunk costs more wall than its cpu: the GIL)
+        both = pl.concat(spans).select(
+            pl.col("rows").sum(), pl.col("first").min(), pl.col("last").max()
+        )
     rows, first, last = both.row(0)
     return (
         rows,
@@ -260,7 +262,7 @@ def analyse(query: AccessQuery) -> AccessReport:
         del chunk
         for parts in reduced:
             partials.add(parts)
-        return bad.with_columns(pl.lit(name).alias("file")), span
+        return (bad.with_columns(pl.lit(name).alias("file")) if bad.height else bad), span
 
     def collect(future: Future[_Done]) -> None:
         bad, span = future.result()
