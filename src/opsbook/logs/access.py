@@ -43,7 +43,7 @@ from opsbook.timefmt import iso
 EXAMPLES = 5
 _Span = tuple[int, datetime | None, datetime | None]  # rows parsed, first and last time
 _Done = tuple[pl.DataFrame, _Span]
-_MERGE_EVERY = 6  # chunks' partials waiting at most: ~4 MB each (partials._compact)
+_MERGE_EVERY = 6  # chunks' partials waiting at most: ~4 MB each (partials._COMPACT)
 _WORKERS = 2  # both cores busy
 # Chunks read ahead of the workers beyond the one queued behind them: reading a chunk takes
 # ~3 ms, so a worker hardly waits for it, and each chunk held costs ~30 MB at the peak.
