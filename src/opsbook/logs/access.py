@@ -154,7 +154,7 @@ _SPAN = (
 def _span(spans: list[pl.DataFrame]) -> _Span:
     """(rows, first time, last time) of a chunk's parsed rows, before any selection."""
     both = spans[0]
-    if len(spans) > 1:  # (a Polars step per chunk costs more wall than its cpu: the GIL)
+    if len(spans) > 1:  # the usual chunk has one: no Polars step for it
         both = pl.concat(spans).select(
             pl.col("rows").sum(), pl.col("first").min(), pl.col("last").max()
         )
