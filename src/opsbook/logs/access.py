@@ -43,7 +43,10 @@ from opsbook.timefmt import iso
 EXAMPLES = 5
 _Span = tuple[int, datetime | None, datetime | None]  # rows parsed, first and last time
 _Done = tuple[pl.DataFrame, _Span]
-_MERGE_EVERY = 6  # chunks' partials waiting at most: ~4 MB each (partials._COMPACT)
+# Chunks' partials waiting at most (~4 MB each, partials._COMPACT) for the kinds merged
+# often, and for the others (partials.Kind.often).
+_MERGE_EVERY = 4
+_MERGE_ALL_EVERY = 24
 _WORKERS = 2  # both cores busy
 # Chunks read ahead of the workers beyond the one queued behind them: reading a chunk takes
 # ~3 ms, so a worker hardly waits for it, and each chunk held costs ~30 MB at the peak.
@@ -208,7 +211,8 @@ def _with_clients(query: AccessQuery, fmt: LogFormat) -> LogFormat:
 class _Partials:
     """The running aggregates, shared by the workers. When _MERGE_EVERY partials wait, a
     merge joins the pool's queue as a task of its own (one at a time, so the merged state
-    exists once): neither the reader nor the chunk that made it due waits for it."""
+    exists once): neither the reader nor the chunk that made it due waits for it. It takes
+    the kinds merged often, and the others once _MERGE_ALL_EVERY chunks have waited."""
 
     def __init__(self, pool: ThreadPoolExecutor, top: int) -> None:
         self._pool = pool
@@ -216,21 +220,30 @@ class _Partials:
         self._lock = threading.Lock()  # guards _parts and _merge
         self._parts: dict[str, list[pl.DataFrame]] = {name: [] for name in KINDS}
         self._merge: Future[None] | None = None
+        self._waiting = 0  # partials added since the last merge began
+        self._all_waiting = 0  # since the last merge of every kind began
         self.last_read = False  # the reader is done: the final merge takes what is left
 
     def add(self, parts: dict[str, pl.DataFrame]) -> None:
         with self._lock:
             for name, frame in parts.items():
                 self._parts[name].append(frame)
-            due = len(self._parts["minutes"]) >= _MERGE_EVERY and not self.last_read
+            self._waiting += 1
+            self._all_waiting += 1
+            due = self._waiting >= _MERGE_EVERY and not self.last_read
             if due and (self._merge is None or self._merge.done()):
                 if self._merge is not None:
                     self._merge.result()  # a failed merge lost partials: it fails the run
-                self._merge = self._pool.submit(self._merge_waiting)
+                every = self._all_waiting >= _MERGE_ALL_EVERY
+                self._waiting = 0
+                if every:
+                    self._all_waiting = 0
+                self._merge = self._pool.submit(self._merge_waiting, every)
 
-    def _merge_waiting(self) -> None:
+    def _merge_waiting(self, every: bool) -> None:
         with self._lock:
-            taken, self._parts = self._parts, {name: [] for name in KINDS}
+            taken = {n: f for n, f in self._parts.items() if every or KINDS[n].often}
+            self._parts = {n: [] if n in taken else f for n, f in self._parts.items()}
         merged = merge_all(taken, self._top)
         del taken
         with self._lock:

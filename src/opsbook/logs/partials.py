@@ -62,6 +62,11 @@ class Kind:
     key_exprs: tuple[pl.Expr, ...] = ()
     probed: bool = False  # read from the probe rows only (they alone have "strong")
     bag: bool = False  # text by key: kept as each chunk gave it, never merged (see below)
+    # Merged every few chunks: its partials are large (a row per route, client or referrer a
+    # chunk saw) or a bag its counts prune. The others are small a chunk and wait for every
+    # few merges (access._Partials): regrouping a large state such as the per-route latency
+    # for a few small partials had cost more than keeping them.
+    often: bool = False
     # A chunk groups by this one integer instead of several keys (Polars encodes several
     # into bytes per row: 20-30 % slower); the keys come back from ``unpacked``, expressions
     # over each group (a column's first value) or over the integer itself ("packed").
@@ -105,6 +110,7 @@ KINDS: dict[str, Kind] = {
     # route), an integer; the text goes to the route_names bag (see prune) and the static
     # share is worked out per chunk, where the text is at hand.
     "routes": Kind(
+        often=True,
         keys=("key",),
         build={
             "method": pl.col("method").first(),
@@ -117,7 +123,7 @@ KINDS: dict[str, Kind] = {
         },
         merge=_sums("requests", "s4xx", "s5xx", "ms_total", "bytes"),
     ),
-    "route_names": Kind(keys=("key",), build={}, merge={}, bag=True),
+    "route_names": Kind(keys=("key",), build={}, merge={}, bag=True, often=True),
     "static": Kind(keys=("static",), build={}, merge=_sums("requests", "bytes")),
     "route_latency": Kind(
         keys=("key", "ms"),
@@ -166,6 +172,7 @@ KINDS: dict[str, Kind] = {
     # GoAccess's visitors (ip + day + agent), carrying every per-client figure: the clients
     # are these summed by ip (clients_of), one group-by per chunk instead of two.
     "visitors": Kind(
+        often=True,
         keys=("day", "ip", "agent_hash"),
         packed=pl.col("ip").hash(_SEEDS[1])
         ^ pl.col("agent_hash")
@@ -196,13 +203,14 @@ KINDS: dict[str, Kind] = {
     # up at the end for the few the report shows (merging 400,000 URLs cost more than the
     # rest of the merges together).
     "referers": Kind(
+        often=True,
         keys=("ref_key",),
         key_exprs=(pl.col("referer").hash().alias("ref_key"),),
         build={"referer": pl.col("referer").first(), "requests": pl.len()},
         merge=_sums("requests"),
         where=~pl.col("referer").is_in(["-", ""]),
     ),
-    "referer_names": Kind(keys=("ref_key",), build={}, merge={}, bag=True),
+    "referer_names": Kind(keys=("ref_key",), build={}, merge={}, bag=True, often=True),
     "not_found": Kind(
         keys=("path",), build={"requests": pl.len()}, merge=_sums("requests"), where=_C == 404
     ),
