@@ -256,12 +256,12 @@ def errors(
         record = Baseline(baseline, now, report.entries, report.span_seconds, mined.state)
         baselines.save(store.engine, record, len(report.templates), actor(as_))
     if fmt == "json":
-        from opsbook.output.logs import errors_json
+        from opsbook.output.logs_errors import errors_json
 
         data = errors_json(report, top=top, saved_as=baseline if save else None)
         click.echo(json.dumps(data, indent=2))
     else:
-        from opsbook.output.logs import errors_table
+        from opsbook.output.logs_errors import errors_table
 
         click.echo(errors_table(report, zone(loaded.config.timezone), top))
         if save:
@@ -287,7 +287,7 @@ def baselines(ctx: click.Context, fmt: str) -> None:
     ctx.call_on_close(store.engine.dispose)
     found = saved_baselines.listing(store.engine)
     if fmt == "json":
-        from opsbook.output.logs import baseline_json
+        from opsbook.output.logs_errors import baseline_json
 
         click.echo(json.dumps([baseline_json(b) for b in found], indent=2))
         return
