@@ -53,7 +53,7 @@ _MERGE_ALL_EVERY = 24
 # too while the process holds under _ROOMY (its work fills the cores' idle moments: ~2.5 %
 # faster), else waiting read. A chunk costs ~30 MB at its peak; reading one takes ~3 ms.
 _IN_FLIGHT = 3
-_ROOMY = 225 << 20  # resident bytes: the 300 MB target less a chunk and the final merge
+_ROOMY = 215 << 20  # resident bytes: the 300 MB target less a chunk and a merge at their peak
 
 
 @dataclass(frozen=True, slots=True)
