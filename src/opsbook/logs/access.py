@@ -48,7 +48,7 @@ _Done = tuple[pl.DataFrame, _Span]
 # Chunks' partials waiting at most (~4 MB each, partials._COMPACT) for the kinds merged
 # often, and for the others (partials.Kind.often).
 _MERGE_EVERY = 4
-_MERGE_ALL_EVERY = 12
+_MERGE_ALL_EVERY = 24
 # Chunks read and not yet done: two reduced at once (both cores busy) and a third reduced
 # too while the process holds under _ROOMY (its work fills the cores' idle moments: ~2.5 %
 # faster), else waiting read. A chunk costs ~30 MB at its peak; reading one takes ~3 ms.
