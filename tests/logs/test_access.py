@@ -9,14 +9,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from opsbook.logs import access
 from opsbook.logs.access import AccessQuery, analyse
 from opsbook.output.logs import access_json
 from tests.conftest import CliResult, Write
@@ -420,26 +418,3 @@ def test_a_line_cut_short_inside_a_quote_swallows_no_other_line(
     got = analyse(AccessQuery(files=(str(log),), chunk_bytes=chunk_bytes))
     assert (got.requests, got.unparsed) == (60, 1)
     assert [(e.line, e.text) for e in got.unparsed_examples] == [(31, cut)]
-
-
-@pytest.mark.parametrize(("roomy", "at_once"), [(0, 2), (1 << 50, 3)])
-def test_a_third_chunk_is_reduced_alongside_two_only_while_memory_allows(
-    monkeypatch: pytest.MonkeyPatch, roomy: int, at_once: int
-) -> None:
-    monkeypatch.setattr(access, "_ROOMY", roomy)
-    gate, inside, release = access._Gate(), threading.Semaphore(0), threading.Event()
-
-    def chunk() -> None:
-        with gate:
-            inside.release()
-            release.wait(10)
-
-    threads = [threading.Thread(target=chunk) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    entered = sum(inside.acquire(timeout=2 if n < at_once else 0.3) for n in range(3))
-    assert entered == at_once
-    release.set()  # the ones inside finish: a waiting third goes in
-    assert at_once == 3 or inside.acquire(timeout=5)
-    for thread in threads:
-        thread.join(5)

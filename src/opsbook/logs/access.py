@@ -7,14 +7,12 @@ files ─► reader.iter_chunks ─► parse.plan_chunk + partials.reduce_plans 
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 
 import polars as pl
 
@@ -49,11 +47,10 @@ _Done = tuple[pl.DataFrame, _Span]
 # often, and for the others (partials.Kind.often).
 _MERGE_EVERY = 4
 _MERGE_ALL_EVERY = 24
-# Chunks read and not yet done: two reduced at once (both cores busy) and a third reduced
-# too while the process holds under _ROOMY (its work fills the cores' idle moments: ~2.5 %
-# faster), else waiting read. A chunk costs ~30 MB at its peak; reading one takes ~3 ms.
-_IN_FLIGHT = 3
-_ROOMY = 215 << 20  # resident bytes: the 300 MB target less a chunk and a merge at their peak
+_WORKERS = 2  # both cores busy
+# Chunks read ahead of the workers beyond the one queued behind them: reading a chunk takes
+# ~3 ms, so a worker hardly waits for it, and each chunk held costs ~30 MB at the peak.
+_AHEAD = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,39 +259,6 @@ class _Partials:
         return merge_all(taken, self._top)
 
 
-class _Gate:
-    """Chunks being reduced at once: _IN_FLIGHT - 1, and one more while memory is under
-    _ROOMY (checked when it would start; otherwise it starts when another is done)."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._running = 0
-
-    def __enter__(self) -> None:
-        with self._changed:
-            self._changed.wait_for(
-                lambda: (
-                    self._running < _IN_FLIGHT - 1
-                    or (self._running < _IN_FLIGHT and _resident() < _ROOMY)
-                )
-            )
-            self._running += 1
-
-    def __exit__(self, *_: object) -> None:
-        with self._changed:
-            self._running -= 1
-            self._changed.notify_all()
-
-
-def _resident() -> int:
-    """This process's resident memory in bytes (Linux); elsewhere as if it were large."""
-    try:
-        pages = int(Path("/proc/self/statm").read_bytes().split()[1])
-    except OSError:
-        return _ROOMY
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
 def analyse(query: AccessQuery) -> AccessReport:
     notes: list[str] = []
     totals = _Totals()
@@ -307,8 +271,7 @@ def analyse(query: AccessQuery) -> AccessReport:
     def work(box: list[reader.Chunk], fmt: LogFormat) -> _Done:
         chunk = box.pop()  # the box was the only other hold on the text: it goes after parsing
         name = chunk.name
-        with gate:
-            reduced, bad, span = _reduce(chunk, fmt, where, probes, strong)
+        reduced, bad, span = _reduce(chunk, fmt, where, probes, strong)
         del chunk
         for parts in reduced:
             partials.add(parts)
@@ -321,8 +284,7 @@ def analyse(query: AccessQuery) -> AccessReport:
         for row in bad.head(EXAMPLES - len(totals.examples)).iter_rows(named=True):
             totals.examples.append(Unparsed(row["file"], row["lineno"], row["line"][:300]))
 
-    gate = _Gate()
-    pool = ThreadPoolExecutor(max_workers=_IN_FLIGHT)
+    pool = ThreadPoolExecutor(max_workers=_WORKERS)
     partials = _Partials(pool, query.top)
     with pool:
         pending: list[Future[_Done]] = []
@@ -331,7 +293,7 @@ def analyse(query: AccessQuery) -> AccessReport:
                 fmt = _with_clients(query, detect_format(chunk.head()))
             pending.append(pool.submit(work, [chunk], fmt))
             del chunk
-            if len(pending) >= _IN_FLIGHT:
+            if len(pending) > _WORKERS + _AHEAD:
                 collect(pending.pop(0))
         partials.last_read = True
         for future in pending:
