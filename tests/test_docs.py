@@ -114,7 +114,10 @@ def test_every_config_key_is_documented() -> None:
 
 def _commands(group: click.Group, prefix: str = "opsbook") -> list[str]:
     names = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the top level loads its commands lazily
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             names += _commands(command, f"{prefix} {name}")
         else:
