@@ -16,6 +16,7 @@ import click
 
 from opsbook import __version__
 from opsbook.cli.options import argv_redactor, config_option
+from opsbook.cli.startup import quietly
 from opsbook.errors import ConfigError, OpsbookError
 
 USAGE_EXIT = 3
@@ -60,7 +61,8 @@ class _LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in _COMMANDS:
             module, name = _COMMANDS[cmd_name].split(":")
-            command = getattr(importlib.import_module(f"opsbook.cli.{module}"), name)
+            with quietly():
+                command = getattr(importlib.import_module(f"opsbook.cli.{module}"), name)
             assert isinstance(command, click.Command) and command.name == cmd_name
             self.add_command(command)
         return self.commands.get(cmd_name)

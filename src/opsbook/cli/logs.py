@@ -12,6 +12,7 @@ import click
 
 from opsbook.cli.context import actor, as_option
 from opsbook.cli.options import config_option, config_path
+from opsbook.cli.startup import quietly
 
 if TYPE_CHECKING:
     from opsbook.config.loader import LoadedConfig
@@ -75,7 +76,8 @@ def _container_log(ctx: click.Context, name: str, socket: str, stream: str) -> s
 
 
 def _config(ctx: click.Context) -> LoadedConfig:
-    from opsbook.config.loader import load_config
+    with quietly():
+        from opsbook.config.loader import load_config
 
     return load_config(config_path(ctx))
 
@@ -129,10 +131,11 @@ def access(
     Reads nginx access logs (plain, gzip-rotated, or - for stdin) in the combined format,
     combined plus $request_time / $upstream_response_time, or any --log-format.
     """
-    from opsbook.errors import ConfigError
-    from opsbook.logs.access import AccessQuery, analyse, parse_statuses
-    from opsbook.logs.report import Thresholds
-    from opsbook.timefmt import zone
+    with quietly():
+        from opsbook.errors import ConfigError
+        from opsbook.logs.access import AccessQuery, analyse, parse_statuses
+        from opsbook.logs.report import Thresholds
+        from opsbook.timefmt import zone
 
     loaded = _config(ctx)
     settings = loaded.config.logs
