@@ -261,6 +261,34 @@ def test_results_do_not_depend_on_how_the_file_is_chunked(tmp_path: Path) -> Non
     assert pieces == whole
 
 
+def test_route_percentiles_are_exact_when_each_millisecond_recurs_in_many_chunks(
+    tmp_path: Path,
+) -> None:
+    """The per-route latencies reach the report stacked, not merged (a route's millisecond
+    value once per chunk that saw it): the percentiles must be those of the raw list."""
+    rnd = random.Random(11)
+    hits = [
+        Hit(
+            at=i,
+            path=rnd.choice(["/api/orders/1", "/api/cart", "/api/search"]),
+            rt=rnd.choice([0.004, 0.010, 0.011, 0.250, 1.5]) if i % 7 else round(rnd.random(), 3),
+        )
+        for i in range(4000)
+    ]
+    log = write_log(tmp_path / "a.log", hits)
+    data = access_json(analyse(AccessQuery(files=(str(log),), chunk_bytes=4096)))
+    for route in data["routes"]:
+        prefix = route["route"].removesuffix(":id")
+        times = [h.rt for h in hits if h.path.startswith(prefix) and h.rt is not None]
+        q = statistics.quantiles(times, n=100, method="inclusive")
+        lat = route["latency_seconds"]
+        assert route["requests"] == len(times)
+        assert lat["p50"] == pytest.approx(statistics.median(times), abs=1e-9), route["route"]
+        assert lat["p95"] == pytest.approx(q[94], abs=1e-9), route["route"]
+        assert lat["p99"] == pytest.approx(q[98], abs=1e-9), route["route"]
+        assert lat["max"] == max(times)
+
+
 def test_a_route_and_a_referrer_that_climb_into_the_top_late_keep_their_names(
     tmp_path: Path,
 ) -> None:

@@ -356,18 +356,23 @@ def _merged(name: str, frames: list[pl.DataFrame]) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed").lazy().group_by(*kind.keys).agg(**aggs)
 
 
-def merge_all(parts: dict[str, list[pl.DataFrame]], top: int) -> dict[str, pl.DataFrame]:
+def merge_all(
+    parts: dict[str, list[pl.DataFrame]], top: int, stacked: frozenset[str] = frozenset()
+) -> dict[str, pl.DataFrame]:
     """Every kind's partials merged in one Polars call (the kinds run side by side); a kind
-    with a single partial is taken as it is; a bag keeps the text of rows ``top`` may show."""
+    with a single partial is taken as it is; a bag keeps the text of rows ``top`` may show.
+    The ``stacked`` kinds are only stacked, not merged: a key may come more than once."""
     todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag}
+    for name in stacked & todo.keys():
+        todo.pop(name)
     plans = [_merged(n, f) for n, f in todo.items()]
     done = dict(zip(todo, pl.collect_all(plans), strict=True))
     out: dict[str, pl.DataFrame] = {}
     for name, frames in parts.items():
         if name in done:
             out[name] = done[name]
-        elif frames and KINDS[name].bag:
-            out[name] = pl.concat(frames, rechunk=False)  # pruned below
+        elif frames and (KINDS[name].bag or name in stacked):
+            out[name] = pl.concat(frames, rechunk=False)  # a bag: pruned below
         elif frames:
             out[name] = frames[0]
     for bag, (counted, columns) in _SHOWN_BY.items():

@@ -15,7 +15,8 @@ from itertools import accumulate
 
 
 def quantiles(values: Sequence[float], counts: Sequence[int], qs: Sequence[float]) -> list[float]:
-    """``values`` ascending and distinct; returns one value per q in ``qs`` (0..1)."""
+    """``values`` ascending; returns one value per q in ``qs`` (0..1). A value may repeat
+    (partials stacked, not merged): its counts add up as if merged."""
     if not values:
         return [math.nan for _ in qs]
     cumulative = list(accumulate(counts))

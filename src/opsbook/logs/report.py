@@ -34,7 +34,7 @@ def _route_latencies(frame: pl.DataFrame | None, wanted: set[int]) -> dict[int, 
     keys = pl.DataFrame({"key": list(wanted)}, schema={"key": pl.UInt64})
     grouped = (
         frame.join(keys, on="key")
-        .sort("key", "ms")
+        .sort("key", "ms")  # stacked (access._STACKED_AT_END): a key's ms may repeat
         .group_by("key", maintain_order=True)
         .agg(pl.col("ms"), pl.col("requests"))
     )
