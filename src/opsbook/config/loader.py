@@ -11,16 +11,18 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsbook.config.actions import ActionConfig
 from opsbook.config.checks import CheckBase, HttpCheck
 from opsbook.config.defaults import default_config_data
 from opsbook.config.jobs import JobBase
 from opsbook.config.model import Config, validate
-from opsbook.config.yamlfile import LinedDocument, dotted
 from opsbook.errors import ConfigError
 from opsbook.secrets import Redactor, secrets_in
+
+if TYPE_CHECKING:  # PyYAML (~10 ms to import) only when a file is read: not for the defaults
+    from opsbook.config.yamlfile import LinedDocument
 
 CONFIG_ENV = "OPSBOOK_CONFIG"
 DEFAULT_NAME = "opsbook.yaml"
@@ -72,6 +74,8 @@ def load_config(
 def parse_config(
     text: str, filename: str, *, env: Mapping[str, str], path: Path | None = None
 ) -> LoadedConfig:
+    from opsbook.config.yamlfile import LinedDocument
+
     doc = LinedDocument(filename, text, env)
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{filename}:1: expected a mapping of keys (service:, checks:, …)")
@@ -83,6 +87,8 @@ def _validate(data: dict[str, Any], doc: LinedDocument | None) -> Config:
     config, problems = validate(data)
     if config is not None:
         return config
+    from opsbook.config.yamlfile import dotted
+
     redact = Redactor(_all_secrets(data))
     found: list[tuple[int, str]] = []
     for problem in problems[:MAX_REPORTED_ERRORS]:
