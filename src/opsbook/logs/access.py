@@ -59,6 +59,8 @@ _AHEAD = 0
 
 @dataclass(frozen=True, slots=True)
 class AccessQuery:
+    """What to read and how: the files, their format, the window and the drill-down."""
+
     files: tuple[str, ...]
     log_format: str | None = None  # None: detect combined / timed from the first lines
     since: datetime | None = None
@@ -128,6 +130,8 @@ def parse_statuses(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @dataclass
 class _Totals:
+    """What the reader counts beside the partials: lines read, unparsed, the time span."""
+
     unparsed: int = 0
     examples: list[Unparsed] = field(default_factory=list)
     parsed: int = 0  # before --since/--until/--status/--path

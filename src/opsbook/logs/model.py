@@ -8,6 +8,8 @@ from datetime import date, datetime
 
 @dataclass(frozen=True, slots=True)
 class Latency:
+    """Percentiles and the maximum, in seconds (exact: from every millisecond value)."""
+
     p50: float
     p95: float
     p99: float
@@ -16,6 +18,8 @@ class Latency:
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """A folded route (/api/orders/:id) with one method: its counts, time and latency."""
+
     method: str
     route: str
     requests: int
@@ -28,6 +32,8 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Client:
+    """One client address: its requests, denials, errors, bytes and first/last request."""
+
     ip: str
     requests: int
     s4xx: int
@@ -39,6 +45,8 @@ class Client:
 
 @dataclass(frozen=True, slots=True)
 class ProbedPath:
+    """A path only an attacker asks for, as one suspect asked for it."""
+
     path: str
     requests: int
     answered: int  # probes that got 2xx/3xx: the ones to look at first
@@ -101,6 +109,8 @@ class Day:
 
 @dataclass(frozen=True, slots=True)
 class Count:
+    """A name (an operating system, a referrer, a URL…) and how many requests had it."""
+
     name: str
     requests: int
     visitors: int = 0
@@ -138,6 +148,8 @@ class Bucket:
 
 @dataclass(frozen=True, slots=True)
 class Unparsed:
+    """A line no format could read: where it is, and its start."""
+
     file: str
     line: int
     text: str
@@ -145,6 +157,8 @@ class Unparsed:
 
 @dataclass(frozen=True, slots=True)
 class AccessReport:
+    """The whole access report: every output (table, JSON, HTML) renders this."""
+
     files: tuple[str, ...]
     log_format: str
     latency_field: str | None
