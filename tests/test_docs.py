@@ -19,7 +19,7 @@ from opsbook.config.backups import (
     S3Repo,
     SourceBase,
 )
-from opsbook.config.checks import CheckBase, Signal
+from opsbook.config.checks import CheckBase
 from opsbook.config.daemon import IntakeConfig, RetentionConfig, ServerConfig
 from opsbook.config.jobs import JOB_MODELS, JobBase
 from opsbook.config.logs import LogsConfig
@@ -31,6 +31,7 @@ from opsbook.config.paging import (
     Restriction,
     ScheduleConfig,
 )
+from opsbook.config.prometheus_checks import Signal
 from opsbook.config.registry import CHECK_MODELS
 from opsbook.config.severities import SeverityConfig
 from opsbook.config.trends import Degradation, Spike, TrendsConfig

@@ -11,7 +11,7 @@ from opsbook import aio
 from opsbook.checks import bands, prometheus
 from opsbook.checks.prometheus import Scrape, assess
 from opsbook.checks.runner import run_check
-from opsbook.config.checks import PrometheusCheck
+from opsbook.config.prometheus_checks import PrometheusCheck
 from opsbook.secrets import Redactor
 from opsbook.status import Status
 from tests.support.servers import HttpApp

@@ -12,7 +12,7 @@ from opsbook import aio
 from opsbook.checks import bands, prometheus
 from opsbook.checks.prometheus import Scrape
 from opsbook.checks.runner import run_check
-from opsbook.config.checks import PrometheusCheck
+from opsbook.config.prometheus_checks import PrometheusCheck
 from opsbook.results import Result
 from opsbook.secrets import Redactor
 from opsbook.status import Status

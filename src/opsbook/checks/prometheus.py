@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opsbook.checks import bands
 from opsbook.clients.http import request
-from opsbook.config.checks import PrometheusCheck, Signal, SignalKind
+from opsbook.config.prometheus_checks import PrometheusCheck, Signal, SignalKind
 from opsbook.errors import TargetUnreachable
 from opsbook.results import Metric, Phase, Reading, Unit, judge
 from opsbook.secrets import mask_url

@@ -22,7 +22,6 @@ from opsbook.config.types import (
     Duration,
     HostPort,
     Percent,
-    Threshold,
     split_host_port,
 )
 from opsbook.results import CheckKind, Limit, LimitKind, limit_of
@@ -120,7 +119,7 @@ class HttpCheck(CheckBase, frozen=True, tag="http"):
 
     def __post_init__(self) -> None:
         self._base_checks()
-        _http_url(self.url)
+        http_url(self.url)
         for code in self.expected_statuses:
             if not 100 <= code <= 599:
                 raise ValueError(f"expect_status: expected HTTP status codes 100-599, got {code}")
@@ -339,63 +338,6 @@ class CommandCheck(CheckBase, frozen=True, tag="command"):
         self._base_checks()
 
 
-class SignalKind(enum.StrEnum):
-    ERROR_SHARE = "error_share"  # share of a counter's increase whose status label matches
-    QUANTILE = "quantile"  # a histogram's quantile over the window
-    RATE = "rate"  # per-second increase of a counter
-    GAUGE = "gauge"  # the current value of a gauge
-    UNUSUAL_RATE = "unusual_rate"  # a counter's rate outside its learnt band
-
-
-class Signal(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    kind: SignalKind
-    metric: str
-    labels: dict[str, str] = {}  # only series with these label values
-    status_label: str = "status"  # error_share: the label holding the HTTP status
-    match: str = "5"  # error_share: status values starting with this are errors
-    q: float = 0.95  # quantile
-    # error_share: 5%, quantile: 2s, rate/gauge: a number; {below: X} for lower-is-worse
-    warning: Threshold | None = None
-    critical: Threshold | None = None
-    k: float = 4.0  # unusual_rate: band = median ± k·MAD
-    min_history: Duration = Duration(3600)  # unusual_rate: learn this long before firing
-
-    def __post_init__(self) -> None:
-        if not 0 < self.q < 1:
-            raise ValueError("q: expected a quantile between 0 and 1, such as 0.95")
-        if self.warning is None or self.critical is None:
-            return
-        w, c = self.warning.range, self.critical.range
-        if w.inside or c.inside:
-            return
-        rising = w.low is None and c.low is None and w.high is not None and c.high is not None
-        if rising and w.high > c.high:  # type: ignore[operator]
-            raise ValueError(f"warning ({w.high:g}) must not be above critical ({c.high:g})")
-        falling = w.high is None and c.high is None and w.low is not None and c.low is not None
-        if falling and w.low < c.low:  # type: ignore[operator]
-            raise ValueError(
-                f"warning (below {w.low:g}) must not be under critical (below {c.low:g})"
-            )
-
-
-class PrometheusCheck(CheckBase, frozen=True, tag="prometheus"):
-    """Scrapes the app's own /metrics and derives the runbook's signals over a window."""
-
-    kind = CheckKind.PROMETHEUS
-    url: str
-    window: Duration = Duration(300)
-    signals: dict[str, Signal] = {}
-    verify_tls: bool = True
-
-    def __post_init__(self) -> None:
-        self._base_checks()
-        _http_url(self.url)
-        if not self.signals:
-            raise ValueError("signals: expected at least one (error_share, quantile, rate, gauge…)")
-        if self.window < 10:
-            raise ValueError("window: expected 10s or more")
-
-
 CheckConfig = (
     HttpCheck
     | PostgresCheck
@@ -406,7 +348,6 @@ CheckConfig = (
     | TlsCheck
     | TcpCheck
     | CommandCheck
-    | PrometheusCheck
     | PgdiagCheck
     | BackupCheck
 )
@@ -421,13 +362,12 @@ CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     CheckKind.TLS: TlsCheck,
     CheckKind.TCP: TcpCheck,
     CheckKind.COMMAND: CommandCheck,
-    CheckKind.PROMETHEUS: PrometheusCheck,
     CheckKind.PGDIAG: PgdiagCheck,
     CheckKind.BACKUP: BackupCheck,
 }
 
 
-def _http_url(url: str) -> None:
+def http_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"url: expected an http:// or https:// URL with a host, got {url!r}")

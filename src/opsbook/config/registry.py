@@ -10,10 +10,12 @@ from opsbook.config.db_checks import PgBouncerCheck, PgStatsCheck, SqlCheck, Wal
 from opsbook.config.host_checks import CpuCheck, DiskIoCheck, NetworkCheck
 from opsbook.config.jobs import JobCheck
 from opsbook.config.log_checks import LogCheck, LogErrorsCheck
+from opsbook.config.prometheus_checks import PrometheusCheck
 from opsbook.results import CheckKind
 
 CheckConfig = (
     _CoreConfig
+    | PrometheusCheck
     | LogCheck
     | LogErrorsCheck
     | CpuCheck
@@ -28,6 +30,7 @@ CheckConfig = (
 )
 CHECK_MODELS: dict[CheckKind, type[CheckBase]] = {
     **_CORE,
+    CheckKind.PROMETHEUS: PrometheusCheck,
     CheckKind.LOG: LogCheck,
     CheckKind.LOG_ERRORS: LogErrorsCheck,
     CheckKind.CPU: CpuCheck,
