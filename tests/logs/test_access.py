@@ -185,6 +185,16 @@ def test_combined_without_timing_says_so(cli: Cli, tmp_path: Path) -> None:
     table = cli("logs", "access", str(log))
     assert "no timing field" in table.out
     assert "over time" not in table.out  # three requests in one minute: no timeline
+    assert data["routes"] and data["routes_by_time"] == []  # nothing to rank by
+
+
+def test_routes_by_time_list_only_routes_that_took_time(tmp_path: Path) -> None:
+    hits = [Hit(at=i, path="/slow", rt=0.250) for i in range(3)]
+    hits += [Hit(at=i, path=f"/instant/{name}", rt=0.0) for i, name in enumerate("abc")]
+    log = write_log(tmp_path / "a.log", hits)
+    data = access_json(analyse(AccessQuery(files=(str(log),))))
+    assert len(data["routes"]) == 4
+    assert [r["route"] for r in data["routes_by_time"]] == ["/slow"]
 
 
 def test_custom_log_format_and_upstream_times_summed(cli: Cli, tmp_path: Path) -> None:

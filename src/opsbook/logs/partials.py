@@ -235,7 +235,7 @@ _FROM_OTHERS = ("referring_sites", "referer_names", "route_names", "static")
 # a ranking's current floor that never comes back can never reach it, and one that comes
 # back brings its text with it: pruning a bag at a merge leaves every shown row its text.
 _SHOWN_BY = {
-    "route_names": ("routes", (("requests", 0), ("ms_total", 0), ("s5xx", 1), ("s4xx", 1))),
+    "route_names": ("routes", (("requests", 0), ("ms_total", 1), ("s5xx", 1), ("s4xx", 1))),
     "referer_names": ("referers", (("requests", 0),)),
 }  # bag: (the kind that counts it, (column, the least value a shown row has))
 

@@ -49,7 +49,10 @@ def _routes(
         return (), (), ()
     routes = routes.with_columns(pl.col("ms_total").fill_null(0))
     by_count = ranked_named(routes, names, top, ["requests", "route"], [True, False])
-    by_time = ranked_named(routes, names, top, ["ms_total", "route"], [True, False])
+    # routes that took time: a log without a timing field has none (ranking every route by
+    # a zero had looked up the name of every route, and kept them all through the merges)
+    took_time = routes.filter(pl.col("ms_total") > 0)
+    by_time = ranked_named(took_time, names, top, ["ms_total", "route"], [True, False])
     by_errors = ranked_named(
         routes.filter((pl.col("s5xx") + pl.col("s4xx")) > 0),
         names,
