@@ -2,6 +2,7 @@
 $upstream_response_time.
 
     .venv/bin/python bench/gen_access_log.py OUT [--lines 1000000] [--seed 1] [--stress]
+        [--layout timed|combined|vhost]
 
 What makes it look real (and not what suits a parser): ~30,000 clients with a heavy-tailed
 share, each keeping its own user agent from ~3,000 distinct strings (browsers x versions x
@@ -33,6 +34,14 @@ LOG_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time $upstream_response_time'
 )
+# The layouts a site writes: nginx's combined (no timing), combined with the timings (the
+# default here), and a virtual-host one (the host first, as a shared log of several sites
+# has it); each with its nginx log_format (None: opsbook detects it).
+LAYOUTS: dict[str, str | None] = {
+    "timed": None,
+    "combined": None,
+    "vhost": f"$host {LOG_FORMAT}",
+}
 _WORDS = (
     "red blue green black white large small classic modern vintage wool cotton leather "
     "summer winter running trail city travel office garden kitchen kids pro lite max mini "
@@ -181,7 +190,9 @@ def _referer(rnd: random.Random, sites: list[str], shop: Catalogue) -> str:
     return f"https://{rnd.choice(sites)}/"  # another site: its origin only
 
 
-def generate(out: Path, lines: int, seed: int = 1, stress: bool = False) -> None:
+def generate(
+    out: Path, lines: int, seed: int = 1, stress: bool = False, layout: str = "timed"
+) -> None:
     rnd = random.Random(seed)
     shop = Catalogue(rnd, stress)
     ips = [
@@ -228,10 +239,14 @@ def generate(out: Path, lines: int, seed: int = 1, stress: bool = False) -> None
             upstream = "-" if static else f"{max(seconds - 0.001, 0):.3f}"
             size = 0 if status in (204, 304) else int(rnd.lognormvariate(7, 1.2))
             ref = _referer(rnd, sites, shop)
-            f.write(
-                f'{ip} - - [{stamp}] "{method} {path} HTTP/1.1" {status} {size} '
-                f'"{ref}" "{agent}" {rt} {upstream}\n'
+            line = (
+                f'{ip} - - [{stamp}] "{method} {path} HTTP/1.1" {status} {size} "{ref}" "{agent}"'
             )
+            if layout == "combined":
+                f.write(f"{line}\n")
+                continue
+            host = "api.example.com " if path.startswith("/api") else "shop.example.com "
+            f.write(f"{host if layout == 'vhost' else ''}{line} {rt} {upstream}\n")
 
 
 def main() -> None:
@@ -240,8 +255,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stress", action="store_true", help="runaway cardinality (see above)")
+    parser.add_argument("--layout", choices=list(LAYOUTS), default="timed")
     args = parser.parse_args()
-    generate(args.out, args.lines, args.seed, args.stress)
+    generate(args.out, args.lines, args.seed, args.stress, args.layout)
 
 
 if __name__ == "__main__":
