@@ -8,6 +8,7 @@ import sys
 import click
 
 from opsbook.cli.options import argv_redactor, config_option, config_path, format_option
+from opsbook.cli.startup import quietly
 from opsbook.errors import ConfigError, OpsbookError, UsageError
 from opsbook.status import Status
 
@@ -24,10 +25,11 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     With no opsbook.yaml anywhere, checks this host's disk, memory and load, plus
     $DATABASE_URL, $REDIS_URL and $OPSBOOK_HEALTH_URL when they are set.
     """
-    from opsbook import aio
-    from opsbook.checks.runner import run_checks
-    from opsbook.config.loader import load_config
-    from opsbook.status import worst
+    with quietly():
+        from opsbook import aio
+        from opsbook.checks.runner import run_checks
+        from opsbook.config.loader import load_config
+        from opsbook.status import worst
 
     try:
         loaded = load_config(config_path(ctx))
