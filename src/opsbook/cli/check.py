@@ -52,6 +52,11 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
         click.echo(argv_redactor(sys.argv[1:])(f"UNKNOWN: {lines[0]}{more}".replace("|", "/")))
         ctx.exit(int(Status.UNKNOWN))
 
+    with quietly():  # each configured kind's module and client library (psycopg, ssl…)
+        from opsbook.checks import module_for
+
+        for kind in {check.kind for check in checks.values()}:
+            module_for(kind)
     results = aio.run(run_checks(checks, loaded.redactor))
     service = loaded.config.service
     notes = [f"no opsbook.yaml found; using embedded defaults: {n}" for n in loaded.notes[:1]]
