@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from opsbook.cli.options import config_path
+from opsbook.cli.startup import quietly
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,18 +62,20 @@ class Opened:
 
 
 def policy_for(ctx: click.Context) -> tuple[LoadedConfig, SeverityPolicy]:
-    from opsbook.config.loader import load_config
-    from opsbook.incidents.severity import SeverityPolicy
+    with quietly():
+        from opsbook.config.loader import load_config
+        from opsbook.incidents.severity import SeverityPolicy
 
     loaded = load_config(config_path(ctx))
     return loaded, SeverityPolicy.from_config(loaded.config.severities)
 
 
 def opened(ctx: click.Context) -> Opened:
-    from opsbook.incidents.lifecycle import Incidents
-    from opsbook.incidents.records import ActionItems
-    from opsbook.store.open import open_store
-    from opsbook.timefmt import zone
+    with quietly():  # SQLAlchemy and the domains
+        from opsbook.incidents.lifecycle import Incidents
+        from opsbook.incidents.records import ActionItems
+        from opsbook.store.open import open_store
+        from opsbook.timefmt import zone
 
     loaded, policy = policy_for(ctx)
     store = open_store(loaded.config.store)
