@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from opsbook.cli.options import config_option, format_option
+from opsbook.cli.startup import quietly
 from opsbook.errors import UsageError
 from opsbook.timefmt import parse_moment
 
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
 def open_backups(ctx: click.Context) -> tuple[LoadedConfig, Backups, Store]:
     """The file's backups: section and the store, or one line saying what is missing."""
     from opsbook.cli.options import config_path
-    from opsbook.config.loader import load_config
-    from opsbook.store.open import open_store
+
+    with quietly():  # the config, SQLAlchemy
+        from opsbook.config.loader import load_config
+        from opsbook.store.open import open_store
 
     loaded = load_config(config_path(ctx))
     if loaded.config.backups is None:
