@@ -75,6 +75,13 @@ def _phase(phase: Phase) -> str:
     return f" {phase.current}" if phase.current else ""
 
 
+def import_modules(checks: Iterable[CheckBase]) -> None:
+    """Every module these checks need (and its client library), before any clock starts: an
+    import inside a running check would stall the event loop and inflate the others' timings."""
+    for kind in {check.kind for check in checks}:
+        module_for(kind)
+
+
 async def run_checks(
     checks: Mapping[str, CheckBase] | Iterable[tuple[str, CheckBase]],
     redact: Redactor,
@@ -82,10 +89,7 @@ async def run_checks(
 ) -> list[Result]:
     """All checks at once (at most ``concurrency`` in flight), results in the given order."""
     items = list(checks.items()) if isinstance(checks, Mapping) else list(checks)
-    # Import every module (and its client library) before any clock starts: an import
-    # inside a running check would stall the event loop and inflate the others' timings.
-    for kind in {check.kind for _, check in items}:
-        module_for(kind)
+    import_modules(check for _, check in items)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(name: str, check: CheckBase) -> Result:

@@ -27,7 +27,7 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     """
     with quietly():
         from opsbook import aio
-        from opsbook.checks.runner import run_checks
+        from opsbook.checks.runner import import_modules, run_checks
         from opsbook.config.loader import load_config
         from opsbook.status import worst
 
@@ -53,10 +53,7 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
         ctx.exit(int(Status.UNKNOWN))
 
     with quietly():  # each configured kind's module and client library (psycopg, ssl…)
-        from opsbook.checks import module_for
-
-        for kind in {check.kind for check in checks.values()}:
-            module_for(kind)
+        import_modules(checks.values())
     results = aio.run(run_checks(checks, loaded.redactor))
     service = loaded.config.service
     notes = [f"no opsbook.yaml found; using embedded defaults: {n}" for n in loaded.notes[:1]]

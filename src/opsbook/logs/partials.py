@@ -362,9 +362,7 @@ def merge_all(
     """Every kind's partials merged in one Polars call (the kinds run side by side); a kind
     with a single partial is taken as it is; a bag keeps the text of rows ``top`` may show.
     The ``stacked`` kinds are only stacked, not merged: a key may come more than once."""
-    todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag}
-    for name in stacked & todo.keys():
-        todo.pop(name)
+    todo = {n: f for n, f in parts.items() if len(f) > 1 and not KINDS[n].bag and n not in stacked}
     plans = [_merged(n, f) for n, f in todo.items()]
     done = dict(zip(todo, pl.collect_all(plans), strict=True))
     out: dict[str, pl.DataFrame] = {}
@@ -372,7 +370,7 @@ def merge_all(
         if name in done:
             out[name] = done[name]
         elif frames and (KINDS[name].bag or name in stacked):
-            out[name] = pl.concat(frames, rechunk=False)  # a bag: pruned below
+            out[name] = pl.concat(frames, rechunk=False)  # a bag is pruned below
         elif frames:
             out[name] = frames[0]
     for bag, (counted, columns) in _SHOWN_BY.items():
